@@ -1,0 +1,147 @@
+"""Clocks: the only source of time for the library.
+
+Everything that waits or reads the time takes a :class:`Clock`, so tests and the simulator can
+replace real time with :class:`VirtualClock` and run faster than real time.
+:class:`ServerTime` tracks how far the venue's clock is from ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from typing import Protocol
+
+__all__ = ["Clock", "ServerTime", "SystemClock", "VirtualClock"]
+
+
+class Clock(Protocol):
+    """Where the library reads the time and how it waits."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back; only differences mean anything."""
+        ...
+
+    def time(self) -> float:
+        """Seconds since the Unix epoch (wall clock)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of this clock's time."""
+        ...
+
+
+class SystemClock:
+    """Real time: :func:`time.monotonic`, :func:`time.time` and :func:`asyncio.sleep`."""
+
+    __slots__ = ()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def time(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(seconds, 0.0))
+
+    # Every SystemClock is the same clock, so clients built with separate instances still
+    # share one rate limiter.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SystemClock)
+
+    def __hash__(self) -> int:
+        return hash(SystemClock)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class VirtualClock:
+    """Virtual time that jumps ahead whenever every task is waiting on it.
+
+    A sleeping task wakes as soon as no other task can run, with the clock set to its wake-up
+    time, so a test of a one-minute rate-limit schedule takes milliseconds and gives the same
+    times on every run. Only time spent in :meth:`sleep` passes; real I/O does not move it.
+    With ``autojump=False`` time moves only through :meth:`advance`.
+    """
+
+    def __init__(self, start: float = 1_700_000_000.0, *, autojump: bool = True) -> None:
+        self._now = 0.0
+        self._epoch = start
+        self._autojump = autojump
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._sequence = itertools.count()
+        self._driver: asyncio.Task[None] | None = None
+
+    def monotonic(self) -> float:
+        return self._now
+
+    def time(self) -> float:
+        return self._epoch + self._now
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self._now + seconds, next(self._sequence), future))
+        if self._autojump and (self._driver is None or self._driver.done()):
+            self._driver = asyncio.get_running_loop().create_task(self._drive())
+        await future
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds`` and wake every sleeper due by then."""
+        self._set(self._now + seconds)
+
+    def _set(self, now: float) -> None:
+        self._now = max(self._now, now)
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, future = heapq.heappop(self._sleepers)
+            if not future.done():
+                future.set_result(None)
+
+    async def _drive(self) -> None:
+        while self._sleepers:
+            # Let every runnable task run until it blocks; then nothing but a sleeper can
+            # make progress, so jump to the earliest wake-up time.
+            for _ in range(64):
+                await asyncio.sleep(0)
+            while self._sleepers and self._sleepers[0][2].done():
+                heapq.heappop(self._sleepers)
+            if self._sleepers:
+                self._set(self._sleepers[0][0])
+
+    def __repr__(self) -> str:
+        return f"VirtualClock(now={self._now:.6f}, sleepers={len(self._sleepers)})"
+
+
+class ServerTime:
+    """The venue's clock as seen from ours, learned from the times in its answers.
+
+    Each answer stamped by the server at ``server_ms`` that we sent at ``sent`` and received at
+    ``received`` (our wall clock, seconds) bounds the offset between the two clocks: the server
+    stamped it between the two moments. :meth:`now_ms` uses the lower bound of the latest
+    sample, so timestamps are never ahead of the server's clock (Bybit refuses those), only
+    behind by at most the round trip.
+    """
+
+    __slots__ = ("_clock", "_offset")
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._offset: float | None = None
+
+    @property
+    def offset(self) -> float | None:
+        """Server time minus local time, in seconds; ``None`` until the first sample."""
+        return self._offset
+
+    def observe(self, server_ms: int, received: float) -> None:
+        """Record that the server's clock read at least ``server_ms`` at local time ``received``."""
+        self._offset = server_ms / 1000.0 - received
+
+    def now_ms(self) -> int:
+        """The current server time in milliseconds, never ahead of it as far as we know."""
+        return int((self._clock.time() + (self._offset or 0.0)) * 1000)

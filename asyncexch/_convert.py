@@ -1,0 +1,136 @@
+"""Decoding answers: JSON without floats, and the cattrs converter every venue builds on.
+
+* JSON is parsed with ``parse_float=Decimal``: a number never passes through ``float``.
+* ``Decimal`` fields take decimal strings, integers and exact decimals; a float, a bool or an
+  empty string is an error. ``Decimal | None`` and ``datetime | None`` fields take ``""`` as
+  ``None``, because venues send empty strings for "no value".
+* ``datetime`` fields take epoch milliseconds (string or integer) and give aware UTC datetimes.
+* ``str``, ``int`` and ``bool`` are strict: ``None`` is not ``"None"``, ``"false"`` is not true.
+* attrs classes are read from camelCase keys (or the key in a field's ``metadata["key"]``);
+  unknown keys are ignored (venues add fields).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from .errors import MalformedResponse
+
+__all__ = ["decode", "loads_exact", "make_converter", "to_camel"]
+
+T = TypeVar("T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_CAMEL = re.compile(r"_([a-z0-9])")
+
+
+def to_camel(name: str) -> str:
+    """``order_link_id`` -> ``orderLinkId``."""
+    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
+
+
+def loads_exact(body: bytes | str) -> Any:
+    """Parse JSON with every non-integer number as an exact :class:`~decimal.Decimal`."""
+    return json.loads(body, parse_float=Decimal)
+
+
+def _decimal(value: object, _: object) -> Decimal:
+    if isinstance(value, bool):
+        raise TypeError("expected a decimal, got a bool")
+    if isinstance(value, (Decimal, int)):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"expected a decimal string, got {value!r}") from None
+    else:
+        raise TypeError(f"expected a decimal, got {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError(f"expected a finite decimal, got {value!r}")
+    return result
+
+
+def _optional(
+    hook: Callable[[object, object], T],
+) -> Callable[[object, object], T | None]:
+    def structure(value: object, type_: object) -> T | None:
+        if value is None or value == "":
+            return None
+        return hook(value, type_)
+
+    return structure
+
+
+def _datetime(value: object, _: object) -> datetime:
+    return _EPOCH + timedelta(milliseconds=_int(value, None))
+
+
+def _int(value: object, _: object) -> int:
+    if isinstance(value, bool):
+        raise TypeError("expected an integer, got a bool")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+        return int(value)
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    raise TypeError(f"expected an integer, got {value!r}")
+
+
+def _str(value: object, _: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # ids sometimes arrive as JSON numbers
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _bool(value: object, _: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise TypeError(f"expected a bool, got {value!r}")
+
+
+def make_converter() -> cattrs.Converter:
+    """A converter with the exact-number and camelCase rules above; venues extend it."""
+    converter = cattrs.Converter(forbid_extra_keys=False)
+    converter.register_structure_hook(Decimal, _decimal)
+    converter.register_structure_hook(Decimal | None, _optional(_decimal))
+    converter.register_structure_hook(datetime, _datetime)
+    converter.register_structure_hook(datetime | None, _optional(_datetime))
+    converter.register_structure_hook(int, _int)
+    converter.register_structure_hook(str, _str)
+    converter.register_structure_hook(bool, _bool)
+    converter.register_unstructure_hook(Decimal, str)
+
+    def camel_case(cls: type[Any]) -> Callable[[Any, Any], Any]:
+        renames = {
+            a.name: override(rename=a.metadata.get("key", to_camel(a.name)))
+            for a in attrs.fields(cls)
+        }
+        return make_dict_structure_fn(cls, converter, **renames)  # type: ignore[arg-type]
+
+    converter.register_structure_hook_factory(attrs.has, camel_case)
+    return converter
+
+
+def decode(converter: cattrs.Converter, data: object, type_: type[T]) -> T:
+    """Structure ``data`` as ``type_``, raising :class:`MalformedResponse` naming the field."""
+    try:
+        return converter.structure(data, type_)
+    except Exception as exc:  # cattrs raises ExceptionGroups, KeyError, TypeError...
+        problems = "; ".join(cattrs.transform_error(exc))
+        raise MalformedResponse(
+            f"cannot read the answer as {type_.__name__}: {problems or exc!r}"
+        ) from exc

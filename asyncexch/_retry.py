@@ -1,0 +1,106 @@
+"""When a failed attempt is tried again, and after how long.
+
+The rule is the failure's :class:`~asyncexch.Outcome`, not guesswork:
+
+* ``NOT_PROCESSED`` (rate limited, clock window, never connected): retry; the venue did nothing.
+* ``UNKNOWN`` (timeout after sending, 5xx, dropped connection): retry only if the endpoint is
+  idempotent (reads; orders with a client order id the venue deduplicates on).
+* ``FAILED``: never retry.
+
+A clock-window rejection is retried once, after the session re-learns the server's time. A
+halted key (:class:`~asyncexch.TrafficHalted`) is never retried. Waits use full jitter
+(uniform between 0 and an exponentially growing cap) or the server's reset time when it gave
+one, and every retry is bounded by ``max_attempts`` and by ``deadline`` seconds after the first
+attempt left; the default deadline is far below the 30 minutes for which venues remember
+client order ids.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+import attrs
+import tenacity
+
+from ._clock import Clock
+from .errors import ClockSkew, ExchangeError, Outcome, RateLimited, TrafficHalted
+
+__all__ = ["RetryPolicy"]
+
+
+def _at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be >= 1, got {value!r}")
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How hard a call tries. ``RetryPolicy(max_attempts=1)`` turns retries off."""
+
+    #: Attempts per call, the first included.
+    max_attempts: int = attrs.field(default=5, validator=_at_least_one)
+    #: Seconds after the first attempt left beyond which no retry starts.
+    deadline: float = 60.0
+    #: Cap of the first backoff, in seconds; it doubles per attempt up to ``max_backoff``.
+    backoff: float = 0.25
+    max_backoff: float = 8.0
+
+
+@attrs.define
+class CallState:
+    """What one call has seen so far; the retry decisions read it."""
+
+    idempotent: bool
+    attempts: int = 0
+    clock_resyncs: int = 0
+    first_sent_at: float | None = None
+    outcomes: list[Outcome] = attrs.Factory(list)
+
+    @property
+    def unknown_seen(self) -> bool:
+        """Whether some attempt may have been processed."""
+        return Outcome.UNKNOWN in self.outcomes
+
+
+def should_retry(error: BaseException, state: CallState) -> bool:
+    """Whether the call may try again after ``error``."""
+    if not isinstance(error, ExchangeError) or isinstance(error, TrafficHalted):
+        return False
+    if isinstance(error, ClockSkew):
+        return state.clock_resyncs <= 1
+    if error.outcome is Outcome.NOT_PROCESSED:
+        return True
+    return error.outcome is Outcome.UNKNOWN and state.idempotent
+
+
+def build_retrying(
+    policy: RetryPolicy, clock: Clock, state: CallState, rng: random.Random
+) -> tenacity.AsyncRetrying:
+    """A fresh :class:`tenacity.AsyncRetrying` for one call (never share one between calls)."""
+
+    def wait(retry_state: tenacity.RetryCallState) -> float:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(error, ClockSkew):
+            return 0.0
+        if isinstance(error, RateLimited) and error.retry_after is not None:
+            return error.retry_after + rng.uniform(0, 0.05)
+        cap = min(policy.max_backoff, policy.backoff * 2 ** (retry_state.attempt_number - 1))
+        return rng.uniform(0, cap)
+
+    def stop(retry_state: tenacity.RetryCallState) -> bool:
+        if retry_state.attempt_number >= policy.max_attempts:
+            return True
+        started = state.first_sent_at
+        if started is None:
+            return False
+        return clock.monotonic() + retry_state.upcoming_sleep - started > policy.deadline
+
+    retry: Callable[[BaseException], bool] = lambda error: should_retry(error, state)  # noqa: E731
+    return tenacity.AsyncRetrying(
+        retry=tenacity.retry_if_exception(retry),
+        wait=wait,
+        stop=stop,
+        sleep=clock.sleep,
+        reraise=True,
+    )

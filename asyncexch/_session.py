@@ -1,0 +1,285 @@
+"""The venue-agnostic request pipeline.
+
+caller -> request -> encode once -> per attempt: limiter -> sign -> send -> classify -> retry
+-> decode -> typed result, or a typed exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+from ._clock import Clock, ServerTime, SystemClock
+from ._convert import decode
+from ._endpoint import Endpoint
+from ._limits import LimiterHalted, RateLimit, RateLimiter, shared_limiter
+from ._retry import CallState, RetryPolicy, build_retrying
+from ._venue import Reply, Venue, WireRequest
+from .errors import (
+    ClockSkew,
+    ConfigurationError,
+    ExchangeError,
+    OrderAlreadyExists,
+    OrderStatusUnknown,
+    Outcome,
+    TrafficHalted,
+    TransportError,
+)
+
+__all__ = ["Session"]
+
+T = TypeVar("T")
+logger = logging.getLogger("asyncexch")
+
+#: Failures that happen before a byte of the request can have reached the server.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+class Session:
+    """Sends a venue's requests: paced, signed, retried where safe, decoded.
+
+    One session owns one :class:`httpx.AsyncClient` (or uses the one it is handed, which it
+    then does not close), the rate-limit buckets of its API key (shared with every other
+    session of the same key on this event loop), the retry policy and the clock. It is safe
+    for thousands of concurrent calls and keeps no global state of its own.
+
+    **Parameters:**
+
+    * ``venue``: the venue's encoder, signer and answer reader.
+    * ``base_url``: where the venue is.
+    * ``limits``: overrides of the venue's documented limits by bucket name, or ``False``
+      for no client-side pacing.
+    * ``limiter``: where buckets live; defaults to the in-process limiter shared by the loop.
+    * ``retry``: how hard each call tries.
+    * ``clock``: the source of time; :class:`SystemClock` unless testing.
+    * ``http_client`` / ``transport``: bring your own client, or a transport for a new one.
+    * ``timeout``: seconds per HTTP attempt.
+    """
+
+    def __init__(
+        self,
+        venue: Venue,
+        *,
+        base_url: str,
+        limits: Mapping[str, RateLimit] | Literal[False] | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 10.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("pass http_client or transport, not both")
+        self.venue = venue
+        self.base_url = base_url.rstrip("/")
+        self.clock: Clock = clock or SystemClock()
+        self.server_time = ServerTime(self.clock)
+        self.retry = retry or RetryPolicy()
+        self._limits = _merge_limits(venue.default_limits, limits)
+        self._limiter = limiter
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=timeout)
+        self._rng = rng or random.Random()
+        self._claims: dict[str, list[tuple[str, RateLimit]]] = {}
+        self._sync_lock = asyncio.Lock()
+        self._clock_generation = 0
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client, if this session made it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    @property
+    def limits(self) -> Mapping[str, RateLimit]:
+        """The limits in force, by bucket name (empty when pacing is off)."""
+        return self._limits
+
+    async def call(
+        self,
+        endpoint: Endpoint[T],
+        params: Mapping[str, object],
+        *,
+        request: object = None,
+        on_sent: Callable[[], None] | None = None,
+    ) -> T:
+        """Call ``endpoint`` with ``params`` and return its decoded result.
+
+        ``request`` is the caller's request object, carried by
+        :class:`~asyncexch.OrderStatusUnknown`; ``on_sent`` runs each time an attempt is
+        handed to the transport (from then on the venue may have the request).
+        """
+        wire = self.venue.encode(endpoint, params)
+        state = CallState(idempotent=endpoint.idempotent)
+        retrying = build_retrying(self.retry, self.clock, state, self._rng)
+        try:
+            reply: Reply = await retrying(self._attempt, endpoint, wire, state, on_sent)
+        except ExchangeError as error:
+            if (
+                endpoint.changes_state
+                and state.unknown_seen
+                and not isinstance(error, OrderAlreadyExists)
+            ):
+                raise OrderStatusUnknown(
+                    f"{endpoint.name}: the venue may or may not have acted on the request "
+                    f"({len(state.outcomes)} attempts; last: {error})",
+                    request=request,
+                ) from error
+            raise
+        return decode(self.venue.converter, reply.result, endpoint.result)
+
+    async def sync_clock(self) -> None:
+        """Learn the server's time from the venue's time endpoint."""
+        endpoint = self.venue.time_endpoint
+        if endpoint is None:
+            return
+        await self.call(endpoint, {})
+        self._clock_generation += 1
+
+    async def _attempt(
+        self,
+        endpoint: Endpoint[Any],
+        wire: WireRequest,
+        state: CallState,
+        on_sent: Callable[[], None] | None,
+    ) -> Reply:
+        state.attempts += 1
+        claims = self._claims_for(endpoint)
+        waited = 0.0
+        if claims:
+            started = self.clock.monotonic()
+            try:
+                await self._get_limiter().acquire(claims, endpoint.cost)
+            except LimiterHalted as halted:
+                raise TrafficHalted(
+                    halted.code,
+                    f"{halted.reason}; all traffic for this key is stopped for "
+                    f"{halted.remaining:.0f} s more",
+                    self.venue.name,
+                    retry_after=halted.remaining,
+                ) from None
+            waited = self.clock.monotonic() - started
+        if state.first_sent_at is None:
+            state.first_sent_at = self.clock.monotonic()
+        generation = self._clock_generation
+        if endpoint.signed:
+            wire = self.venue.sign(wire, self.server_time.now_ms())
+        url = f"{self.base_url}{wire.path}" + (f"?{wire.query}" if wire.query else "")
+        http_request = self._http.build_request(
+            wire.method, url, content=wire.body, headers=list(wire.headers)
+        )
+        if on_sent is not None:
+            on_sent()
+        try:
+            response = await self._http.send(http_request)
+        except httpx.HTTPError as exc:
+            outcome = Outcome.NOT_PROCESSED if isinstance(exc, _NOT_SENT) else Outcome.UNKNOWN
+            state.outcomes.append(outcome)
+            self._log(endpoint, state, waited, f"{type(exc).__name__}")
+            raise TransportError(
+                f"{endpoint.method} {endpoint.path}: {type(exc).__name__}: {exc}", outcome=outcome
+            ) from exc
+        received = self.clock.time()
+        reply = self.venue.read(endpoint, response)
+        if reply.server_time_ms is not None:
+            self.server_time.observe(reply.server_time_ms, received)
+        error = reply.error
+        if claims and reply.pause_for is not None:
+            self._get_limiter().pause(claims[0][0], reply.pause_for)
+        if error is None:
+            self._log(endpoint, state, waited, f"HTTP {response.status_code} ok")
+            return reply
+        state.outcomes.append(error.outcome)
+        self._log(endpoint, state, waited, f"HTTP {response.status_code} {error}")
+        if isinstance(error, TrafficHalted):
+            self._halt(error)
+        elif isinstance(error, ClockSkew):
+            await self._resync(generation, state)
+        raise error
+
+    async def _resync(self, generation: int, state: CallState) -> None:
+        """Re-learn the server time once per call; concurrent failures share one sync."""
+        state.clock_resyncs += 1
+        if state.clock_resyncs > 1:
+            return
+        async with self._sync_lock:
+            if self._clock_generation == generation:
+                try:
+                    await self.sync_clock()
+                except ExchangeError as exc:  # retry with what we know; report the skew
+                    logger.warning("could not re-learn the server time: %s", exc)
+
+    def _halt(self, error: TrafficHalted) -> None:
+        seconds = error.retry_after if error.retry_after is not None else 600.0
+        limiter = self._get_limiter() if self._limits else None
+        if limiter is None:
+            return
+        for name in self._limits:
+            limiter.halt(
+                self.venue.bucket_key(name), seconds, code=error.code, reason=error.message
+            )
+
+    def _claims_for(self, endpoint: Endpoint[Any]) -> list[tuple[str, RateLimit]]:
+        claims = self._claims.get(endpoint.name)
+        if claims is None:
+            claims = [
+                (self.venue.bucket_key(name), self._limits[name])
+                for name in endpoint.buckets
+                if name in self._limits
+            ]
+            self._claims[endpoint.name] = claims
+        return claims
+
+    def _get_limiter(self) -> RateLimiter:
+        if self._limiter is None:
+            self._limiter = shared_limiter(self.clock)
+        return self._limiter
+
+    def _log(self, endpoint: Endpoint[Any], state: CallState, waited: float, result: str) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s attempt %d waited %.3fs: %s",
+                endpoint.method,
+                endpoint.path,
+                state.attempts,
+                waited,
+                result,
+            )
+
+    def __repr__(self) -> str:
+        return f"<Session venue={self.venue.name} base_url={self.base_url!r}>"
+
+
+def _merge_limits(
+    defaults: Mapping[str, RateLimit], overrides: Mapping[str, RateLimit] | Literal[False] | None
+) -> dict[str, RateLimit]:
+    if overrides is False:
+        return {}
+    merged = dict(defaults)
+    for name, rate in (overrides or {}).items():
+        if name not in defaults:
+            raise ConfigurationError(
+                f"unknown rate-limit bucket {name!r}; this venue has {sorted(defaults)}"
+            )
+        if not isinstance(rate, RateLimit):
+            raise ConfigurationError(f"limits[{name!r}] must be a RateLimit, got {rate!r}")
+        merged[name] = rate
+    return merged

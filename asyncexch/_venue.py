@@ -1,0 +1,75 @@
+"""The contract between the venue-agnostic session and one venue's wire format."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import attrs
+import cattrs
+import httpx
+
+from ._endpoint import Endpoint
+from ._limits import RateLimit
+from .errors import ExchangeError
+
+__all__ = ["Reply", "Venue", "WireRequest"]
+
+
+@attrs.frozen
+class WireRequest:
+    """A request as it goes on the wire: the exact query string and body bytes."""
+
+    method: str
+    path: str
+    query: str = ""
+    body: bytes | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def with_headers(self, *headers: tuple[str, str]) -> WireRequest:
+        return attrs.evolve(self, headers=self.headers + headers)
+
+
+@attrs.frozen
+class Reply:
+    """A venue's answer, read but not yet decoded.
+
+    ``result`` is the payload (parsed JSON, numbers as Decimal) when the call succeeded,
+    ``error`` the typed error when it did not. ``server_time_ms`` is the server's clock in
+    the answer, if any; ``pause_for`` how many seconds the endpoint's bucket must rest, when
+    the answer says its quota is used up.
+    """
+
+    result: Any = None
+    error: ExchangeError | None = None
+    server_time_ms: int | None = None
+    pause_for: float | None = None
+
+
+class Venue(Protocol):
+    """How one exchange encodes, signs and answers; everything else is the session's."""
+
+    #: Short name used in errors and logs ("bybit").
+    name: str
+    #: Decodes payloads into the venue's models.
+    converter: cattrs.Converter
+    #: The documented limits, by bucket name.
+    default_limits: Mapping[str, RateLimit]
+    #: The unsigned endpoint that reports the server's time, if the venue has one.
+    time_endpoint: Endpoint[Any] | None
+
+    def bucket_key(self, bucket: str) -> str:
+        """The key of bucket ``bucket`` for this client's API key (or IP, for IP pools)."""
+        ...
+
+    def encode(self, endpoint: Endpoint[Any], params: Mapping[str, object]) -> WireRequest:
+        """The request's exact bytes; called once per call, before any attempt."""
+        ...
+
+    def sign(self, request: WireRequest, timestamp_ms: int) -> WireRequest:
+        """``request`` signed for sending at ``timestamp_ms`` (server time); once per attempt."""
+        ...
+
+    def read(self, endpoint: Endpoint[Any], response: httpx.Response) -> Reply:
+        """Read an answer: never raises, puts any failure in ``Reply.error``."""
+        ...

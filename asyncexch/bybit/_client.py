@@ -1,0 +1,383 @@
+"""The Bybit client and its Advance Earn (SmartLeverage) API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from types import TracebackType
+from typing import Literal, TypeVar
+
+import attrs
+import httpx
+
+from .._clock import Clock
+from .._endpoint import Endpoint
+from .._limits import RateLimit, RateLimiter
+from .._retry import RetryPolicy
+from .._session import Session
+from ..errors import (
+    BatchCancelled,
+    ExchangeError,
+    InvalidRequest,
+    MalformedResponse,
+    OrderAlreadyExists,
+    OrderStatusUnknown,
+    OrderWaitTimeout,
+)
+from ._endpoints import ORDER, PLACE_ORDER, POSITION, PRODUCT, QUOTE, REDEEM_ESTIMATE
+from ._models import (
+    CATEGORY,
+    OrderAck,
+    OrderInfo,
+    Page,
+    Position,
+    Product,
+    Quote,
+    RedeemEstimate,
+    RedeemOrder,
+    StakeOrder,
+)
+from ._venue import BybitVenue
+
+__all__ = ["MAINNET", "TESTNET", "AdvanceEarn", "BybitClient"]
+
+MAINNET = "https://api.bybit.com"
+TESTNET = "https://api-testnet.bybit.com"
+
+logger = logging.getLogger("asyncexch")
+T = TypeVar("T")
+Order = StakeOrder | RedeemOrder
+#: How often, and how far apart, an order that Bybit says exists is looked up before giving up.
+_LOOKUP_TRIES = 4
+_LOOKUP_PAUSE = 0.5
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class BybitClient:
+    """An async Bybit V5 client. Use it as an async context manager.
+
+    ``api_key``/``api_secret`` may be omitted for public data only. A secret containing
+    ``PRIVATE KEY`` is used as an RSA key (needs ``asyncexch[rsa]``), anything else as an
+    HMAC secret. ``limits`` overrides the documented per-bucket limits (bucket names:
+    ``place_order``, ``order``, ``position``, ``redeem_estimate``, ``product``, ``quote``,
+    ``ip``) or, as ``False``, turns client-side pacing off. Clients of the same key on one
+    event loop share their buckets. See :class:`asyncexch.Session` for the other arguments.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        *,
+        base_url: str | None = None,
+        testnet: bool = False,
+        recv_window: int = 5000,
+        limits: Mapping[str, RateLimit] | Literal[False] | None = None,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        url = base_url or (TESTNET if testnet else MAINNET)
+        venue = BybitVenue(api_key, api_secret, base_url=url, recv_window=recv_window)
+        self.session = Session(
+            venue,
+            base_url=url,
+            limits=limits,
+            limiter=limiter,
+            retry=retry,
+            clock=clock,
+            http_client=http_client,
+            transport=transport,
+            timeout=timeout,
+        )
+        self._venue = venue
+        #: Advance Earn (SmartLeverage).
+        self.advance_earn = AdvanceEarn(self.session)
+
+    async def __aenter__(self) -> BybitClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections this client opened."""
+        await self.session.aclose()
+
+    async def sync_clock(self) -> None:
+        """Learn the offset between Bybit's clock and ours from ``/v5/market/time``.
+
+        Optional: the client also learns it from every answer, and re-learns it on its own
+        when Bybit refuses a timestamp (10002).
+        """
+        await self.session.sync_clock()
+
+    def __repr__(self) -> str:
+        return f"<BybitClient {self._venue!r} base_url={self.session.base_url!r}>"
+
+
+class AdvanceEarn:
+    """Bybit V5 Advance Earn, category SmartLeverage."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._clock = session.clock
+
+    async def products(
+        self, *, coin: str | None = None, duration: str | None = None
+    ) -> list[Product]:
+        """The SmartLeverage products, optionally for one underlying ``coin`` (upper case)."""
+        if coin is not None and coin != coin.upper():
+            raise InvalidRequest("coin", f"must be upper case, got {coin!r}")
+        page = await self._session.call(
+            PRODUCT, {"category": CATEGORY, "coin": coin, "duration": duration}
+        )
+        return page.items
+
+    async def quote(self, product_id: str) -> Quote:
+        """The product's current quote: ``current_price`` and, if quoted, ``breakeven_price``."""
+        _require_text("product_id", product_id)
+        return await self._session.call(QUOTE, {"category": CATEGORY, "productId": product_id})
+
+    async def place_order(self, order: Order) -> OrderAck:
+        """Place a stake or redeem order; the acknowledgement of exactly one order.
+
+        Retries reuse ``order.order_link_id``, so the venue never holds two orders for it.
+        If Bybit says the id already exists (an earlier attempt of this call, or an earlier
+        call with the same order object or intent key), the existing order is looked up and
+        its acknowledgement returned when it is the same order (product, type, amount);
+        :class:`OrderAlreadyExists` when it is a different one. When the venue's state stays
+        unknown after every attempt, :class:`OrderStatusUnknown` is raised: placing the same
+        order object again is safe and tells the truth.
+        """
+        return await self._place(order, None)
+
+    async def place_orders(
+        self,
+        orders: Iterable[Order],
+        *,
+        on_result: Callable[[int, OrderAck | ExchangeError], None] | None = None,
+    ) -> list[OrderAck | ExchangeError]:
+        """Place many orders concurrently; one result per order, in the orders' order.
+
+        Each result is the order's :class:`OrderAck` or the :class:`ExchangeError` it ended
+        with; one order's failure does not stop the others. Orders take the rate limit in the
+        order given. ``on_result(index, result)`` is called as each order finishes.
+
+        Cancelling the batch cancels every order not yet sent and raises
+        :class:`BatchCancelled` (a :class:`asyncio.CancelledError`) that tells which orders
+        were sent and which finished.
+        """
+        batch = list(orders)
+        results: list[OrderAck | ExchangeError | None] = [None] * len(batch)
+        sent = [False] * len(batch)
+
+        async def place(index: int) -> None:
+            def mark_sent() -> None:
+                sent[index] = True
+
+            try:
+                result: OrderAck | ExchangeError = await self._place(batch[index], mark_sent)
+            except ExchangeError as error:
+                result = error
+            results[index] = result
+            if on_result is not None:
+                try:
+                    on_result(index, result)
+                except Exception:
+                    logger.exception("place_orders: on_result raised for order %d", index)
+
+        tasks = [asyncio.ensure_future(place(index)) for index in range(len(batch))]
+        try:
+            await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise BatchCancelled(list(results), list(sent)) from None
+        return [result for result in results if result is not None]
+
+    async def wait_for_order(
+        self,
+        order: OrderAck | str,
+        *,
+        timeout: float = 60.0,
+        poll_interval: float = 1.0,
+    ) -> OrderInfo:
+        """Poll the order until its status is final (Success, Settled or Fail).
+
+        ``order`` is an acknowledgement or an order id. Polls go through the order-info rate
+        limit like every other call. Raises :class:`OrderWaitTimeout` (carrying the last state
+        seen) after ``timeout`` seconds.
+        """
+        order_id = order.order_id if isinstance(order, OrderAck) else order
+        _require_text("order", order_id)
+        deadline = self._clock.monotonic() + timeout
+        last: OrderInfo | None = None
+        while True:
+            last = await self._find(order_id=order_id) or last
+            if last is not None and last.status.is_terminal:
+                return last
+            remaining = deadline - self._clock.monotonic()
+            if remaining <= 0:
+                state = "never found" if last is None else f"still {last.status}"
+                raise OrderWaitTimeout(
+                    f"order {order_id} {state} after {timeout} s", last_seen=last
+                )
+            await self._clock.sleep(min(poll_interval, remaining))
+
+    def orders(
+        self,
+        *,
+        product_id: str | None = None,
+        order_id: str | None = None,
+        order_link_id: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        page_size: int = 20,
+    ) -> AsyncIterator[OrderInfo]:
+        """Orders, newest first, fetched a page at a time as you iterate."""
+        return self._paged(
+            ORDER,
+            {
+                "productId": product_id,
+                "orderId": order_id,
+                "orderLinkId": order_link_id,
+                "startTime": _millis(start_time),
+                "endTime": _millis(end_time),
+            },
+            page_size,
+        )
+
+    def positions(
+        self, *, product_id: str | None = None, coin: str | None = None, page_size: int = 20
+    ) -> AsyncIterator[Position]:
+        """Positions, fetched a page at a time as you iterate."""
+        return self._paged(POSITION, {"productId": product_id, "coin": coin}, page_size)
+
+    async def redeem_estimates(self, position_ids: Sequence[str]) -> list[RedeemEstimate]:
+        """What redeeming each position would pay now, in the order of ``position_ids``.
+
+        Bybit takes at most 5 ids per request; more are split into concurrent requests. Each
+        estimate is stamped with ``fetched_at`` for :meth:`RedeemOrder.from_estimate`.
+        """
+        ids = list(position_ids)
+        if not ids:
+            raise InvalidRequest("position_ids", "must not be empty")
+        for position_id in ids:
+            _require_text("position_ids", position_id)
+            if "," in position_id:
+                raise InvalidRequest("position_ids", f"{position_id!r} contains a comma")
+
+        async def chunk(part: list[str]) -> list[RedeemEstimate]:
+            answer = await self._session.call(
+                REDEEM_ESTIMATE, {"category": CATEGORY, "positionIds": ",".join(part)}
+            )
+            fetched_at = datetime.fromtimestamp(self._clock.time(), timezone.utc)
+            return [attrs.evolve(estimate, fetched_at=fetched_at) for estimate in answer.items]
+
+        parts = await asyncio.gather(*(chunk(ids[i : i + 5]) for i in range(0, len(ids), 5)))
+        by_id = {estimate.position_id: estimate for part in parts for estimate in part}
+        missing = [position_id for position_id in ids if position_id not in by_id]
+        if missing:
+            raise MalformedResponse(f"redeem estimates are missing for positions {missing}")
+        return [by_id[position_id] for position_id in ids]
+
+    async def _place(self, order: Order, on_sent: Callable[[], None] | None) -> OrderAck:
+        if not isinstance(order, (StakeOrder, RedeemOrder)):
+            raise InvalidRequest("order", f"must be a StakeOrder or RedeemOrder, got {order!r}")
+        try:
+            return await self._session.call(
+                PLACE_ORDER, order.to_params(), request=order, on_sent=on_sent
+            )
+        except OrderAlreadyExists as exists:
+            existing = await self._find_placed(order.order_link_id)
+            if existing is None:
+                raise OrderStatusUnknown(
+                    f"Bybit says orderLinkId {order.order_link_id} exists, but no order with it "
+                    "could be found; place the same order again later to learn its state",
+                    request=order,
+                ) from exists
+            if not _same_order(existing, order):
+                raise OrderAlreadyExists(
+                    exists.code,
+                    f"orderLinkId {order.order_link_id} belongs to a different order "
+                    f"{existing.order_id} ({existing.order_type} {existing.amount} of product "
+                    f"{existing.product_id})",
+                    exists.venue,
+                    http_status=exists.http_status,
+                ) from exists
+            logger.debug("order %s already placed as %s", order.order_link_id, existing.order_id)
+            return OrderAck(order_id=existing.order_id, order_link_id=existing.order_link_id)
+
+    async def _find_placed(self, order_link_id: str) -> OrderInfo | None:
+        """The order Bybit says exists, allowing it a moment to become visible."""
+        for attempt in range(_LOOKUP_TRIES):
+            found = await self._find(order_link_id=order_link_id)
+            if found is not None:
+                return found
+            if attempt < _LOOKUP_TRIES - 1:
+                await self._clock.sleep(_LOOKUP_PAUSE)
+        return None
+
+    async def _find(
+        self, *, order_id: str | None = None, order_link_id: str | None = None
+    ) -> OrderInfo | None:
+        page = await self._session.call(
+            ORDER,
+            {"category": CATEGORY, "orderId": order_id, "orderLinkId": order_link_id, "limit": 1},
+        )
+        for info in page.items:
+            if (order_id is None or info.order_id == order_id) and (
+                order_link_id is None or info.order_link_id == order_link_id
+            ):
+                return info
+        return None
+
+    async def _paged(
+        self, endpoint: Endpoint[Page[T]], filters: dict[str, object], page_size: int
+    ) -> AsyncIterator[T]:
+        if not 1 <= page_size <= 20:
+            raise InvalidRequest("page_size", f"must be 1-20, got {page_size}")
+        cursor = ""
+        seen: set[str] = set()
+        while True:
+            params = {"category": CATEGORY, **filters, "limit": page_size, "cursor": cursor or None}
+            page = await self._session.call(endpoint, params)
+            for item in page.items:
+                yield item
+            cursor = page.next_page_cursor
+            if not cursor or not page.items:
+                return
+            if cursor in seen:
+                raise MalformedResponse(f"{endpoint.path}: the cursor {cursor!r} repeats")
+            seen.add(cursor)
+
+
+def _same_order(existing: OrderInfo, order: Order) -> bool:
+    if existing.product_id != order.product_id or existing.order_type != order.order_type:
+        return False
+    return not isinstance(order, StakeOrder) or existing.amount == order.amount
+
+
+def _require_text(field: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest(field, f"must be a non-empty string, got {value!r}")
+
+
+def _millis(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise InvalidRequest("time", "must be timezone-aware")
+    return (moment - _EPOCH) // timedelta(milliseconds=1)

@@ -1,0 +1,73 @@
+"""Bybit V5 Advance Earn endpoints and their documented rate limits."""
+
+from __future__ import annotations
+
+from .._endpoint import Endpoint
+from .._limits import RateLimit
+from ._models import EstimateList, OrderAck, OrderInfo, Page, Position, Product, Quote, ServerTime
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "IP_BUCKETS",
+    "ORDER",
+    "PLACE_ORDER",
+    "POSITION",
+    "PRODUCT",
+    "QUOTE",
+    "REDEEM_ESTIMATE",
+    "SERVER_TIME",
+]
+
+#: Per UID per endpoint unless in IP_BUCKETS; rolling 1-second windows (IP: 5 s).
+DEFAULT_LIMITS = {
+    "place_order": RateLimit(5, per=1.0),
+    "order": RateLimit(10, per=1.0),
+    "position": RateLimit(10, per=1.0),
+    "redeem_estimate": RateLimit(10, per=1.0),
+    "product": RateLimit(50, per=1.0),
+    "quote": RateLimit(50, per=1.0),
+    "ip": RateLimit(600, per=5.0),
+}
+#: Buckets counted per IP address rather than per API key.
+IP_BUCKETS = frozenset({"product", "quote", "ip"})
+
+SERVER_TIME = Endpoint(
+    "server_time", "GET", "/v5/market/time", ServerTime, signed=False, buckets=("ip",)
+)
+PRODUCT = Endpoint(
+    "product",
+    "GET",
+    "/v5/earn/advance/product",
+    Page[Product],
+    signed=False,
+    buckets=("product", "ip"),
+)
+QUOTE = Endpoint(
+    "quote",
+    "GET",
+    "/v5/earn/advance/product-extra-info",
+    Quote,
+    signed=False,
+    buckets=("quote", "ip"),
+)
+#: Resending is safe: the order carries an orderLinkId that Bybit refuses to reuse.
+PLACE_ORDER = Endpoint(
+    "place_order",
+    "POST",
+    "/v5/earn/advance/place-order",
+    OrderAck,
+    buckets=("place_order", "ip"),
+    idempotent=True,
+    changes_state=True,
+)
+ORDER = Endpoint("order", "GET", "/v5/earn/advance/order", Page[OrderInfo], buckets=("order", "ip"))
+POSITION = Endpoint(
+    "position", "GET", "/v5/earn/advance/position", Page[Position], buckets=("position", "ip")
+)
+REDEEM_ESTIMATE = Endpoint(
+    "redeem_estimate",
+    "GET",
+    "/v5/earn/advance/get-redeem-est-amount-list",
+    EstimateList,
+    buckets=("redeem_estimate", "ip"),
+)

@@ -1,0 +1,204 @@
+"""Bybit V5 on the wire: encoding, signing and reading the ``retCode`` envelope."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import typing
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import cattrs
+import httpx
+
+from .._convert import loads_exact, make_converter
+from .._endpoint import Endpoint
+from .._limits import RateLimit
+from .._venue import Reply, WireRequest
+from ..errors import ConfigurationError, ExchangeError, MalformedResponse
+from ._auth import Signer, make_signer
+from ._endpoints import DEFAULT_LIMITS, IP_BUCKETS, SERVER_TIME
+from ._errors import VENUE, api_error, http_error
+
+__all__ = ["BybitVenue", "encode_query"]
+
+
+def _wire_value(value: object) -> object:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {k: _wire_value(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def _query_value(value: object) -> str:
+    value = _wire_value(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    # Commas (positionIds=1,2) and already-escaped cursors go as they are, like Bybit's SDK.
+    return quote(str(value), safe=",:%")
+
+
+def encode_query(params: Mapping[str, object]) -> str:
+    """``k=v`` pairs sorted by key, ``None`` dropped: the exact query string sent and signed."""
+    return "&".join(
+        f"{key}={_query_value(value)}" for key, value in sorted(params.items()) if value is not None
+    )
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = make_converter()
+
+    def optional_enum(value: object, type_: Any) -> object:
+        if value is None or value == "":
+            return None
+        (member,) = (arg for arg in typing.get_args(type_) if arg is not type(None))
+        return member(value)
+
+    def is_optional_enum(type_: Any) -> bool:
+        args = typing.get_args(type_)
+        return (
+            len(args) == 2
+            and type(None) in args
+            and any(isinstance(a, type) and issubclass(a, enum.Enum) for a in args)
+        )
+
+    converter.register_structure_hook_func(is_optional_enum, optional_enum)
+    return converter
+
+
+class BybitVenue:
+    """Bybit's half of the session contract; holds the key and the signer."""
+
+    name = VENUE
+    converter = _make_converter()
+    default_limits: Mapping[str, RateLimit] = DEFAULT_LIMITS
+    time_endpoint: Endpoint[Any] | None = SERVER_TIME
+
+    def __init__(
+        self, api_key: str | None, api_secret: str | None, *, base_url: str, recv_window: int
+    ) -> None:
+        if (api_key is None) != (api_secret is None):
+            raise ConfigurationError("give both api_key and api_secret, or neither")
+        if recv_window <= 0:
+            raise ConfigurationError(f"recv_window must be > 0 ms, got {recv_window}")
+        self.api_key = api_key
+        self._signer: Signer | None = make_signer(api_secret) if api_secret is not None else None
+        self._recv_window = str(recv_window)
+        host = urlsplit(base_url).netloc or base_url
+        fingerprint = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
+        self._key_scope = f"bybit:key:{fingerprint}"
+        self._ip_scope = f"bybit:ip:{host}"
+
+    def bucket_key(self, bucket: str) -> str:
+        scope = self._ip_scope if bucket in IP_BUCKETS else self._key_scope
+        return f"{scope}:{bucket}"
+
+    def encode(self, endpoint: Endpoint[Any], params: Mapping[str, object]) -> WireRequest:
+        if endpoint.signed and self._signer is None:
+            raise ConfigurationError(f"{endpoint.name} needs an API key and secret")
+        if endpoint.method == "GET":
+            return WireRequest("GET", endpoint.path, query=encode_query(params))
+        body = json.dumps(_wire_value(params), separators=(",", ":")).encode("utf-8")
+        return WireRequest(
+            endpoint.method,
+            endpoint.path,
+            body=body,
+            headers=(("Content-Type", "application/json"),),
+        )
+
+    def sign(self, request: WireRequest, timestamp_ms: int) -> WireRequest:
+        assert self._signer is not None and self.api_key is not None  # checked in encode
+        timestamp = str(timestamp_ms)
+        payload = request.body if request.body is not None else request.query.encode("utf-8")
+        message = (timestamp + self.api_key + self._recv_window).encode("utf-8") + payload
+        return request.with_headers(
+            ("X-BAPI-API-KEY", self.api_key),
+            ("X-BAPI-TIMESTAMP", timestamp),
+            ("X-BAPI-RECV-WINDOW", self._recv_window),
+            ("X-BAPI-SIGN", self._signer.sign(message)),
+            ("X-BAPI-SIGN-TYPE", "2"),
+        )
+
+    def read(self, endpoint: Endpoint[Any], response: httpx.Response) -> Reply:
+        status = response.status_code
+        body = response.content
+        server_ms = _header_int(response, "Timenow")
+        reset_ms = _header_int(response, "X-Bapi-Limit-Reset-Timestamp")
+        try:
+            data = loads_exact(body)
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict) or "retCode" not in data:
+            text = body[:200].decode("utf-8", "replace")
+            error: ExchangeError | None = http_error(
+                status, text, retry_after=_delay(reset_ms, server_ms)
+            )
+            if error is None:
+                error = MalformedResponse(
+                    f"{endpoint.path}: not a Bybit answer", status_code=status, excerpt=text[:80]
+                )
+            return Reply(error=error, server_time_ms=server_ms)
+        stamp = data.get("time")
+        if isinstance(stamp, int) and not isinstance(stamp, bool):
+            server_ms = stamp
+        pause = (
+            _delay(reset_ms, server_ms)
+            if _header_int(response, "X-Bapi-Limit-Status") == 0
+            else None
+        )
+        code = data["retCode"]
+        if not isinstance(code, int) or isinstance(code, bool):
+            return Reply(
+                error=MalformedResponse(
+                    f"{endpoint.path}: retCode is {code!r}", status_code=status
+                ),
+                server_time_ms=server_ms,
+            )
+        if code != 0:
+            message = data.get("retMsg")
+            retry_after = _delay(reset_ms, server_ms)
+            error = api_error(
+                code,
+                message if isinstance(message, str) else "",
+                http_status=status,
+                retry_after=retry_after,
+            )
+            if code in (10006, 10018) and pause is None:
+                pause = getattr(error, "retry_after", None)
+            return Reply(error=error, server_time_ms=server_ms, pause_for=pause)
+        result = data.get("result")
+        if not isinstance(result, dict):
+            return Reply(
+                error=MalformedResponse(
+                    f"{endpoint.path}: retCode 0 without a result object", status_code=status
+                ),
+                server_time_ms=server_ms,
+            )
+        return Reply(result=result, server_time_ms=server_ms, pause_for=pause)
+
+    def __repr__(self) -> str:
+        return f"<BybitVenue api_key={_mask(self.api_key)} signer={self._signer!r}>"
+
+
+def _mask(api_key: str | None) -> str:
+    return "None" if api_key is None else f"{api_key[:4]}…"
+
+
+def _header_int(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name)
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
+
+
+def _delay(reset_ms: int | None, server_ms: int | None) -> float | None:
+    """Seconds from the server's now until its reset time, when both are known."""
+    if reset_ms is None or server_ms is None:
+        return None
+    return max(reset_ms - server_ms, 0) / 1000.0

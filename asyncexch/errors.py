@@ -1,0 +1,300 @@
+"""The exceptions asyncexch raises.
+
+Every failure a caller can see is one of these, whatever the venue::
+
+    ExchangeError
+    ├── InvalidRequest            bad input, refused before anything is sent (also a ValueError)
+    ├── ConfigurationError        a client set up in a way that cannot work (also a ValueError)
+    ├── TransportError            the request did not complete on the network
+    ├── MalformedResponse         the server answered something we cannot read
+    ├── ApiError                  the venue answered with an error code
+    │   ├── AuthenticationError   bad key, bad signature
+    │   ├── PermissionDenied      the key or account may not do this
+    │   ├── RateLimited           too many requests; ``retry_after`` says when to come back
+    │   │   └── TrafficHalted     the venue banned this IP/key for a while: all traffic stopped
+    │   ├── ClockSkew             the request timestamp was outside the venue's window
+    │   ├── ServiceUnavailable    the venue failed or timed out while handling the request
+    │   ├── BadParameter          the venue refused a parameter
+    │   ├── ProductUnavailable    the product cannot be traded now
+    │   ├── InsufficientBalance   not enough funds
+    │   ├── SlippageExceeded      the price moved past the slippage bound
+    │   ├── OrderAlreadyExists    a different order already holds this client order id
+    │   ├── OrderNotFound         no such order or position
+    │   └── RedeemNotAllowed      the position cannot be redeemed now
+    ├── OrderStatusUnknown        an order may or may not have been placed
+    └── OrderWaitTimeout          an order did not reach a final status in time
+
+    asyncio.CancelledError
+    └── BatchCancelled            a batch of orders was cancelled; says what was sent
+
+Each exception carries an :class:`Outcome` telling whether the request may have been
+processed by the venue, which is what decides whether resending it is safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Sequence
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BadParameter",
+    "BatchCancelled",
+    "ClockSkew",
+    "ConfigurationError",
+    "ExchangeError",
+    "InsufficientBalance",
+    "InvalidRequest",
+    "MalformedResponse",
+    "OrderAlreadyExists",
+    "OrderNotFound",
+    "OrderStatusUnknown",
+    "OrderWaitTimeout",
+    "Outcome",
+    "PermissionDenied",
+    "ProductUnavailable",
+    "RateLimited",
+    "RedeemNotAllowed",
+    "ServiceUnavailable",
+    "SlippageExceeded",
+    "TrafficHalted",
+    "TransportError",
+]
+
+
+class Outcome(enum.Enum):
+    """What a failed attempt did to the venue's state, as far as the client can know."""
+
+    #: The venue refused the request before acting on it (rate limit, clock window, never
+    #: connected). Resending is always safe.
+    NOT_PROCESSED = "not_processed"
+    #: The request may or may not have been acted on (timeout after sending, 5xx, dropped
+    #: connection). Resending is safe only where the request is idempotent.
+    UNKNOWN = "unknown"
+    #: The venue processed the request and refused it. Resending the same request fails again.
+    FAILED = "failed"
+
+
+class ExchangeError(Exception):
+    """Base of every error asyncexch raises."""
+
+    #: Whether the venue may have acted on the request; decides whether a retry is safe.
+    outcome: Outcome = Outcome.FAILED
+
+
+class InvalidRequest(ExchangeError, ValueError):
+    """The request was refused on the client, before anything was sent.
+
+    ``field`` names the offending parameter (for example ``"amount"``).
+    """
+
+    outcome = Outcome.NOT_PROCESSED
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class ConfigurationError(ExchangeError, ValueError):
+    """The client or session was set up in a way that cannot work."""
+
+    outcome = Outcome.NOT_PROCESSED
+
+
+class TransportError(ExchangeError):
+    """The request did not complete on the network (connect failure, timeout, reset).
+
+    ``outcome`` is ``NOT_PROCESSED`` when no byte of the request can have reached the
+    venue (connection refused, connect timeout) and ``UNKNOWN`` otherwise.
+    """
+
+    def __init__(self, message: str, *, outcome: Outcome) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class MalformedResponse(ExchangeError):
+    """The venue answered with something that is not the documented response.
+
+    An HTML error page, truncated JSON, a missing ``result`` or a field of the wrong type.
+    ``status_code`` is the HTTP status; ``excerpt`` the start of the body, for diagnosis.
+    A garbled answer to a request that was sent leaves its effect unknown.
+    """
+
+    outcome = Outcome.UNKNOWN
+
+    def __init__(self, message: str, *, status_code: int | None = None, excerpt: str = "") -> None:
+        super().__init__(message if not excerpt else f"{message} (body starts {excerpt!r})")
+        self.status_code = status_code
+        self.excerpt = excerpt
+
+
+class ApiError(ExchangeError):
+    """The venue answered with an error code.
+
+    ``code`` is the venue's code (Bybit ``retCode``, ChainUP ``code``; the HTTP status when
+    the venue gave only that), ``message`` its text, ``venue`` the venue's name and
+    ``http_status`` the HTTP status of the answer.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        venue: str,
+        *,
+        http_status: int | None = None,
+        outcome: Outcome | None = None,
+    ) -> None:
+        super().__init__(f"{venue} error {code}: {message}")
+        self.code = code
+        self.message = message
+        self.venue = venue
+        self.http_status = http_status
+        if outcome is not None:
+            self.outcome = outcome
+
+
+class AuthenticationError(ApiError):
+    """The API key is unknown or the signature does not match."""
+
+
+class PermissionDenied(ApiError):
+    """The key, account, IP or region may not do this."""
+
+
+class RateLimited(ApiError):
+    """The venue refused the request because of a rate limit; it was not processed.
+
+    ``retry_after`` is how many seconds to wait before the venue accepts requests again,
+    when the venue said so, else ``None``.
+    """
+
+    outcome = Outcome.NOT_PROCESSED
+
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        venue: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(code, message, venue, http_status=http_status)
+        self.retry_after = retry_after
+
+
+class TrafficHalted(RateLimited):
+    """The venue banned this client for a while (Bybit: HTTP 403 after the IP limit).
+
+    Every bucket of the key is stopped until ``retry_after`` seconds have passed; calls made
+    meanwhile raise this error at once, without sending anything.
+    """
+
+
+class ClockSkew(ApiError):
+    """The request's timestamp was outside the venue's window; it was not processed."""
+
+    outcome = Outcome.NOT_PROCESSED
+
+
+class ServiceUnavailable(ApiError):
+    """The venue failed or timed out while handling the request (5xx, server timeout).
+
+    The request may have been processed: ``outcome`` is ``UNKNOWN``.
+    """
+
+    outcome = Outcome.UNKNOWN
+
+
+class BadParameter(ApiError):
+    """The venue refused a parameter of the request."""
+
+
+class ProductUnavailable(ApiError):
+    """The product does not exist, is closed, or has no quota left."""
+
+
+class InsufficientBalance(ApiError):
+    """The account does not hold enough funds for the order."""
+
+
+class SlippageExceeded(ApiError):
+    """The market price moved past the order's slippage bound. Fetch a new quote."""
+
+
+class OrderAlreadyExists(ApiError):
+    """The client order id is already taken by an order other than the one asked for."""
+
+
+class OrderNotFound(ApiError):
+    """The order or position does not exist."""
+
+
+class RedeemNotAllowed(ApiError):
+    """The position cannot be redeemed now (too close to settlement, redeem pending...)."""
+
+
+class OrderStatusUnknown(ExchangeError):
+    """The order may or may not have been placed: the last attempt's outcome is unknown.
+
+    ``request`` is the order as the caller built it (with its client order id, where the
+    venue has one) and ``__cause__`` the last failure. Where the venue deduplicates by
+    client order id (Bybit), placing the same request again is safe and tells the truth.
+    """
+
+    outcome = Outcome.UNKNOWN
+
+    def __init__(self, message: str, *, request: object) -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class OrderWaitTimeout(ExchangeError, TimeoutError):
+    """The order did not reach a final status before the timeout.
+
+    ``last_seen`` is the last state read from the venue, or ``None`` if the order was
+    never found.
+    """
+
+    outcome = Outcome.UNKNOWN
+
+    def __init__(self, message: str, *, last_seen: object | None) -> None:
+        super().__init__(message)
+        self.last_seen = last_seen
+
+
+class BatchCancelled(asyncio.CancelledError):
+    """A batch of orders was cancelled part way; raised in place of ``CancelledError``.
+
+    ``results[i]`` is order ``i``'s acknowledgement or error if it finished, else ``None``;
+    ``sent[i]`` whether order ``i`` was handed to the network (the venue may have it). Orders
+    that were sent but did not finish have an unknown outcome: place them again (same client
+    order ids) to learn it without creating a second order.
+    """
+
+    def __init__(self, results: Sequence[object | None], sent: Sequence[bool]) -> None:
+        super().__init__(
+            f"batch cancelled: {sum(sent)} of {len(sent)} orders sent, "
+            f"{sum(r is not None for r in results)} finished"
+        )
+        self.results = list(results)
+        self.sent = list(sent)
+
+    @property
+    def unsent(self) -> list[int]:
+        """Indexes of the orders that never left: nothing was placed for them."""
+        return [index for index, was_sent in enumerate(self.sent) if not was_sent]
+
+    @property
+    def unfinished(self) -> list[int]:
+        """Indexes of orders that were sent but have no result: their outcome is unknown."""
+        return [
+            index
+            for index, (was_sent, result) in enumerate(zip(self.sent, self.results, strict=True))
+            if was_sent and result is None
+        ]
