@@ -109,9 +109,10 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(Decimal | None, _optional(_decimal))
     converter.register_structure_hook(datetime, _datetime)
     converter.register_structure_hook(datetime | None, _optional(_datetime))
-    converter.register_structure_hook(int, _int)
-    converter.register_structure_hook(str, _str)
-    converter.register_structure_hook(bool, _bool)
+    # Exact-type predicates: a class hook for str would also catch str-based enums.
+    converter.register_structure_hook_func(lambda t: t is int, _int)
+    converter.register_structure_hook_func(lambda t: t is str, _str)
+    converter.register_structure_hook_func(lambda t: t is bool, _bool)
     converter.register_unstructure_hook(Decimal, str)
 
     def camel_case(cls: type[Any]) -> Callable[[Any, Any], Any]:

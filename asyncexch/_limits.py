@@ -18,6 +18,7 @@ them all at one instant or none, so it never holds capacity while it waits.
 from __future__ import annotations
 
 import asyncio
+import math
 import weakref
 from collections import deque
 from collections.abc import Sequence
@@ -103,7 +104,7 @@ class _Bucket:
     def __init__(self, rate: RateLimit) -> None:
         self.rate = rate
         self.log: deque[float] = deque(maxlen=rate.limit)
-        self.paused_until = float("-inf")
+        self.paused_until = -math.inf
         self.halt: tuple[float, int, str] | None = None
         self.waiters: deque[asyncio.Future[None]] = deque()
         self.busy = False

@@ -1,0 +1,30 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint typecheck unit demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## test: lint, type-check and run the whole test suite
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check asyncexch tests benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy --strict asyncexch
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q
+
+## demo: the main job (an offline example until the simulator lands)
+demo: $(STAMP)
+	$(PY) -m asyncexch demo
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
