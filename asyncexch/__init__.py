@@ -6,6 +6,7 @@ error. Venues live in subpackages (:mod:`asyncexch.bybit`); the shared core is h
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._batch import BatchReport
 from ._clock import Clock, ServerTime, SystemClock, VirtualClock
 from ._endpoint import Endpoint
 from ._ids import is_valid_order_link_id, new_order_link_id, order_link_id_for
@@ -17,7 +18,6 @@ from .errors import (
     ApiError,
     AuthenticationError,
     BadParameter,
-    BatchCancelled,
     ClockSkew,
     ConfigurationError,
     ExchangeError,
@@ -48,7 +48,7 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "BadParameter",
-    "BatchCancelled",
+    "BatchReport",
     "Clock",
     "ClockSkew",
     "ConfigurationError",

@@ -24,24 +24,18 @@ Every failure a caller can see is one of these, whatever the venue::
     ├── OrderStatusUnknown        an order may or may not have been placed
     └── OrderWaitTimeout          an order did not reach a final status in time
 
-    asyncio.CancelledError
-    └── BatchCancelled            a batch of orders was cancelled; says what was sent
-
 Each exception carries an :class:`Outcome` telling whether the request may have been
 processed by the venue, which is what decides whether resending it is safe.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
-from collections.abc import Sequence
 
 __all__ = [
     "ApiError",
     "AuthenticationError",
     "BadParameter",
-    "BatchCancelled",
     "ClockSkew",
     "ConfigurationError",
     "ExchangeError",
@@ -266,35 +260,3 @@ class OrderWaitTimeout(ExchangeError, TimeoutError):
     def __init__(self, message: str, *, last_seen: object | None) -> None:
         super().__init__(message)
         self.last_seen = last_seen
-
-
-class BatchCancelled(asyncio.CancelledError):
-    """A batch of orders was cancelled part way; raised in place of ``CancelledError``.
-
-    ``results[i]`` is order ``i``'s acknowledgement or error if it finished, else ``None``;
-    ``sent[i]`` whether order ``i`` was handed to the network (the venue may have it). Orders
-    that were sent but did not finish have an unknown outcome: place them again (same client
-    order ids) to learn it without creating a second order.
-    """
-
-    def __init__(self, results: Sequence[object | None], sent: Sequence[bool]) -> None:
-        super().__init__(
-            f"batch cancelled: {sum(sent)} of {len(sent)} orders sent, "
-            f"{sum(r is not None for r in results)} finished"
-        )
-        self.results = list(results)
-        self.sent = list(sent)
-
-    @property
-    def unsent(self) -> list[int]:
-        """Indexes of the orders that never left: nothing was placed for them."""
-        return [index for index, was_sent in enumerate(self.sent) if not was_sent]
-
-    @property
-    def unfinished(self) -> list[int]:
-        """Indexes of orders that were sent but have no result: their outcome is unknown."""
-        return [
-            index
-            for index, (was_sent, result) in enumerate(zip(self.sent, self.results, strict=True))
-            if was_sent and result is None
-        ]

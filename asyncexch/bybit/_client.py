@@ -12,13 +12,13 @@ from typing import Literal, TypeVar
 import attrs
 import httpx
 
+from .._batch import BatchReport
 from .._clock import Clock
 from .._endpoint import Endpoint
 from .._limits import RateLimit, RateLimiter
 from .._retry import RetryPolicy
 from .._session import Session
 from ..errors import (
-    BatchCancelled,
     ExchangeError,
     InvalidRequest,
     MalformedResponse,
@@ -167,6 +167,7 @@ class AdvanceEarn:
         orders: Iterable[Order],
         *,
         on_result: Callable[[int, OrderAck | ExchangeError], None] | None = None,
+        report: BatchReport[OrderAck | ExchangeError] | None = None,
     ) -> list[OrderAck | ExchangeError]:
         """Place many orders concurrently; one result per order, in the orders' order.
 
@@ -174,23 +175,29 @@ class AdvanceEarn:
         with; one order's failure does not stop the others. Orders take the rate limit in the
         order given. ``on_result(index, result)`` is called as each order finishes.
 
-        Cancelling the batch cancels every order not yet sent and raises
-        :class:`BatchCancelled` (a :class:`asyncio.CancelledError`) that tells which orders
-        were sent and which finished.
+        Cancelling the call cancels every order not yet sent; ``report`` (a
+        :class:`~asyncexch.BatchReport` of the batch's size) then tells which orders were
+        sent and which finished. Orders sent but unfinished can be placed again, with the same
+        objects, to learn their outcome without creating a second order.
         """
         batch = list(orders)
-        results: list[OrderAck | ExchangeError | None] = [None] * len(batch)
-        sent = [False] * len(batch)
+        if report is None:
+            report = BatchReport(len(batch))
+        elif len(report.sent) != len(batch):
+            raise InvalidRequest(
+                "report", f"is sized for {len(report.sent)} orders, not {len(batch)}"
+            )
+        record = report
 
         async def place(index: int) -> None:
             def mark_sent() -> None:
-                sent[index] = True
+                record.sent[index] = True
 
             try:
                 result: OrderAck | ExchangeError = await self._place(batch[index], mark_sent)
             except ExchangeError as error:
                 result = error
-            results[index] = result
+            record.results[index] = result
             if on_result is not None:
                 try:
                     on_result(index, result)
@@ -203,9 +210,10 @@ class AdvanceEarn:
         except asyncio.CancelledError:
             for task in tasks:
                 task.cancel()
+            # Let every order unwind before the caller reads the report.
             await asyncio.gather(*tasks, return_exceptions=True)
-            raise BatchCancelled(list(results), list(sent)) from None
-        return [result for result in results if result is not None]
+            raise
+        return [result for result in record.results if result is not None]
 
     async def wait_for_order(
         self,
