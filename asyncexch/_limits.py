@@ -99,13 +99,12 @@ class RateLimiter(Protocol):
 
 
 class _Bucket:
-    __slots__ = ("busy", "halt", "log", "paused_until", "rate", "waiters")
+    __slots__ = ("busy", "log", "paused_until", "rate", "waiters")
 
     def __init__(self, rate: RateLimit) -> None:
         self.rate = rate
         self.log: deque[float] = deque(maxlen=rate.limit)
         self.paused_until = -math.inf
-        self.halt: tuple[float, int, str] | None = None
         self.waiters: deque[asyncio.Future[None]] = deque()
         self.busy = False
 
@@ -131,6 +130,8 @@ class InProcessLimiter:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
+        # Halts are kept by key, so a halt also covers buckets not used yet.
+        self._halts: dict[str, tuple[float, int, str]] = {}
 
     def _bucket(self, key: str, rate: RateLimit) -> _Bucket:
         bucket = self._buckets.get(key)
@@ -149,6 +150,7 @@ class InProcessLimiter:
         for bucket in buckets:
             if cost > bucket.rate.limit:
                 raise ConfigurationError(f"cost {cost} exceeds the limit {bucket.rate.limit}")
+        self._check_halts(claims, self._clock.monotonic())
         entered: list[_Bucket] = []
         try:
             for bucket in buckets:
@@ -156,12 +158,7 @@ class InProcessLimiter:
                 entered.append(bucket)
             while True:
                 now = self._clock.monotonic()
-                for bucket in buckets:
-                    if bucket.halt is not None:
-                        until, code, reason = bucket.halt
-                        if until > now:
-                            raise LimiterHalted(code, reason, until - now)
-                        bucket.halt = None
+                self._check_halts(claims, now)
                 wait = max(bucket.delay(now, cost) for bucket in buckets)
                 if wait <= 0:
                     for bucket in buckets:
@@ -178,9 +175,18 @@ class InProcessLimiter:
             bucket.paused_until = max(bucket.paused_until, self._clock.monotonic() + seconds)
 
     def halt(self, key: str, seconds: float, *, code: int, reason: str) -> None:
-        bucket = self._buckets.get(key)
-        if bucket is not None:
-            bucket.halt = (self._clock.monotonic() + seconds, code, reason)
+        self._halts[key] = (self._clock.monotonic() + seconds, code, reason)
+
+    def _check_halts(self, claims: Sequence[tuple[str, RateLimit]], now: float) -> None:
+        if not self._halts:
+            return
+        for key, _ in claims:
+            halt = self._halts.get(key)
+            if halt is not None:
+                until, code, reason = halt
+                if until > now:
+                    raise LimiterHalted(code, reason, until - now)
+                del self._halts[key]
 
     async def _enter(self, bucket: _Bucket) -> None:
         """Wait until this task is at the head of the bucket's queue."""

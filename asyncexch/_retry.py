@@ -24,7 +24,15 @@ import attrs
 import tenacity
 
 from ._clock import Clock
-from .errors import ClockSkew, ExchangeError, Outcome, RateLimited, TrafficHalted
+from .errors import (
+    ClockSkew,
+    ConfigurationError,
+    ExchangeError,
+    InvalidRequest,
+    Outcome,
+    RateLimited,
+    TrafficHalted,
+)
 
 __all__ = ["RetryPolicy"]
 
@@ -65,7 +73,9 @@ class CallState:
 
 def should_retry(error: BaseException, state: CallState) -> bool:
     """Whether the call may try again after ``error``."""
-    if not isinstance(error, ExchangeError) or isinstance(error, TrafficHalted):
+    if not isinstance(error, ExchangeError) or isinstance(
+        error, (TrafficHalted, InvalidRequest, ConfigurationError)
+    ):
         return False
     if isinstance(error, ClockSkew):
         return state.clock_resyncs <= 1

@@ -228,10 +228,10 @@ class Session:
                     logger.warning("could not re-learn the server time: %s", exc)
 
     def _halt(self, error: TrafficHalted) -> None:
+        if not self._limits:
+            return  # pacing is off: the caller handles bans
         seconds = error.retry_after if error.retry_after is not None else 600.0
-        limiter = self._get_limiter() if self._limits else None
-        if limiter is None:
-            return
+        limiter = self._get_limiter()
         for name in self._limits:
             limiter.halt(
                 self.venue.bucket_key(name), seconds, code=error.code, reason=error.message
