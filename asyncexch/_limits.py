@@ -99,7 +99,7 @@ class RateLimiter(Protocol):
 
 
 class _Bucket:
-    __slots__ = ("busy", "log", "paused_until", "rate", "waiters")
+    __slots__ = ("busy", "log", "paused_until", "rate", "waiters", "wake")
 
     def __init__(self, rate: RateLimit) -> None:
         self.rate = rate
@@ -107,6 +107,8 @@ class _Bucket:
         self.paused_until = -math.inf
         self.waiters: deque[asyncio.Future[None]] = deque()
         self.busy = False
+        #: Resolved to interrupt the head's sleep (a halt).
+        self.wake: asyncio.Future[None] | None = None
 
     def delay(self, now: float, cost: int) -> float:
         """Seconds until ``cost`` requests may leave at once (0 if now)."""
@@ -153,21 +155,44 @@ class InProcessLimiter:
         self._check_halts(claims, self._clock.monotonic())
         entered: list[_Bucket] = []
         try:
+            # Queue for each bucket in turn and wait for its own capacity before queueing for
+            # the next, so a request held up by its endpoint never blocks a shared pool.
             for bucket in buckets:
                 await self._enter(bucket)
                 entered.append(bucket)
-            while True:
-                now = self._clock.monotonic()
-                self._check_halts(claims, now)
-                wait = max(bucket.delay(now, cost) for bucket in buckets)
-                if wait <= 0:
-                    for bucket in buckets:
-                        bucket.take(now, cost)
-                    return
-                await self._clock.sleep(wait)
+                await self._wait_for(claims, entered, [bucket], cost)
+            await self._wait_for(claims, entered, entered, cost)
+            now = self._clock.monotonic()
+            for bucket in buckets:
+                bucket.take(now, cost)
         finally:
             for bucket in entered:
                 self._leave(bucket)
+
+    async def _wait_for(
+        self,
+        claims: Sequence[tuple[str, RateLimit]],
+        held: list[_Bucket],
+        needed: list[_Bucket],
+        cost: int,
+    ) -> None:
+        """Sleep until every bucket in ``needed`` has ``cost`` free; raise if halted."""
+        while True:
+            now = self._clock.monotonic()
+            self._check_halts(claims, now)
+            wait = max(bucket.delay(now, cost) for bucket in needed)
+            if wait <= 0:
+                return
+            wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            for bucket in held:
+                bucket.wake = wake
+            sleep = asyncio.ensure_future(self._clock.sleep(wait))
+            try:
+                await asyncio.wait((sleep, wake), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleep.cancel()
+                for bucket in held:
+                    bucket.wake = None
 
     def pause(self, key: str, seconds: float) -> None:
         bucket = self._buckets.get(key)
@@ -176,6 +201,15 @@ class InProcessLimiter:
 
     def halt(self, key: str, seconds: float, *, code: int, reason: str) -> None:
         self._halts[key] = (self._clock.monotonic() + seconds, code, reason)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return
+        while bucket.waiters:  # queued waiters fail now; they never held the head
+            future = bucket.waiters.popleft()
+            if not future.done():
+                future.set_exception(LimiterHalted(code, reason, seconds))
+        if bucket.wake is not None and not bucket.wake.done():
+            bucket.wake.set_result(None)  # the head re-checks and fails
 
     def _check_halts(self, claims: Sequence[tuple[str, RateLimit]], now: float) -> None:
         if not self._halts:
@@ -198,7 +232,7 @@ class InProcessLimiter:
         try:
             await future
         except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
+            if future.done() and not future.cancelled() and future.exception() is None:
                 self._leave(bucket)  # handed the head just as we were cancelled: pass it on
             raise
 
