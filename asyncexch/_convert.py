@@ -71,27 +71,33 @@ def _optional(
 
 
 def _datetime(value: object, _: object) -> datetime:
-    return _EPOCH + timedelta(milliseconds=_int(value, None))
+    return _EPOCH + timedelta(milliseconds=_int(value, int))
 
 
-def _int(value: object, _: object) -> int:
+def _int(value: object, type_: Any) -> int:
     if isinstance(value, bool):
         raise TypeError("expected an integer, got a bool")
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
-        return int(value)
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    raise TypeError(f"expected an integer, got {value!r}")
+        number = value
+    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+        number = int(value)
+    elif isinstance(value, Decimal) and value == value.to_integral_value():
+        number = int(value)
+    else:
+        raise TypeError(f"expected an integer, got {value!r}")
+    # The hook is registered for int, so it also serves int-based enums.
+    return number if type_ is int else type_(number)
 
 
-def _str(value: object, _: object) -> str:
+def _str(value: object, type_: Any) -> str:
     if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)  # ids sometimes arrive as JSON numbers
-    raise TypeError(f"expected a string, got {type(value).__name__}")
+        text = value
+    elif isinstance(value, int) and not isinstance(value, bool) and type_ is str:
+        text = str(value)  # ids sometimes arrive as JSON numbers; enum values never do
+    else:
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    # The hook is registered for str, so it also serves str-based enums.
+    return text if type_ is str else type_(text)
 
 
 def _bool(value: object, _: object) -> bool:
@@ -109,10 +115,9 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(Decimal | None, _optional(_decimal))
     converter.register_structure_hook(datetime, _datetime)
     converter.register_structure_hook(datetime | None, _optional(_datetime))
-    # Exact-type predicates: a class hook for str would also catch str-based enums.
-    converter.register_structure_hook_func(lambda t: t is int, _int)
-    converter.register_structure_hook_func(lambda t: t is str, _str)
-    converter.register_structure_hook_func(lambda t: t is bool, _bool)
+    converter.register_structure_hook(int, _int)
+    converter.register_structure_hook(str, _str)
+    converter.register_structure_hook(bool, _bool)
     converter.register_unstructure_hook(Decimal, str)
 
     def camel_case(cls: type[Any]) -> Callable[[Any, Any], Any]:

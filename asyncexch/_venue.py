@@ -36,14 +36,15 @@ class Reply:
 
     ``result`` is the payload (parsed JSON, numbers as Decimal) when the call succeeded,
     ``error`` the typed error when it did not. ``server_time_ms`` is the server's clock in
-    the answer, if any; ``pause_for`` how many seconds the endpoint's bucket must rest, when
-    the answer says its quota is used up.
+    the answer, if any; ``reset_at_ms`` the server time at which the endpoint's quota
+    refills, when the answer says it is used up (the session pauses the bucket until then and
+    sets a rate-limit error's ``retry_after`` from it).
     """
 
     result: Any = None
     error: ExchangeError | None = None
     server_time_ms: int | None = None
-    pause_for: float | None = None
+    reset_at_ms: int | None = None
 
 
 class Venue(Protocol):

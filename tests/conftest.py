@@ -18,7 +18,9 @@ API_SECRET = "VDFZSSPUTKRJMXAVMJXBHEXIPZNZJIZUBVRQ"
 SERVER_MS = 1_700_000_000_000
 
 
-def ok(result: Any, *, time: int = SERVER_MS, headers: dict[str, str] | None = None) -> httpx.Response:
+def ok(
+    result: Any, *, time: int = SERVER_MS, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """A Bybit success envelope."""
     return httpx.Response(
         200,
@@ -28,7 +30,11 @@ def ok(result: Any, *, time: int = SERVER_MS, headers: dict[str, str] | None = N
 
 
 def fail(
-    code: int, message: str = "error", *, time: int = SERVER_MS, headers: dict[str, str] | None = None
+    code: int,
+    message: str = "error",
+    *,
+    time: int = SERVER_MS,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     """A Bybit error envelope."""
     return httpx.Response(
@@ -61,7 +67,8 @@ async def make_client(
         kwargs.setdefault("base_url", BASE_URL)
         kwargs.setdefault("clock", clock)
         kwargs.setdefault("retry", RetryPolicy(max_attempts=5, deadline=60.0))
-        client = BybitClient(kwargs.pop("api_key", API_KEY), kwargs.pop("api_secret", API_SECRET), **kwargs)
+        key, secret = kwargs.pop("api_key", API_KEY), kwargs.pop("api_secret", API_SECRET)
+        client = BybitClient(key, secret, **kwargs)
         clients.append(client)
         return client
 

@@ -85,23 +85,19 @@ _CODES: dict[int, type[ApiError]] = {
 }
 
 
-def api_error(
-    code: int, message: str, *, http_status: int, retry_after: float | None = None
-) -> ApiError:
-    """The typed error for retCode ``code``; unknown codes give a plain :class:`ApiError`."""
+def api_error(code: int, message: str, *, http_status: int) -> ApiError:
+    """The typed error for retCode ``code``; unknown codes give a plain :class:`ApiError`.
+
+    A rate-limit error waits :data:`DEFAULT_RATE_WAIT` unless the session learns the reset
+    time from the answer's headers.
+    """
     cls = _CODES.get(code, ApiError)
     if issubclass(cls, RateLimited):
-        return cls(
-            code,
-            message,
-            VENUE,
-            http_status=http_status,
-            retry_after=DEFAULT_RATE_WAIT if retry_after is None else retry_after,
-        )
+        return cls(code, message, VENUE, http_status=http_status, retry_after=DEFAULT_RATE_WAIT)
     return cls(code, message, VENUE, http_status=http_status)
 
 
-def http_error(status: int, text: str, *, retry_after: float | None = None) -> ApiError | None:
+def http_error(status: int, text: str) -> ApiError | None:
     """The typed error for an HTTP status that carries no Bybit envelope, if it means one."""
     if status == 403:
         return TrafficHalted(
@@ -118,7 +114,7 @@ def http_error(status: int, text: str, *, retry_after: float | None = None) -> A
             "HTTP 429: system-level frequency protection",
             VENUE,
             http_status=429,
-            retry_after=DEFAULT_RATE_WAIT if retry_after is None else retry_after,
+            retry_after=DEFAULT_RATE_WAIT,
         )
     if status >= 500:
         return ServiceUnavailable(

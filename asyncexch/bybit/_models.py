@@ -58,7 +58,7 @@ class _OpenEnum(str, enum.Enum):
     @property
     def known(self) -> bool:
         """Whether this value is one the library knows."""
-        return self._name_ in type(self).__members__
+        return self._value_ in type(self)._value2member_map_
 
     def __str__(self) -> str:
         return str(self.value)

@@ -18,7 +18,13 @@ from .._convert import loads_exact, make_converter
 from .._endpoint import Endpoint
 from .._limits import RateLimit
 from .._venue import Reply, WireRequest
-from ..errors import ConfigurationError, ExchangeError, MalformedResponse
+from ..errors import (
+    ConfigurationError,
+    ExchangeError,
+    MalformedResponse,
+    RateLimited,
+    TrafficHalted,
+)
 from ._auth import Signer, make_signer
 from ._endpoints import DEFAULT_LIMITS, IP_BUCKETS, SERVER_TIME
 from ._errors import VENUE, api_error, http_error
@@ -132,55 +138,43 @@ class BybitVenue:
         reset_ms = _header_int(response, "X-Bapi-Limit-Reset-Timestamp")
         try:
             data = loads_exact(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             data = None
         if not isinstance(data, dict) or "retCode" not in data:
             text = body[:200].decode("utf-8", "replace")
-            error: ExchangeError | None = http_error(
-                status, text, retry_after=_delay(reset_ms, server_ms)
-            )
+            error: ExchangeError | None = http_error(status, text)
             if error is None:
                 error = MalformedResponse(
                     f"{endpoint.path}: not a Bybit answer", status_code=status, excerpt=text[:80]
                 )
-            return Reply(error=error, server_time_ms=server_ms)
+            limited = isinstance(error, RateLimited) and not isinstance(error, TrafficHalted)
+            return Reply(
+                error=error, server_time_ms=server_ms, reset_at_ms=reset_ms if limited else None
+            )
         stamp = data.get("time")
         if isinstance(stamp, int) and not isinstance(stamp, bool):
             server_ms = stamp
-        pause = (
-            _delay(reset_ms, server_ms)
-            if _header_int(response, "X-Bapi-Limit-Status") == 0
-            else None
-        )
+        exhausted = _header_int(response, "X-Bapi-Limit-Status") == 0
         code = data["retCode"]
         if not isinstance(code, int) or isinstance(code, bool):
-            return Reply(
-                error=MalformedResponse(
-                    f"{endpoint.path}: retCode is {code!r}", status_code=status
-                ),
-                server_time_ms=server_ms,
-            )
+            error = MalformedResponse(f"{endpoint.path}: retCode is {code!r}", status_code=status)
+            return Reply(error=error, server_time_ms=server_ms)
         if code != 0:
             message = data.get("retMsg")
-            retry_after = _delay(reset_ms, server_ms)
-            error = api_error(
-                code,
-                message if isinstance(message, str) else "",
-                http_status=status,
-                retry_after=retry_after,
+            error = api_error(code, message if isinstance(message, str) else "", http_status=status)
+            limited = exhausted or isinstance(error, RateLimited)
+            return Reply(
+                error=error, server_time_ms=server_ms, reset_at_ms=reset_ms if limited else None
             )
-            if code in (10006, 10018) and pause is None:
-                pause = getattr(error, "retry_after", None)
-            return Reply(error=error, server_time_ms=server_ms, pause_for=pause)
         result = data.get("result")
         if not isinstance(result, dict):
-            return Reply(
-                error=MalformedResponse(
-                    f"{endpoint.path}: retCode 0 without a result object", status_code=status
-                ),
-                server_time_ms=server_ms,
+            error = MalformedResponse(
+                f"{endpoint.path}: retCode 0 without a result object", status_code=status
             )
-        return Reply(result=result, server_time_ms=server_ms, pause_for=pause)
+            return Reply(error=error, server_time_ms=server_ms)
+        return Reply(
+            result=result, server_time_ms=server_ms, reset_at_ms=reset_ms if exhausted else None
+        )
 
     def __repr__(self) -> str:
         return f"<BybitVenue api_key={_mask(self.api_key)} signer={self._signer!r}>"
@@ -195,10 +189,3 @@ def _header_int(response: httpx.Response, name: str) -> int | None:
     if value is None or not value.strip().isdigit():
         return None
     return int(value)
-
-
-def _delay(reset_ms: int | None, server_ms: int | None) -> float | None:
-    """Seconds from the server's now until its reset time, when both are known."""
-    if reset_ms is None or server_ms is None:
-        return None
-    return max(reset_ms - server_ms, 0) / 1000.0
