@@ -1,0 +1,97 @@
+"""Property tests: decimals and millisecond times survive JSON and the converter exactly."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import attrs
+import cattrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+from asyncexch._convert import decode, loads_exact, make_converter
+
+UTC = timezone.utc
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: 9999-12-31T23:59:59.999Z, the last millisecond a datetime can hold.
+MAX_MS = 253_402_300_799_999
+#: 0001-01-01T00:00:00Z.
+MIN_MS = -62_135_596_800_000
+
+CONVERTER: cattrs.Converter = make_converter()
+
+finite_decimals = st.decimals(allow_nan=False, allow_infinity=False)
+
+
+@attrs.frozen(kw_only=True)
+class Holder:
+    value: Decimal
+    optional_value: Decimal | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Stamped:
+    created_time: datetime
+    settlement_time: datetime | None = None
+
+
+def _decode_value(text: str) -> Decimal:
+    """``text`` placed as a JSON value of both fields, decoded through the whole path."""
+    body = f'{{"value": {text}, "optionalValue": {text}}}'
+    holder = decode(CONVERTER, loads_exact(body), Holder)
+    assert holder.optional_value is not None
+    assert holder.optional_value.as_tuple() == holder.value.as_tuple()
+    return holder.value
+
+
+@given(finite_decimals)
+def test_any_decimal_as_a_string_round_trips_exactly(value: Decimal) -> None:
+    result = _decode_value(json.dumps(str(value)))
+    assert type(result) is Decimal
+    assert result == value
+    # Same digits, exponent and sign: nothing was rounded or normalised.
+    assert result.as_tuple() == value.as_tuple()
+
+
+@given(finite_decimals)
+def test_any_decimal_as_json_number_text_round_trips_exactly(value: Decimal) -> None:
+    text = str(value)  # valid JSON number text for every finite Decimal ("1E+5", "-0.001")
+    result = _decode_value(text)
+    assert type(result) is Decimal
+    assert result == value
+    if "." in text or "E" in text:
+        # Parsed by parse_float=Decimal: the exact digits, never a float.
+        assert result.as_tuple() == value.as_tuple()
+
+
+@given(
+    st.decimals(
+        allow_nan=False, allow_infinity=False, places=8, min_value=-(10**12), max_value=10**12
+    )
+)
+def test_plain_notation_prices_round_trip_as_json_numbers(value: Decimal) -> None:
+    # Venues send plain notation ("68403.67000000"), never exponents.
+    text = format(value, "f")
+    result = _decode_value(text)
+    assert result == value
+    assert result.as_tuple() == Decimal(text).as_tuple()
+
+
+@given(st.integers(min_value=MIN_MS, max_value=MAX_MS))
+def test_any_int_millis_round_trips_to_an_aware_utc_datetime(ms: int) -> None:
+    for raw in (ms, str(ms)):
+        stamped = decode(CONVERTER, {"createdTime": raw, "settlementTime": raw}, Stamped)
+        moment = stamped.created_time
+        assert moment.utcoffset() == timedelta(0)
+        assert moment == EPOCH + timedelta(milliseconds=ms)
+        assert (moment - EPOCH) // timedelta(milliseconds=1) == ms
+        assert stamped.settlement_time == moment
+
+
+@given(st.integers(min_value=MIN_MS, max_value=MAX_MS))
+def test_millis_in_a_json_body_round_trip(ms: int) -> None:
+    body = f'{{"createdTime": {ms}, "settlementTime": "{ms}"}}'
+    stamped = decode(CONVERTER, loads_exact(body), Stamped)
+    assert stamped.created_time == stamped.settlement_time == EPOCH + timedelta(milliseconds=ms)

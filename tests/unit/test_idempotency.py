@@ -1,0 +1,564 @@
+"""No order placed twice: ``place_order`` retries with one orderLinkId and reconciles.
+
+Both Bybit behaviours for a repeated orderLinkId are covered: the old one (the same orderId
+again) and the new one (180025 / 180031 / 10014, after which the client looks the order up).
+Every scenario also checks that the venue only ever saw one orderLinkId.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from conftest import SERVER_MS, fail, ok
+
+from asyncexch import (
+    ExchangeError,
+    InsufficientBalance,
+    OrderAlreadyExists,
+    OrderStatusUnknown,
+    RateLimit,
+    RetryPolicy,
+    ServiceUnavailable,
+    TransportError,
+    VirtualClock,
+)
+from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
+
+PLACE_PATH = "/v5/earn/advance/place-order"
+ORDER_PATH = "/v5/earn/advance/order"
+ORDER_ID = "97f198e9-b14b-4703-b4a6-a4aa06ba1499"
+Answer = Callable[[], Any]
+
+
+def stake(amount: str = "100", product_id: str = "12999") -> StakeOrder:
+    return StakeOrder(
+        product_id=product_id,
+        coin="USDT",
+        amount=Decimal(amount),
+        initial_price=Decimal("68403"),
+        breakeven_price=Decimal("68650"),
+    )
+
+
+def order_info(
+    order: StakeOrder,
+    *,
+    order_id: str = ORDER_ID,
+    amount: str | None = None,
+    product_id: str | None = None,
+    order_type: str = "Stake",
+    order_link_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "orderId": order_id,
+        "orderLinkId": order.order_link_id if order_link_id is None else order_link_id,
+        "productId": order.product_id if product_id is None else product_id,
+        "category": "SmartLeverage",
+        "orderType": order_type,
+        "amount": format(order.amount, "f") if amount is None else amount,
+        "status": "Pending",
+        "createdTime": str(SERVER_MS),
+        "accountType": "FUND",
+        "investCoin": "USDT",
+    }
+
+
+def page(*items: dict[str, Any]) -> httpx.Response:
+    return ok({"category": "SmartLeverage", "nextPageCursor": "", "list": list(items)})
+
+
+class Venue:
+    """Records place-order and order-lookup requests; answers from scripted lists."""
+
+    def __init__(
+        self,
+        router: respx.MockRouter,
+        place: list[Answer],
+        lookup: list[Answer] | None = None,
+    ) -> None:
+        self.place_answers = place
+        self.lookup_answers = lookup or [lambda: page()]
+        self.placed: list[httpx.Request] = []
+        self.lookups: list[httpx.Request] = []
+        router.post(PLACE_PATH).mock(side_effect=self._place)
+        router.get(ORDER_PATH).mock(side_effect=self._lookup)
+
+    @staticmethod
+    def _answer(answers: list[Answer], count: int, request: httpx.Request) -> httpx.Response:
+        answer = answers[min(count, len(answers)) - 1]()
+        if isinstance(answer, type) and issubclass(answer, Exception):
+            raise answer("mock failure", request=request)
+        assert isinstance(answer, httpx.Response)
+        return answer
+
+    def _place(self, request: httpx.Request) -> httpx.Response:
+        self.placed.append(request)
+        return self._answer(self.place_answers, len(self.placed), request)
+
+    def _lookup(self, request: httpx.Request) -> httpx.Response:
+        self.lookups.append(request)
+        return self._answer(self.lookup_answers, len(self.lookups), request)
+
+    @property
+    def bodies(self) -> list[bytes]:
+        return [request.content for request in self.placed]
+
+    def link_ids(self) -> set[str]:
+        """Every orderLinkId the venue saw, in orders and in lookups."""
+        ids = {json.loads(body)["orderLinkId"] for body in self.bodies}
+        ids |= {
+            request.url.params["orderLinkId"]
+            for request in self.lookups
+            if "orderLinkId" in request.url.params
+        }
+        return ids
+
+
+def ack(order: StakeOrder, order_id: str = ORDER_ID) -> httpx.Response:
+    return ok({"orderId": order_id, "orderLinkId": order.order_link_id})
+
+
+AMBIGUOUS: dict[str, Answer] = {
+    "ReadTimeout": lambda: httpx.ReadTimeout,
+    "RemoteProtocolError": lambda: httpx.RemoteProtocolError,
+    "10000": lambda: fail(10000, "Server Timeout"),
+    "10016": lambda: fail(10016, "service restarting"),
+    "502": lambda: httpx.Response(502, text="<html>502 Bad Gateway</html>"),
+}
+ALREADY: dict[str, Answer] = {
+    "180025": lambda: fail(180025, "Order already exists"),
+    "180031": lambda: fail(180031, "Duplicate order"),
+    "10014": lambda: fail(10014, "Invalid duplicate request"),
+}
+
+
+@pytest.fixture
+def order() -> StakeOrder:
+    return stake()
+
+
+# --- old server: the same orderId again --------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", list(AMBIGUOUS.values()), ids=list(AMBIGUOUS))
+async def test_old_server_returns_the_same_order_id(
+    first: Answer,
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    venue = Venue(bybit_mock, [first, lambda: ack(order)])
+    client = make_client()
+
+    result = await client.advance_earn.place_order(order)
+
+    assert result == OrderAck(order_id=ORDER_ID, order_link_id=order.order_link_id)
+    assert len(venue.placed) == 2
+    assert venue.bodies[0] == venue.bodies[1]  # byte for byte: same order, same id
+    assert venue.lookups == []
+    assert venue.link_ids() == {order.order_link_id}
+
+
+async def test_order_body_is_the_documented_request(
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    venue = Venue(bybit_mock, [lambda: ack(order)])
+    client = make_client()
+
+    await client.advance_earn.place_order(order)
+
+    assert json.loads(venue.bodies[0]) == {
+        "category": "SmartLeverage",
+        "productId": "12999",
+        "coin": "USDT",
+        "orderType": "Stake",
+        "amount": "100",
+        "accountType": "FUND",
+        "orderLinkId": order.order_link_id,
+        "smartLeverageStakeExtra": {"initialPrice": "68403", "breakevenPrice": "68650"},
+    }
+
+
+# --- new server: "already exists", then a lookup ---------------------------------------------
+
+
+@pytest.mark.parametrize("exists", list(ALREADY.values()), ids=list(ALREADY))
+@pytest.mark.parametrize("first", list(AMBIGUOUS.values()), ids=list(AMBIGUOUS))
+async def test_new_server_already_exists_is_reconciled_by_lookup(
+    first: Answer,
+    exists: Answer,
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    venue = Venue(bybit_mock, [first, exists], [lambda: page(order_info(order))])
+    client = make_client()
+
+    result = await client.advance_earn.place_order(order)
+
+    assert result == OrderAck(order_id=ORDER_ID, order_link_id=order.order_link_id)
+    assert len(venue.placed) == 2
+    assert venue.bodies[0] == venue.bodies[1]
+    assert len(venue.lookups) == 1
+    params = venue.lookups[0].url.params
+    assert params["orderLinkId"] == order.order_link_id
+    assert params["category"] == "SmartLeverage"
+    assert "X-BAPI-SIGN" in venue.lookups[0].headers
+    assert venue.link_ids() == {order.order_link_id}
+
+
+async def test_already_exists_on_the_first_attempt_is_reconciled(
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    """An earlier call (a restarted bot, the same order object) already placed it."""
+    venue = Venue(bybit_mock, [ALREADY["180025"]], [lambda: page(order_info(order))])
+    client = make_client()
+
+    result = await client.advance_earn.place_order(order)
+
+    assert result.order_id == ORDER_ID
+    assert len(venue.placed) == 1
+    assert venue.link_ids() == {order.order_link_id}
+
+
+async def test_order_becomes_visible_on_a_later_lookup(
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    venue = Venue(
+        bybit_mock,
+        [AMBIGUOUS["ReadTimeout"], ALREADY["180025"]],
+        [lambda: page(), lambda: page(), lambda: page(order_info(order))],
+    )
+    client = make_client()
+
+    result = await client.advance_earn.place_order(order)
+
+    assert result.order_id == ORDER_ID
+    assert len(venue.lookups) == 3
+    assert venue.link_ids() == {order.order_link_id}
+
+
+@pytest.mark.parametrize(
+    "difference",
+    [
+        {"amount": "101"},
+        {"amount": "100.00000001"},
+        {"product_id": "13000"},
+        {"order_type": "Redeem"},
+    ],
+    ids=["amount", "amount-tiny", "product", "type"],
+)
+@pytest.mark.parametrize("exists", list(ALREADY.values()), ids=list(ALREADY))
+async def test_a_different_order_under_the_id_raises_already_exists(
+    difference: dict[str, str],
+    exists: Answer,
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    other = order_info(order, order_id="someone-else", **difference)
+    venue = Venue(bybit_mock, [AMBIGUOUS["ReadTimeout"], exists], [lambda: page(other)])
+    client = make_client()
+
+    with pytest.raises(OrderAlreadyExists) as info:
+        await client.advance_earn.place_order(order)
+
+    assert type(info.value) is OrderAlreadyExists
+    assert info.value.venue == "bybit"
+    assert "someone-else" in str(info.value)
+    assert isinstance(info.value.__cause__, OrderAlreadyExists)
+    assert len(venue.placed) == 2
+    assert venue.link_ids() == {order.order_link_id}
+
+
+async def test_same_amount_written_differently_is_the_same_order(
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    venue = Venue(
+        bybit_mock,
+        [AMBIGUOUS["10000"], ALREADY["180025"]],
+        [lambda: page(order_info(order, amount="100.000"))],
+    )
+    client = make_client()
+
+    result = await client.advance_earn.place_order(order)
+
+    assert result.order_id == ORDER_ID
+    assert venue.link_ids() == {order.order_link_id}
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        lambda: page(),
+        # a server that ignores the filter: an order with another id is not ours
+        lambda: page(
+            {
+                "orderId": "x",
+                "orderLinkId": "someone-elses-id",
+                "productId": "12999",
+                "orderType": "Stake",
+                "amount": "100",
+                "status": "Success",
+                "createdTime": str(SERVER_MS),
+            }
+        ),
+    ],
+    ids=["empty", "other-link-id"],
+)
+async def test_already_exists_but_not_found_is_status_unknown(
+    lookup: Answer,
+    clock: VirtualClock,
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    venue = Venue(bybit_mock, [AMBIGUOUS["ReadTimeout"], ALREADY["180025"]], [lookup])
+    client = make_client()
+
+    with pytest.raises(OrderStatusUnknown) as info:
+        await client.advance_earn.place_order(order)
+
+    assert info.value.request is order
+    assert isinstance(info.value.__cause__, OrderAlreadyExists)
+    assert 2 <= len(venue.lookups) <= 10  # a few tries, spaced out
+    assert clock.monotonic() > 0
+    assert len(venue.placed) == 2
+    assert {r.url.params["orderLinkId"] for r in venue.lookups} == {order.order_link_id}
+
+
+# --- every attempt ambiguous -------------------------------------------------------------------
+
+
+async def test_every_attempt_ambiguous_is_status_unknown_and_replaying_is_safe(
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    venue = Venue(
+        bybit_mock,
+        [
+            AMBIGUOUS["ReadTimeout"],
+            AMBIGUOUS["502"],
+            AMBIGUOUS["10000"],
+            lambda: ack(order),
+        ],
+    )
+    client = make_client(retry=RetryPolicy(max_attempts=3))
+
+    with pytest.raises(OrderStatusUnknown) as info:
+        await client.advance_earn.place_order(order)
+
+    assert info.value.request is order
+    cause = info.value.__cause__
+    assert isinstance(cause, ServiceUnavailable)
+    assert cause.code == 10000  # the last attempt's error
+    assert len(venue.placed) == 3
+
+    # Placing the same object again tells the truth, with the same orderLinkId.
+    result = await client.advance_earn.place_order(order)
+
+    assert result == OrderAck(order_id=ORDER_ID, order_link_id=order.order_link_id)
+    assert len(venue.placed) == 4
+    assert len(set(venue.bodies)) == 1
+    assert venue.link_ids() == {order.order_link_id}
+
+
+async def test_failed_after_an_ambiguous_attempt_is_status_unknown(
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    """180016 after a timeout may mean the first attempt took the balance: unknown."""
+    venue = Venue(
+        bybit_mock, [AMBIGUOUS["ReadTimeout"], lambda: fail(180016, "Balance not enough")]
+    )
+    client = make_client()
+
+    with pytest.raises(OrderStatusUnknown) as info:
+        await client.advance_earn.place_order(order)
+
+    assert info.value.request is order
+    assert isinstance(info.value.__cause__, InsufficientBalance)
+    assert len(venue.placed) == 2
+    assert venue.link_ids() == {order.order_link_id}
+
+
+async def test_never_sent_is_not_status_unknown(
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    """Connection refused on every attempt: nothing reached the venue, so the answer is the
+    transport error itself, not an unknown order status."""
+    venue = Venue(bybit_mock, [lambda: httpx.ConnectError])
+    client = make_client(retry=RetryPolicy(max_attempts=3))
+
+    with pytest.raises(ExchangeError) as info:
+        await client.advance_earn.place_order(order)
+
+    assert type(info.value) is TransportError
+    assert len(venue.placed) == 3
+    assert venue.link_ids() == {order.order_link_id}
+
+
+# --- refused outright ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"), [(180016, InsufficientBalance), (10001, ExchangeError)], ids=str
+)
+async def test_failed_answer_raises_at_once_without_lookup(
+    code: int,
+    cls: type[ExchangeError],
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    venue = Venue(bybit_mock, [lambda: fail(code, "refused"), lambda: ack(order)])
+    client = make_client()
+
+    with pytest.raises(cls) as info:
+        await client.advance_earn.place_order(order)
+
+    assert not isinstance(info.value, OrderStatusUnknown)
+    assert getattr(info.value, "code", None) == code
+    assert len(venue.placed) == 1
+    assert venue.lookups == []
+    assert venue.link_ids() == {order.order_link_id}
+
+
+async def test_distinct_orders_get_distinct_link_ids(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+) -> None:
+    first, second = stake(), stake()
+    venue = Venue(bybit_mock, [lambda: ok({"orderId": "a", "orderLinkId": "x"})])
+    client = make_client()
+
+    await client.advance_earn.place_order(first)
+    await client.advance_earn.place_order(second)
+
+    assert venue.link_ids() == {first.order_link_id, second.order_link_id}
+    assert first.order_link_id != second.order_link_id
+
+
+# --- cancellation while waiting for the rate limiter -----------------------------------------
+
+
+def extra_tasks(before: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
+    return {task for task in asyncio.all_tasks() if task not in before and not task.done()}
+
+
+async def settle(before: set[asyncio.Task[Any]]) -> None:
+    """Let finished machinery (the virtual clock's driver) wind down, without sleeping."""
+    for _ in range(500):
+        if not extra_tasks(before):
+            return
+        await asyncio.sleep(0)
+
+
+def counting_acks(venue_orders: list[str]) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        link_id = json.loads(request.content)["orderLinkId"]
+        venue_orders.append(link_id)
+        return ok({"orderId": f"id-{link_id}", "orderLinkId": link_id})
+
+    return answer
+
+
+def spy_sleeps(clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record every wait asked of the clock (the limiter waits through it)."""
+    asked: list[float] = []
+    real: Callable[[float], Awaitable[None]] = clock.sleep
+
+    async def sleep(seconds: float) -> None:
+        asked.append(seconds)
+        await real(seconds)
+
+    monkeypatch.setattr(clock, "sleep", sleep)
+    return asked
+
+
+async def test_cancel_while_waiting_in_the_rate_limiter_sends_nothing(
+    clock: VirtualClock,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = set(asyncio.all_tasks())
+    asked = spy_sleeps(clock, monkeypatch)
+    seen: list[str] = []
+    bybit_mock.post(PLACE_PATH).mock(side_effect=counting_acks(seen))
+    client = make_client(limits={"place_order": RateLimit(1, per=10.0)})
+    first, cancelled, after = stake(), stake(), stake()
+
+    await client.advance_earn.place_order(first)  # takes the bucket's only slot
+    task = asyncio.ensure_future(client.advance_earn.place_order(cancelled))
+    for _ in range(5):
+        await asyncio.sleep(0)  # let it reach the limiter and wait there
+    assert not task.done()
+    assert clock.monotonic() == 0.0
+    assert len(asked) == 1 and 9.9 <= asked[0] <= 10.1  # parked in the limiter for the slot
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    await settle(before)
+    assert extra_tasks(before) == set()
+    assert seen == [first.order_link_id]
+
+    result = await asyncio.wait_for(client.advance_earn.place_order(after), timeout=30)
+
+    assert result.order_link_id == after.order_link_id
+    assert seen == [first.order_link_id, after.order_link_id]
+    assert 10.0 <= clock.monotonic() <= 10.5  # waited for the slot, nothing more
+    await settle(before)
+    assert extra_tasks(before) == set()
+
+
+async def test_cancel_a_queued_waiter_keeps_the_queue_moving(
+    clock: VirtualClock,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    before = set(asyncio.all_tasks())
+    seen: list[str] = []
+    bybit_mock.post(PLACE_PATH).mock(side_effect=counting_acks(seen))
+    client = make_client(limits={"place_order": RateLimit(1, per=10.0)})
+    orders = [stake() for _ in range(4)]
+
+    await client.advance_earn.place_order(orders[0])
+    head = asyncio.ensure_future(client.advance_earn.place_order(orders[1]))
+    queued = asyncio.ensure_future(client.advance_earn.place_order(orders[2]))
+    last = asyncio.ensure_future(client.advance_earn.place_order(orders[3]))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    queued.cancel()
+
+    done = await asyncio.wait_for(
+        asyncio.gather(head, queued, last, return_exceptions=True), timeout=30
+    )
+
+    assert isinstance(done[1], asyncio.CancelledError)
+    assert [r.order_link_id for r in done if isinstance(r, OrderAck)] == [
+        orders[1].order_link_id,
+        orders[3].order_link_id,
+    ]
+    assert seen == [orders[0].order_link_id, orders[1].order_link_id, orders[3].order_link_id]
+    await settle(before)
+    assert extra_tasks(before) == set()
