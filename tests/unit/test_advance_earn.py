@@ -365,8 +365,7 @@ async def test_page_size_must_be_1_to_20(
         else earn.positions(page_size=page_size)
     )
     with pytest.raises(InvalidRequest) as caught:
-        async for _ in iterator:
-            pass
+        await anext(iterator)
     assert caught.value.field == "page_size"
     assert bybit_mock.calls.call_count == 0
 
