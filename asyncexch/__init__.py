@@ -10,7 +10,14 @@ from ._batch import BatchReport
 from ._clock import Clock, ServerTime, SystemClock, VirtualClock
 from ._endpoint import Endpoint
 from ._ids import is_valid_order_link_id, new_order_link_id, order_link_id_for
-from ._limits import InProcessLimiter, LimiterHalted, RateLimit, RateLimiter, shared_limiter
+from ._limits import (
+    InProcessLimiter,
+    LimiterHalted,
+    Permit,
+    RateLimit,
+    RateLimiter,
+    shared_limiter,
+)
 from ._retry import RetryPolicy
 from ._session import Session
 from ._venue import Reply, Venue, WireRequest
@@ -65,6 +72,7 @@ __all__ = [
     "OrderWaitTimeout",
     "Outcome",
     "PermissionDenied",
+    "Permit",
     "ProductUnavailable",
     "RateLimit",
     "RateLimited",

@@ -1,14 +1,20 @@
 """Client-side rate limiting that is safe against a server's rolling window.
 
 A :class:`RateLimit` ``RateLimit(5, per=1.0)`` promises that in *every* interval of ``per``
-seconds at most ``limit`` requests leave, measured where the server measures: on arrival. Each
-bucket keeps the send times of its last ``limit`` requests and lets a request go only when the
-``limit``-th most recent one is at least ``per + guard`` seconds old. ``guard`` absorbs network
-jitter: two requests sent ``per + guard`` apart arrive at least ``per`` apart unless their
-latencies differ by more than ``guard``. Bursts up to ``limit`` are allowed, as the server
-allows them, so a long batch runs at ``limit / (per + guard)``: 97% of the limit with the
-default 30 ms guard. (A leaky bucket ``AsyncLimiter(N, 1)`` admits up to 2N in one rolling
-second, which is why it is not used here.)
+seconds at most ``limit`` requests arrive at the server. Each bucket keeps one *slot time* per
+recent request: the latest moment at which that request can have reached the server. A request
+goes only when fewer than ``limit`` slot times fall within the last ``per`` seconds, so it is
+sent at least ``per`` after the ``limit``-th previous request arrived: no server window, rolling
+or fixed, can see more than ``limit``.
+
+A slot time starts as ``send + guard`` (the request is assumed to arrive within ``guard`` of
+being sent) and becomes exact when the answer comes back (:meth:`Permit.done`): a request
+cannot reach the server after its answer left it. Bursts up to ``limit`` go at once, as the
+server allows; a long batch then runs at ``limit / (per + round trip)``, above 97% of the limit
+on a fast link. The ``guard`` assumption matters only for requests still unanswered ``per +
+guard`` after they left. (A leaky bucket ``AsyncLimiter(N, 1)`` admits up to 2N in one rolling
+second; bursts sent on ``AsyncLimiter(1, 1/N)`` spacing still collide when their latencies
+differ. That is why neither is used here.)
 
 Waiters are served first come, first served, per bucket. A request that needs several buckets
 (an endpoint and the IP-wide pool) queues for each in turn, most specific first, and takes
@@ -18,6 +24,7 @@ them all at one instant or none, so it never holds capacity while it waits.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import math
 import weakref
 from collections import deque
@@ -29,7 +36,14 @@ import attrs
 from ._clock import Clock
 from .errors import ConfigurationError
 
-__all__ = ["InProcessLimiter", "LimiterHalted", "RateLimit", "RateLimiter", "shared_limiter"]
+__all__ = [
+    "InProcessLimiter",
+    "LimiterHalted",
+    "Permit",
+    "RateLimit",
+    "RateLimiter",
+    "shared_limiter",
+]
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -51,8 +65,8 @@ def _not_negative(instance: object, attribute: attrs.Attribute[float], value: fl
 class RateLimit:
     """At most ``limit`` requests in any rolling window of ``per`` seconds.
 
-    ``guard`` (seconds) widens the window the client enforces so that network jitter up to
-    ``guard`` cannot put more than ``limit`` arrivals in one server window.
+    ``guard`` (seconds) is how long after sending a request is assumed to reach the server
+    while its answer has not come back yet.
     """
 
     limit: int = attrs.field(validator=_positive_int)
@@ -61,7 +75,7 @@ class RateLimit:
 
     @property
     def window(self) -> float:
-        """The window the client enforces: ``per + guard`` seconds."""
+        """The spacing enforced while answers are outstanding: ``per + guard`` seconds."""
         return self.per + self.guard
 
 
@@ -78,14 +92,23 @@ class LimiterHalted(Exception):
         self.remaining = remaining
 
 
+class Permit(Protocol):
+    """Capacity taken for one request."""
+
+    def done(self) -> None:
+        """The request was answered or abandoned: it can no longer reach the server."""
+        ...
+
+
 class RateLimiter(Protocol):
     """Where requests take rate-limit capacity. Keys name buckets; one key, one quota."""
 
-    async def acquire(self, claims: Sequence[tuple[str, RateLimit]], cost: int = 1) -> None:
+    async def acquire(self, claims: Sequence[tuple[str, RateLimit]], cost: int = 1) -> Permit:
         """Wait until every bucket in ``claims`` has ``cost`` free, then take it from all.
 
         ``claims`` lists the most specific bucket first and shared pools last. Raises
-        :class:`LimiterHalted` if a bucket is halted.
+        :class:`LimiterHalted` if a bucket is halted. Call ``done()`` on the permit when the
+        answer arrives.
         """
         ...
 
@@ -99,11 +122,12 @@ class RateLimiter(Protocol):
 
 
 class _Bucket:
-    __slots__ = ("busy", "log", "paused_until", "rate", "waiters", "wake")
+    __slots__ = ("busy", "paused_until", "rate", "slots", "waiters", "wake")
 
     def __init__(self, rate: RateLimit) -> None:
         self.rate = rate
-        self.log: deque[float] = deque(maxlen=rate.limit)
+        #: Sorted slot times of the requests that may still count in a server window.
+        self.slots: list[float] = []
         self.paused_until = -math.inf
         self.waiters: deque[asyncio.Future[None]] = deque()
         self.busy = False
@@ -112,14 +136,50 @@ class _Bucket:
 
     def delay(self, now: float, cost: int) -> float:
         """Seconds until ``cost`` requests may leave at once (0 if now)."""
+        slots = self.slots
+        expired = bisect.bisect_right(slots, now - self.rate.per)
+        if expired:
+            del slots[:expired]
         wait = self.paused_until - now
         keep = self.rate.limit - cost
-        if len(self.log) > keep:
-            wait = max(wait, self.log[len(self.log) - keep - 1] + self.rate.window - now)
+        if len(slots) > keep:
+            wait = max(wait, slots[len(slots) - keep - 1] + self.rate.per - now)
         return max(wait, 0.0)
 
-    def take(self, now: float, cost: int) -> None:
-        self.log.extend([now] * cost)
+    def take(self, now: float, cost: int) -> float:
+        """Take ``cost`` slots for requests sent now; returns their provisional slot time."""
+        stamp = now + self.rate.guard
+        # Still sorted: earlier provisional slots are <= now + guard, settled ones <= now.
+        self.slots.extend([stamp] * cost)
+        return stamp
+
+    def settle(self, stamp: float, at: float, cost: int) -> None:
+        """Replace ``cost`` provisional slots ``stamp`` with the exact time ``at``."""
+        slots = self.slots
+        for _ in range(cost):
+            index = bisect.bisect_left(slots, stamp)
+            if index < len(slots) and slots[index] == stamp:
+                del slots[index]
+            bisect.insort(slots, at)
+
+
+class _InProcessPermit:
+    __slots__ = ("_clock", "_cost", "_taken")
+
+    def __init__(self, clock: Clock, taken: list[tuple[_Bucket, float]], cost: int) -> None:
+        self._clock = clock
+        self._taken: list[tuple[_Bucket, float]] | None = taken
+        self._cost = cost
+
+    def done(self) -> None:
+        if self._taken is None:
+            return
+        now = self._clock.monotonic()
+        for bucket, stamp in self._taken:
+            bucket.settle(stamp, now, self._cost)
+            if bucket.wake is not None and not bucket.wake.done():
+                bucket.wake.set_result(None)  # capacity may be free sooner: let the head look
+        self._taken = None
 
 
 class InProcessLimiter:
@@ -147,7 +207,9 @@ class InProcessLimiter:
             )
         return bucket
 
-    async def acquire(self, claims: Sequence[tuple[str, RateLimit]], cost: int = 1) -> None:
+    async def acquire(
+        self, claims: Sequence[tuple[str, RateLimit]], cost: int = 1
+    ) -> _InProcessPermit:
         buckets = [self._bucket(key, rate) for key, rate in claims]
         for bucket in buckets:
             if cost > bucket.rate.limit:
@@ -163,8 +225,9 @@ class InProcessLimiter:
                 await self._wait_for(claims, entered, [bucket], cost)
             await self._wait_for(claims, entered, entered, cost)
             now = self._clock.monotonic()
-            for bucket in buckets:
-                bucket.take(now, cost)
+            return _InProcessPermit(
+                self._clock, [(bucket, bucket.take(now, cost)) for bucket in buckets], cost
+            )
         finally:
             for bucket in entered:
                 self._leave(bucket)

@@ -21,7 +21,7 @@ import httpx
 from ._clock import Clock, ServerTime, SystemClock
 from ._convert import decode
 from ._endpoint import Endpoint
-from ._limits import LimiterHalted, RateLimit, RateLimiter, shared_limiter
+from ._limits import LimiterHalted, Permit, RateLimit, RateLimiter, shared_limiter
 from ._retry import CallState, RetryPolicy, build_retrying
 from ._venue import Reply, Venue, WireRequest
 from .errors import (
@@ -169,20 +169,9 @@ class Session:
     ) -> Reply:
         state.attempts += 1
         claims = self._claims_for(endpoint)
-        waited = 0.0
-        if claims:
-            started = self.clock.monotonic()
-            try:
-                await self._get_limiter().acquire(claims, endpoint.cost)
-            except LimiterHalted as halted:
-                raise TrafficHalted(
-                    halted.code,
-                    f"{halted.reason}; all traffic for this key is stopped for "
-                    f"{halted.remaining:.0f} s more",
-                    self.venue.name,
-                    retry_after=halted.remaining,
-                ) from None
-            waited = self.clock.monotonic() - started
+        started = self.clock.monotonic()
+        permit = await self._acquire(endpoint, claims) if claims else None
+        waited = self.clock.monotonic() - started
         if state.first_sent_at is None:
             state.first_sent_at = self.clock.monotonic()
         generation = self._clock_generation
@@ -197,12 +186,16 @@ class Session:
         try:
             response = await self._http.send(http_request)
         except httpx.HTTPError as exc:
+            if permit is not None:
+                permit.done()
             outcome = Outcome.NOT_PROCESSED if isinstance(exc, _NOT_SENT) else Outcome.UNKNOWN
             state.outcomes.append(outcome)
             self._log(endpoint, state, waited, f"{type(exc).__name__}")
             raise TransportError(
                 f"{endpoint.method} {endpoint.path}: {type(exc).__name__}: {exc}", outcome=outcome
             ) from exc
+        if permit is not None:
+            permit.done()  # answered: the request cannot reach the venue any later
         received = self.clock.time()
         reply = self.venue.read(endpoint, response)
         if reply.server_time_ms is not None:
@@ -227,6 +220,20 @@ class Session:
         elif isinstance(error, ClockSkew):
             await self._resync(generation, state)
         raise error
+
+    async def _acquire(
+        self, endpoint: Endpoint[Any], claims: list[tuple[str, RateLimit]]
+    ) -> Permit:
+        try:
+            return await self._get_limiter().acquire(claims, endpoint.cost)
+        except LimiterHalted as halted:
+            raise TrafficHalted(
+                halted.code,
+                f"{halted.reason}; all traffic for this key is stopped for "
+                f"{halted.remaining:.0f} s more",
+                self.venue.name,
+                retry_after=halted.remaining,
+            ) from None
 
     async def _resync(self, generation: int, state: CallState) -> None:
         """Re-learn the server time once per call; concurrent failures share one sync."""

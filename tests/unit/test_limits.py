@@ -114,7 +114,7 @@ async def test_thousand_concurrent_requests_never_exceed_limit_in_any_rolling_wi
     # Safety, measured where the server measures: every window of length per ...
     assert max_in_window(times, rate.per) <= rate.limit
     # ... and the window the client promises to enforce, per + guard.
-    assert max_in_window(times, rate.window) <= rate.limit
+    assert max_in_window(times, rate.window - 1e-9) <= rate.limit
     # The limiter does use its bursts: some window does hold the full limit.
     assert max_in_window(times, rate.per) == rate.limit
 
@@ -202,9 +202,9 @@ async def test_shared_ip_bucket_never_exceeds_its_limit_and_nothing_deadlocks() 
     all_times = rec.times()
     assert len(all_times) == 2 * n
     assert max_in_window(all_times, IP.per) <= IP.limit
-    assert max_in_window(all_times, IP.window) <= IP.limit
-    assert max_in_window(rec.times(a_ids), A.window) <= A.limit
-    assert max_in_window(rec.times(b_ids), B.window) <= B.limit
+    assert max_in_window(all_times, IP.window - 1e-9) <= IP.limit
+    assert max_in_window(rec.times(a_ids), A.window - 1e-9) <= A.limit
+    assert max_in_window(rec.times(b_ids), B.window - 1e-9) <= B.limit
     # FIFO within each endpoint bucket.
     order = rec.order()
     assert [i for i in order if i % 2 == 0] == a_ids
@@ -226,8 +226,8 @@ async def test_request_waiting_on_its_endpoint_does_not_block_another_endpoint()
     await no_hang(asyncio.gather(*tasks))
 
     assert rec.times([100, 101]) == [0.0, 0.0]
-    assert max_in_window(rec.times(), IP.window) <= IP.limit
-    assert max_in_window(rec.times(range(20)), A.window) <= A.limit
+    assert max_in_window(rec.times(), IP.window - 1e-9) <= IP.limit
+    assert max_in_window(rec.times(range(20)), A.window - 1e-9) <= A.limit
 
 
 async def test_request_waiting_on_shared_pool_keeps_fifo_there() -> None:
@@ -308,7 +308,7 @@ async def test_cancelled_queued_waiter_takes_no_capacity_and_leaves_the_queue() 
     with pytest.raises(asyncio.CancelledError):
         await queued
     assert rec.admitted == [(0, 0.0), (1, 1.0), (3, 2.0)]
-    assert list(limiter._buckets["k"].log) == [2.0]
+    assert limiter._buckets["k"].slots == [2.0]
     assert_idle(limiter)
 
 
@@ -405,7 +405,7 @@ async def test_no_tasks_left_behind_after_a_run_with_cancellations() -> None:
     cancelled = {i for i in range(20) if tasks[i].cancelled()}
     assert cancelled == {3, 7, 8, 15, 19}
     assert rec.order() == [i for i in range(20) if i not in cancelled]
-    assert max_in_window(rec.times(), rate.window) <= rate.limit
+    assert max_in_window(rec.times(), rate.window - 1e-9) <= rate.limit
     # 15 admitted: bursts of 2 every 1.03 s -> the last at 7 * 1.03.
     assert rec.times()[-1] == pytest.approx(7 * rate.window)
     assert_idle(limiter)
@@ -640,3 +640,75 @@ def test_shared_limiter_differs_between_event_loops() -> None:
 def test_shared_limiter_needs_a_running_loop() -> None:
     with pytest.raises(RuntimeError):
         shared_limiter(VirtualClock())
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers make slot times exact (Permit.done)
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_a_fast_answer_opens_the_next_window_at_answer_plus_per(clock: VirtualClock) -> None:
+    # Sent at 0, answered at 0.005: it cannot have arrived after 0.005, so the next request
+    # may leave at 1.005 instead of waiting out the 30 ms guard (1.03).
+    limiter = InProcessLimiter(clock)
+    rate = RateLimit(1, per=1.0, guard=0.03)
+    permit = await limiter.acquire([("k", rate)])
+    await clock.sleep(0.005)
+    permit.done()
+    await limiter.acquire([("k", rate)])
+    assert clock.monotonic() == pytest.approx(1.005)
+
+
+async def test_a_slow_answer_pushes_the_next_window_back(clock: VirtualClock) -> None:
+    # Answered only at 0.4: the request may have arrived as late as 0.4, so the next one
+    # waits until 1.4, beyond the guard's 1.03.
+    limiter = InProcessLimiter(clock)
+    rate = RateLimit(1, per=1.0, guard=0.03)
+    permit = await limiter.acquire([("k", rate)])
+    await clock.sleep(0.4)
+    permit.done()
+    await limiter.acquire([("k", rate)])
+    assert clock.monotonic() == pytest.approx(1.4)
+
+
+async def test_an_answer_wakes_a_waiter_that_planned_on_the_guard(clock: VirtualClock) -> None:
+    # The second request is asleep until 1.03 (the guard's assumption) when the first is
+    # answered at 0.5: later than assumed, so the second goes at 1.5, not 1.03. The second
+    # is answered at once, so the third goes one second after that.
+    limiter = InProcessLimiter(clock)
+    rate = RateLimit(1, per=1.0, guard=0.03)
+    first = await limiter.acquire([("k", rate)])
+    waiter = asyncio.ensure_future(limiter.acquire([("k", rate)]))
+    await clock.sleep(0.5)
+    first.done()
+    second = await waiter
+    assert clock.monotonic() == pytest.approx(1.5)
+    second.done()  # answered instantly: next window opens at 2.5
+    await limiter.acquire([("k", rate)])
+    assert clock.monotonic() == pytest.approx(2.5)
+
+
+async def test_a_sleeping_head_is_woken_when_an_answer_frees_capacity_sooner(
+    clock: VirtualClock,
+) -> None:
+    limiter = InProcessLimiter(clock)
+    rate = RateLimit(2, per=1.0, guard=0.5)
+    first = await limiter.acquire([("k", rate)])
+    await limiter.acquire([("k", rate)])  # never answered: its slot stays at 0.5 + 1.0
+    waiter = asyncio.ensure_future(limiter.acquire([("k", rate)]))
+    await clock.sleep(0.01)  # the waiter now sleeps until 1.5 on the guard assumption
+    first.done()  # answered at 0.01: one slot frees at 1.01
+    await waiter
+    assert clock.monotonic() == pytest.approx(1.01)
+
+
+async def test_done_twice_changes_nothing(clock: VirtualClock) -> None:
+    limiter = InProcessLimiter(clock)
+    rate = RateLimit(1, per=1.0, guard=0.03)
+    permit = await limiter.acquire([("k", rate)])
+    await clock.sleep(0.2)
+    permit.done()
+    await clock.sleep(0.3)
+    permit.done()  # a second call must not move the slot to 0.5
+    await limiter.acquire([("k", rate)])
+    assert clock.monotonic() == pytest.approx(1.2)
