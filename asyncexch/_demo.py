@@ -1,20 +1,16 @@
-"""The offline demo: a batch of SmartLeverage orders against a scripted in-process exchange.
+"""The main job: a concurrent batch of SmartLeverage orders against the simulator on loopback.
 
-The scripted exchange is deliberately small: it checks HMAC signatures, counts requests per
-rolling second the way Bybit does (and refuses the excess with 10006), refuses a reused
-``orderLinkId`` with 180025, drops one answer after committing the order, and settles orders
-a moment after they are placed. It stands in until the full simulator (``asyncexch.sim``)
-replaces it.
+It starts :class:`~asyncexch.sim.BybitSimulator` on a loopback port (with faults if asked),
+places the batch through :class:`~asyncexch.bybit.BybitClient` at the exchange's limit, waits
+for every order to settle, and reports what the *exchange* saw: orders held, duplicates,
+rate-limit rejections, the achieved rate against the limit, latency and retries.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import itertools
-import json
-from collections import deque
+import statistics
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -22,181 +18,150 @@ import attrs
 import httpx
 
 from ._clock import SystemClock
+from ._limits import RateLimit
 from .bybit import BybitClient, OrderAck, StakeOrder
+from .errors import ExchangeError
+from .sim import BybitSimulator, Faults, SimServer
 
-__all__ = ["DemoSummary", "run_demo"]
+__all__ = ["DemoOptions", "DemoSummary", "run_demo"]
 
 _KEY = "demo-key"
 _SECRET = "demo-secret-never-printed"
-_PLACE_LIMIT = 5
-_CLOCK = SystemClock()
 
 
-@attrs.define
-class _ScriptedBybit:
-    """Just enough of Bybit Advance Earn to show the client's promises."""
+@attrs.frozen(kw_only=True)
+class DemoOptions:
+    """What the demo does: ``orders`` at ``rate`` per second, ``faults`` of every request."""
 
-    orders: dict[str, dict[str, Any]] = attrs.Factory(dict)
-    arrivals: deque[float] = attrs.Factory(deque)
-    rejected_rate: int = 0
-    duplicates_refused: int = 0
-    bad_signatures: int = 0
-    drop_after_commit: set[int] = attrs.Factory(lambda: {3})
-    _ids: itertools.count[int] = attrs.Factory(itertools.count)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        now = _CLOCK.monotonic()
-        path = request.url.path
-        if path == "/v5/earn/advance/product-extra-info":
-            return _ok(
-                {
-                    "category": "SmartLeverage",
-                    "productId": "13015",
-                    "currentPrice": "68403.67",
-                    "breakevenPrice": "68650.62",
-                    "expireAt": "",
-                    "maxInvestmentAmount": "50000",
-                }
-            )
-        if not self._signed(request):
-            self.bad_signatures += 1
-            return _fail(10004, "error sign")
-        if path == "/v5/earn/advance/place-order":
-            return self._place(request, now)
-        if path == "/v5/earn/advance/order":
-            link = request.url.params.get("orderLinkId")
-            order_id = request.url.params.get("orderId")
-            found = [
-                o
-                for o in self.orders.values()
-                if o["orderLinkId"] == link or o["orderId"] == order_id
-            ]
-            for order in found:  # settle half a second after placement
-                if now - order["_at"] > 0.5:
-                    order["status"] = "Success"
-            return _ok(
-                {
-                    "category": "SmartLeverage",
-                    "nextPageCursor": "",
-                    "list": [{k: v for k, v in o.items() if k != "_at"} for o in found],
-                }
-            )
-        return _fail(10017, "route not found")
-
-    def _signed(self, request: httpx.Request) -> bool:
-        payload = request.content or request.url.query
-        message = (
-            request.headers.get("X-BAPI-TIMESTAMP", "")
-            + request.headers.get("X-BAPI-API-KEY", "")
-            + request.headers.get("X-BAPI-RECV-WINDOW", "")
-        ).encode()
-        expected = hmac.new(_SECRET.encode(), message + payload, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, request.headers.get("X-BAPI-SIGN", ""))
-
-    def _place(self, request: httpx.Request, now: float) -> httpx.Response:
-        while self.arrivals and self.arrivals[0] <= now - 1.0:
-            self.arrivals.popleft()
-        if len(self.arrivals) >= _PLACE_LIMIT:
-            self.rejected_rate += 1
-            return _fail(10006, "Too many visits!")
-        self.arrivals.append(now)
-        body = json.loads(request.content)
-        link = body["orderLinkId"]
-        if link in self.orders:
-            self.duplicates_refused += 1
-            return _fail(180025, "Order already exists")
-        number = next(self._ids)
-        self.orders[link] = {
-            "orderId": f"demo-{number:04d}",
-            "orderLinkId": link,
-            "productId": body["productId"],
-            "orderType": body["orderType"],
-            "amount": body["amount"],
-            "status": "Pending",
-            "createdTime": str(int(_CLOCK.time() * 1000)),
-            "_at": now,
-        }
-        if number in self.drop_after_commit:
-            raise httpx.ReadError("connection dropped after the order was committed")
-        return _ok({"orderId": self.orders[link]["orderId"], "orderLinkId": link})
+    orders: int = 50
+    rate: int = 5
+    faults: float = 0.1
+    jitter: float = 0.02
+    seed: int = 7
+    settlement_delay: float = 1.0
 
 
-def _ok(result: dict[str, Any]) -> httpx.Response:
-    return httpx.Response(
-        200,
-        json={
-            "retCode": 0,
-            "retMsg": "OK",
-            "result": result,
-            "retExtInfo": {},
-            "time": int(_CLOCK.time() * 1000),
-        },
-    )
-
-
-def _fail(code: int, message: str) -> httpx.Response:
-    return httpx.Response(
-        200,
-        json={
-            "retCode": code,
-            "retMsg": message,
-            "result": {},
-            "retExtInfo": {},
-            "time": int(_CLOCK.time() * 1000),
-        },
-    )
-
-
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class DemoSummary:
-    """What the demo measured."""
+    """What the exchange and the client saw."""
 
     orders: int
     acknowledged: int
+    failed: int
     settled: int
     orders_on_exchange: int
-    duplicates_refused: int
+    duplicate_orders: int
+    duplicate_ids_refused: int
     rate_limit_rejections: int
-    elapsed: float
+    faults_injected: int
+    retries: int
+    placement_seconds: float
     achieved_rate: float
     limit: int
+    latency_p50_ms: float
+    latency_p99_ms: float
 
-
-async def run_demo(orders: int = 20) -> DemoSummary:
-    """Place ``orders`` stake orders concurrently, wait for them to settle, and measure."""
-    exchange = _ScriptedBybit()
-    transport = httpx.MockTransport(exchange.handle)
-    async with BybitClient(
-        _KEY, _SECRET, base_url="https://demo.invalid", transport=transport
-    ) as bybit:
-        quote = await bybit.advance_earn.quote("13015")
-        if quote.breakeven_price is None:
-            raise RuntimeError("the scripted exchange always quotes a breakeven price")
-        batch = [
-            StakeOrder(
-                product_id="13015",
-                coin="USDT",
-                amount=Decimal("100") + index,
-                initial_price=quote.current_price,
-                breakeven_price=quote.breakeven_price,
-            )
-            for index in range(orders)
-        ]
-        started = _CLOCK.monotonic()
-        results = await bybit.advance_earn.place_orders(batch)
-        elapsed = _CLOCK.monotonic() - started
-        acks = [r for r in results if isinstance(r, OrderAck)]
-        infos = await asyncio.gather(
-            *(bybit.advance_earn.wait_for_order(ack, timeout=10, poll_interval=0.5) for ack in acks)
+    @property
+    def healthy(self) -> bool:
+        """Every order placed exactly once, settled, and no limit broken."""
+        return (
+            self.acknowledged == self.orders == self.orders_on_exchange == self.settled
+            and self.duplicate_orders == 0
+            and self.rate_limit_rejections == 0
         )
-    return DemoSummary(
-        orders=orders,
-        acknowledged=len(acks),
-        settled=sum(info.status.is_terminal for info in infos),
-        orders_on_exchange=len(exchange.orders),
-        duplicates_refused=exchange.duplicates_refused,
-        rate_limit_rejections=exchange.rejected_rate,
-        elapsed=elapsed,
-        achieved_rate=(orders - _PLACE_LIMIT) / elapsed if elapsed > 0 else 0.0,
-        limit=_PLACE_LIMIT,
+
+
+async def run_demo(
+    options: DemoOptions,
+    *,
+    on_placed: Callable[[int, OrderAck | ExchangeError], None] | None = None,
+    on_settled: Callable[[], None] | None = None,
+) -> DemoSummary:
+    """Run the demo; ``on_placed``/``on_settled`` report progress order by order."""
+    clock = SystemClock()
+    sim = BybitSimulator(
+        limits={"place_order": (options.rate, 1.0)},
+        settlement_delay=options.settlement_delay,
+        faults=Faults(rate=options.faults, latency=(0.0, options.jitter), seed=options.seed),
     )
+    sim.add_account(_KEY, _SECRET)
+    round_trips: list[float] = []
+
+    async def sent(request: httpx.Request) -> None:
+        request.extensions["asyncexch.demo.sent"] = clock.monotonic()
+
+    async def answered(response: httpx.Response) -> None:
+        if response.request.url.path.endswith("place-order"):
+            round_trips.append(
+                clock.monotonic() - response.request.extensions["asyncexch.demo.sent"]
+            )
+
+    hooks: dict[str, list[Callable[..., Any]]] = {"request": [sent], "response": [answered]}
+    async with SimServer(sim.app) as server, httpx.AsyncClient(event_hooks=hooks) as http:
+        limits = {"place_order": RateLimit(options.rate, per=1.0)}
+        async with BybitClient(
+            _KEY, _SECRET, base_url=server.url, limits=limits, http_client=http
+        ) as bybit:
+            earn = bybit.advance_earn
+            products = await earn.products(coin="BTC")
+            quote = await earn.quote(products[0].product_id)
+            if quote.breakeven_price is None:
+                raise RuntimeError("the simulator always quotes a breakeven price")
+            batch = [
+                StakeOrder(
+                    product_id=quote.product_id,
+                    coin=products[0].invest_coin,
+                    amount=Decimal("100") + index,
+                    initial_price=quote.current_price,
+                    breakeven_price=quote.breakeven_price,
+                )
+                for index in range(options.orders)
+            ]
+            started = clock.monotonic()
+            results = await earn.place_orders(batch, on_result=on_placed)
+            placement = clock.monotonic() - started
+            acks = [result for result in results if isinstance(result, OrderAck)]
+
+            async def settle(ack: OrderAck) -> bool:
+                info = await earn.wait_for_order(ack, timeout=30, poll_interval=0.5)
+                if on_settled is not None:
+                    on_settled()
+                return info.status.is_terminal
+
+            settled = await asyncio.gather(*(settle(ack) for ack in acks))
+    intents = {order.order_link_id for order in sim.orders.values()}
+    place_requests = sim.stats.requests["place_order"]
+    return DemoSummary(
+        orders=options.orders,
+        acknowledged=len(acks),
+        failed=len(results) - len(acks),
+        settled=sum(settled),
+        orders_on_exchange=len(sim.orders),
+        duplicate_orders=len(sim.orders) - len(intents),
+        duplicate_ids_refused=sim.stats.duplicates_refused,
+        rate_limit_rejections=sim.stats.rate_limit_rejections,
+        faults_injected=sum(sim.stats.faults.values()),
+        retries=place_requests - options.orders,
+        placement_seconds=placement,
+        achieved_rate=_sustained_rate(sim.stats.arrivals.get("place_order", []), options.rate),
+        limit=options.rate,
+        latency_p50_ms=_percentile(round_trips, 50) * 1000,
+        latency_p99_ms=_percentile(round_trips, 99) * 1000,
+    )
+
+
+def _sustained_rate(arrivals: list[float], limit: int) -> float:
+    """Requests per second after the first full burst, as the exchange saw them arrive."""
+    times = sorted(arrivals)
+    if len(times) <= limit:
+        return float(len(times))
+    span = times[-1] - times[limit - 1]
+    return (len(times) - limit) / span if span > 0 else 0.0
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]

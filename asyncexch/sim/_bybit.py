@@ -1,0 +1,846 @@
+"""An offline Bybit V5 Advance Earn (SmartLeverage) exchange, faithful where clients break.
+
+It checks what Bybit checks, in Bybit's order and with Bybit's codes: the IP-wide limit
+(HTTP 403 and a ban), the API key (10003), the timestamp window (10002), the HMAC or RSA
+signature over the raw bytes received (10004), the per-UID per-endpoint rolling one-second
+window (10006 with the ``X-Bapi-Limit*`` headers), then the request itself: ``orderLinkId``
+reuse (180025, or the same ``orderId`` in the older server mode), ±5% slippage against a
+moving price (180030), balances (180016), redeem estimates honoured for 10 minutes. Orders
+settle asynchronously (Pending -> Success) after a configurable delay and settled stakes
+become positions. Everything it did is in :attr:`BybitSimulator.stats`, ``orders`` and
+``positions``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import math
+import re
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any, Literal
+
+import attrs
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from .._clock import Clock, SystemClock
+from ._faults import Fault, FaultPlan, Faults
+
+__all__ = [
+    "BybitSimulator",
+    "ConnectionDropped",
+    "SimAccount",
+    "SimOrder",
+    "SimPosition",
+    "SimProduct",
+    "SimStats",
+]
+
+CATEGORY = "SmartLeverage"
+#: Requests per rolling window, per UID (private) or per IP (public), as documented.
+DEFAULT_LIMITS: Mapping[str, tuple[int, float]] = {
+    "place_order": (5, 1.0),
+    "order": (10, 1.0),
+    "position": (10, 1.0),
+    "redeem_estimate": (10, 1.0),
+    "product": (50, 1.0),
+    "quote": (50, 1.0),
+}
+IP_LIMIT = (600, 5.0)
+_LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
+_ESTIMATE_TTL = 600.0
+_SLIPPAGE = Decimal("0.05")
+_OLD_DEDUPE_WINDOW = 1800.0
+_BAD_GATEWAY = "<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>"
+
+
+class ConnectionDropped(Exception):
+    """Raised by the app to drop the connection (the serving layer turns it into a drop)."""
+
+
+@attrs.define
+class SimProduct:
+    product_id: str
+    underlying_asset: str
+    direction: str
+    leverage: Decimal
+    duration: str
+    min_purchase_amount: Decimal
+    remaining_amount: Decimal
+    order_precision_digital: int = 4
+    invest_coin: str = "USDT"
+
+
+@attrs.define
+class SimAccount:
+    """One API key: its UID, its secret (HMAC) or public key (RSA), its balances."""
+
+    api_key: str
+    uid: str
+    secret: str | None = attrs.field(default=None, repr=False)
+    public_key_pem: str | None = attrs.field(default=None, repr=False)
+    balances: dict[str, Decimal] = attrs.Factory(dict)
+
+
+@attrs.define
+class SimOrder:
+    order_id: str
+    order_link_id: str
+    uid: str
+    product_id: str
+    order_type: str
+    amount: Decimal
+    account_type: str
+    created_ms: int
+    placed_at: float
+    due: float
+    status: str = "Pending"
+    initial_price: Decimal | None = None
+    breakeven_price: Decimal | None = None
+    position_id: str | None = None
+
+
+@attrs.define
+class SimPosition:
+    position_id: str
+    uid: str
+    product_id: str
+    order_id: str
+    order_link_id: str
+    amount: Decimal
+    initial_price: Decimal
+    breakeven_price: Decimal
+    account_type: str
+    created_ms: int
+    status: str = "Active"
+
+
+@attrs.define
+class SimStats:
+    """What the exchange saw. ``rejections`` counts refusals by retCode (403 for the IP ban);
+    ``faults`` the injected faults by kind; ``arrivals`` the arrival times (server monotonic
+    seconds) of every request by endpoint."""
+
+    requests: Counter[str] = attrs.Factory(Counter)
+    rejections: Counter[int] = attrs.Factory(Counter)
+    faults: Counter[str] = attrs.Factory(Counter)
+    duplicates_refused: int = 0
+    arrivals: dict[str, list[float]] = attrs.Factory(dict)
+
+    @property
+    def rate_limit_rejections(self) -> int:
+        """Requests refused for breaking a rate limit (10006 and HTTP 403)."""
+        return self.rejections[10006] + self.rejections[403]
+
+
+def _default_products() -> list[SimProduct]:
+    return [
+        SimProduct("13015", "BTC", "Short", Decimal("10"), "7d", Decimal("10"), Decimal("5000000")),
+        SimProduct("13016", "BTC", "Long", Decimal("5"), "1d", Decimal("10"), Decimal("5000000")),
+        SimProduct("13020", "ETH", "Long", Decimal("3"), "3d", Decimal("5"), Decimal("2000000")),
+    ]
+
+
+class _Refused(Exception):
+    def __init__(self, code: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def _text(value: Decimal, places: int | None = None) -> str:
+    if places is not None:
+        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+    return format(value, "f")
+
+
+class BybitSimulator:
+    """An offline Bybit Advance Earn exchange; see the module docstring for what it checks.
+
+    **Parameters:**
+
+    * ``clock``: the exchange's time source (real time by default).
+    * ``limits``: per-endpoint ``(limit, per)`` overrides of the documented limits.
+    * ``ip_limit`` / ``ip_ban``: the IP-wide limit and how long an IP is banned after it.
+    * ``idempotency``: ``"error"`` (today's Bybit: a reused ``orderLinkId`` gets 180025) or
+      ``"same_order_id"`` (older Bybit: the same ``orderId`` comes back for 30 minutes).
+    * ``settlement_delay``: seconds from placement to Success.
+    * ``faults``: what goes wrong (:class:`Faults`).
+    * ``price_swing``: how far prices move (fraction of the price) over ``price_period`` s.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        limits: Mapping[str, tuple[int, float]] | None = None,
+        ip_limit: tuple[int, float] = IP_LIMIT,
+        ip_ban: float = 600.0,
+        idempotency: Literal["error", "same_order_id"] = "error",
+        settlement_delay: float = 1.0,
+        faults: Faults | None = None,
+        prices: Mapping[str, Decimal] | None = None,
+        price_swing: float = 0.01,
+        price_period: float = 120.0,
+    ) -> None:
+        unknown = set(limits or {}) - set(DEFAULT_LIMITS)
+        if unknown:
+            raise ValueError(f"unknown endpoint limits {sorted(unknown)}")
+        if idempotency not in ("error", "same_order_id"):
+            raise ValueError(f"idempotency must be 'error' or 'same_order_id', got {idempotency!r}")
+        self.clock: Clock = clock or SystemClock()
+        self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        self.ip_limit = ip_limit
+        self.ip_ban = ip_ban
+        self.idempotency = idempotency
+        self.settlement_delay = settlement_delay
+        self.faults = faults or Faults()
+        self.stats = SimStats()
+        self.accounts: dict[str, SimAccount] = {}
+        self.products = {p.product_id: p for p in _default_products()}
+        self.orders: dict[str, SimOrder] = {}
+        self.positions: dict[str, SimPosition] = {}
+        self._by_link: dict[tuple[str, str], SimOrder] = {}
+        self._estimates: dict[tuple[str, str], tuple[Decimal, float]] = {}
+        self._windows: dict[tuple[str, str], deque[float]] = {}
+        self._banned_until: dict[str, float] = {}
+        self._plan = FaultPlan(self.faults)
+        self._ids = itertools.count(1)
+        self._uids = itertools.count(100001)
+        self._base_prices = {
+            "BTC": Decimal("68403.67"),
+            "ETH": Decimal("3512.40"),
+            **(prices or {}),
+        }
+        self._price_swing = price_swing
+        self._price_period = price_period
+        self._started = self.clock.monotonic()
+        self.app = Starlette(routes=self._routes())
+
+    # --- setup and inspection -----------------------------------------------------------
+
+    def add_account(
+        self,
+        api_key: str,
+        secret: str | None = None,
+        *,
+        public_key_pem: str | None = None,
+        balances: Mapping[str, Decimal] | None = None,
+    ) -> SimAccount:
+        """Register an API key with an HMAC ``secret`` or an RSA ``public_key_pem``."""
+        if (secret is None) == (public_key_pem is None):
+            raise ValueError("give exactly one of secret and public_key_pem")
+        account = SimAccount(
+            api_key,
+            str(next(self._uids)),
+            secret=secret,
+            public_key_pem=public_key_pem,
+            balances=dict(balances or {"USDT": Decimal("10000000")}),
+        )
+        self.accounts[api_key] = account
+        return account
+
+    def now_ms(self) -> int:
+        """The exchange's clock, in milliseconds (real time plus the configured skew)."""
+        return int((self.clock.time() + self.faults.clock_skew) * 1000)
+
+    def price(self, asset: str) -> Decimal:
+        """The current market price of ``asset``: it swings slowly around its base price."""
+        elapsed = self.clock.monotonic() - self._started
+        swing = self._price_swing * math.sin(2 * math.pi * elapsed / self._price_period)
+        return (self._base_prices[asset] * (1 + Decimal(repr(swing)))).quantize(Decimal("0.01"))
+
+    def set_price(self, asset: str, price: Decimal) -> None:
+        """Move the market: ``asset`` trades at ``price`` from now on (before the swing)."""
+        self._base_prices[asset] = price
+        self._price_swing = 0.0
+
+    def orders_for(self, api_key: str) -> list[SimOrder]:
+        """Every order the key placed, oldest first."""
+        uid = self.accounts[api_key].uid
+        return [order for order in self.orders.values() if order.uid == uid]
+
+    # --- the HTTP surface ---------------------------------------------------------------
+
+    def _routes(self) -> list[Route]:
+        def route(
+            path: str,
+            name: str,
+            handler: Callable[[SimAccount | None, dict[str, Any]], dict[str, Any]],
+            *,
+            private: bool,
+            method: str = "GET",
+        ) -> Route:
+            async def endpoint(request: Request) -> Response:
+                return await self._serve(request, name, handler, private=private)
+
+            return Route(path, endpoint, methods=[method])
+
+        return [
+            route("/v5/market/time", "time", self._time, private=False),
+            route("/v5/earn/advance/product", "product", self._product, private=False),
+            route("/v5/earn/advance/product-extra-info", "quote", self._quote, private=False),
+            route(
+                "/v5/earn/advance/place-order",
+                "place_order",
+                self._place,
+                private=True,
+                method="POST",
+            ),
+            route("/v5/earn/advance/order", "order", self._order, private=True),
+            route("/v5/earn/advance/position", "position", self._position, private=True),
+            route(
+                "/v5/earn/advance/get-redeem-est-amount-list",
+                "redeem_estimate",
+                self._estimate,
+                private=True,
+            ),
+        ]
+
+    async def _serve(
+        self,
+        request: Request,
+        name: str,
+        handler: Callable[[SimAccount | None, dict[str, Any]], dict[str, Any]],
+        *,
+        private: bool,
+    ) -> Response:
+        await self.clock.sleep(self._plan.next_latency())  # the network, on the way in
+        body = await request.body()
+        arrived = self.clock.monotonic()
+        self.stats.requests[name] += 1
+        self.stats.arrivals.setdefault(name, []).append(arrived)
+        ip = request.client.host if request.client else "unknown"
+        if (
+            self._banned_until.get(ip, -math.inf) > arrived
+            or not self._hit(("ip", ip), self.ip_limit, arrived)[0]
+        ):
+            self._banned_until.setdefault(ip, arrived + self.ip_ban)
+            self.stats.rejections[403] += 1
+            return Response(
+                "403 Forbidden: access too frequent", status_code=403, media_type="text/plain"
+            )
+        limit_headers: dict[str, str] = {}
+        fault: Fault | None = None
+        try:
+            account = self._authenticate(request, body) if private else None
+            scope = account.uid if account is not None else ip
+            if name in self.limits:
+                limit_headers = self._limit(scope, name, arrived)
+            fault = self._plan.next_fault()
+            if fault is not None and not fault.after_commit:
+                return self._fault(fault)
+            answer = self._envelope(
+                0, "OK", handler(account, self._params(request, body)), limit_headers
+            )
+        except _Refused as refused:
+            self.stats.rejections[refused.code] += 1
+            answer = self._envelope(
+                refused.code, refused.message, {}, {**limit_headers, **refused.headers}
+            )
+        return answer if fault is None else self._fault(fault, answer)
+
+    def _params(self, request: Request, body: bytes) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query_params)
+        try:
+            parsed = json.loads(body, parse_float=Decimal)
+        except ValueError:
+            raise _Refused(10001, "request parameter error: body is not JSON") from None
+        if not isinstance(parsed, dict):
+            raise _Refused(10001, "request parameter error: body is not an object")
+        return parsed
+
+    def _authenticate(self, request: Request, body: bytes) -> SimAccount:
+        headers = request.headers
+        account = self.accounts.get(headers.get("X-BAPI-API-KEY", ""))
+        if account is None:
+            raise _Refused(10003, "API key is invalid.")
+        timestamp = headers.get("X-BAPI-TIMESTAMP", "")
+        recv_window = headers.get("X-BAPI-RECV-WINDOW", "5000")
+        if not timestamp.isdigit() or not recv_window.isdigit():
+            raise _Refused(10001, "openapi sign params error!")
+        server_ms = self.now_ms()
+        if not server_ms - int(recv_window) <= int(timestamp) < server_ms + 1000:
+            raise _Refused(
+                10002,
+                "invalid request, please check your server timestamp or recv_window param. "
+                f"req_timestamp[{timestamp}],server_timestamp[{server_ms}],recv_window[{recv_window}]",
+            )
+        payload = body if request.method != "GET" else request.scope["query_string"]
+        message = (timestamp + account.api_key + recv_window).encode() + payload
+        if not self._signature_ok(account, message, headers.get("X-BAPI-SIGN", "")):
+            raise _Refused(
+                10004, "error sign! origin_string[" + message.decode("utf-8", "replace") + "]"
+            )
+        return account
+
+    @staticmethod
+    def _signature_ok(account: SimAccount, message: bytes, signature: str) -> bool:
+        if account.secret is not None:
+            expected = hmac.new(account.secret.encode(), message, hashlib.sha256).hexdigest()
+            return hmac.compare_digest(expected, signature)
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        assert account.public_key_pem is not None
+        key = load_pem_public_key(account.public_key_pem.encode())
+        if not isinstance(key, RSAPublicKey):
+            return False
+        try:
+            key.verify(
+                base64.b64decode(signature, validate=True),
+                message,
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def _hit(
+        self, key: tuple[str, str], rate: tuple[int, float], now: float
+    ) -> tuple[bool, int, float]:
+        """Count an arrival in a rolling window: (admitted, remaining, reset time)."""
+        limit, per = rate
+        window = self._windows.setdefault(key, deque())
+        while window and window[0] <= now - per:
+            window.popleft()
+        if len(window) >= limit:
+            return False, 0, window[0] + per
+        window.append(now)
+        return True, limit - len(window), now
+
+    def _limit(self, scope: str, name: str, now: float) -> dict[str, str]:
+        limit, per = self.limits[name]
+        admitted, remaining, reset = self._hit((scope, name), (limit, per), now)
+        reset_ms = self.now_ms() + int((reset - now) * 1000)
+        headers = {
+            "X-Bapi-Limit": str(limit),
+            "X-Bapi-Limit-Status": str(remaining),
+            "X-Bapi-Limit-Reset-Timestamp": str(reset_ms),
+        }
+        if not admitted:
+            raise _Refused(10006, "Too many visits!", headers)
+        return headers
+
+    def _envelope(
+        self, code: int, message: str, result: dict[str, Any], headers: Mapping[str, str]
+    ) -> Response:
+        now = self.now_ms()
+        body = json.dumps(
+            {"retCode": code, "retMsg": message, "result": result, "retExtInfo": {}, "time": now},
+            separators=(",", ":"),
+        )
+        return Response(
+            body, media_type="application/json", headers={**headers, "Timenow": str(now)}
+        )
+
+    def _fault(self, fault: Fault, answer: Response | None = None) -> Response:
+        self.stats.faults[fault.value] += 1
+        if fault is Fault.HTTP_5XX:
+            return Response(_BAD_GATEWAY, status_code=502, media_type="text/html")
+        if fault is Fault.BUSY:
+            return self._envelope(10016, "Server error: service is restarting", {}, {})
+        if fault is Fault.TIMEOUT_AFTER_COMMIT:
+            return self._envelope(10000, "Server Timeout", {}, {})
+        if fault is Fault.TRUNCATED and answer is not None:
+            body = bytes(answer.body)
+            return Response(body[: len(body) // 2], media_type="application/json")
+        return _DroppedResponse()
+
+    # --- endpoint logic -----------------------------------------------------------------
+
+    def _time(self, account: SimAccount | None, params: dict[str, Any]) -> dict[str, Any]:
+        now = self.now_ms()
+        return {"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)}
+
+    def _product(self, account: SimAccount | None, params: dict[str, Any]) -> dict[str, Any]:
+        self._category(params)
+        coin, duration = params.get("coin"), params.get("duration")
+        items = [
+            self._product_json(product)
+            for product in self.products.values()
+            if (coin is None or product.underlying_asset == coin)
+            and (duration is None or product.duration == duration)
+        ]
+        return {"category": CATEGORY, "list": items}
+
+    def _product_json(self, product: SimProduct) -> dict[str, Any]:
+        now = self.now_ms()
+        return {
+            "category": CATEGORY,
+            "productId": product.product_id,
+            "investCoin": product.invest_coin,
+            "underlyingAsset": product.underlying_asset,
+            "direction": product.direction,
+            "leverage": _text(product.leverage),
+            "duration": product.duration,
+            "subscribeStartAt": str(now - 86_400_000),
+            "subscribeEndAt": str(now + 86_400_000),
+            "settlementTime": str(now + 7 * 86_400_000),
+            "expectReceiveAt": str(now + 7 * 86_400_000 + 3_600_000),
+            "minPurchaseAmount": _text(product.min_purchase_amount),
+            "remainingAmount": _text(product.remaining_amount),
+            "orderPrecisionDigital": product.order_precision_digital,
+        }
+
+    def _quote(self, account: SimAccount | None, params: dict[str, Any]) -> dict[str, Any]:
+        self._category(params)
+        product = self._find_product(params.get("productId"))
+        current = self.price(product.underlying_asset)
+        spread = Decimal("0.0036") if product.direction == "Short" else Decimal("-0.0036")
+        return {
+            "category": CATEGORY,
+            "productId": product.product_id,
+            "breakevenPrice": _text(current * (1 + spread), 2),
+            "currentPrice": _text(current),
+            "expireAt": str(self.now_ms() + 30_000),
+            "maxInvestmentAmount": _text(product.remaining_amount),
+        }
+
+    def _place(self, account: SimAccount | None, body: dict[str, Any]) -> dict[str, Any]:
+        assert account is not None
+        now = self.clock.monotonic()
+        self._settle(now)
+        self._category(body)
+        link = body.get("orderLinkId")
+        if not isinstance(link, str) or not link:
+            raise _Refused(180019, "empty order link id")
+        if not _LINK_ID.fullmatch(link):
+            raise _Refused(10001, "orderLinkId: at most 36 characters of [A-Za-z0-9_-]")
+        previous = self._by_link.get((account.uid, link))
+        if previous is not None:
+            self.stats.duplicates_refused += 1
+            if (
+                self.idempotency == "same_order_id"
+                and now - previous.placed_at < _OLD_DEDUPE_WINDOW
+            ):
+                return {"orderId": previous.order_id, "orderLinkId": link}
+            raise _Refused(180025, "Order already exists")
+        product = self._find_product(body.get("productId"))
+        account_type = body.get("accountType")
+        if account_type not in ("FUND", "UNIFIED"):
+            raise _Refused(10001, "accountType must be FUND or UNIFIED")
+        order_type = body.get("orderType")
+        if order_type == "Stake":
+            order = self._stake(account, product, body, link, account_type, now)
+        elif order_type == "Redeem":
+            order = self._redeem(account, product, body, link, account_type, now)
+        else:
+            raise _Refused(10001, "orderType must be Stake or Redeem")
+        self.orders[order.order_id] = order
+        self._by_link[(account.uid, link)] = order
+        return {"orderId": order.order_id, "orderLinkId": link}
+
+    def _stake(
+        self,
+        account: SimAccount,
+        product: SimProduct,
+        body: dict[str, Any],
+        link: str,
+        account_type: str,
+        now: float,
+    ) -> SimOrder:
+        if body.get("coin") != product.invest_coin:
+            raise _Refused(180002, "Invalid coin")
+        amount = _decimal(body.get("amount"), "amount")
+        step = Decimal(1).scaleb(-product.order_precision_digital)
+        if amount < product.min_purchase_amount or amount % step != 0:
+            raise _Refused(180012, "Purchase share is invalid")
+        extra = body.get("smartLeverageStakeExtra")
+        if not isinstance(extra, dict):
+            raise _Refused(10001, "smartLeverageStakeExtra is required for Stake")
+        initial = _decimal(extra.get("initialPrice"), "initialPrice")
+        breakeven = _decimal(extra.get("breakevenPrice"), "breakevenPrice")
+        market = self.price(product.underlying_asset)
+        if abs(market - initial) / initial > _SLIPPAGE:
+            raise _Refused(180030, "Slippage fail")
+        if amount > product.remaining_amount:
+            raise _Refused(180015, "Products share not enough")
+        balance = account.balances.get(product.invest_coin, Decimal(0))
+        if amount > balance:
+            raise _Refused(180016, "Balance not enough")
+        account.balances[product.invest_coin] = balance - amount
+        product.remaining_amount -= amount
+        return SimOrder(
+            order_id=self._new_order_id(),
+            order_link_id=link,
+            uid=account.uid,
+            product_id=product.product_id,
+            order_type="Stake",
+            amount=amount,
+            account_type=account_type,
+            created_ms=self.now_ms(),
+            placed_at=now,
+            due=now + self.settlement_delay,
+            initial_price=initial,
+            breakeven_price=breakeven,
+        )
+
+    def _redeem(
+        self,
+        account: SimAccount,
+        product: SimProduct,
+        body: dict[str, Any],
+        link: str,
+        account_type: str,
+        now: float,
+    ) -> SimOrder:
+        extra = body.get("smartLeverageRedeemExtra")
+        if not isinstance(extra, dict):
+            raise _Refused(10001, "smartLeverageRedeemExtra is required for Redeem")
+        position = self.positions.get(str(extra.get("positionId")))
+        if (
+            position is None
+            or position.uid != account.uid
+            or position.product_id != product.product_id
+        ):
+            raise _Refused(180020, "Position not found")
+        if position.status != "Active":
+            raise _Refused(180029, "Redeem not allowed")
+        estimated = _decimal(extra.get("estRedeemAmount"), "estRedeemAmount")
+        cached = self._estimates.get((account.uid, position.position_id))
+        if cached is None or now - cached[1] > _ESTIMATE_TTL or cached[0] != estimated:
+            raise _Refused(
+                180006, "Validation failed: redeem estimate expired or unknown; query it again"
+            )
+        position.status = "Redeeming"
+        return SimOrder(
+            order_id=self._new_order_id(),
+            order_link_id=link,
+            uid=account.uid,
+            product_id=product.product_id,
+            order_type="Redeem",
+            amount=estimated,
+            account_type=account_type,
+            created_ms=self.now_ms(),
+            placed_at=now,
+            due=now + self.settlement_delay,
+            position_id=position.position_id,
+        )
+
+    def _order(self, account: SimAccount | None, params: dict[str, Any]) -> dict[str, Any]:
+        assert account is not None
+        self._settle(self.clock.monotonic())
+        self._category(params)
+        selected = [
+            order
+            for order in self.orders.values()
+            if order.uid == account.uid
+            and params.get("orderId") in (None, order.order_id)
+            and params.get("orderLinkId") in (None, order.order_link_id)
+            and params.get("productId") in (None, order.product_id)
+        ]
+        selected.sort(key=lambda order: order.created_ms, reverse=True)
+        return self._page(selected, params, self._order_json)
+
+    def _order_json(self, order: SimOrder) -> dict[str, Any]:
+        product = self.products[order.product_id]
+        return {
+            "orderId": order.order_id,
+            "orderLinkId": order.order_link_id,
+            "productId": order.product_id,
+            "category": CATEGORY,
+            "orderType": order.order_type,
+            "amount": _text(order.amount),
+            "createdTime": str(order.created_ms),
+            "status": order.status,
+            "duration": product.duration,
+            "accountType": order.account_type,
+            "settlementTime": "",
+            "refundStatus": "",
+            "investCoin": product.invest_coin,
+            "underlyingAsset": product.underlying_asset,
+            "direction": product.direction,
+            "leverage": _text(product.leverage),
+            "breakevenPrice": _text(order.breakeven_price) if order.breakeven_price else "",
+            "initialPrice": _text(order.initial_price) if order.initial_price else "",
+            "settlementPrice": "",
+            "pnl": "",
+            "toAccountType": "",
+        }
+
+    def _position(self, account: SimAccount | None, params: dict[str, Any]) -> dict[str, Any]:
+        assert account is not None
+        self._settle(self.clock.monotonic())
+        self._category(params)
+        selected = [
+            position
+            for position in self.positions.values()
+            if position.uid == account.uid
+            and params.get("productId") in (None, position.product_id)
+            and params.get("coin") in (None, self.products[position.product_id].underlying_asset)
+        ]
+        return self._page(selected, params, self._position_json)
+
+    def _position_json(self, position: SimPosition) -> dict[str, Any]:
+        product = self.products[position.product_id]
+        return {
+            "positionId": position.position_id,
+            "productId": position.product_id,
+            "category": CATEGORY,
+            "investCoin": product.invest_coin,
+            "amount": _text(position.amount),
+            "duration": product.duration,
+            "settlementTime": str(position.created_ms + 7 * 86_400_000),
+            "accountType": position.account_type,
+            "orderId": position.order_id,
+            "underlyingAsset": product.underlying_asset,
+            "direction": product.direction,
+            "leverage": _text(product.leverage),
+            "breakevenPrice": _text(position.breakeven_price),
+            "initialPrice": _text(position.initial_price),
+            "status": position.status,
+            "createdTime": str(position.created_ms),
+            "redeemable": position.status == "Active",
+            "orderLinkId": position.order_link_id,
+        }
+
+    def _estimate(self, account: SimAccount | None, params: dict[str, Any]) -> dict[str, Any]:
+        assert account is not None
+        now = self.clock.monotonic()
+        self._settle(now)
+        ids = [part for part in str(params.get("positionIds", "")).split(",") if part]
+        if not 1 <= len(ids) <= 5:
+            raise _Refused(10001, "positionIds: 1 to 5 ids")
+        items = []
+        for position_id in ids:
+            position = self.positions.get(position_id)
+            if position is None or position.uid != account.uid or position.status != "Active":
+                items.append(
+                    {
+                        "success": False,
+                        "positionId": position_id,
+                        "estRedeemAmount": "",
+                        "estRedeemTime": "",
+                        "slippageRate": "",
+                    }
+                )
+                continue
+            amount = self._redeem_value(position)
+            self._estimates[(account.uid, position_id)] = (amount, now)
+            items.append(
+                {
+                    "success": True,
+                    "positionId": position_id,
+                    "estRedeemAmount": _text(amount),
+                    "estRedeemTime": str(self.now_ms()),
+                    "slippageRate": "0.05",
+                }
+            )
+        return {"list": items}
+
+    def _redeem_value(self, position: SimPosition) -> Decimal:
+        product = self.products[position.product_id]
+        move = (
+            self.price(product.underlying_asset) - position.initial_price
+        ) / position.initial_price
+        sign = 1 if product.direction == "Long" else -1
+        value = position.amount * (1 + sign * product.leverage * move)
+        return max(value, Decimal(0)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
+
+    def _settle(self, now: float) -> None:
+        for order in self.orders.values():
+            if order.status != "Pending" or order.due > now:
+                continue
+            if order.order_type == "Stake":
+                order.status = "Success"
+                position_id = str(len(self.positions) + 1001)
+                order.position_id = position_id
+                assert order.initial_price is not None and order.breakeven_price is not None
+                self.positions[position_id] = SimPosition(
+                    position_id,
+                    order.uid,
+                    order.product_id,
+                    order.order_id,
+                    order.order_link_id,
+                    order.amount,
+                    order.initial_price,
+                    order.breakeven_price,
+                    order.account_type,
+                    self.now_ms(),
+                )
+            else:
+                order.status = "Settled"
+                assert order.position_id is not None
+                self.positions[order.position_id].status = "Settled"
+                account = next(a for a in self.accounts.values() if a.uid == order.uid)
+                coin = self.products[order.product_id].invest_coin
+                account.balances[coin] = account.balances.get(coin, Decimal(0)) + order.amount
+
+    # --- small pieces -------------------------------------------------------------------
+
+    def _page(
+        self, items: list[Any], params: dict[str, Any], render: Callable[[Any], dict[str, Any]]
+    ) -> dict[str, Any]:
+        limit_text, cursor = params.get("limit", "20"), params.get("cursor", "") or "0"
+        if not str(limit_text).isdigit() or not 1 <= int(limit_text) <= 20:
+            raise _Refused(10001, "limit: 1 to 20")
+        if not str(cursor).isdigit():
+            raise _Refused(10001, "cursor is invalid")
+        start, limit = int(cursor), int(limit_text)
+        page = items[start : start + limit]
+        more = start + limit < len(items)
+        return {
+            "category": CATEGORY,
+            "nextPageCursor": str(start + limit) if more else "",
+            "list": [render(item) for item in page],
+        }
+
+    @staticmethod
+    def _category(params: Mapping[str, Any]) -> None:
+        if params.get("category") != CATEGORY:
+            raise _Refused(10001, "category must be SmartLeverage")
+
+    def _find_product(self, product_id: object) -> SimProduct:
+        product = self.products.get(str(product_id)) if product_id is not None else None
+        if product is None:
+            raise _Refused(180008, "Invalid Product")
+        return product
+
+    def _new_order_id(self) -> str:
+        number = next(self._ids)
+        return f"{number:08x}-5e1a-4b1d-9a7e-{number:012x}"
+
+
+def _decimal(value: object, field: str) -> Decimal:
+    if not isinstance(value, str):
+        raise _Refused(10001, f"{field} must be a decimal string")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise _Refused(10001, f"{field} is not a number") from None
+    if not number.is_finite() or number <= 0:
+        raise _Refused(10001, f"{field} must be positive")
+    return number
+
+
+class _DroppedResponse(Response):
+    """Starts an answer and then drops the connection."""
+
+    def __init__(self) -> None:
+        super().__init__(b"")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"512")],
+            }
+        )
+        raise ConnectionDropped()

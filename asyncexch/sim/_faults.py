@@ -1,0 +1,88 @@
+"""Seeded, reproducible fault injection for the simulators."""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Sequence
+
+import attrs
+
+__all__ = ["Fault", "Faults"]
+
+
+class Fault(enum.Enum):
+    """One way a request can go wrong on its way through the exchange."""
+
+    #: An HTML 502 page from the gateway; the request never reached the exchange.
+    HTTP_5XX = "http_5xx"
+    #: retCode 10016 "service restarting"; nothing was processed.
+    BUSY = "busy"
+    #: retCode 10000 "server timeout" after the request was processed.
+    TIMEOUT_AFTER_COMMIT = "timeout_after_commit"
+    #: The connection drops before the exchange acts on the request.
+    DROP_BEFORE_COMMIT = "drop_before_commit"
+    #: The connection drops after the exchange acted (an order is placed, no answer comes).
+    DROP_AFTER_COMMIT = "drop_after_commit"
+    #: The answer is cut short: headers and half a JSON body, after the request was processed.
+    TRUNCATED = "truncated"
+
+    @property
+    def after_commit(self) -> bool:
+        """Whether the exchange acts on the request before this fault hits."""
+        return self in (Fault.TIMEOUT_AFTER_COMMIT, Fault.DROP_AFTER_COMMIT, Fault.TRUNCATED)
+
+
+def _rate(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{attribute.name} must be within [0, 1], got {value!r}")
+
+
+def _latency(
+    instance: object, attribute: attrs.Attribute[tuple[float, float]], value: tuple[float, float]
+) -> None:
+    low, high = value
+    if not 0.0 <= low <= high:
+        raise ValueError(f"{attribute.name} must be (low, high) with 0 <= low <= high")
+
+
+@attrs.frozen(kw_only=True)
+class Faults:
+    """What goes wrong, how often, reproducibly.
+
+    ``rate`` is the chance that a request meets one of ``kinds`` (chosen uniformly);
+    ``latency`` a (low, high) range of seconds added before each request arrives (network
+    jitter, so it shifts arrival times the rate window sees); ``clock_skew`` seconds the
+    exchange's clock is ahead (+) of or behind (-) real time. The same ``seed`` and the same
+    order of requests give the same faults.
+    """
+
+    rate: float = attrs.field(default=0.0, validator=_rate)
+    kinds: Sequence[Fault] = attrs.field(default=tuple(Fault), converter=tuple)
+    latency: tuple[float, float] = attrs.field(default=(0.0, 0.0), validator=_latency)
+    clock_skew: float = 0.0
+    seed: int = 0
+
+    @classmethod
+    def none(cls) -> Faults:
+        """No faults at all."""
+        return cls()
+
+
+class FaultPlan:
+    """Draws the faults of successive requests from the seeded generator."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self._random = random.Random(faults.seed)
+
+    def next_fault(self) -> Fault | None:
+        """The fault the next request meets, if any."""
+        if not self.faults.kinds or self._random.random() >= self.faults.rate:
+            return None
+        return self._random.choice(self.faults.kinds)
+
+    def next_latency(self) -> float:
+        """Seconds of network delay for the next request."""
+        low, high = self.faults.latency
+        return self._random.uniform(low, high) if high > 0 else 0.0
