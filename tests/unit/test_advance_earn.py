@@ -665,9 +665,9 @@ async def test_cancelled_batch_report_tells_what_was_sent(
     task = asyncio.create_task(
         earn.place_orders(orders, on_result=lambda index, result: acks.append(index), report=report)
     )
-    # Orders 0-1 leave at 0 s and are acknowledged at 0.3 s; 2-3 leave at ~1.03 s and are
-    # still in flight at 1.2 s; the others wait for the rate limit.
-    await clock.sleep(1.2)
+    # Orders 0-1 leave at 0 s and are answered at 0.3 s, so 2-3 leave one second after that
+    # answer (1.3 s) and are still in flight at 1.45 s; the others wait for the rate limit.
+    await clock.sleep(1.45)
     assert sorted(acks) == [0, 1]
     assert sorted(received) == [0, 1, 2, 3]
 
