@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["BatchReport"]
+__all__ = ["BatchReport", "gather_or_cancel"]
 
 R = TypeVar("R")
+T = TypeVar("T")
+
+
+async def gather_or_cancel(awaitables: Sequence[Awaitable[T]]) -> list[T]:
+    """Run ``awaitables`` concurrently; if one fails or the caller is cancelled, cancel the rest.
+
+    Unlike a bare :func:`asyncio.gather`, nothing is left running after this returns or
+    raises: every task has finished before the exception propagates.
+    """
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 class BatchReport(Generic[R]):

@@ -139,8 +139,12 @@ class ServerTime:
         return self._offset
 
     def observe(self, server_ms: int, received: float) -> None:
-        """Record that the server's clock read at least ``server_ms`` at local time ``received``."""
-        self._offset = server_ms / 1000.0 - received
+        """Record that the server's clock read at least ``server_ms`` at local time ``received``.
+
+        Values outside the years 2001-2286 are ignored: no server's clock reads them.
+        """
+        if 1_000_000_000_000 <= server_ms < 10_000_000_000_000:
+            self._offset = server_ms / 1000.0 - received
 
     def now_ms(self) -> int:
         """The current server time in milliseconds, never ahead of it as far as we know."""

@@ -177,8 +177,10 @@ class _InProcessPermit:
         now = self._clock.monotonic()
         for bucket, stamp in self._taken:
             bucket.settle(stamp, now, self._cost)
-            if bucket.wake is not None and not bucket.wake.done():
-                bucket.wake.set_result(None)  # capacity may be free sooner: let the head look
+            if now < stamp and bucket.wake is not None and not bucket.wake.done():
+                bucket.wake.set_result(
+                    None
+                )  # capacity frees sooner than planned: let the head look
         self._taken = None
 
 

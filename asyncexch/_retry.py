@@ -34,12 +34,27 @@ from .errors import (
     TrafficHalted,
 )
 
-__all__ = ["RetryPolicy"]
+__all__ = ["MAX_DEADLINE", "RetryPolicy"]
+
+
+#: Venues remember a client order id for about 30 minutes (Bybit's older servers); a retry must
+#: never be sent after that, so no deadline may come near it.
+MAX_DEADLINE = 1500.0
 
 
 def _at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if value < 1:
         raise ValueError(f"{attribute.name} must be >= 1, got {value!r}")
+
+
+def _deadline(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0 < value <= MAX_DEADLINE:
+        raise ValueError(f"deadline must be in (0, {MAX_DEADLINE:.0f}] seconds, got {value!r}")
+
+
+def _not_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
 
 
 @attrs.frozen
@@ -48,11 +63,12 @@ class RetryPolicy:
 
     #: Attempts per call, the first included.
     max_attempts: int = attrs.field(default=5, validator=_at_least_one)
-    #: Seconds after the first attempt left beyond which no retry starts.
-    deadline: float = 60.0
+    #: Seconds after the first attempt left beyond which no retry is sent, even one that was
+    #: already waiting for rate-limit capacity (at most :data:`MAX_DEADLINE`).
+    deadline: float = attrs.field(default=60.0, validator=_deadline)
     #: Cap of the first backoff, in seconds; it doubles per attempt up to ``max_backoff``.
-    backoff: float = 0.25
-    max_backoff: float = 8.0
+    backoff: float = attrs.field(default=0.25, validator=_not_negative)
+    max_backoff: float = attrs.field(default=8.0, validator=_not_negative)
 
 
 @attrs.define
@@ -64,6 +80,14 @@ class CallState:
     clock_resyncs: int = 0
     first_sent_at: float | None = None
     outcomes: list[Outcome] = attrs.Factory(list)
+    last_error: ExchangeError | None = None
+
+    def past_deadline(self, clock: Clock, policy: RetryPolicy) -> bool:
+        """Whether the policy's deadline has passed since the first attempt left."""
+        return (
+            self.first_sent_at is not None
+            and clock.monotonic() - self.first_sent_at > policy.deadline
+        )
 
     @property
     def unknown_seen(self) -> bool:

@@ -28,6 +28,7 @@ from .errors import (
     ClockSkew,
     ConfigurationError,
     ExchangeError,
+    MalformedResponse,
     OrderAlreadyExists,
     OrderStatusUnknown,
     Outcome,
@@ -90,13 +91,19 @@ class Session:
         self._limits = _merge_limits(venue.default_limits, limits)
         self._limiter = limiter
         self._owns_http = http_client is None
+        # No connection cap: the limiter already bounds what is in flight, and a request
+        # waiting for a pooled connection after taking capacity would arrive late, in a bunch.
         self._http = http_client or httpx.AsyncClient(
-            transport=transport, timeout=timeout, verify=_tls_context()
+            transport=transport,
+            timeout=timeout,
+            verify=_tls_context(),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         )
         self._rng = rng or random.Random()
         self._claims: dict[str, list[tuple[str, RateLimit]]] = {}
         self._sync_lock = asyncio.Lock()
         self._clock_generation = 0
+        self._closed = False
 
     async def __aenter__(self) -> Session:
         return self
@@ -110,7 +117,8 @@ class Session:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client, if this session made it."""
+        """Close the HTTP client, if this session made it; later calls raise."""
+        self._closed = True
         if self._owns_http:
             await self._http.aclose()
 
@@ -133,11 +141,14 @@ class Session:
         :class:`~asyncexch.OrderStatusUnknown`; ``on_sent`` runs each time an attempt is
         handed to the transport (from then on the venue may have the request).
         """
+        if self._closed:
+            raise ConfigurationError("this session is closed")
         wire = self.venue.encode(endpoint, params)
+        url = f"{self.base_url}{wire.path}" + (f"?{wire.query}" if wire.query else "")
         state = CallState(idempotent=endpoint.idempotent)
         retrying = build_retrying(self.retry, self.clock, state, self._rng)
         try:
-            reply: Reply = await retrying(self._attempt, endpoint, wire, state, on_sent)
+            reply: Reply = await retrying(self._attempt, endpoint, wire, url, state, on_sent)
         except ExchangeError as error:
             if (
                 endpoint.changes_state
@@ -150,7 +161,16 @@ class Session:
                     request=request,
                 ) from error
             raise
-        return decode(self.venue.converter, reply.result, endpoint.result)
+        try:
+            return decode(self.venue.converter, reply.result, endpoint.result)
+        except MalformedResponse as error:
+            if not endpoint.changes_state:
+                raise
+            raise OrderStatusUnknown(
+                f"{endpoint.name}: the venue accepted the request but its answer is unreadable "
+                f"({error})",
+                request=request,
+            ) from error
 
     async def sync_clock(self) -> None:
         """Learn the server's time from the venue's time endpoint."""
@@ -164,6 +184,7 @@ class Session:
         self,
         endpoint: Endpoint[Any],
         wire: WireRequest,
+        url: str,
         state: CallState,
         on_sent: Callable[[], None] | None,
     ) -> Reply:
@@ -174,28 +195,36 @@ class Session:
         waited = self.clock.monotonic() - started
         if state.first_sent_at is None:
             state.first_sent_at = self.clock.monotonic()
+        elif state.last_error is not None and state.past_deadline(self.clock, self.retry):
+            # The retry waited for capacity past the deadline: sending it now could land
+            # after the venue forgot the request's id. Give up with what we know.
+            if permit is not None:
+                permit.done()
+            raise state.last_error
         generation = self._clock_generation
         if endpoint.signed:
             wire = self.venue.sign(wire, self.server_time.now_ms())
-        url = f"{self.base_url}{wire.path}" + (f"?{wire.query}" if wire.query else "")
-        http_request = self._http.build_request(
-            wire.method, url, content=wire.body, headers=list(wire.headers)
-        )
         if on_sent is not None:
             on_sent()
         try:
-            response = await self._http.send(http_request)
+            response = await self._http.send(
+                self._http.build_request(
+                    wire.method, url, content=wire.body, headers=list(wire.headers)
+                )
+            )
         except httpx.HTTPError as exc:
-            if permit is not None:
-                permit.done()
             outcome = Outcome.NOT_PROCESSED if isinstance(exc, _NOT_SENT) else Outcome.UNKNOWN
             state.outcomes.append(outcome)
             self._log(endpoint, state, waited, f"{type(exc).__name__}")
-            raise TransportError(
+            state.last_error = TransportError(
                 f"{endpoint.method} {endpoint.path}: {type(exc).__name__}: {exc}", outcome=outcome
-            ) from exc
-        if permit is not None:
-            permit.done()  # answered: the request cannot reach the venue any later
+            )
+            raise state.last_error from exc
+        except RuntimeError as exc:  # httpx refuses to send on a client closed under us
+            raise ConfigurationError(f"the HTTP client cannot send: {exc}") from exc
+        finally:
+            if permit is not None:
+                permit.done()  # answered or failed: the request cannot reach the venue later
         received = self.clock.time()
         reply = self.venue.read(endpoint, response)
         if reply.server_time_ms is not None:
@@ -214,6 +243,7 @@ class Session:
             self._log(endpoint, state, waited, f"HTTP {response.status_code} ok")
             return reply
         state.outcomes.append(error.outcome)
+        state.last_error = error
         self._log(endpoint, state, waited, f"HTTP {response.status_code} {error}")
         if isinstance(error, TrafficHalted):
             self._halt(error)
@@ -250,7 +280,8 @@ class Session:
     def _halt(self, error: TrafficHalted) -> None:
         if not self._limits:
             return  # pacing is off: the caller handles bans
-        seconds = error.retry_after if error.retry_after is not None else 600.0
+        # Venues say how long a ban lasts; a minute is the fallback when one does not.
+        seconds = error.retry_after if error.retry_after is not None else 60.0
         limiter = self._get_limiter()
         for name in self._limits:
             limiter.halt(
@@ -299,6 +330,10 @@ def _merge_limits(
 ) -> dict[str, RateLimit]:
     if overrides is False:
         return {}
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ConfigurationError(
+            f"limits must map bucket names to RateLimits, or be False or None; got {overrides!r}"
+        )
     merged = dict(defaults)
     for name, rate in (overrides or {}).items():
         if name not in defaults:

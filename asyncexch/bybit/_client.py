@@ -12,7 +12,7 @@ from typing import Literal, TypeVar
 import attrs
 import httpx
 
-from .._batch import BatchReport
+from .._batch import BatchReport, gather_or_cancel
 from .._clock import Clock
 from .._endpoint import Endpoint
 from .._limits import RateLimit, RateLimiter
@@ -204,15 +204,7 @@ class AdvanceEarn:
                 except Exception:
                     logger.exception("place_orders: on_result raised for order %d", index)
 
-        tasks = [asyncio.ensure_future(place(index)) for index in range(len(batch))]
-        try:
-            await asyncio.gather(*tasks)
-        except asyncio.CancelledError:
-            for task in tasks:
-                task.cancel()
-            # Let every order unwind before the caller reads the report.
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        await gather_or_cancel([place(index) for index in range(len(batch))])
         return [result for result in record.results if result is not None]
 
     async def wait_for_order(
@@ -230,13 +222,27 @@ class AdvanceEarn:
         """
         order_id = order.order_id if isinstance(order, OrderAck) else order
         _require_text("order", order_id)
+        if not poll_interval > 0:
+            raise InvalidRequest("poll_interval", f"must be > 0 s, got {poll_interval!r}")
         deadline = self._clock.monotonic() + timeout
         last: OrderInfo | None = None
         while True:
-            last = await self._find(order_id=order_id) or last
-            if last is not None and last.status.is_terminal:
-                return last
             remaining = deadline - self._clock.monotonic()
+            if remaining > 0:
+                poll = asyncio.ensure_future(self._find(order_id=order_id))
+                expiry = asyncio.ensure_future(self._clock.sleep(remaining))
+                try:
+                    await asyncio.wait((poll, expiry), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    expiry.cancel()
+                    if not poll.done():
+                        poll.cancel()
+                        await asyncio.gather(poll, return_exceptions=True)
+                if not poll.cancelled():
+                    last = poll.result() or last
+                if last is not None and last.status.is_terminal:
+                    return last
+                remaining = deadline - self._clock.monotonic()
             if remaining <= 0:
                 state = "never found" if last is None else f"still {last.status}"
                 raise OrderWaitTimeout(
@@ -255,6 +261,7 @@ class AdvanceEarn:
         page_size: int = 20,
     ) -> AsyncIterator[OrderInfo]:
         """Orders, newest first, fetched a page at a time as you iterate."""
+        _check_page_size(page_size)
         return self._paged(
             ORDER,
             {
@@ -271,6 +278,7 @@ class AdvanceEarn:
         self, *, product_id: str | None = None, coin: str | None = None, page_size: int = 20
     ) -> AsyncIterator[Position]:
         """Positions, fetched a page at a time as you iterate."""
+        _check_page_size(page_size)
         return self._paged(POSITION, {"productId": product_id, "coin": coin}, page_size)
 
     async def redeem_estimates(self, position_ids: Sequence[str]) -> list[RedeemEstimate]:
@@ -288,13 +296,17 @@ class AdvanceEarn:
                 raise InvalidRequest("position_ids", f"{position_id!r} contains a comma")
 
         async def chunk(part: list[str]) -> list[RedeemEstimate]:
+            # Stamped before asking: the estimate is at least this old, never younger.
+            fetched_at = datetime.fromtimestamp(self._clock.time(), timezone.utc)
             answer = await self._session.call(
                 REDEEM_ESTIMATE, {"category": CATEGORY, "positionIds": ",".join(part)}
             )
-            fetched_at = datetime.fromtimestamp(self._clock.time(), timezone.utc)
-            return [attrs.evolve(estimate, fetched_at=fetched_at) for estimate in answer.items]
+            return [
+                attrs.evolve(estimate, fetched_at=fetched_at, clock=self._clock)
+                for estimate in answer.items
+            ]
 
-        parts = await asyncio.gather(*(chunk(ids[i : i + 5]) for i in range(0, len(ids), 5)))
+        parts = await gather_or_cancel([chunk(ids[i : i + 5]) for i in range(0, len(ids), 5)])
         by_id = {estimate.position_id: estimate for part in parts for estimate in part}
         missing = [position_id for position_id in ids if position_id not in by_id]
         if missing:
@@ -309,7 +321,14 @@ class AdvanceEarn:
                 PLACE_ORDER, order.to_params(), request=order, on_sent=on_sent
             )
         except OrderAlreadyExists as exists:
-            existing = await self._find_placed(order.order_link_id)
+            try:
+                existing = await self._find_placed(order.order_link_id)
+            except ExchangeError as lookup:
+                raise OrderStatusUnknown(
+                    f"Bybit says orderLinkId {order.order_link_id} exists, and looking it up "
+                    f"failed ({lookup}); place the same order again later to learn its state",
+                    request=order,
+                ) from lookup
             if existing is None:
                 raise OrderStatusUnknown(
                     f"Bybit says orderLinkId {order.order_link_id} exists, but no order with it "
@@ -355,8 +374,6 @@ class AdvanceEarn:
     async def _paged(
         self, endpoint: Endpoint[Page[T]], filters: dict[str, object], page_size: int
     ) -> AsyncIterator[T]:
-        if not 1 <= page_size <= 20:
-            raise InvalidRequest("page_size", f"must be 1-20, got {page_size}")
         cursor = ""
         seen: set[str] = set()
         while True:
@@ -373,9 +390,21 @@ class AdvanceEarn:
 
 
 def _same_order(existing: OrderInfo, order: Order) -> bool:
+    """Whether the order Bybit holds under the id is the one asked for (product, type, amount).
+
+    A redeem's amount on the venue is the redeemed amount: the estimate's, or the amount the
+    caller gave.
+    """
     if existing.product_id != order.product_id or existing.order_type != order.order_type:
         return False
-    return not isinstance(order, StakeOrder) or existing.amount == order.amount
+    if isinstance(order, StakeOrder):
+        return existing.amount == order.amount
+    return existing.amount in (order.amount, order.est_redeem_amount)
+
+
+def _check_page_size(page_size: int) -> None:
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 20:
+        raise InvalidRequest("page_size", f"must be an integer 1-20, got {page_size!r}")
 
 
 def _require_text(field: str, value: object) -> None:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
+from .._clock import Clock, SystemClock
 from .._ids import is_valid_order_link_id, new_order_link_id
 from ..errors import InvalidRequest
 
@@ -215,6 +216,8 @@ class RedeemEstimate:
     est_redeem_time: datetime | None = None
     slippage_rate: Decimal | None = None
     fetched_at: datetime | None = None
+    #: The clock ``fetched_at`` was read from; ``from_estimate`` measures the age on it.
+    clock: Clock | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -263,16 +266,16 @@ def _positive_decimal(instance: object, attribute: attrs.Attribute[Any], value: 
         raise InvalidRequest(attribute.name, f"must be a finite amount > 0, got {value}")
 
 
+def _plain(value: Decimal) -> str:
+    """A decimal as Bybit reads it: plain notation, never an exponent or a float."""
+    return format(value, "f")
+
+
 def _link_id(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str) or not is_valid_order_link_id(value):
         raise InvalidRequest(
             attribute.name, f"must be 1-36 characters of [A-Za-z0-9_-], got {value!r}"
         )
-
-
-def _plain(value: Decimal) -> str:
-    """A decimal as the venue reads it: no exponent, no float."""
-    return format(value, "f")
 
 
 @attrs.frozen(kw_only=True)
@@ -295,7 +298,7 @@ class StakeOrder:
     order_link_id: str = attrs.field(factory=new_order_link_id, validator=_link_id)
 
     def to_params(self) -> dict[str, object]:
-        """The request body, in the documented field order."""
+        """The request body, in the documented field order, decimals written as Bybit reads them."""
         return {
             "category": CATEGORY,
             "productId": self.product_id,
@@ -358,8 +361,8 @@ class RedeemOrder:
         """A redeem of ``estimate``'s position at its estimated amount.
 
         Refuses (``InvalidRequest`` on ``estimate``) an estimate that failed, has no amount,
-        has no fetch time, or is older than ``max_age`` at ``now`` (default: the current
-        time): the venue only honours estimates for 10 minutes.
+        has no fetch time, or is older than ``max_age`` at ``now`` (default: the time on the
+        clock of the client that fetched it): the venue only honours estimates for 10 minutes.
         """
         if not estimate.success:
             raise InvalidRequest("estimate", f"position {estimate.position_id}: estimate failed")
@@ -367,7 +370,10 @@ class RedeemOrder:
             raise InvalidRequest("estimate", "has no estimated redeem amount")
         if estimate.fetched_at is None:
             raise InvalidRequest("estimate", "has no fetch time; get it from redeem_estimates")
-        age = (now or datetime.now(timezone.utc)) - estimate.fetched_at
+        if now is None:
+            clock = estimate.clock or SystemClock()
+            now = datetime.fromtimestamp(clock.time(), timezone.utc)
+        age = now - estimate.fetched_at
         if age > max_age:
             raise InvalidRequest(
                 "estimate",
@@ -387,7 +393,7 @@ class RedeemOrder:
         )
 
     def to_params(self) -> dict[str, object]:
-        """The request body, in the documented field order."""
+        """The request body, in the documented field order, decimals written as Bybit reads them."""
         params: dict[str, object] = {
             "category": CATEGORY,
             "productId": self.product_id,

@@ -96,10 +96,9 @@ class BybitVenue:
         self.api_key = api_key
         self._signer: Signer | None = make_signer(api_secret) if api_secret is not None else None
         self._recv_window = str(recv_window)
-        host = urlsplit(base_url).netloc or base_url
         fingerprint = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
         self._key_scope = f"bybit:key:{fingerprint}"
-        self._ip_scope = f"bybit:ip:{host}"
+        self._ip_scope = f"bybit:ip:{_ip_pool(base_url)}"
 
     def bucket_key(self, bucket: str) -> str:
         scope = self._ip_scope if bucket in IP_BUCKETS else self._key_scope
@@ -152,7 +151,7 @@ class BybitVenue:
                 error=error, server_time_ms=server_ms, reset_at_ms=reset_ms if limited else None
             )
         stamp = data.get("time")
-        if isinstance(stamp, int) and not isinstance(stamp, bool):
+        if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 < stamp < 10**16:
             server_ms = stamp
         exhausted = _header_int(response, "X-Bapi-Limit-Status") == 0
         code = data["retCode"]
@@ -180,12 +179,36 @@ class BybitVenue:
         return f"<BybitVenue api_key={_mask(self.api_key)} signer={self._signer!r}>"
 
 
+#: Bybit counts its IP limit across all its production hosts (api.bybit.com, api.bytick.com
+#: and the regional sites); testnet is a separate deployment.
+_MAINNET_DOMAINS = (
+    "bybit.com",
+    "bytick.com",
+    "bybit.nl",
+    "bybit.tr",
+    "bybit.kz",
+    "bybit.ae",
+    "bybit.eu",
+    "bybit.id",
+    "bybitgeorgia.ge",
+    "manepa.jp",
+)
+
+
+def _ip_pool(base_url: str) -> str:
+    """Which IP-wide pool a host counts against: ``mainnet``, ``testnet`` or the host itself."""
+    host = (urlsplit(base_url).hostname or base_url).lower()
+    if host.endswith(_MAINNET_DOMAINS):
+        return "testnet" if "testnet" in host else "mainnet"
+    return host
+
+
 def _mask(api_key: str | None) -> str:
     return "None" if api_key is None else f"{api_key[:4]}…"
 
 
 def _header_int(response: httpx.Response, name: str) -> int | None:
-    value = response.headers.get(name)
-    if value is None or not value.strip().isdigit():
+    value = response.headers.get(name, "").strip()
+    if not (value.isascii() and value.isdigit() and len(value) <= 16):
         return None
     return int(value)

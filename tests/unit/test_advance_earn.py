@@ -359,13 +359,12 @@ async def test_a_repeating_cursor_is_malformed(
 async def test_page_size_must_be_1_to_20(
     earn: AdvanceEarn, bybit_mock: respx.MockRouter, kind: str, page_size: int
 ) -> None:
-    iterator = (
-        earn.orders(page_size=page_size)
-        if kind == "orders"
-        else earn.positions(page_size=page_size)
-    )
+    # Refused when the iterator is asked for, before any iteration or request.
     with pytest.raises(InvalidRequest) as caught:
-        await anext(iterator)
+        if kind == "orders":
+            earn.orders(page_size=page_size)
+        else:
+            earn.positions(page_size=page_size)
     assert caught.value.field == "page_size"
     assert bybit_mock.calls.call_count == 0
 
