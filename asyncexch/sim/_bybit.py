@@ -321,11 +321,10 @@ class BybitSimulator:
         self.stats.requests[name] += 1
         self.stats.arrivals.setdefault(name, []).append(arrived)
         ip = request.client.host if request.client else "unknown"
-        if (
-            self._banned_until.get(ip, -math.inf) > arrived
-            or not self._hit(("ip", ip), self.ip_limit, arrived)[0]
-        ):
-            self._banned_until.setdefault(ip, arrived + self.ip_ban)
+        banned = self._banned_until.get(ip, -math.inf) > arrived
+        if banned or not self._hit(("ip", ip), self.ip_limit, arrived)[0]:
+            if not banned:
+                self._banned_until[ip] = arrived + self.ip_ban
             self.stats.rejections[403] += 1
             return Response(
                 "403 Forbidden: access too frequent", status_code=403, media_type="text/plain"
@@ -567,7 +566,7 @@ class BybitSimulator:
         initial = _decimal(extra.get("initialPrice"), "initialPrice")
         breakeven = _decimal(extra.get("breakevenPrice"), "breakevenPrice")
         market = self.price(product.underlying_asset)
-        if abs(market - initial) / initial > _SLIPPAGE:
+        if abs(initial - market) / market > _SLIPPAGE:
             raise _Refused(180030, "Slippage fail")
         if amount > product.remaining_amount:
             raise _Refused(180015, "Products share not enough")
@@ -714,6 +713,7 @@ class BybitSimulator:
         assert account is not None
         now = self.clock.monotonic()
         self._settle(now)
+        self._category(params)
         ids = [part for part in str(params.get("positionIds", "")).split(",") if part]
         if not 1 <= len(ids) <= 5:
             raise _Refused(10001, "positionIds: 1 to 5 ids")

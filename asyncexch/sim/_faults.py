@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import attrs
 
@@ -33,6 +33,10 @@ class Fault(enum.Enum):
         return self in (Fault.TIMEOUT_AFTER_COMMIT, Fault.DROP_AFTER_COMMIT, Fault.TRUNCATED)
 
 
+def _kinds(kinds: Iterable[Fault]) -> tuple[Fault, ...]:
+    return tuple(kinds)
+
+
 def _rate(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{attribute.name} must be within [0, 1], got {value!r}")
@@ -58,7 +62,7 @@ class Faults:
     """
 
     rate: float = attrs.field(default=0.0, validator=_rate)
-    kinds: Sequence[Fault] = attrs.field(default=tuple(Fault), converter=tuple)
+    kinds: tuple[Fault, ...] = attrs.field(default=tuple(Fault), converter=_kinds)
     latency: tuple[float, float] = attrs.field(default=(0.0, 0.0), validator=_latency)
     clock_skew: float = 0.0
     seed: int = 0

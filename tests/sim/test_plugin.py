@@ -1,0 +1,142 @@
+"""The pytest plugin: its fixtures, here and in a user's own test suite (run with pytester)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from asyncexch.bybit import BybitClient, StakeOrder
+from asyncexch.pytest_plugin import SIM_API_KEY, SIM_API_SECRET
+from asyncexch.sim import BybitSimulator, Faults, SimServer
+from asyncexch.sim._bybit import DEFAULT_LIMITS
+
+pytest_plugins = ["pytester"]
+
+INI = """
+[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+"""
+
+USER_TESTS = """
+from decimal import Decimal
+
+import pytest
+
+from asyncexch.bybit import StakeOrder
+
+
+@pytest.mark.bybit_sim(settlement_delay=0.1, limits={"place_order": (20, 1.0)})
+async def test_my_bot(bybit_client, bybit_sim):
+    assert bybit_sim.settlement_delay == 0.1
+    assert bybit_sim.limits["place_order"] == (20, 1.0)
+    quote = await bybit_client.advance_earn.quote("13015")
+    order = StakeOrder(
+        product_id="13015",
+        coin="USDT",
+        amount=Decimal("100"),
+        initial_price=quote.current_price,
+        breakeven_price=quote.breakeven_price,
+    )
+    ack = await bybit_client.advance_earn.place_order(order)
+    held = list(bybit_sim.orders.values())
+    assert [(o.order_id, o.order_link_id) for o in held] == [(ack.order_id, order.order_link_id)]
+    assert held[0].amount == Decimal("100")
+    info = await bybit_client.advance_earn.wait_for_order(ack, timeout=10, poll_interval=0.05)
+    assert str(info.status) == "Success"
+    assert len(bybit_sim.positions) == 1
+"""
+
+
+def test_a_user_suite_runs_a_bot_against_the_simulator(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(test_user_bot=USER_TESTS)
+    result = pytester.runpytest("-p", "asyncio", "--strict-markers")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_failing_user_test_fails(pytester: pytest.Pytester) -> None:
+    # The harness above can report a failure: a wrong expectation about the simulator fails.
+    pytester.makeini(INI)
+    pytester.makepyfile(
+        test_user_wrong="""
+import pytest
+
+@pytest.mark.bybit_sim(settlement_delay=0.1)
+async def test_wrong(bybit_client, bybit_sim):
+    await bybit_client.advance_earn.products()
+    assert bybit_sim.orders, "no order was placed"
+"""
+    )
+    result = pytester.runpytest("-p", "asyncio")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no order was placed*"])
+
+
+def test_the_marker_is_registered(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.bybit_sim(**options)*"])
+
+
+def test_bybit_sim_has_the_documented_defaults(bybit_sim: BybitSimulator) -> None:
+    assert bybit_sim.limits == dict(DEFAULT_LIMITS)
+    assert bybit_sim.settlement_delay == 1.0
+    assert bybit_sim.idempotency == "error"
+    assert bybit_sim.faults == Faults()
+    account = bybit_sim.accounts[SIM_API_KEY]
+    assert account.secret == SIM_API_SECRET
+    assert bybit_sim.orders == {}
+
+
+@pytest.mark.bybit_sim(idempotency="same_order_id", faults=Faults(rate=0.2, seed=3))
+def test_the_marker_configures_bybit_sim(bybit_sim: BybitSimulator) -> None:
+    assert bybit_sim.idempotency == "same_order_id"
+    assert bybit_sim.faults == Faults(rate=0.2, seed=3)
+    assert SIM_API_KEY in bybit_sim.accounts
+
+
+def test_bybit_sim_server_answers_on_loopback(bybit_sim_server: SimServer) -> None:
+    assert bybit_sim_server.url.startswith("http://127.0.0.1:")
+    response = httpx.get(bybit_sim_server.url + "/v5/market/time", timeout=10.0)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["retCode"] == 0
+    assert set(data["result"]) == {"timeSecond", "timeNano"}
+    assert int(data["result"]["timeSecond"]) == data["time"] // 1000
+
+
+@pytest.mark.bybit_sim(limits={"order": (7, 1.0)})
+async def test_bybit_client_factory_builds_clients_on_the_simulator(
+    bybit_client_factory: Callable[..., BybitClient], bybit_sim: BybitSimulator
+) -> None:
+    client = bybit_client_factory(limits=False)
+    assert isinstance(client, BybitClient)
+    async with client:
+        products = await client.advance_earn.products()
+        assert {product.product_id for product in products} == set(bybit_sim.products)
+        orders = [item async for item in client.advance_earn.orders()]
+        assert orders == []
+    assert bybit_sim.stats.requests["product"] == 1
+    assert bybit_sim.stats.requests["order"] == 1
+
+
+async def test_bybit_client_places_orders_on_bybit_sim(
+    bybit_client: BybitClient, bybit_sim: BybitSimulator
+) -> None:
+    quote = await bybit_client.advance_earn.quote("13016")
+    assert quote.breakeven_price is not None
+    order = StakeOrder(
+        product_id="13016",
+        coin="USDT",
+        amount=Decimal("25"),
+        initial_price=quote.current_price,
+        breakeven_price=quote.breakeven_price,
+    )
+    ack = await bybit_client.advance_earn.place_order(order)
+    assert [o.order_id for o in bybit_sim.orders_for(SIM_API_KEY)] == [ack.order_id]
+    assert bybit_sim.orders[ack.order_id].order_link_id == order.order_link_id
+    assert bybit_sim.orders[ack.order_id].product_id == "13016"
