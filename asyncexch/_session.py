@@ -65,6 +65,11 @@ class Session:
     * ``clock``: the source of time; :class:`SystemClock` unless testing.
     * ``http_client`` / ``transport``: bring your own client, or a transport for a new one.
     * ``timeout``: seconds per HTTP attempt.
+    * ``max_in_flight``: at most this many requests between taking capacity and getting an
+      answer. A request that waits for a pooled connection after it was signed arrives with a
+      stale timestamp and late for its rate-limit slot, so this must not exceed the HTTP
+      client's connection limit. The session's own client has none (default: no cap); for a
+      client you pass in, the default is httpx's default pool size, 100.
     """
 
     def __init__(
@@ -79,6 +84,7 @@ class Session:
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
+        max_in_flight: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
         if http_client is not None and transport is not None:
@@ -104,6 +110,11 @@ class Session:
         self._sync_lock = asyncio.Lock()
         self._clock_generation = 0
         self._closed = False
+        if max_in_flight is None and http_client is not None:
+            max_in_flight = 100
+        if max_in_flight is not None and max_in_flight < 1:
+            raise ConfigurationError(f"max_in_flight must be >= 1, got {max_in_flight}")
+        self._in_flight = asyncio.Semaphore(max_in_flight) if max_in_flight else None
 
     async def __aenter__(self) -> Session:
         return self
@@ -147,8 +158,9 @@ class Session:
         url = f"{self.base_url}{wire.path}" + (f"?{wire.query}" if wire.query else "")
         state = CallState(idempotent=endpoint.idempotent)
         retrying = build_retrying(self.retry, self.clock, state, self._rng)
+        attempt = self._attempt if self._in_flight is None else self._attempt_gated
         try:
-            reply: Reply = await retrying(self._attempt, endpoint, wire, url, state, on_sent)
+            reply: Reply = await retrying(attempt, endpoint, wire, url, state, on_sent)
         except ExchangeError as error:
             if (
                 endpoint.changes_state
@@ -179,6 +191,19 @@ class Session:
             return
         await self.call(endpoint, {})
         self._clock_generation += 1
+
+    async def _attempt_gated(
+        self,
+        endpoint: Endpoint[Any],
+        wire: WireRequest,
+        url: str,
+        state: CallState,
+        on_sent: Callable[[], None] | None,
+    ) -> Reply:
+        """An attempt that first waits for one of ``max_in_flight`` places."""
+        assert self._in_flight is not None
+        async with self._in_flight:
+            return await self._attempt(endpoint, wire, url, state, on_sent)
 
     async def _attempt(
         self,

@@ -81,6 +81,7 @@ class BybitClient:
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
+        max_in_flight: int | None = None,
     ) -> None:
         url = base_url or (TESTNET if testnet else MAINNET)
         venue = BybitVenue(api_key, api_secret, base_url=url, recv_window=recv_window)
@@ -94,6 +95,7 @@ class BybitClient:
             http_client=http_client,
             transport=transport,
             timeout=timeout,
+            max_in_flight=max_in_flight,
         )
         self._venue = venue
         #: Advance Earn (SmartLeverage).

@@ -1,0 +1,128 @@
+"""Cancelling a batch midway, over a real socket: nothing is sent twice and the report is true.
+
+The batch runs at the exchange's 5/s limit with up to 0.6 s of network delay, so when it is
+cancelled some orders have left and not been answered. The :class:`~asyncexch.BatchReport`
+must say exactly which orders left the process; the exchange must hold nothing else; and
+placing the unfinished orders again, with the same objects, must acknowledge each of them
+without a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from asyncexch import BatchReport, ExchangeError
+from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
+from asyncexch.sim import BybitSimulator, Faults, SimServer
+
+pytestmark = [pytest.mark.integration]
+
+KEY = "cancellation-key"
+SECRET = "cancellation-secret"
+PRODUCT = "13016"  # BTC Long
+COUNT = 40
+CANCEL_AFTER = 2.5
+LATENCY = (0.2, 0.6)
+
+
+def _orders(sim: BybitSimulator, count: int) -> list[StakeOrder]:
+    price = sim.price("BTC")
+    return [
+        StakeOrder(
+            product_id=PRODUCT,
+            coin="USDT",
+            amount=Decimal("10") + index,
+            initial_price=price,
+            breakeven_price=price * Decimal("0.9964"),
+        )
+        for index in range(count)
+    ]
+
+
+@pytest.mark.slow
+async def test_a_batch_cancelled_midway_reports_exactly_what_was_sent() -> None:
+    sim = BybitSimulator(faults=Faults(latency=LATENCY, seed=3))  # place_order: 5 per second
+    sim.add_account(KEY, SECRET)
+    batch = _orders(sim, COUNT)
+    report: BatchReport[OrderAck | ExchangeError] = BatchReport(COUNT)
+
+    async with (
+        SimServer(sim.app) as server,
+        BybitClient(KEY, SECRET, base_url=server.url) as client,
+    ):
+        earn = client.advance_earn
+        task = asyncio.ensure_future(earn.place_orders(batch, report=report))
+        await asyncio.sleep(CANCEL_AFTER)
+        # Cancel while an order is on the wire (sent, unanswered), as a real cancel would be.
+        deadline = time.monotonic() + 2.0
+        while len(report.unfinished) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        assert not task.done()
+        cancelled_at = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        sent = list(report.sent)
+        results = list(report.results)
+        unsent, unfinished = report.unsent, report.unfinished
+        # Give requests still on the wire every chance to arrive, then look at the exchange.
+        await asyncio.sleep(2.0)
+
+        links = {order.order_link_id: index for index, order in enumerate(batch)}
+        held = {order.order_link_id: order for order in sim.orders.values()}
+        held_indices = {links[link] for link in held}
+
+        # The cancellation stopped the batch midway, with some orders on the wire.
+        assert 5 <= sum(sent) < COUNT
+        assert unsent
+        assert unfinished
+        assert unfinished == [
+            index for index in range(COUNT) if sent[index] and results[index] is None
+        ]
+        # Nothing sent twice: one request per order that arrived, one order per request.
+        place_requests = sim.stats.requests["place_order"]
+        assert len(held) == len(sim.orders)  # orderLinkIds are unique on the exchange
+        assert place_requests == len(sim.orders) <= sum(sent)
+        assert sim.stats.duplicates_refused == 0
+        assert sim.stats.rejections == {}
+        # The report is true: every order the exchange holds was reported sent, no unsent
+        # order reached it, and nothing arrived after the cancellation and the network delay.
+        assert all(sent[index] for index in held_indices)
+        assert not held_indices & set(unsent)
+        assert max(sim.stats.arrivals["place_order"]) <= cancelled_at + LATENCY[1] + 0.25
+        # Every finished order is an acknowledgement of the exchange's order.
+        finished = {index: result for index, result in enumerate(results) if result is not None}
+        assert all(isinstance(result, OrderAck) for result in finished.values()), finished
+        for index, ack in finished.items():
+            assert isinstance(ack, OrderAck)
+            assert held[batch[index].order_link_id].order_id == ack.order_id
+        assert set(finished) <= held_indices <= set(finished) | set(unfinished)
+
+        # Place the unfinished orders again, with the same objects: each ends acknowledged,
+        # as the order the exchange already holds if it got there, and none is duplicated.
+        held_before = dict(held)
+        retried = await earn.place_orders([batch[index] for index in unfinished])
+
+    assert all(isinstance(result, OrderAck) for result in retried), retried
+    for index, ack in zip(unfinished, retried, strict=True):
+        assert isinstance(ack, OrderAck)
+        assert ack.order_link_id == batch[index].order_link_id
+        previous = held_before.get(ack.order_link_id)
+        if previous is not None:  # it had been placed: the same order comes back
+            assert ack.order_id == previous.order_id
+    assert sim.stats.duplicates_refused == len(held_indices & set(unfinished))
+    final = Counter(order.order_link_id for order in sim.orders.values())
+    assert max(final.values()) == 1
+    assert {links[link] for link in final} == held_indices | set(unfinished)
+    by_link = {order.order_link_id: order.order_id for order in sim.orders.values()}
+    for index, ack in zip(unfinished, retried, strict=True):
+        assert isinstance(ack, OrderAck)
+        assert by_link[batch[index].order_link_id] == ack.order_id
+    for index, result in finished.items():  # the first answers still name the same orders
+        assert isinstance(result, OrderAck)
+        assert by_link[batch[index].order_link_id] == result.order_id
