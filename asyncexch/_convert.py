@@ -119,6 +119,8 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(str, _str)
     converter.register_structure_hook(bool, _bool)
     converter.register_unstructure_hook(Decimal, str)
+    # A result typed None is an answer whose payload carries nothing (``data: null``).
+    converter.register_structure_hook(type(None), lambda value, _: None)
 
     def camel_case(cls: type[Any]) -> Callable[[Any, Any], Any]:
         renames = {

@@ -79,6 +79,7 @@ class CallState:
     attempts: int = 0
     clock_resyncs: int = 0
     first_sent_at: float | None = None
+    first_sent_wall: float | None = None
     outcomes: list[Outcome] = attrs.Factory(list)
     last_error: ExchangeError | None = None
 

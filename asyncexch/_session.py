@@ -171,6 +171,7 @@ class Session:
                     f"{endpoint.name}: the venue may or may not have acted on the request "
                     f"({len(state.outcomes)} attempts; last: {error})",
                     request=request,
+                    sent_at=state.first_sent_wall,
                 ) from error
             raise
         try:
@@ -182,6 +183,7 @@ class Session:
                 f"{endpoint.name}: the venue accepted the request but its answer is unreadable "
                 f"({error})",
                 request=request,
+                sent_at=state.first_sent_wall,
             ) from error
 
     async def sync_clock(self) -> None:
@@ -220,6 +222,7 @@ class Session:
         waited = self.clock.monotonic() - started
         if state.first_sent_at is None:
             state.first_sent_at = self.clock.monotonic()
+            state.first_sent_wall = self.clock.time()
         elif state.last_error is not None and state.past_deadline(self.clock, self.retry):
             # The retry waited for capacity past the deadline: sending it now could land
             # after the venue forgot the request's id. Give up with what we know.

@@ -18,13 +18,19 @@ __all__ = ["Reply", "Venue", "WireRequest"]
 
 @attrs.frozen
 class WireRequest:
-    """A request as it goes on the wire: the exact query string and body bytes."""
+    """A request as it goes on the wire: the exact query string and body bytes.
+
+    ``fields`` carries the parameters, already written as the strings to be sent, for venues
+    that sign inside the parameters (the signature, and so the body, change per attempt):
+    their ``sign`` writes the body from them.
+    """
 
     method: str
     path: str
     query: str = ""
     body: bytes | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()
 
     def with_headers(self, *headers: tuple[str, str]) -> WireRequest:
         return attrs.evolve(self, headers=self.headers + headers)

@@ -243,9 +243,11 @@ class OrderStatusUnknown(ExchangeError):
 
     outcome = Outcome.UNKNOWN
 
-    def __init__(self, message: str, *, request: object) -> None:
+    def __init__(self, message: str, *, request: object, sent_at: float | None = None) -> None:
         super().__init__(message)
         self.request = request
+        #: When the first attempt left (Unix time, the client's clock), to bound a search.
+        self.sent_at = sent_at
 
 
 class OrderWaitTimeout(ExchangeError, TimeoutError):

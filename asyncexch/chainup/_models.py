@@ -1,0 +1,358 @@
+"""ChainUP contract open-API v1 requests and results.
+
+Wire values are small integers or upper-case words; the enums here carry both, and requests
+accept a member, its name (``"LIMIT"``) or its wire value. Numbers arrive as JSON numbers or
+strings, sometimes with many digits: every amount and price is an exact ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+
+from ..errors import InvalidRequest
+
+__all__ = [
+    "Balance",
+    "CloseType",
+    "Contract",
+    "ContractOrder",
+    "MarginMode",
+    "OrderCreated",
+    "OrderDetail",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "Side",
+    "TakeOrder",
+    "Ticker",
+    "Trade",
+]
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+class Side(str, enum.Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @property
+    def wire(self) -> str:
+        return self.value
+
+
+class OrderType(enum.IntEnum):
+    LIMIT = 1
+    MARKET = 2
+
+    @property
+    def wire(self) -> str:
+        return str(self.value)
+
+
+class CloseType(enum.IntEnum):
+    """Whether an order opens (or adds to) a position or closes one."""
+
+    OPEN = 0
+    CLOSE = 1
+
+    @property
+    def wire(self) -> str:
+        return str(self.value)
+
+
+class MarginMode(enum.IntEnum):
+    """``copType``: cross (1) or isolated (2) margin; venues mostly accept only isolated."""
+
+    CROSS = 1
+    ISOLATED = 2
+
+    @property
+    def wire(self) -> str:
+        return str(self.value)
+
+
+class OrderStatus(enum.IntEnum):
+    """0 initial, 1 new, 2 filled, 3 partly filled, 4 cancelled, 5 cancelling, 6 abnormal,
+    7 partly filled then cancelled. Unknown values are kept (``known`` is false)."""
+
+    INITIAL = 0
+    NEW = 1
+    FILLED = 2
+    PARTIALLY_FILLED = 3
+    CANCELLED = 4
+    PENDING_CANCEL = 5
+    ABNORMAL = 6
+    PARTIALLY_FILLED_CANCELLED = 7
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if not isinstance(value, int):
+            return None
+        member = int.__new__(cls, value)
+        member._name_ = f"UNKNOWN_{value}"
+        member._value_ = value
+        return member
+
+    @property
+    def known(self) -> bool:
+        """Whether this status is one the library knows."""
+        return self._value_ in type(self)._value2member_map_
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the order can no longer change (filled, cancelled or abnormal)."""
+        return self in (
+            OrderStatus.FILLED,
+            OrderStatus.CANCELLED,
+            OrderStatus.ABNORMAL,
+            OrderStatus.PARTIALLY_FILLED_CANCELLED,
+        )
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Contract:
+    """A contract's configuration (``contract_public_info``)."""
+
+    id: int
+    symbol: str
+    contract_name: str = ""
+    contract_type: int = 0
+    base_symbol: str = ""
+    quote_symbol: str = ""
+    fee_rate_maker: Decimal | None = None
+    fee_rate_taker: Decimal | None = None
+    hold_rate: Decimal | None = None
+    #: Allowed leverage levels, as sent: ``"1,2,3,5,10"``; see :attr:`leverage_levels`.
+    lever_types: str = ""
+    max_leverage_level: int | None = None
+    min_order_volume: Decimal | None = None
+    max_order_volume: Decimal | None = None
+    min_margin: Decimal | None = None
+    price_precision: int | None = None
+    multiplier: Decimal | None = None
+    status: int | None = None
+
+    @property
+    def leverage_levels(self) -> tuple[int, ...]:
+        """The leverage levels the contract accepts (empty when the venue did not say)."""
+        return tuple(int(part) for part in self.lever_types.split(",") if part.strip().isdigit())
+
+
+@attrs.frozen(kw_only=True)
+class PublicInfo:
+    market: dict[str, Contract]
+
+
+@attrs.frozen(kw_only=True)
+class Ticker:
+    """``market``: the contract's ticker."""
+
+    last: Decimal
+    high: Decimal | None = None
+    low: Decimal | None = None
+    vol: Decimal | None = None
+    buy: Decimal | None = None
+    sell: Decimal | None = None
+    rose: Decimal | None = None
+    index_price: Decimal | None = None
+    tag_price: Decimal | None = None
+    time: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class OrderCreated:
+    """``take_order``'s answer: the venue's order id and the position's liquidation price."""
+
+    order_id: int
+    liquidation_price: Decimal | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ContractOrder:
+    """An order in ``order_list_v2``."""
+
+    order_id: int
+    contract_id: int
+    side: Side
+    type: OrderType
+    volume: Decimal
+    status: OrderStatus
+    deal_volume: Decimal = Decimal(0)
+    price: Decimal | None = None
+    position_id: int | None = None
+    level: int | None = None
+    #: ``OPEN`` or ``CLOSE``, when the venue says.
+    action: str = ""
+    ctime: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class OrderList:
+    count: int
+    order_list: list[ContractOrder]
+
+
+@attrs.frozen(kw_only=True)
+class Trade:
+    id: int
+    price: Decimal
+    volume: Decimal
+
+
+@attrs.frozen(kw_only=True)
+class OrderDetail:
+    """An order in ``order_info``, with its trades."""
+
+    id: int
+    side: Side
+    type: OrderType
+    volume: Decimal
+    status: OrderStatus
+    deal_volume: Decimal = Decimal(0)
+    price: Decimal | None = None
+    avg_price: Decimal | None = None
+    realized_amount: Decimal | None = None
+    freeze_amount: Decimal | None = None
+    trade_list: list[Trade] = attrs.Factory(list)
+
+
+@attrs.frozen(kw_only=True)
+class Position:
+    """An open position (``user_position``)."""
+
+    id: int
+    contract_id: int
+    side: Side
+    volume: Decimal
+    symbol: str = ""
+    avg_price: Decimal | None = None
+    liquidation_price: Decimal | None = None
+    index_price: Decimal | None = None
+    leverage_level: int | None = None
+    used_margin: Decimal | None = None
+    hold_amount: Decimal | None = None
+    can_use_margin: Decimal | None = None
+    realised_amount_curr: Decimal | None = None
+    unrealised_amount_index: Decimal | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PositionList:
+    positions: list[Position] = attrs.Factory(list)
+
+
+@attrs.frozen(kw_only=True)
+class Balance:
+    """One margin coin's balance (``account_balance``)."""
+
+    quote_symbol: str
+    margin: Decimal | None = None
+    account_right: Decimal | None = None
+    can_use_balance: Decimal | None = None
+    position_margin: Decimal | None = None
+    order_margin: Decimal | None = None
+    unrealised_amount: Decimal | None = None
+    open_position_fee: Decimal | None = None
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+def _member(enum_type: type[E], field: str, value: object) -> E:
+    """A member from itself, its name (any case) or its wire value."""
+    if isinstance(value, enum_type):
+        return value
+    if isinstance(value, str) and value.upper() in enum_type.__members__:
+        return enum_type.__members__[value.upper()]
+    try:
+        return enum_type(int(value) if isinstance(value, str) and value.isdigit() else value)
+    except (ValueError, TypeError):
+        names = ", ".join(enum_type.__members__)
+        raise InvalidRequest(field, f"must be one of {names}, got {value!r}") from None
+
+
+def _side(value: object) -> Side:
+    return _member(Side, "side", value)
+
+
+def _order_type(value: object) -> OrderType:
+    return _member(OrderType, "order_type", value)
+
+
+def _close_type(value: object) -> CloseType:
+    return _member(CloseType, "close_type", value)
+
+
+def _margin_mode(value: object) -> MarginMode:
+    return _member(MarginMode, "cop_type", value)
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None and attribute.default is None:
+        return
+    if not isinstance(value, Decimal):
+        raise InvalidRequest(
+            attribute.name, f"must be a decimal.Decimal (never a float), got {value!r}"
+        )
+    if not value.is_finite() or value <= 0:
+        raise InvalidRequest(attribute.name, f"must be a finite number > 0, got {value}")
+
+
+def _whole(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None and attribute.default is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequest(attribute.name, f"must be an integer >= 1, got {value!r}")
+
+
+def _plain(value: Decimal) -> str:
+    return format(value, "f")
+
+
+@attrs.frozen(kw_only=True)
+class TakeOrder:
+    """A contract order (``take_order``); validated when built.
+
+    The venue has no client order id: a ``take_order`` whose outcome is unknown is never sent
+    again; the client raises :class:`~asyncexch.OrderStatusUnknown` and
+    :meth:`ChainupContractClient.reconcile` finds out whether it was placed.
+    """
+
+    contract_id: int = attrs.field(validator=_whole)
+    side: Side = attrs.field(converter=_side)
+    volume: Decimal = attrs.field(validator=_positive)
+    order_type: OrderType = attrs.field(converter=_order_type)
+    price: Decimal | None = attrs.field(default=None, validator=_positive)
+    close_type: CloseType = attrs.field(default=CloseType.OPEN, converter=_close_type)
+    cop_type: MarginMode = attrs.field(default=MarginMode.ISOLATED, converter=_margin_mode)
+    position_id: int | None = attrs.field(default=None, validator=_whole)
+    #: Leverage; the venue keeps the position's (or 1) when omitted.
+    level: int | None = attrs.field(default=None, validator=_whole)
+
+    def __attrs_post_init__(self) -> None:
+        if self.order_type is OrderType.LIMIT and self.price is None:
+            raise InvalidRequest("price", "a limit order needs a price")
+        if self.close_type is CloseType.CLOSE and self.position_id is None:
+            raise InvalidRequest("position_id", "a close order needs the position's id")
+
+    def to_params(self) -> dict[str, str | None]:
+        """The parameters as sent (strings), optional ones ``None`` when absent."""
+        return {
+            "contractId": str(self.contract_id),
+            "volume": _plain(self.volume),
+            "price": None if self.price is None else _plain(self.price),
+            "level": None if self.level is None else str(self.level),
+            "orderType": self.order_type.wire,
+            "copType": self.cop_type.wire,
+            "closeType": self.close_type.wire,
+            "positionId": None if self.position_id is None else str(self.position_id),
+            "side": self.side.wire,
+        }

@@ -1,0 +1,121 @@
+"""ChainUP contract open-API v1 on the wire: parameters signed with MD5, ``code`` envelope."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import urlencode, urlsplit
+
+import cattrs
+import httpx
+
+from .._convert import loads_exact, make_converter
+from .._endpoint import Endpoint
+from .._limits import RateLimit
+from .._venue import Reply, WireRequest
+from ..errors import ConfigurationError, ExchangeError, MalformedResponse
+from ._auth import Md5Signer
+from ._endpoints import DEFAULT_LIMITS, IP_BUCKETS
+from ._errors import VENUE, api_error, http_error
+
+__all__ = ["ChainupVenue"]
+
+Encoding = Literal["json", "form"]
+
+
+class ChainupVenue:
+    """ChainUP's half of the session contract; holds the key and the signer."""
+
+    name = VENUE
+    converter: cattrs.Converter = make_converter()
+    default_limits: Mapping[str, RateLimit] = DEFAULT_LIMITS
+    time_endpoint: Endpoint[Any] | None = None
+
+    def __init__(
+        self, api_key: str | None, api_secret: str | None, *, base_url: str, encoding: Encoding
+    ) -> None:
+        if (api_key is None) != (api_secret is None):
+            raise ConfigurationError("give both api_key and api_secret, or neither")
+        if encoding not in ("json", "form"):
+            raise ConfigurationError(f"encoding must be 'json' or 'form', got {encoding!r}")
+        self.api_key = api_key
+        self._signer = Md5Signer(api_secret) if api_secret is not None else None
+        self._encoding = encoding
+        fingerprint = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
+        self._key_scope = f"chainup:key:{fingerprint}"
+        self._ip_scope = f"chainup:ip:{urlsplit(base_url).hostname or base_url}"
+
+    def bucket_key(self, bucket: str) -> str:
+        scope = self._ip_scope if bucket in IP_BUCKETS else self._key_scope
+        return f"{scope}:{bucket}"
+
+    def encode(self, endpoint: Endpoint[Any], params: Mapping[str, object]) -> WireRequest:
+        if endpoint.signed and self._signer is None:
+            raise ConfigurationError(f"{endpoint.name} needs an API key and secret")
+        fields = tuple(
+            (key, str(value)) for key, value in params.items() if value not in (None, "")
+        )
+        if endpoint.method == "GET":
+            return WireRequest("GET", endpoint.path)
+        request = WireRequest(endpoint.method, endpoint.path, fields=fields)
+        return request if endpoint.signed else self._with_body(request, fields)
+
+    def sign(self, request: WireRequest, timestamp_ms: int) -> WireRequest:
+        assert self._signer is not None and self.api_key is not None  # checked in encode
+        fields = (*request.fields, ("api_key", self.api_key), ("time", str(timestamp_ms)))
+        return self._with_body(request, (*fields, ("sign", self._signer.sign(fields))))
+
+    def _with_body(self, request: WireRequest, fields: tuple[tuple[str, str], ...]) -> WireRequest:
+        if self._encoding == "form":
+            body = urlencode(fields).encode("ascii")
+            content_type = "application/x-www-form-urlencoded"
+        else:
+            body = json.dumps(dict(fields), separators=(",", ":"), ensure_ascii=False).encode()
+            content_type = "application/json"
+        return WireRequest(
+            request.method,
+            request.path,
+            body=body,
+            headers=(("Content-Type", content_type),),
+            fields=request.fields,
+        )
+
+    def read(self, endpoint: Endpoint[Any], response: httpx.Response) -> Reply:
+        status = response.status_code
+        body = response.content
+        try:
+            data = loads_exact(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            data = None
+        if not isinstance(data, dict) or "code" not in data:
+            text = body[:200].decode("utf-8", "replace")
+            error: ExchangeError | None = http_error(status, text)
+            if error is None:
+                error = MalformedResponse(
+                    f"{endpoint.path}: not a ChainUP answer", status_code=status, excerpt=text[:80]
+                )
+            return Reply(error=error)
+        code = data["code"]
+        if isinstance(code, bool) or not isinstance(code, (str, int)) or not str(code).isdigit():
+            return Reply(
+                error=MalformedResponse(f"{endpoint.path}: code is {code!r}", status_code=status)
+            )
+        number = int(code)
+        if number != 0:
+            message = data.get("msg")
+            return Reply(
+                error=api_error(
+                    number, message if isinstance(message, str) else "", http_status=status
+                )
+            )
+        if "data" not in data:
+            return Reply(
+                error=MalformedResponse(f"{endpoint.path}: code 0 without data", status_code=status)
+            )
+        return Reply(result=data["data"])
+
+    def __repr__(self) -> str:
+        key = "None" if self.api_key is None else f"{self.api_key[:4]}…"
+        return f"<ChainupVenue api_key={key} signer={self._signer!r} encoding={self._encoding}>"
