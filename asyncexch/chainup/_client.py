@@ -37,6 +37,7 @@ from ._models import (
     ContractOrder,
     OrderCreated,
     OrderDetail,
+    OrderType,
     Position,
     TakeOrder,
     Ticker,
@@ -324,7 +325,9 @@ def _matches(candidate: ContractOrder, order: TakeOrder) -> bool:
         or candidate.volume != order.volume
     ):
         return False
-    if order.price is not None and candidate.price is not None and candidate.price != order.price:
+    # A market order's price on the venue may be the one sent, zero or the fill: not compared.
+    limit = order.order_type is OrderType.LIMIT
+    if limit and candidate.price is not None and candidate.price != order.price:
         return False
     action = "CLOSE" if order.close_type is CloseType.CLOSE else "OPEN"
     if candidate.action and candidate.action.upper() != action:
