@@ -333,6 +333,11 @@ class ChainupSimulator:
         self.accounts[api_key] = account
         return account
 
+    def set_faults(self, faults: Faults) -> None:
+        """Change what goes wrong from the next request on (for example, ``Faults()``: nothing)."""
+        self.faults = faults
+        self._plan = FaultPlan(faults)
+
     def now_ms(self) -> int:
         """The exchange's clock, in milliseconds (real time plus the configured skew)."""
         return int((self.clock.time() + self.faults.clock_skew) * 1000)
