@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check asyncexch tests benchmarks
+	$(VENV)/bin/ruff check asyncexch tests benchmarks examples
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict asyncexch
