@@ -167,14 +167,19 @@ class ChainupContractClient:
         """
         if not isinstance(order, TakeOrder):
             raise InvalidRequest("order", f"must be a TakeOrder, got {order!r}")
-        if self._contracts is not None:
-            contract = self._contracts.get(order.contract_id)
-            if contract is None:
-                raise InvalidRequest("contract_id", f"no contract {order.contract_id}")
-            levels = contract.leverage_levels
-            if order.level is not None and levels and order.level not in levels:
-                raise InvalidRequest("level", f"must be one of {levels}, got {order.level}")
+        self._check_leverage(order.contract_id, order.level, "level")
         return await self.session.call(TAKE_ORDER, order.to_params(), request=order)
+
+    def _check_leverage(self, contract_id: int, level: int | None, field: str) -> None:
+        """Refuse an unknown contract or a leverage it does not offer, once contracts are known."""
+        if self._contracts is None:
+            return
+        contract = self._contracts.get(contract_id)
+        if contract is None:
+            raise InvalidRequest("contract_id", f"no contract {contract_id}")
+        levels = contract.leverage_levels
+        if level is not None and levels and level not in levels:
+            raise InvalidRequest(field, f"must be one of {levels}, got {level}")
 
     async def cancel_order(self, order_id: int, contract_id: int) -> None:
         """Cancel one order."""
@@ -247,7 +252,10 @@ class ChainupContractClient:
         return await self.session.call(ACCOUNT_BALANCE, {})
 
     async def change_leverage(self, contract_id: int, leverage: int, position_id: int) -> None:
-        """Set a position's leverage."""
+        """Set a position's leverage (checked against the contract's levels once known)."""
+        self._check_leverage(
+            _whole("contract_id", contract_id), _whole("leverage", leverage), "leverage"
+        )
         await self.session.call(
             CHANGE_LEVEL,
             {
@@ -284,7 +292,8 @@ class ChainupContractClient:
         order's side, type, volume, price and open/close, created between ``sent_at`` (from the
         error, or given) minus ``tolerance`` for clock differences, and ``window`` after it.
         Call it once the request can no longer arrive (after its timeout). Identical orders
-        placed in the same window make the answer :attr:`ReconcileStatus.AMBIGUOUS`.
+        placed in the same window, or matches the venue gives no creation time for, make the
+        answer :attr:`ReconcileStatus.AMBIGUOUS`.
         """
         if isinstance(unknown, OrderStatusUnknown):
             order = unknown.request
@@ -307,6 +316,9 @@ class ChainupContractClient:
                 ):
                     matches[candidate.order_id] = candidate
         found = tuple(matches.values())
+        if any(candidate.ctime is None for candidate in found):
+            # Without a creation time an older identical order cannot be told from this one.
+            return Reconciliation(status=ReconcileStatus.AMBIGUOUS, order=None, candidates=found)
         if len(found) == 1:
             return Reconciliation(status=ReconcileStatus.PLACED, order=found[0], candidates=found)
         if not found:

@@ -272,6 +272,8 @@ def _member(enum_type: type[E], field: str, value: object) -> E:
         return value
     if isinstance(value, str) and value.upper() in enum_type.__members__:
         return enum_type.__members__[value.upper()]
+    if isinstance(value, bool) or not isinstance(value, (int, str)):  # True == 1, 1.0 == 1
+        raise InvalidRequest(field, f"must be a member, its name or its wire value, got {value!r}")
     try:
         return enum_type(int(value) if isinstance(value, str) and value.isdigit() else value)
     except (ValueError, TypeError):
