@@ -4,7 +4,9 @@ No order placed twice, no rate limit broken, every answer a typed, exact object 
 error. Venues live in subpackages (:mod:`asyncexch.bybit`); the shared core is here.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from ._batch import BatchReport
 from ._clock import Clock, ServerTime, SystemClock, VirtualClock
@@ -30,6 +32,7 @@ from .errors import (
     ExchangeError,
     InsufficientBalance,
     InvalidRequest,
+    LimiterUnavailable,
     MalformedResponse,
     OrderAlreadyExists,
     OrderNotFound,
@@ -46,6 +49,31 @@ from .errors import (
     TransportError,
 )
 
+if TYPE_CHECKING:  # the Redis backend needs the redis extra: loaded on first use
+    from ._redis import RedisLimiter, RedisLimiterStats, RedisPermit, connect_redis
+    from ._registry import IdRecord, IdStatus, RedisIdRegistry
+
+_LAZY = {
+    "IdRecord": "._registry",
+    "IdStatus": "._registry",
+    "RedisIdRegistry": "._registry",
+    "RedisLimiter": "._redis",
+    "RedisLimiterStats": "._redis",
+    "RedisPermit": "._redis",
+    "connect_redis": "._redis",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the Redis backend (extra ``redis``) when one of its names is first used."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'asyncexch' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
 try:
     __version__ = version("asyncexch")
 except PackageNotFoundError:  # running from a source tree that is not installed
@@ -61,10 +89,13 @@ __all__ = [
     "ConfigurationError",
     "Endpoint",
     "ExchangeError",
+    "IdRecord",
+    "IdStatus",
     "InProcessLimiter",
     "InsufficientBalance",
     "InvalidRequest",
     "LimiterHalted",
+    "LimiterUnavailable",
     "MalformedResponse",
     "OrderAlreadyExists",
     "OrderNotFound",
@@ -78,6 +109,10 @@ __all__ = [
     "RateLimited",
     "RateLimiter",
     "RedeemNotAllowed",
+    "RedisIdRegistry",
+    "RedisLimiter",
+    "RedisLimiterStats",
+    "RedisPermit",
     "Reply",
     "RetryPolicy",
     "ServerTime",
@@ -91,6 +126,7 @@ __all__ = [
     "VirtualClock",
     "WireRequest",
     "__version__",
+    "connect_redis",
     "is_valid_order_link_id",
     "new_order_link_id",
     "order_link_id_for",

@@ -8,7 +8,8 @@ The rule is the failure's :class:`~asyncexch.Outcome`, not guesswork:
 * ``FAILED``: never retry.
 
 A clock-window rejection is retried once, after the session re-learns the server's time. A
-halted key (:class:`~asyncexch.TrafficHalted`) is never retried. Waits use full jitter
+halted key (:class:`~asyncexch.TrafficHalted`) and an unreachable shared limiter
+(:class:`~asyncexch.LimiterUnavailable`) are never retried. Waits use full jitter
 (uniform between 0 and an exponentially growing cap) or the server's reset time when it gave
 one, and every retry is bounded by ``max_attempts`` and by ``deadline`` seconds after the first
 attempt left; the default deadline is far below the 30 minutes for which venues remember
@@ -29,6 +30,7 @@ from .errors import (
     ConfigurationError,
     ExchangeError,
     InvalidRequest,
+    LimiterUnavailable,
     Outcome,
     RateLimited,
     TrafficHalted,
@@ -99,7 +101,7 @@ class CallState:
 def should_retry(error: BaseException, state: CallState) -> bool:
     """Whether the call may try again after ``error``."""
     if not isinstance(error, ExchangeError) or isinstance(
-        error, (TrafficHalted, InvalidRequest, ConfigurationError)
+        error, (TrafficHalted, InvalidRequest, ConfigurationError, LimiterUnavailable)
     ):
         return False
     if isinstance(error, ClockSkew):

@@ -6,6 +6,7 @@ Every failure a caller can see is one of these, whatever the venue::
     ├── InvalidRequest            bad input, refused before anything is sent (also a ValueError)
     ├── ConfigurationError        a client set up in a way that cannot work (also a ValueError)
     ├── TransportError            the request did not complete on the network
+    ├── LimiterUnavailable        the shared rate limiter (Redis) cannot be reached: nothing sent
     ├── MalformedResponse         the server answered something we cannot read
     ├── ApiError                  the venue answered with an error code
     │   ├── AuthenticationError   bad key, bad signature
@@ -41,6 +42,7 @@ __all__ = [
     "ExchangeError",
     "InsufficientBalance",
     "InvalidRequest",
+    "LimiterUnavailable",
     "MalformedResponse",
     "OrderAlreadyExists",
     "OrderNotFound",
@@ -108,6 +110,19 @@ class TransportError(ExchangeError):
     def __init__(self, message: str, *, outcome: Outcome) -> None:
         super().__init__(message)
         self.outcome = outcome
+
+
+class LimiterUnavailable(ExchangeError):
+    """The shared rate limiter's store (Redis) could not be reached; nothing was sent.
+
+    Without the shared limiter a process cannot know what the others sent, so it sends
+    nothing rather than break the key's limit (fail closed). The request was not processed:
+    placing the same order object again later is safe. It is not retried automatically: a
+    store that is down usually stays down for longer than a retry waits. The id registry
+    raises it too when its Redis cannot be reached.
+    """
+
+    outcome = Outcome.NOT_PROCESSED
 
 
 class MalformedResponse(ExchangeError):

@@ -1,0 +1,730 @@
+"""One API key's rate limits shared by many processes and hosts, kept in Redis.
+
+Needs the ``redis`` extra (``pip install 'asyncexch[redis]'``) and a Redis server (5 or
+later). :class:`RedisLimiter` is a :class:`~asyncexch.RateLimiter`: pass one to every client
+of the key, in every process, and the promise of :mod:`asyncexch._limits` holds for all of
+them together: in every interval of ``per`` seconds at most ``limit`` requests of a bucket
+reach the server.
+
+**How.** Each bucket is the in-process limiter's sliding log, kept in Redis as a sorted set of
+slot times. One Lua script reads the server's clock (``TIME``), so the hosts' clocks never
+matter, and in one round trip checks every bucket of the request (halt, pause, log) and
+either takes ``cost`` slots from all of them at ``now + guard`` or takes nothing and returns
+how many milliseconds to wait. Redis runs scripts one at a time, so two processes can never
+both take the last slot. :meth:`RedisPermit.done` moves the request's slots to the server's
+time when the answer arrived (a second, smaller script), exactly as in process.
+
+**Waiting.** In each process, waiters queue first come, first served per bucket, and a
+request that needs several buckets queues for each in turn, most specific first; only the
+head of a queue asks Redis. A refused head sleeps (on the injected clock) until the moment
+the script named, and no longer: no polling.
+
+**Fairness across processes.** Within a process, waiters go strictly first come, first
+served. Across processes there is no queue: the waiting head of every process asks again at
+the moment the slot it was told about frees, and the first script to reach Redis takes it;
+the others are told when the next slot frees. So every waiting process competes for every
+freed slot, within one slot of when it frees (none is shut out while it waits), but which one
+wins is a race: processes with a similar round trip to Redis share the rate about evenly over
+many slots, not in turn, and one much farther from Redis wins fewer races. (A head may also
+wake up to ``guard`` late, when another process's answer freed its slot early.)
+
+**Clock.** Every time is the Redis server's ``TIME``, a wall clock: keep that host's clock
+slewed by NTP, not stepped; a step distorts the windows for their length.
+
+**Server feedback.** :meth:`~RedisLimiter.pause` and :meth:`~RedisLimiter.halt` take effect in
+this process at once and are written to Redis (in the background; they are synchronous, as
+the protocol is), where every other process's next script sees them: a 10006 or a 403 seen by
+one process stops them all. A halted bucket makes ``acquire`` raise
+:class:`~asyncexch.LimiterHalted`.
+
+**Keys.** Under ``prefix`` (default ``asyncexch:``): ``<bucket key>:log`` (the sorted set),
+``<bucket key>:state`` (a hash: the bucket's limit, pause and halt) and ``meta`` (the data's
+generation). Every key expires: a log a second after its last slot left the window, a state
+hash a second after its window, pause or halt ends, ``meta`` after a day unused. Bucket keys
+are the venue's and never hold a secret (Bybit's hold a fingerprint of the API key). Every
+process of a bucket must use the same ``limit`` and ``per``; a process that asks for another
+gets :class:`~asyncexch.ConfigurationError`, as in process. On Redis Cluster, put a hash tag in
+the prefix (``"{asyncexch}:"``) so that one request's buckets share a slot (not tested here).
+
+**When Redis loses its data** (a restart without persistence, a flush): the slots of the last
+window are gone. The first limiter that had used the old data to ask again notices (the
+generation changed) and marks the loss; from then on every bucket stays closed until its own
+window (``per + guard``: about 1 s for Bybit's endpoints, 5 s for its IP pool) has passed
+since the new data began, so the requests sent just before the loss still count. A process that
+starts after the loss, and asks before any older one, knows nothing of what came before, as a
+restarted process with the in-process limiter does not.
+
+**When Redis cannot be reached**, ``acquire`` fails closed: it raises
+:class:`~asyncexch.LimiterUnavailable` and nothing is sent (the session does not retry it;
+placing the same order again later is safe). With ``fallback`` it logs a warning and paces
+this process alone with an in-process limiter instead, trying Redis again every ``recheck``
+seconds. While falling back, processes do not see each other: N of them can together send N
+times the limit, unless ``fallback_share`` (for instance ``1 / N``) scales each one's limits
+down. Requests sent through the fallback are not in Redis's log when it comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import time
+from collections import deque
+from collections.abc import Coroutine, Sequence
+from types import TracebackType
+from typing import Any, Literal
+
+import attrs
+
+try:
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import RedisError
+except ImportError as missing:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "the Redis backend needs the redis extra: pip install 'asyncexch[redis]'"
+    ) from missing
+
+from ._clock import Clock, SystemClock
+from ._limits import InProcessLimiter, LimiterHalted, Permit, RateLimit, RateLimiter
+from .errors import ConfigurationError, LimiterUnavailable
+
+__all__ = ["RedisLimiter", "RedisLimiterStats", "RedisPermit", "connect_redis"]
+
+logger = logging.getLogger("asyncexch")
+
+#: Redis failures that mean "cannot be reached / cannot answer" (OSError: a socket error that
+#: escaped redis-py's own wrapping).
+_UNREACHABLE = (RedisError, OSError)
+
+# Times in the scripts are integer microseconds of the Redis server's clock (~1.7e15, exact
+# in a Lua double); numbers are handed to redis.call as numbers, which Redis formats exactly.
+_ACQUIRE = """
+-- KEYS[1]: meta hash; then per bucket i: KEYS[2i] log (sorted set), KEYS[2i+1] state (hash)
+-- ARGV: cost, token, known generation ('' if none); then per bucket: limit, per, guard (us)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local cost = tonumber(ARGV[1])
+local token = ARGV[2]
+local n = (#KEYS - 1) / 2
+local meta = redis.call('HMGET', KEYS[1], 'gen', 'born', 'lost')
+local gen = meta[1]
+local born = tonumber(meta[2])
+local lost = tonumber(meta[3])
+if not gen then
+  gen = token
+  born = now
+  redis.call('HSET', KEYS[1], 'gen', gen, 'born', born)
+end
+if ARGV[3] ~= '' and ARGV[3] ~= gen and not lost then
+  -- the caller used data this server no longer has: slots taken before the new data began
+  -- may count for one more window of each bucket
+  lost = born
+  redis.call('HSET', KEYS[1], 'lost', lost)
+end
+redis.call('PEXPIRE', KEYS[1], 86400000)
+local states = {}
+for i = 1, n do
+  local b = 3 + 3 * (i - 1)
+  local state = redis.call('HMGET', KEYS[2 * i + 1], 'rate', 'pause', 'halt', 'code', 'reason')
+  local rate = ARGV[b + 1] .. '/' .. ARGV[b + 2]
+  if state[1] and state[1] ~= rate then
+    return {'conflict', i, state[1]}
+  end
+  local halt = tonumber(state[3])
+  if halt and halt > now then
+    return {'halt', i, state[4] or '0', state[5] or '', math.ceil((halt - now) / 1000)}
+  end
+  states[i] = state
+end
+local reply = {'wait', gen}
+local refused = false
+for i = 1, n do
+  local b = 3 + 3 * (i - 1)
+  local limit = tonumber(ARGV[b + 1])
+  local per = tonumber(ARGV[b + 2])
+  local log = KEYS[2 * i]
+  local wait = 0
+  if lost then
+    wait = lost + per + tonumber(ARGV[b + 3]) - now
+  end
+  local pause = tonumber(states[i][2])
+  if pause and pause - now > wait then
+    wait = pause - now
+  end
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - per)
+  local keep = limit - cost
+  local count = redis.call('ZCARD', log)
+  if count > keep then
+    local slot = redis.call('ZRANGE', log, count - keep - 1, count - keep - 1, 'WITHSCORES')
+    local free = tonumber(slot[2]) + per - now
+    if free > wait then
+      wait = free
+    end
+  end
+  if wait > 0 then
+    refused = true
+    reply[i + 2] = math.ceil(wait / 1000)
+  else
+    reply[i + 2] = 0
+  end
+end
+if refused then
+  return reply
+end
+for i = 1, n do
+  local b = 3 + 3 * (i - 1)
+  local per = tonumber(ARGV[b + 2])
+  local guard = tonumber(ARGV[b + 3])
+  local log = KEYS[2 * i]
+  local state = KEYS[2 * i + 1]
+  for j = 1, cost do
+    redis.call('ZADD', log, now + guard, token .. ':' .. j)
+  end
+  local ttl = math.ceil((per + guard) / 1000) + 1000
+  if redis.call('PTTL', log) < ttl then
+    redis.call('PEXPIRE', log, ttl)
+  end
+  redis.call('HSET', state, 'rate', ARGV[b + 1] .. '/' .. ARGV[b + 2])
+  if redis.call('PTTL', state) < ttl then
+    redis.call('PEXPIRE', state, ttl)
+  end
+end
+return {'ok', gen, now}
+"""
+
+_SETTLE = """
+-- KEYS: the logs of one permit; ARGV: token, cost, then per log: per (us)
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local cost = tonumber(ARGV[2])
+for i = 1, #KEYS do
+  for j = 1, cost do
+    redis.call('ZADD', KEYS[i], now, ARGV[1] .. ':' .. j)
+  end
+  local ttl = math.ceil(tonumber(ARGV[2 + i]) / 1000) + 1000
+  if redis.call('PTTL', KEYS[i]) < ttl then
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  end
+end
+return now
+"""
+
+_MARK = """
+-- KEYS[1]: a bucket's state; ARGV: 'pause' or 'halt', seconds (us), code, reason
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local span = tonumber(ARGV[2])
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if not current or now + span > current then
+  redis.call('HSET', KEYS[1], ARGV[1], now + span)
+  if ARGV[1] == 'halt' then
+    redis.call('HSET', KEYS[1], 'code', ARGV[3], 'reason', ARGV[4])
+  end
+end
+local ttl = math.ceil(span / 1000) + 1000
+if redis.call('PTTL', KEYS[1]) < ttl then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return now
+"""
+
+#: Round-trip times kept for :attr:`RedisLimiterStats.round_trips`.
+_KEEP_ROUND_TRIPS = 4096
+
+
+def connect_redis(url: str, *, timeout: float = 1.0) -> Redis:
+    """A ``redis.asyncio.Redis`` for ``url`` that fails fast when the server is down.
+
+    Connects and answers within ``timeout`` seconds or fails; one reconnect on a broken
+    connection (a restarted server), no backoff. redis-py's own default (ten retries with
+    backoff, 5 s timeouts) would hold every request for seconds before failing closed.
+    """
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+    )
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _describe(error: BaseException | None) -> str:
+    return "unknown error" if error is None else f"{type(error).__name__}: {error}"
+
+
+def _us(seconds: float) -> int:
+    return math.ceil(seconds * 1_000_000)
+
+
+@attrs.define
+class RedisLimiterStats:
+    """What one :class:`RedisLimiter` did, for monitoring.
+
+    ``admitted``: requests that took capacity in Redis; ``refused``: scripts that found a
+    bucket full (each is followed by one sleep); ``unavailable``: failed round trips;
+    ``fallback_admitted``: requests paced by the fallback; ``round_trips``: the latest
+    acquire round trips, in seconds (at most 4096).
+    """
+
+    admitted: int = 0
+    refused: int = 0
+    unavailable: int = 0
+    fallback_admitted: int = 0
+    round_trips: deque[float] = attrs.Factory(lambda: deque(maxlen=_KEEP_ROUND_TRIPS))
+
+
+class _Lane:
+    """This process's first-come, first-served queue for one bucket."""
+
+    __slots__ = ("busy", "waiters", "wake")
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.waiters: deque[asyncio.Future[None]] = deque()
+        #: Resolved to interrupt the head's sleep (a halt, or capacity freed here).
+        self.wake: asyncio.Future[None] | None = None
+
+
+class _Unreachable(Exception):
+    """Redis could not be reached; ``__cause__`` says why."""
+
+
+class RedisPermit:
+    """Capacity taken in Redis for one request.
+
+    ``admitted_at`` is the Redis server's time (seconds since the epoch) at which it was taken.
+    """
+
+    __slots__ = ("_claims", "_cost", "_limiter", "_settled", "_token", "admitted_at")
+
+    def __init__(
+        self,
+        limiter: RedisLimiter,
+        claims: Sequence[tuple[str, RateLimit]],
+        cost: int,
+        token: str,
+        admitted_at: float,
+    ) -> None:
+        self._limiter = limiter
+        self._claims = tuple(claims)
+        self._cost = cost
+        self._token = token
+        self._settled = False
+        self.admitted_at = admitted_at
+
+    def done(self) -> None:
+        """The answer arrived: move the slots to the server's time now (in the background)."""
+        if self._settled:
+            return
+        self._settled = True
+        self._limiter._settle(self._claims, self._cost, self._token)
+
+    def __repr__(self) -> str:
+        return f"<RedisPermit admitted_at={self.admitted_at:.6f} settled={self._settled}>"
+
+
+class _NoPermit:
+    __slots__ = ()
+
+    def done(self) -> None:
+        return None
+
+
+class RedisLimiter:
+    """Rate-limit buckets in Redis, shared by every process and host that uses the same Redis
+    and ``prefix``. See the module documentation for the guarantee and its limits.
+
+    **Parameters:**
+
+    * ``redis``: a ``redis.asyncio.Redis`` client (yours: you close it), or a URL (the limiter
+      connects with :func:`connect_redis` and closes the client in :meth:`aclose`).
+    * ``prefix``: the namespace of every key the limiter writes.
+    * ``clock``: where waiting happens (``clock.sleep``); time itself comes from Redis.
+    * ``fallback``: ``None`` to fail closed when Redis cannot be reached
+      (:class:`~asyncexch.LimiterUnavailable`), ``"in_process"`` or a limiter of your own to
+      pace this process alone meanwhile.
+    * ``fallback_share``: the fraction of each limit the fallback uses (``1 / processes``
+      keeps the key within its limits while every process falls back).
+    * ``recheck``: seconds between attempts to reach Redis again while falling back.
+
+    Use one limiter for every client of the process, on one event loop (it is safe for any
+    number of concurrent requests, not for threads), and close it with :meth:`aclose` (or
+    ``async with``) after the clients. ``stats`` counts what it did.
+    """
+
+    def __init__(
+        self,
+        redis: Redis | str,
+        *,
+        prefix: str = "asyncexch:",
+        clock: Clock | None = None,
+        fallback: RateLimiter | Literal["in_process"] | None = None,
+        fallback_share: float = 1.0,
+        recheck: float = 1.0,
+    ) -> None:
+        if fallback is not None and fallback != "in_process" and not hasattr(fallback, "acquire"):
+            raise ConfigurationError(
+                f"fallback must be None, 'in_process' or a RateLimiter, got {fallback!r}"
+            )
+        if not 0 < fallback_share <= 1:
+            raise ConfigurationError(f"fallback_share must be in (0, 1], got {fallback_share!r}")
+        if not recheck > 0:
+            raise ConfigurationError(f"recheck must be > 0 seconds, got {recheck!r}")
+        self._redis = connect_redis(redis) if isinstance(redis, str) else redis
+        self._owns_redis = isinstance(redis, str)
+        self.prefix = prefix
+        self.stats = RedisLimiterStats()
+        self._clock: Clock = clock or SystemClock()
+        self._fallback_choice = fallback
+        self._fallback: RateLimiter | None = None
+        self._fallback_share = fallback_share
+        self._recheck = recheck
+        self._acquire_script = self._redis.register_script(_ACQUIRE)
+        self._settle_script = self._redis.register_script(_SETTLE)
+        self._mark_script = self._redis.register_script(_MARK)
+        self._meta = f"{prefix}meta"
+        #: The data generation this limiter last saw in Redis ("" before the first answer).
+        self._generation = ""
+        self._lanes: dict[str, _Lane] = {}
+        # Local mirrors of pauses and halts (monotonic deadlines): they hold in this process
+        # at once, before and whether or not the write reaches Redis.
+        self._pauses: dict[str, float] = {}
+        self._halts: dict[str, tuple[float, int, str]] = {}
+        #: Failed round trips so far; a waiter that sees it change fails without asking.
+        self._failures = 0
+        self._last_failure: BaseException | None = None
+        #: While falling back: when to try Redis again (monotonic).
+        self._fallback_until: float | None = None
+        #: Whether requests went through the fallback since Redis last answered.
+        self._fell_back = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    # --- the RateLimiter protocol ----------------------------------------------------------
+
+    async def acquire(self, claims: Sequence[tuple[str, RateLimit]], cost: int = 1) -> Permit:
+        """Wait until every bucket in ``claims`` has ``cost`` free in Redis, then take it
+        from all of them at once (or, while falling back, from the fallback).
+
+        Raises :class:`~asyncexch.LimiterHalted` if a bucket is halted (here or by any
+        process), :class:`~asyncexch.LimiterUnavailable` if Redis cannot be reached and there
+        is no fallback, :class:`~asyncexch.ConfigurationError` if another process uses a
+        bucket with another limit.
+        """
+        if self._closed:
+            raise ConfigurationError("this RedisLimiter is closed")
+        for key, rate in claims:
+            if cost > rate.limit:
+                raise ConfigurationError(f"cost {cost} exceeds the limit {rate.limit} of {key!r}")
+        if not claims:
+            return _NoPermit()
+        self._check_halts(claims)
+        if not self._falling_back():
+            try:
+                return await self._acquire_shared(claims, cost)
+            except _Unreachable as unreachable:
+                cause = unreachable.__cause__
+                if self._fallback_choice is None:
+                    raise LimiterUnavailable(
+                        f"the shared rate limiter's Redis cannot be reached ({_describe(cause)}); "
+                        "nothing was sent"
+                    ) from cause
+                self._start_fallback(cause)
+        return await self._acquire_fallback(claims, cost)
+
+    def pause(self, key: str, seconds: float) -> None:
+        """Let nothing take from bucket ``key`` for ``seconds``, in every process."""
+        self._pauses[key] = max(self._pauses.get(key, -math.inf), self._clock.monotonic() + seconds)
+        self._write(self._mark(key, "pause", seconds, 0, ""))
+        if self._fallback is not None:
+            self._fallback.pause(key, seconds)
+
+    def halt(self, key: str, seconds: float, *, code: int, reason: str) -> None:
+        """Refuse every request on bucket ``key`` for ``seconds``, in every process.
+
+        Waiters of this process fail at once; other processes' fail when they next ask.
+        """
+        self._halts[key] = (self._clock.monotonic() + seconds, code, reason)
+        lane = self._lanes.get(key)
+        if lane is not None:
+            while lane.waiters:  # queued waiters fail now; they never held the head
+                future = lane.waiters.popleft()
+                if not future.done():
+                    future.set_exception(LimiterHalted(code, reason, seconds))
+            if lane.wake is not None and not lane.wake.done():
+                lane.wake.set_result(None)  # the head re-checks and fails
+        self._write(self._mark(key, "halt", seconds, code, reason))
+        if self._fallback is not None:
+            self._fallback.halt(key, seconds, code=code, reason=reason)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Wait until every background write (``done``, ``pause``, ``halt``) has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Finish the background writes and close the Redis client, if the limiter made it."""
+        self._closed = True
+        await self.flush()
+        if self._owns_redis:
+            await self._redis.aclose()
+
+    async def __aenter__(self) -> RedisLimiter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # --- taking capacity in Redis -----------------------------------------------------------
+
+    async def _acquire_shared(
+        self, claims: Sequence[tuple[str, RateLimit]], cost: int
+    ) -> RedisPermit:
+        lanes = [self._lane(key) for key, _ in claims]
+        failures = self._failures
+        entered: list[_Lane] = []
+        try:
+            # As in process: queue for each bucket in turn and wait for its own capacity
+            # before queueing for the next, so a request held up by its endpoint never blocks
+            # this process's queue of a shared pool.
+            for index, lane in enumerate(lanes):
+                await self._enter(lane)
+                entered.append(lane)
+                while True:
+                    if self._failures != failures:
+                        # Redis failed while we queued: do not knock again behind it.
+                        raise _Unreachable() from self._last_failure
+                    self._check_halts(claims)
+                    wait = self._paused(claims[: index + 1])
+                    if wait <= 0:
+                        taken = await self._take(claims, cost)
+                        if isinstance(taken, RedisPermit):
+                            return taken
+                        wait = max(taken[: index + 1])
+                        if wait <= 0:
+                            break  # only buckets further on are full: queue for them
+                    await self._sleep(wait, entered)
+            raise AssertionError("the last bucket's loop returns or raises")  # pragma: no cover
+        finally:
+            for lane in entered:
+                self._leave(lane)
+
+    async def _take(
+        self, claims: Sequence[tuple[str, RateLimit]], cost: int
+    ) -> RedisPermit | list[float]:
+        """One round trip: the permit, or the seconds each bucket needs before it has room."""
+        token = secrets.token_hex(8)
+        keys = [self._meta]
+        args: list[str | int] = [cost, token, self._generation]
+        for key, rate in claims:
+            keys += [f"{self.prefix}{key}:log", f"{self.prefix}{key}:state"]
+            args += [rate.limit, _us(rate.per), _us(rate.guard)]
+        started = time.perf_counter()
+        try:
+            reply = await self._acquire_script(keys=keys, args=args)
+        except _UNREACHABLE as error:
+            self._failed(error)
+            raise _Unreachable() from error
+        self.stats.round_trips.append(time.perf_counter() - started)
+        if self._fell_back:
+            self._fell_back = False
+            logger.warning("the shared rate limiter's Redis answers again: pacing is shared")
+        kind = _text(reply[0])
+        if kind == "ok":
+            self._seen(_text(reply[1]))
+            self.stats.admitted += 1
+            return RedisPermit(self, claims, cost, token, int(reply[2]) / 1_000_000)
+        if kind == "wait":
+            self._seen(_text(reply[1]))
+            self.stats.refused += 1
+            return [int(ms) / 1000 for ms in reply[2:]]
+        key = claims[int(reply[1]) - 1][0]
+        if kind == "halt":
+            code, reason, remaining = int(_text(reply[2])), _text(reply[3]), int(reply[4]) / 1000
+            self._halts[key] = (self._clock.monotonic() + remaining, code, reason)
+            raise LimiterHalted(code, reason, remaining)
+        raise ConfigurationError(
+            f"bucket {key!r} is in use in Redis with limit/per {_text(reply[2])} "
+            f"(per in microseconds); this process asked for {dict(claims)[key]!r}. Every "
+            "process of a key shares its limits, so give them all the same limits."
+        )
+
+    def _seen(self, generation: str) -> None:
+        if self._generation and generation != self._generation:
+            logger.warning(
+                "the shared rate limiter's Redis lost its data (restart or flush): each "
+                "bucket stays closed for its window, while the requests sent before count"
+            )
+        self._generation = generation
+
+    def _settle(self, claims: Sequence[tuple[str, RateLimit]], cost: int, token: str) -> None:
+        keys = [f"{self.prefix}{key}:log" for key, _ in claims]
+        args: list[str | int] = [token, cost, *(_us(rate.per) for _, rate in claims)]
+
+        async def settle() -> None:
+            await self._settle_script(keys=keys, args=args)
+            for key, _ in claims:  # capacity may free sooner than planned: let heads look
+                lane = self._lanes.get(key)
+                if lane is not None and lane.wake is not None and not lane.wake.done():
+                    lane.wake.set_result(None)
+
+        self._write(settle())
+
+    async def _mark(self, key: str, field: str, seconds: float, code: int, reason: str) -> None:
+        await self._mark_script(
+            keys=[f"{self.prefix}{key}:state"], args=[field, _us(seconds), code, reason]
+        )
+
+    def _write(self, write: Coroutine[Any, Any, None]) -> None:
+        """Run a write to Redis in the background; a failure is logged, never raised."""
+        if self._closed and not self._tasks:
+            write.close()  # closed and flushed: the client may be gone
+            return
+
+        async def run() -> None:
+            try:
+                await write
+            except _UNREACHABLE as error:
+                self._failed(error)
+                logger.warning(
+                    "the shared rate limiter could not write to Redis: %s", _describe(error)
+                )
+
+        try:
+            task = asyncio.get_running_loop().create_task(run())
+        except RuntimeError:  # no event loop: the local effect is all we can do
+            write.close()
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _failed(self, error: BaseException) -> None:
+        self._failures += 1
+        self._last_failure = error
+        self.stats.unavailable += 1
+
+    # --- falling back -----------------------------------------------------------------------
+
+    def _falling_back(self) -> bool:
+        if self._fallback_until is None:
+            return False
+        if self._clock.monotonic() < self._fallback_until:
+            return True
+        self._fallback_until = None  # time to try Redis again
+        return False
+
+    def _start_fallback(self, cause: BaseException | None) -> None:
+        if self._fallback_until is not None:
+            return  # already falling back: a waiter queued behind the failed round trip
+        if self._fallback is None:
+            choice = self._fallback_choice
+            self._fallback = InProcessLimiter(self._clock) if choice == "in_process" else choice
+        self._fell_back = True
+        logger.warning(
+            "the shared rate limiter's Redis cannot be reached (%s): pacing this process alone "
+            "with %r for the next %.1f s; other processes of the key are not counted",
+            _describe(cause),
+            self._fallback,
+            self._recheck,
+        )
+        self._fallback_until = self._clock.monotonic() + self._recheck
+
+    async def _acquire_fallback(self, claims: Sequence[tuple[str, RateLimit]], cost: int) -> Permit:
+        assert self._fallback is not None
+        wait = self._paused(claims)  # pauses learnt before falling back still hold
+        if wait > 0:
+            await self._clock.sleep(wait)
+        share = self._fallback_share
+        if share < 1:
+            claims = [
+                (
+                    key,
+                    attrs.evolve(rate, limit=max(cost, math.floor(rate.limit * share), 1)),
+                )
+                for key, rate in claims
+            ]
+        permit = await self._fallback.acquire(claims, cost)
+        self.stats.fallback_admitted += 1
+        return permit
+
+    # --- this process's queues, pauses and halts --------------------------------------------
+
+    def _check_halts(self, claims: Sequence[tuple[str, RateLimit]]) -> None:
+        if not self._halts:
+            return
+        now = self._clock.monotonic()
+        for key, _ in claims:
+            halt = self._halts.get(key)
+            if halt is not None:
+                until, code, reason = halt
+                if until > now:
+                    raise LimiterHalted(code, reason, until - now)
+                del self._halts[key]
+
+    def _paused(self, claims: Sequence[tuple[str, RateLimit]]) -> float:
+        """Seconds until this process's own pauses of ``claims`` end (0 if none)."""
+        if not self._pauses:
+            return 0.0
+        now = self._clock.monotonic()
+        return max(0.0, *(self._pauses.get(key, -math.inf) - now for key, _ in claims))
+
+    async def _sleep(self, seconds: float, held: list[_Lane]) -> None:
+        """Sleep ``seconds``, or until a halt or freed capacity wakes a held lane."""
+        wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for lane in held:
+            lane.wake = wake
+        sleep = asyncio.ensure_future(self._clock.sleep(seconds))
+        try:
+            await asyncio.wait((sleep, wake), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleep.cancel()
+            for lane in held:
+                lane.wake = None
+
+    def _lane(self, key: str) -> _Lane:
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = _Lane()
+        return lane
+
+    async def _enter(self, lane: _Lane) -> None:
+        """Wait until this task is at the head of the lane."""
+        if not lane.busy:
+            lane.busy = True
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        lane.waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                self._leave(lane)  # handed the head just as we were cancelled: pass it on
+            raise
+
+    @staticmethod
+    def _leave(lane: _Lane) -> None:
+        """Hand the head of the lane to the next live waiter."""
+        while lane.waiters:
+            future = lane.waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+                return
+        lane.busy = False
+
+    def __repr__(self) -> str:
+        waiting = sum(len(lane.waiters) for lane in self._lanes.values())
+        mode = "falling back" if self._fallback_until is not None else "shared"
+        return f"<RedisLimiter prefix={self.prefix!r} {mode} waiting={waiting}>"

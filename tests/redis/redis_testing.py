@@ -1,0 +1,147 @@
+"""A real ``redis-server`` on a free loopback port, started for each test and stopped after it.
+
+The tests skip when redis-server is not installed, except in CI (``CI`` set), where
+``.ci/run`` installs it and its absence is a failure.
+
+The fixtures live here, not in a ``conftest.py``: tests elsewhere import helpers from the top
+``tests/conftest.py`` as ``conftest``, which a second conftest module would shadow. A test
+module imports the fixtures it uses::
+
+    from redis_testing import (  # noqa: F401 (the fixtures)
+        make_limiter_fixture,
+        redis_server_fixture,  # every fixture a used one needs, too
+    )
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio
+
+from asyncexch._redis import RedisLimiter
+
+
+def _redis_server_binary() -> str:
+    path = shutil.which("redis-server")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed; .ci/run installs it with apt-get")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """One redis-server process: no persistence, loopback only, in its own directory."""
+
+    def __init__(self, binary: str, directory: Path) -> None:
+        self.binary = binary
+        self.directory = directory
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server (SIGKILL: as if it crashed) and wait until it is gone."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def restart(self) -> None:
+        """Stop the server as if it crashed and start an empty one on the same port."""
+        self.stop(signal.SIGKILL)
+        self.start()
+
+
+@pytest.fixture(name="redis_server")
+def redis_server_fixture(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(_redis_server_binary(), tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(name="redis_client")
+async def redis_client_fixture(redis_server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
+    """A plain client for looking at what the limiter wrote."""
+    client = redis.asyncio.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(name="make_limiter")
+async def make_limiter_fixture(
+    redis_server: RedisServer,
+) -> AsyncIterator[Callable[..., RedisLimiter]]:
+    """Build RedisLimiters on the test's server (each with its own connections: a simulated
+    process); closed at the end."""
+    limiters: list[RedisLimiter] = []
+
+    def build(**kwargs: Any) -> RedisLimiter:
+        limiter = RedisLimiter(kwargs.pop("url", redis_server.url), **kwargs)
+        limiters.append(limiter)
+        return limiter
+
+    yield build
+    for limiter in limiters:
+        await limiter.aclose()

@@ -1,0 +1,301 @@
+"""RedisLimiter against a real redis-server: the in-process guarantees, across processes.
+
+Each RedisLimiter has its own connections, so several on one event loop are several processes
+as far as Redis can tell; the many-processes test runs real OS processes. Times are measured
+on the Redis server's clock (``RedisPermit.admitted_at``, ``TIME``), the clock the limiter uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import random
+import time
+from collections.abc import Callable
+
+import pytest
+import redis.asyncio
+from redis_testing import (  # noqa: F401 (the fixtures)
+    make_limiter_fixture,
+    redis_client_fixture,
+    redis_server_fixture,
+)
+
+from asyncexch import ConfigurationError, LimiterHalted, RateLimit
+from asyncexch._redis import RedisLimiter, RedisPermit
+
+pytestmark = [pytest.mark.integration]
+
+MakeLimiter = Callable[..., RedisLimiter]
+
+
+def busiest_window(times: list[float], per: float) -> int:
+    """The most times any rolling window ``(t - per, t]`` holds."""
+    ordered = sorted(times)
+    return max(i + 1 - bisect.bisect_right(ordered, at - per) for i, at in enumerate(ordered))
+
+
+def sustained_rate(times: list[float], limit: int) -> float:
+    """Per second after the first burst of ``limit``."""
+    ordered = sorted(times)
+    return (len(ordered) - limit) / (ordered[-1] - ordered[limit - 1])
+
+
+async def server_time(client: redis.asyncio.Redis) -> float:
+    seconds, micros = await client.time()
+    return seconds + micros / 1_000_000
+
+
+async def test_simulated_processes_never_exceed_the_limit_in_any_rolling_window(
+    make_limiter: MakeLimiter,
+) -> None:
+    processes = [make_limiter() for _ in range(4)]
+    rate = RateLimit(20, per=0.25)
+    admitted: list[float] = []
+    rng = random.Random(5)
+
+    async def one(limiter: RedisLimiter) -> None:
+        permit = await limiter.acquire([("bybit:key:k:place_order", rate)])
+        assert isinstance(permit, RedisPermit)
+        admitted.append(permit.admitted_at)
+        await asyncio.sleep(rng.uniform(0, 0.005))
+        permit.done()
+
+    await asyncio.gather(*(one(processes[i % 4]) for i in range(200)))
+
+    assert len(admitted) == 200
+    assert busiest_window(admitted, rate.per) == rate.limit
+    # 200 at 80/s: the limit, not the limiter, sets the pace.
+    assert sustained_rate(admitted, rate.limit) >= 0.9 * rate.limit / rate.per
+    assert sum(p.stats.admitted for p in processes) == 200
+
+
+async def test_arrivals_measured_on_the_server_clock_keep_the_rolling_window(
+    make_limiter: MakeLimiter, redis_client: redis.asyncio.Redis
+) -> None:
+    # A "send" arrives when a TIME command reaches the server, after 0-40 ms (some past the
+    # 30 ms guard); done() is called when its answer is back, as the session does.
+    processes = [make_limiter() for _ in range(3)]
+    rate = RateLimit(10, per=0.25)
+    arrivals: list[float] = []
+    rng = random.Random(8)
+
+    async def one(limiter: RedisLimiter) -> None:
+        permit = await limiter.acquire([("bybit:key:k:place_order", rate)])
+        await asyncio.sleep(rng.uniform(0, 0.04))
+        arrivals.append(await server_time(redis_client))
+        permit.done()
+
+    await asyncio.gather(*(one(processes[i % 3]) for i in range(90)))
+
+    assert busiest_window(arrivals, rate.per) <= rate.limit
+
+
+async def test_a_request_takes_all_its_buckets_or_none(
+    make_limiter: MakeLimiter, redis_client: redis.asyncio.Redis
+) -> None:
+    a, b, c = make_limiter(), make_limiter(), make_limiter()
+    endpoint, shared = RateLimit(1, per=0.5), RateLimit(2, per=1.0)
+    first = await a.acquire([("k:place_order", endpoint), ("k:ip", shared)])
+    assert isinstance(first, RedisPermit)
+    blocked = asyncio.create_task(b.acquire([("k:place_order", endpoint), ("k:ip", shared)]))
+    await asyncio.sleep(0.1)
+    # Blocked by its endpoint, the request holds nothing of the shared pool: another
+    # endpoint of any process gets it at once.
+    started = time.monotonic()
+    other = await a.acquire([("k:order", RateLimit(10)), ("k:ip", shared)])
+    assert isinstance(other, RedisPermit)
+    assert time.monotonic() - started < 0.1
+    assert await redis_client.zcard("asyncexch:k:ip:log") == 2
+    # Its endpoint frees at first + 0.53 but the pool stays full until first + 1.03: blocked
+    # by the pool, it holds nothing of its endpoint either.
+    await asyncio.sleep(first.admitted_at + 0.7 - await server_time(redis_client))
+    assert not blocked.done()
+    started = time.monotonic()
+    alone = await c.acquire([("k:place_order", endpoint)])
+    assert isinstance(alone, RedisPermit)
+    assert time.monotonic() - started < 0.1
+    # It goes when both have room.
+    late = await blocked
+    assert isinstance(late, RedisPermit)
+    assert late.admitted_at >= first.admitted_at + shared.window
+    assert late.admitted_at >= alone.admitted_at + endpoint.window
+
+
+async def test_linked_buckets_hold_under_concurrency(make_limiter: MakeLimiter) -> None:
+    processes = [make_limiter() for _ in range(3)]
+    place, order, ip = RateLimit(5, per=0.25), RateLimit(5, per=0.25), RateLimit(8, per=0.25)
+    times: dict[str, list[float]] = {"place": [], "order": []}
+
+    async def one(limiter: RedisLimiter, name: str, rate: RateLimit) -> None:
+        permit = await limiter.acquire([(f"k:{name}", rate), ("k:ip", ip)])
+        assert isinstance(permit, RedisPermit)
+        times[name].append(permit.admitted_at)
+        permit.done()
+
+    await asyncio.gather(
+        *(one(processes[i % 3], "place", place) for i in range(30)),
+        *(one(processes[i % 3], "order", order) for i in range(30)),
+    )
+
+    assert busiest_window(times["place"], 0.25) <= 5
+    assert busiest_window(times["order"], 0.25) <= 5
+    assert busiest_window(times["place"] + times["order"], 0.25) <= 8
+
+
+async def test_a_pause_from_one_process_holds_every_process(make_limiter: MakeLimiter) -> None:
+    a, b = make_limiter(), make_limiter()
+    rate = RateLimit(5)
+    a.pause("k:place_order", 0.4)
+    started = time.monotonic()
+    await a.acquire([("k:place_order", rate)])  # at once in this process, written or not
+    assert time.monotonic() - started >= 0.35
+    a.pause("k:place_order", 0.4)
+    await a.flush()
+    started = time.monotonic()
+    await b.acquire([("k:place_order", rate)])  # without the pause: at once
+    assert time.monotonic() - started >= 0.3
+
+
+async def test_a_halt_from_one_process_stops_every_process(make_limiter: MakeLimiter) -> None:
+    a, b = make_limiter(), make_limiter()
+    rate = RateLimit(1, per=1.0)
+    await b.acquire([("k:place_order", rate)])
+    waiting = asyncio.create_task(b.acquire([("k:place_order", rate)]))  # asleep for ~1 s
+    await asyncio.sleep(0.1)
+    a.halt("k:place_order", 5.0, code=403, reason="access too frequent")
+    await a.flush()
+    with pytest.raises(LimiterHalted) as new:
+        await b.acquire([("k:order", RateLimit(5)), ("k:place_order", rate)])
+    assert (new.value.code, new.value.reason) == (403, "access too frequent")
+    assert 4.5 < new.value.remaining <= 5.0
+    # The waiter learns it when it next asks, and takes nothing.
+    with pytest.raises(LimiterHalted):
+        await asyncio.wait_for(waiting, 2.0)
+
+
+async def test_a_halt_fails_this_processs_waiters_at_once(make_limiter: MakeLimiter) -> None:
+    limiter = make_limiter()
+    rate = RateLimit(1, per=1.0)
+    await limiter.acquire([("k:place_order", rate)])
+    waiters = [asyncio.create_task(limiter.acquire([("k:place_order", rate)])) for _ in range(3)]
+    await asyncio.sleep(0.1)
+    started = time.monotonic()
+    limiter.halt("k:place_order", 2.0, code=403, reason="banned")
+    results = await asyncio.gather(*waiters, return_exceptions=True)
+    assert time.monotonic() - started < 0.1
+    assert all(isinstance(result, LimiterHalted) for result in results)
+
+
+async def test_done_moves_the_slot_to_when_the_answer_came(make_limiter: MakeLimiter) -> None:
+    a, b = make_limiter(), make_limiter()
+    rate = RateLimit(1, per=0.5, guard=0.2)
+    first = await a.acquire([("k:place_order", rate)])
+    assert isinstance(first, RedisPermit)
+    await asyncio.sleep(0.05)
+    first.done()
+    await a.flush()
+    # The slot is now the answer's time (~first + 0.05), not first + guard.
+    second = await b.acquire([("k:place_order", rate)])
+    assert isinstance(second, RedisPermit)
+    assert 0.54 <= second.admitted_at - first.admitted_at < 0.65
+    # Unanswered, a slot stays at send + guard.
+    third = await a.acquire([("k:place_order", rate)])
+    assert isinstance(third, RedisPermit)
+    assert third.admitted_at - second.admitted_at >= rate.per + rate.guard - 0.001
+
+
+async def test_an_early_answer_wakes_this_processs_waiter(make_limiter: MakeLimiter) -> None:
+    limiter = make_limiter()
+    rate = RateLimit(1, per=0.5, guard=0.3)
+    first = await limiter.acquire([("k:place_order", rate)])
+    assert isinstance(first, RedisPermit)
+    waiter = asyncio.create_task(limiter.acquire([("k:place_order", rate)]))
+    await asyncio.sleep(0.02)  # told to wait for first + 0.8
+    first.done()
+    second = await waiter
+    assert isinstance(second, RedisPermit)
+    assert second.admitted_at - first.admitted_at < 0.6
+
+
+async def test_waiters_of_one_process_go_first_come_first_served(
+    make_limiter: MakeLimiter,
+) -> None:
+    limiter = make_limiter()
+    rate = RateLimit(2, per=0.1)
+    order: list[int] = []
+
+    async def one(index: int) -> None:
+        permit = await limiter.acquire([("k:place_order", rate)])
+        order.append(index)
+        permit.done()
+
+    tasks = []
+    for index in range(12):
+        tasks.append(asyncio.create_task(one(index)))
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    assert order == list(range(12))
+
+
+async def test_a_cancelled_waiter_leaves_the_queue_moving(make_limiter: MakeLimiter) -> None:
+    limiter = make_limiter()
+    rate = RateLimit(1, per=0.3)
+    await limiter.acquire([("k:place_order", rate)])
+    head = asyncio.create_task(limiter.acquire([("k:place_order", rate)]))
+    queued = asyncio.create_task(limiter.acquire([("k:place_order", rate)]))
+    await asyncio.sleep(0.05)
+    head.cancel()
+    permit = await asyncio.wait_for(queued, 1.0)
+    assert isinstance(permit, RedisPermit)
+
+
+async def test_processes_must_agree_on_a_buckets_limit(make_limiter: MakeLimiter) -> None:
+    a, b = make_limiter(), make_limiter()
+    await a.acquire([("k:place_order", RateLimit(5))])
+    with pytest.raises(ConfigurationError, match="same limits"):
+        await b.acquire([("k:place_order", RateLimit(6))])
+    with pytest.raises(ConfigurationError, match="exceeds the limit"):
+        await a.acquire([("k:place_order", RateLimit(5))], cost=6)
+
+
+async def test_every_key_expires_and_lives_under_the_prefix(
+    make_limiter: MakeLimiter, redis_client: redis.asyncio.Redis
+) -> None:
+    limiter = make_limiter(prefix="bot7:")
+    rate = RateLimit(3, per=0.2)
+    for _ in range(3):
+        (await limiter.acquire([("k:place_order", rate), ("k:ip", RateLimit(50, per=0.2))])).done()
+    limiter.pause("k:order", 0.1)
+    limiter.halt("k:position", 0.1, code=403, reason="banned")
+    await limiter.flush()
+    keys = sorted(await redis_client.keys("*"))
+    assert keys == [
+        "bot7:k:ip:log",
+        "bot7:k:ip:state",
+        "bot7:k:order:state",
+        "bot7:k:place_order:log",
+        "bot7:k:place_order:state",
+        "bot7:k:position:state",
+        "bot7:meta",
+    ]
+    for key in keys:
+        ttl = await redis_client.pttl(key)
+        # A second past the window (0.2 + 0.03 s), the pause or the halt (0.1 s).
+        assert 0 < ttl <= (86_400_000 if key == "bot7:meta" else 1_230), (key, ttl)
+    await asyncio.sleep(1.3)
+    assert await redis_client.keys("*") == ["bot7:meta"]
+
+
+async def test_the_script_keeps_microseconds_of_the_server_clock(
+    make_limiter: MakeLimiter, redis_client: redis.asyncio.Redis
+) -> None:
+    limiter = make_limiter()
+    before = await server_time(redis_client)
+    permit = await limiter.acquire([("k:place_order", RateLimit(5, guard=0.03))])
+    after = await server_time(redis_client)
+    assert isinstance(permit, RedisPermit)
+    assert before <= permit.admitted_at <= after
+    ((_, score),) = await redis_client.zrange("asyncexch:k:place_order:log", 0, -1, withscores=True)
+    assert score == pytest.approx(permit.admitted_at * 1e6 + 30_000, abs=1.0)
+    assert score == int(score)

@@ -1,0 +1,221 @@
+"""When Redis goes away: fail closed (nothing sent, nothing retried) or fall back, and a
+restart mid-run loses no order, sends none twice and breaks no window."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from redis_testing import (  # noqa: F401 (the fixtures)
+    RedisServer,
+    make_limiter_fixture,
+    redis_server_fixture,
+)
+
+from asyncexch import RateLimit
+from asyncexch._redis import RedisLimiter, RedisPermit
+from asyncexch._retry import CallState, should_retry
+from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
+from asyncexch.errors import LimiterUnavailable, Outcome
+from asyncexch.sim import BybitSimulator, Faults, SimServer, SimTransport
+
+pytestmark = [pytest.mark.integration]
+
+MakeLimiter = Callable[..., RedisLimiter]
+KEY = "outage-key"
+SECRET = "outage-secret"
+PRODUCT = "13016"  # BTC Long
+
+
+def _orders(sim: BybitSimulator, count: int) -> list[StakeOrder]:
+    price = sim.price("BTC")
+    return [
+        StakeOrder(
+            product_id=PRODUCT,
+            coin="USDT",
+            amount=Decimal("10") + index,
+            initial_price=price,
+            breakeven_price=price * Decimal("0.9964"),
+        )
+        for index in range(count)
+    ]
+
+
+def _busiest_window(times: list[float], per: float) -> int:
+    ordered = sorted(times)
+    return max(i + 1 - bisect.bisect_right(ordered, at - per) for i, at in enumerate(ordered))
+
+
+async def test_an_unreachable_redis_fails_closed_and_is_not_retried(
+    redis_server: RedisServer, make_limiter: MakeLimiter
+) -> None:
+    limiter = make_limiter()
+    await limiter.acquire([("k:place_order", RateLimit(5))])
+    redis_server.stop(signal.SIGKILL)
+    started = time.monotonic()
+    with pytest.raises(LimiterUnavailable, match="nothing was sent") as failed:
+        await limiter.acquire([("k:place_order", RateLimit(5))])
+    assert time.monotonic() - started < 1.0
+    assert failed.value.outcome is Outcome.NOT_PROCESSED
+    assert not should_retry(failed.value, CallState(idempotent=True))
+
+
+async def test_waiters_queued_behind_a_failed_round_trip_fail_with_it(
+    redis_server: RedisServer, make_limiter: MakeLimiter
+) -> None:
+    limiter = make_limiter()
+    rate = RateLimit(1, per=0.3)
+    await limiter.acquire([("k:place_order", rate)])
+    waiters = [asyncio.create_task(limiter.acquire([("k:place_order", rate)])) for _ in range(10)]
+    await asyncio.sleep(0.05)
+    redis_server.stop(signal.SIGKILL)
+    results = await asyncio.wait_for(asyncio.gather(*waiters, return_exceptions=True), 2.0)
+    assert all(isinstance(result, LimiterUnavailable) for result in results)
+    assert limiter.stats.unavailable == 1  # only the head knocked
+
+
+async def test_a_client_sends_nothing_while_redis_is_down(
+    redis_server: RedisServer, make_limiter: MakeLimiter
+) -> None:
+    sim = BybitSimulator()
+    sim.add_account(KEY, SECRET)
+    limiter = make_limiter()
+    async with BybitClient(
+        KEY, SECRET, base_url="http://sim", transport=SimTransport(sim.app), limiter=limiter
+    ) as client:
+        batch = _orders(sim, 3)
+        await client.advance_earn.place_order(batch[0])
+        await limiter.flush()  # its done() reached Redis
+        redis_server.stop(signal.SIGKILL)
+        with pytest.raises(LimiterUnavailable):
+            await client.advance_earn.place_order(batch[1])
+        results = await client.advance_earn.place_orders(batch[1:])
+    assert all(isinstance(result, LimiterUnavailable) for result in results)
+    assert sim.stats.requests["place_order"] == 1
+    assert len(sim.orders) == 1
+    assert limiter.stats.unavailable == 2  # one knock per call: nothing retried
+
+
+async def test_the_fallback_paces_this_process_and_returns_to_redis(
+    redis_server: RedisServer, make_limiter: MakeLimiter, caplog: pytest.LogCaptureFixture
+) -> None:
+    limiter = make_limiter(fallback="in_process", recheck=0.3)
+    rate = RateLimit(4, per=0.25)
+    (await limiter.acquire([("k:place_order", rate)])).done()
+    redis_server.stop(signal.SIGKILL)
+    admitted: list[float] = []
+
+    async def one() -> None:
+        permit = await limiter.acquire([("k:place_order", rate)])
+        admitted.append(time.monotonic())
+        permit.done()
+
+    with caplog.at_level(logging.WARNING, logger="asyncexch"):
+        await asyncio.gather(*(one() for _ in range(12)))
+    assert limiter.stats.fallback_admitted == 12
+    assert _busiest_window(admitted, rate.per) <= rate.limit
+    assert any("pacing this process alone" in r.getMessage() for r in caplog.records)
+
+    await asyncio.to_thread(redis_server.start)
+    await asyncio.sleep(0.35)
+    with caplog.at_level(logging.WARNING, logger="asyncexch"):
+        permit = await limiter.acquire([("k:place_order", rate)])
+    assert isinstance(permit, RedisPermit)
+    assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_fallback_takes_its_share_of_each_limit(
+    redis_server: RedisServer, make_limiter: MakeLimiter
+) -> None:
+    limiter = make_limiter(fallback="in_process", fallback_share=0.5)
+    rate = RateLimit(4, per=0.25)
+    redis_server.stop(signal.SIGKILL)
+    admitted: list[float] = []
+    for _ in range(6):
+        (await limiter.acquire([("k:place_order", rate)])).done()
+        admitted.append(time.monotonic())
+    assert _busiest_window(admitted, rate.per) <= 2
+
+
+async def _restart_mid_batch(
+    redis_server: RedisServer, limiter: RedisLimiter, count: int, *, until_noticed: bool
+) -> tuple[BybitSimulator, list[OrderAck | Exception], list[OrderAck | Exception]]:
+    """Place ``count`` orders at 10/s; 1.5 s in, crash Redis and start an empty one at once,
+    or once the limiter has met the outage; then place again every order that failed, with
+    the same objects."""
+    sim = BybitSimulator(limits={"place_order": (10, 1.0)}, faults=Faults(latency=(0.0, 0.01)))
+    sim.add_account(KEY, SECRET)
+    batch = _orders(sim, count)
+    async with (
+        SimServer(sim.app) as server,
+        BybitClient(
+            KEY,
+            SECRET,
+            base_url=server.url,
+            limits={"place_order": RateLimit(10)},
+            limiter=limiter,
+        ) as client,
+    ):
+        placing = asyncio.create_task(client.advance_earn.place_orders(batch))
+        await asyncio.sleep(1.5)
+        redis_server.stop(signal.SIGKILL)
+        while until_noticed and not (limiter.stats.unavailable or placing.done()):
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(redis_server.start)
+        first: list[OrderAck | Exception] = list(await placing)
+        results = list(first)
+        again = [index for index, result in enumerate(results) if not isinstance(result, OrderAck)]
+        retried = await client.advance_earn.place_orders([batch[index] for index in again])
+        for index, result in zip(again, retried, strict=True):
+            results[index] = result
+    return sim, first, results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("down", ["between-requests", "until-noticed"])
+async def test_a_redis_restart_mid_run_loses_no_order_and_sends_none_twice(
+    redis_server: RedisServer,
+    make_limiter: MakeLimiter,
+    caplog: pytest.LogCaptureFixture,
+    down: str,
+) -> None:
+    limiter = make_limiter()
+    with caplog.at_level(logging.WARNING, logger="asyncexch"):
+        sim, first, results = await _restart_mid_batch(
+            redis_server, limiter, 40, until_noticed=down == "until-noticed"
+        )
+
+    assert all(isinstance(result, OrderAck) for result in results), results
+    assert len(sim.orders) == 40
+    assert Counter(o.order_link_id for o in sim.orders.values()).most_common(1)[0][1] == 1
+    # Failing closed sent nothing: one request per order, none refused by the window, even
+    # though the restarted Redis had forgotten the second before it (the quiet window).
+    assert sim.stats.requests["place_order"] == 40
+    assert sim.stats.rate_limit_rejections == 0
+    assert _busiest_window(sim.stats.arrivals["place_order"], 1.0) <= 10
+    if down == "until-noticed":  # requests met the outage: failed closed, placed again
+        assert limiter.stats.unavailable >= 1
+        assert any(isinstance(result, LimiterUnavailable) for result in first)
+    assert any("lost its data" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.slow
+async def test_a_redis_restart_with_a_fallback_keeps_placing_exactly_once(
+    redis_server: RedisServer, make_limiter: MakeLimiter
+) -> None:
+    limiter = make_limiter(fallback="in_process", recheck=0.5)
+    sim, _, results = await _restart_mid_batch(redis_server, limiter, 40, until_noticed=True)
+
+    assert all(isinstance(result, OrderAck) for result in results), results
+    assert len(sim.orders) == 40
+    assert Counter(o.order_link_id for o in sim.orders.values()).most_common(1)[0][1] == 1
+    assert limiter.stats.fallback_admitted >= 1
+    # Refusals by the window, if any, were not processed: each was retried with its own id.
+    assert sim.stats.requests["place_order"] == 40 + sim.stats.rejections[10006]
