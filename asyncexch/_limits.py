@@ -27,13 +27,13 @@ import asyncio
 import bisect
 import math
 import weakref
-from collections import deque
 from collections.abc import Sequence
 from typing import Protocol
 
 import attrs
 
 from ._clock import Clock
+from ._turns import Turns, sleep_unless_woken
 from .errors import ConfigurationError
 
 __all__ = [
@@ -122,17 +122,14 @@ class RateLimiter(Protocol):
 
 
 class _Bucket:
-    __slots__ = ("busy", "paused_until", "rate", "slots", "waiters", "wake")
+    __slots__ = ("paused_until", "rate", "slots", "turns")
 
     def __init__(self, rate: RateLimit) -> None:
         self.rate = rate
         #: Sorted slot times of the requests that may still count in a server window.
         self.slots: list[float] = []
         self.paused_until = -math.inf
-        self.waiters: deque[asyncio.Future[None]] = deque()
-        self.busy = False
-        #: Resolved to interrupt the head's sleep (a halt).
-        self.wake: asyncio.Future[None] | None = None
+        self.turns = Turns()
 
     def delay(self, now: float, cost: int) -> float:
         """Seconds until ``cost`` requests may leave at once (0 if now)."""
@@ -177,10 +174,8 @@ class _InProcessPermit:
         now = self._clock.monotonic()
         for bucket, stamp in self._taken:
             bucket.settle(stamp, now, self._cost)
-            if now < stamp and bucket.wake is not None and not bucket.wake.done():
-                bucket.wake.set_result(
-                    None
-                )  # capacity frees sooner than planned: let the head look
+            if now < stamp:  # capacity frees sooner than planned: let the head look
+                bucket.turns.wake()
         self._taken = None
 
 
@@ -222,7 +217,7 @@ class InProcessLimiter:
             # Queue for each bucket in turn and wait for its own capacity before queueing for
             # the next, so a request held up by its endpoint never blocks a shared pool.
             for bucket in buckets:
-                await self._enter(bucket)
+                await bucket.turns.enter()
                 entered.append(bucket)
                 await self._wait_for(claims, entered, [bucket], cost)
             await self._wait_for(claims, entered, entered, cost)
@@ -232,7 +227,7 @@ class InProcessLimiter:
             )
         finally:
             for bucket in entered:
-                self._leave(bucket)
+                bucket.turns.leave()
 
     async def _wait_for(
         self,
@@ -248,16 +243,7 @@ class InProcessLimiter:
             wait = max(bucket.delay(now, cost) for bucket in needed)
             if wait <= 0:
                 return
-            wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            for bucket in held:
-                bucket.wake = wake
-            sleep = asyncio.ensure_future(self._clock.sleep(wait))
-            try:
-                await asyncio.wait((sleep, wake), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                sleep.cancel()
-                for bucket in held:
-                    bucket.wake = None
+            await sleep_unless_woken(self._clock, wait, [bucket.turns for bucket in held])
 
     def pause(self, key: str, seconds: float) -> None:
         bucket = self._buckets.get(key)
@@ -269,12 +255,8 @@ class InProcessLimiter:
         bucket = self._buckets.get(key)
         if bucket is None:
             return
-        while bucket.waiters:  # queued waiters fail now; they never held the head
-            future = bucket.waiters.popleft()
-            if not future.done():
-                future.set_exception(LimiterHalted(code, reason, seconds))
-        if bucket.wake is not None and not bucket.wake.done():
-            bucket.wake.set_result(None)  # the head re-checks and fails
+        bucket.turns.fail_waiters(lambda: LimiterHalted(code, reason, seconds))
+        bucket.turns.wake()  # the head re-checks and fails
 
     def _check_halts(self, claims: Sequence[tuple[str, RateLimit]], now: float) -> None:
         if not self._halts:
@@ -287,32 +269,8 @@ class InProcessLimiter:
                     raise LimiterHalted(code, reason, until - now)
                 del self._halts[key]
 
-    async def _enter(self, bucket: _Bucket) -> None:
-        """Wait until this task is at the head of the bucket's queue."""
-        if not bucket.busy:
-            bucket.busy = True
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        bucket.waiters.append(future)
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled() and future.exception() is None:
-                self._leave(bucket)  # handed the head just as we were cancelled: pass it on
-            raise
-
-    @staticmethod
-    def _leave(bucket: _Bucket) -> None:
-        """Hand the head of the queue to the next live waiter."""
-        while bucket.waiters:
-            future = bucket.waiters.popleft()
-            if not future.done():
-                future.set_result(None)
-                return
-        bucket.busy = False
-
     def __repr__(self) -> str:
-        waiting = sum(len(b.waiters) for b in self._buckets.values())
+        waiting = sum(b.turns.waiting for b in self._buckets.values())
         return f"<InProcessLimiter buckets={len(self._buckets)} waiting={waiting}>"
 
 

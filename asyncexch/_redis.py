@@ -89,6 +89,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from ._clock import Clock, SystemClock
 from ._limits import InProcessLimiter, LimiterHalted, Permit, RateLimit, RateLimiter
+from ._turns import Turns, sleep_unless_woken
 from .errors import ConfigurationError, LimiterUnavailable
 
 __all__ = ["RedisLimiter", "RedisLimiterStats", "RedisPermit", "connect_redis"]
@@ -279,18 +280,6 @@ class RedisLimiterStats:
     round_trips: deque[float] = attrs.Factory(lambda: deque(maxlen=_KEEP_ROUND_TRIPS))
 
 
-class _Lane:
-    """This process's first-come, first-served queue for one bucket."""
-
-    __slots__ = ("busy", "waiters", "wake")
-
-    def __init__(self) -> None:
-        self.busy = False
-        self.waiters: deque[asyncio.Future[None]] = deque()
-        #: Resolved to interrupt the head's sleep (a halt, or capacity freed here).
-        self.wake: asyncio.Future[None] | None = None
-
-
 class _Unreachable(Exception):
     """Redis could not be reached; ``__cause__`` says why."""
 
@@ -391,7 +380,7 @@ class RedisLimiter:
         self._meta = f"{prefix}meta"
         #: The data generation this limiter last saw in Redis ("" before the first answer).
         self._generation = ""
-        self._lanes: dict[str, _Lane] = {}
+        self._lanes: dict[str, Turns] = {}
         # Local mirrors of pauses and halts (monotonic deadlines): they hold in this process
         # at once, before and whether or not the write reaches Redis.
         self._pauses: dict[str, float] = {}
@@ -453,12 +442,8 @@ class RedisLimiter:
         self._halts[key] = (self._clock.monotonic() + seconds, code, reason)
         lane = self._lanes.get(key)
         if lane is not None:
-            while lane.waiters:  # queued waiters fail now; they never held the head
-                future = lane.waiters.popleft()
-                if not future.done():
-                    future.set_exception(LimiterHalted(code, reason, seconds))
-            if lane.wake is not None and not lane.wake.done():
-                lane.wake.set_result(None)  # the head re-checks and fails
+            lane.fail_waiters(lambda: LimiterHalted(code, reason, seconds))
+            lane.wake()  # the head re-checks and fails
         self._write(self._mark(key, "halt", seconds, code, reason))
         if self._fallback is not None:
             self._fallback.halt(key, seconds, code=code, reason=reason)
@@ -495,13 +480,13 @@ class RedisLimiter:
     ) -> RedisPermit:
         lanes = [self._lane(key) for key, _ in claims]
         failures = self._failures
-        entered: list[_Lane] = []
+        entered: list[Turns] = []
         try:
             # As in process: queue for each bucket in turn and wait for its own capacity
             # before queueing for the next, so a request held up by its endpoint never blocks
             # this process's queue of a shared pool.
             for index, lane in enumerate(lanes):
-                await self._enter(lane)
+                await lane.enter()
                 entered.append(lane)
                 while True:
                     if self._failures != failures:
@@ -516,11 +501,11 @@ class RedisLimiter:
                         wait = max(taken[: index + 1])
                         if wait <= 0:
                             break  # only buckets further on are full: queue for them
-                    await self._sleep(wait, entered)
+                    await sleep_unless_woken(self._clock, wait, entered)
             raise AssertionError("the last bucket's loop returns or raises")  # pragma: no cover
         finally:
             for lane in entered:
-                self._leave(lane)
+                lane.leave()
 
     async def _take(
         self, claims: Sequence[tuple[str, RateLimit]], cost: int
@@ -578,8 +563,8 @@ class RedisLimiter:
             await self._settle_script(keys=keys, args=args)
             for key, _ in claims:  # capacity may free sooner than planned: let heads look
                 lane = self._lanes.get(key)
-                if lane is not None and lane.wake is not None and not lane.wake.done():
-                    lane.wake.set_result(None)
+                if lane is not None:
+                    lane.wake()
 
         self._write(settle())
 
@@ -681,50 +666,13 @@ class RedisLimiter:
         now = self._clock.monotonic()
         return max(0.0, *(self._pauses.get(key, -math.inf) - now for key, _ in claims))
 
-    async def _sleep(self, seconds: float, held: list[_Lane]) -> None:
-        """Sleep ``seconds``, or until a halt or freed capacity wakes a held lane."""
-        wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        for lane in held:
-            lane.wake = wake
-        sleep = asyncio.ensure_future(self._clock.sleep(seconds))
-        try:
-            await asyncio.wait((sleep, wake), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleep.cancel()
-            for lane in held:
-                lane.wake = None
-
-    def _lane(self, key: str) -> _Lane:
+    def _lane(self, key: str) -> Turns:
         lane = self._lanes.get(key)
         if lane is None:
-            lane = self._lanes[key] = _Lane()
+            lane = self._lanes[key] = Turns()
         return lane
 
-    async def _enter(self, lane: _Lane) -> None:
-        """Wait until this task is at the head of the lane."""
-        if not lane.busy:
-            lane.busy = True
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        lane.waiters.append(future)
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled() and future.exception() is None:
-                self._leave(lane)  # handed the head just as we were cancelled: pass it on
-            raise
-
-    @staticmethod
-    def _leave(lane: _Lane) -> None:
-        """Hand the head of the lane to the next live waiter."""
-        while lane.waiters:
-            future = lane.waiters.popleft()
-            if not future.done():
-                future.set_result(None)
-                return
-        lane.busy = False
-
     def __repr__(self) -> str:
-        waiting = sum(len(lane.waiters) for lane in self._lanes.values())
+        waiting = sum(lane.waiting for lane in self._lanes.values())
         mode = "falling back" if self._fallback_until is not None else "shared"
         return f"<RedisLimiter prefix={self.prefix!r} {mode} waiting={waiting}>"

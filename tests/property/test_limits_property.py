@@ -76,7 +76,7 @@ async def run(
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=HANG_GUARD)
     assert len(outcome.admitted) == len(requests)
     for bucket in limiter._buckets.values():
-        assert not bucket.busy and not bucket.waiters
+        assert bucket.turns.idle
     return outcome
 
 

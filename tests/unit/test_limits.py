@@ -287,8 +287,7 @@ async def test_cost_equal_to_limit_is_allowed_and_cost_above_is_refused() -> Non
 def assert_idle(limiter: InProcessLimiter) -> None:
     assert "waiting=0" in repr(limiter)
     for bucket in limiter._buckets.values():
-        assert not bucket.busy
-        assert not bucket.waiters
+        assert bucket.turns.idle
 
 
 async def test_cancelled_queued_waiter_takes_no_capacity_and_leaves_the_queue() -> None:
