@@ -72,7 +72,6 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Coroutine, Sequence
-from types import TracebackType
 from typing import Any, Literal
 
 import attrs
@@ -89,6 +88,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from ._clock import Clock, SystemClock
 from ._limits import InProcessLimiter, LimiterHalted, Permit, RateLimit, RateLimiter
+from ._resource import AsyncResource
 from ._turns import Turns, sleep_unless_woken
 from .errors import ConfigurationError, LimiterUnavailable
 
@@ -325,7 +325,7 @@ class _NoPermit:
         return None
 
 
-class RedisLimiter:
+class RedisLimiter(AsyncResource):
     """Rate-limit buckets in Redis, shared by every process and host that uses the same Redis
     and ``prefix``. See the module documentation for the guarantee and its limits.
 
@@ -461,17 +461,6 @@ class RedisLimiter:
         await self.flush()
         if self._owns_redis:
             await self._redis.aclose()
-
-    async def __aenter__(self) -> RedisLimiter:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # --- taking capacity in Redis -----------------------------------------------------------
 

@@ -12,7 +12,6 @@ import logging
 import random
 import ssl
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import certifi
@@ -22,6 +21,7 @@ from ._clock import Clock, ServerTime, SystemClock
 from ._convert import decode
 from ._endpoint import Endpoint
 from ._limits import LimiterHalted, Permit, RateLimit, RateLimiter, shared_limiter
+from ._resource import AsyncResource
 from ._retry import CallState, RetryPolicy, build_retrying
 from ._venue import Reply, Venue, WireRequest
 from .errors import (
@@ -46,7 +46,7 @@ logger = logging.getLogger("asyncexch")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
-class Session:
+class Session(AsyncResource):
     """Sends a venue's requests: paced, signed, retried where safe, decoded.
 
     One session owns one :class:`httpx.AsyncClient` (or uses the one it is handed, which it
@@ -115,17 +115,6 @@ class Session:
         if max_in_flight is not None and max_in_flight < 1:
             raise ConfigurationError(f"max_in_flight must be >= 1, got {max_in_flight}")
         self._in_flight = asyncio.Semaphore(max_in_flight) if max_in_flight else None
-
-    async def __aenter__(self) -> Session:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the HTTP client, if this session made it; later calls raise."""

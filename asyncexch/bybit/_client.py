@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
 from typing import Literal, TypeVar
 
 import attrs
@@ -16,6 +15,7 @@ from .._batch import BatchReport, gather_or_cancel
 from .._clock import Clock
 from .._endpoint import Endpoint
 from .._limits import RateLimit, RateLimiter
+from .._resource import AsyncResource
 from .._retry import RetryPolicy
 from .._session import Session
 from ..errors import (
@@ -55,7 +55,7 @@ _LOOKUP_PAUSE = 0.5
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-class BybitClient:
+class BybitClient(AsyncResource):
     """An async Bybit V5 client. Use it as an async context manager.
 
     ``api_key``/``api_secret`` may be omitted for public data only. A secret containing
@@ -100,17 +100,6 @@ class BybitClient:
         self._venue = venue
         #: Advance Earn (SmartLeverage).
         self.advance_earn = AdvanceEarn(self.session)
-
-    async def __aenter__(self) -> BybitClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the HTTP connections this client opened."""

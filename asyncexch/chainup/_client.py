@@ -6,7 +6,6 @@ import enum
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from types import TracebackType
 from typing import Literal
 
 import attrs
@@ -14,6 +13,7 @@ import httpx
 
 from .._clock import Clock
 from .._limits import RateLimit, RateLimiter
+from .._resource import AsyncResource
 from .._retry import RetryPolicy
 from .._session import Session
 from ..errors import InvalidRequest, OrderStatusUnknown
@@ -80,7 +80,7 @@ class Reconciliation:
         return self.status is ReconcileStatus.PLACED
 
 
-class ChainupContractClient:
+class ChainupContractClient(AsyncResource):
     """An async client for a ChainUP white-label exchange's contract open-API v1.
 
     ``base_url`` is the exchange's host (every ChainUP exchange has its own). The body is a
@@ -124,17 +124,6 @@ class ChainupContractClient:
             max_in_flight=max_in_flight,
         )
         self._contracts: dict[int, Contract] | None = None
-
-    async def __aenter__(self) -> ChainupContractClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the HTTP connections this client opened."""
