@@ -45,35 +45,31 @@ class Side(str, enum.Enum):
         return self.value
 
 
-class OrderType(enum.IntEnum):
-    LIMIT = 1
-    MARKET = 2
+class _WireNumber(enum.IntEnum):
+    """A small integer sent as its decimal string."""
 
     @property
     def wire(self) -> str:
         return str(self.value)
 
 
-class CloseType(enum.IntEnum):
+class OrderType(_WireNumber):
+    LIMIT = 1
+    MARKET = 2
+
+
+class CloseType(_WireNumber):
     """Whether an order opens (or adds to) a position or closes one."""
 
     OPEN = 0
     CLOSE = 1
 
-    @property
-    def wire(self) -> str:
-        return str(self.value)
 
-
-class MarginMode(enum.IntEnum):
+class MarginMode(_WireNumber):
     """``copType``: cross (1) or isolated (2) margin; venues mostly accept only isolated."""
 
     CROSS = 1
     ISOLATED = 2
-
-    @property
-    def wire(self) -> str:
-        return str(self.value)
 
 
 class OrderStatus(enum.IntEnum):
