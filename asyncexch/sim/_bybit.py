@@ -20,7 +20,7 @@ import itertools
 import json
 import math
 import re
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, Literal
@@ -30,14 +30,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from .._clock import Clock, SystemClock
+from ._exchange import BAD_GATEWAY, DroppedResponse, RollingWindows, SimulatedExchange
 from ._faults import Fault, FaultPlan, Faults
 
 __all__ = [
     "BybitSimulator",
-    "ConnectionDropped",
     "SimAccount",
     "SimOrder",
     "SimPosition",
@@ -60,11 +59,6 @@ _LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 _ESTIMATE_TTL = 600.0
 _SLIPPAGE = Decimal("0.05")
 _OLD_DEDUPE_WINDOW = 1800.0
-_BAD_GATEWAY = "<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>"
-
-
-class ConnectionDropped(Exception):
-    """Raised by the app to drop the connection (the serving layer turns it into a drop)."""
 
 
 @attrs.define
@@ -164,7 +158,7 @@ def _text(value: Decimal, places: int | None = None) -> str:
     return format(value, "f")
 
 
-class BybitSimulator:
+class BybitSimulator(SimulatedExchange):
     """An offline Bybit Advance Earn exchange; see the module docstring for what it checks.
 
     **Parameters:**
@@ -212,7 +206,7 @@ class BybitSimulator:
         self.positions: dict[str, SimPosition] = {}
         self._by_link: dict[tuple[str, str], SimOrder] = {}
         self._estimates: dict[tuple[str, str], tuple[Decimal, float]] = {}
-        self._windows: dict[tuple[str, str], deque[float]] = {}
+        self._windows = RollingWindows()
         self._banned_until: dict[str, float] = {}
         self._plan = FaultPlan(self.faults)
         self._ids = itertools.count(1)
@@ -249,15 +243,6 @@ class BybitSimulator:
         )
         self.accounts[api_key] = account
         return account
-
-    def set_faults(self, faults: Faults) -> None:
-        """Change what goes wrong from the next request on (for example, ``Faults()``: nothing)."""
-        self.faults = faults
-        self._plan = FaultPlan(faults)
-
-    def now_ms(self) -> int:
-        """The exchange's clock, in milliseconds (real time plus the configured skew)."""
-        return int((self.clock.time() + self.faults.clock_skew) * 1000)
 
     def price(self, asset: str) -> Decimal:
         """The current market price of ``asset``: it swings slowly around its base price."""
@@ -327,7 +312,7 @@ class BybitSimulator:
         self.stats.arrivals.setdefault(name, []).append(arrived)
         ip = request.client.host if request.client else "unknown"
         banned = self._banned_until.get(ip, -math.inf) > arrived
-        if banned or not self._hit(("ip", ip), self.ip_limit, arrived)[0]:
+        if banned or not self._windows.hit(("ip", ip), *self.ip_limit, arrived)[0]:
             if not banned:
                 self._banned_until[ip] = arrived + self.ip_ban
             self.stats.rejections[403] += 1
@@ -415,22 +400,9 @@ class BybitSimulator:
             return False
         return True
 
-    def _hit(
-        self, key: tuple[str, str], rate: tuple[int, float], now: float
-    ) -> tuple[bool, int, float]:
-        """Count an arrival in a rolling window: (admitted, remaining, reset time)."""
-        limit, per = rate
-        window = self._windows.setdefault(key, deque())
-        while window and window[0] <= now - per:
-            window.popleft()
-        if len(window) >= limit:
-            return False, 0, window[0] + per
-        window.append(now)
-        return True, limit - len(window), now
-
     def _limit(self, scope: str, name: str, now: float) -> dict[str, str]:
         limit, per = self.limits[name]
-        admitted, remaining, reset = self._hit((scope, name), (limit, per), now)
+        admitted, remaining, reset = self._windows.hit((scope, name), limit, per, now)
         reset_ms = self.now_ms() + int((reset - now) * 1000)
         headers = {
             "X-Bapi-Limit": str(limit),
@@ -456,7 +428,7 @@ class BybitSimulator:
     def _fault(self, fault: Fault, answer: Response | None = None) -> Response:
         self.stats.faults[fault.value] += 1
         if fault is Fault.HTTP_5XX:
-            return Response(_BAD_GATEWAY, status_code=502, media_type="text/html")
+            return Response(BAD_GATEWAY, status_code=502, media_type="text/html")
         if fault is Fault.BUSY:
             return self._envelope(10016, "Server error: service is restarting", {}, {})
         if fault is Fault.TIMEOUT_AFTER_COMMIT:
@@ -464,7 +436,7 @@ class BybitSimulator:
         if fault is Fault.TRUNCATED and answer is not None:
             body = bytes(answer.body)
             return Response(body[: len(body) // 2], media_type="application/json")
-        return _DroppedResponse()
+        return DroppedResponse()
 
     # --- endpoint logic -----------------------------------------------------------------
 
@@ -580,17 +552,14 @@ class BybitSimulator:
             raise _Refused(180016, "Balance not enough")
         account.balances[product.invest_coin] = balance - amount
         product.remaining_amount -= amount
-        return SimOrder(
-            order_id=self._new_order_id(),
-            order_link_id=link,
-            uid=account.uid,
-            product_id=product.product_id,
-            order_type="Stake",
-            amount=amount,
-            account_type=account_type,
-            created_ms=self.now_ms(),
-            placed_at=now,
-            due=now + self.settlement_delay,
+        return self._new_order(
+            account,
+            product,
+            link,
+            account_type,
+            now,
+            "Stake",
+            amount,
             initial_price=initial,
             breakeven_price=breakeven,
         )
@@ -623,17 +592,14 @@ class BybitSimulator:
                 180006, "Validation failed: redeem estimate expired or unknown; query it again"
             )
         position.status = "Redeeming"
-        return SimOrder(
-            order_id=self._new_order_id(),
-            order_link_id=link,
-            uid=account.uid,
-            product_id=product.product_id,
-            order_type="Redeem",
-            amount=estimated,
-            account_type=account_type,
-            created_ms=self.now_ms(),
-            placed_at=now,
-            due=now + self.settlement_delay,
+        return self._new_order(
+            account,
+            product,
+            link,
+            account_type,
+            now,
+            "Redeem",
+            estimated,
             position_id=position.position_id,
         )
 
@@ -817,6 +783,32 @@ class BybitSimulator:
             raise _Refused(180008, "Invalid Product")
         return product
 
+    def _new_order(
+        self,
+        account: SimAccount,
+        product: SimProduct,
+        link: str,
+        account_type: str,
+        now: float,
+        order_type: str,
+        amount: Decimal,
+        **details: Any,
+    ) -> SimOrder:
+        """A Pending order placed now, due to settle after the settlement delay."""
+        return SimOrder(
+            order_id=self._new_order_id(),
+            order_link_id=link,
+            uid=account.uid,
+            product_id=product.product_id,
+            order_type=order_type,
+            amount=amount,
+            account_type=account_type,
+            created_ms=self.now_ms(),
+            placed_at=now,
+            due=now + self.settlement_delay,
+            **details,
+        )
+
     def _new_order_id(self) -> str:
         number = next(self._ids)
         return f"{number:08x}-5e1a-4b1d-9a7e-{number:012x}"
@@ -832,20 +824,3 @@ def _decimal(value: object, field: str) -> Decimal:
     if not number.is_finite() or number <= 0:
         raise _Refused(10001, f"{field} must be positive")
     return number
-
-
-class _DroppedResponse(Response):
-    """Starts an answer and then drops the connection."""
-
-    def __init__(self) -> None:
-        super().__init__(b"")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"512")],
-            }
-        )
-        raise ConnectionDropped()

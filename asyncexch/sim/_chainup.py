@@ -26,7 +26,7 @@ import hmac
 import itertools
 import json
 import re
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
@@ -39,7 +39,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._clock import Clock, SystemClock
-from ._bybit import _DroppedResponse
+from ._exchange import BAD_GATEWAY, DroppedResponse, RollingWindows, SimulatedExchange
 from ._faults import Fault, FaultPlan, Faults
 
 __all__ = [
@@ -81,7 +81,6 @@ _FINISHED = frozenset({FILLED, CANCELLED, 6, PARTIAL_CANCELLED})
 MAKER_UID = 10000
 _DIGITS = re.compile(r"[0-9]+")
 _EIGHT = Decimal("0.00000001")
-_BAD_GATEWAY = "<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>"
 _JSON = "application/json;charset=UTF-8"
 
 
@@ -260,7 +259,7 @@ class _Refused(Exception):
 Handler = Callable[[ChainupAccount | None, dict[str, str]], Any]
 
 
-class ChainupSimulator:
+class ChainupSimulator(SimulatedExchange):
     """An offline ChainUP contract exchange; see the module docstring for what it checks.
 
     **Parameters:**
@@ -310,7 +309,7 @@ class ChainupSimulator:
         self._high = dict(self._last)
         self._low = dict(self._last)
         self._volume: Counter[int] = Counter()
-        self._windows: dict[tuple[str, str], deque[float]] = {}
+        self._windows = RollingWindows()
         self._plan = FaultPlan(self.faults)
         self._order_ids = itertools.count(100001)
         self._position_ids = itertools.count(1)
@@ -332,15 +331,6 @@ class ChainupSimulator:
         )
         self.accounts[api_key] = account
         return account
-
-    def set_faults(self, faults: Faults) -> None:
-        """Change what goes wrong from the next request on (for example, ``Faults()``: nothing)."""
-        self.faults = faults
-        self._plan = FaultPlan(faults)
-
-    def now_ms(self) -> int:
-        """The exchange's clock, in milliseconds (real time plus the configured skew)."""
-        return int((self.clock.time() + self.faults.clock_skew) * 1000)
 
     def contract(self, symbol_or_id: str | int) -> ChainupContract:
         """A contract by symbol (``E_BTCUSD``) or id (1, or ``"1"``)."""
@@ -515,12 +505,8 @@ class ChainupSimulator:
     def _limit(self, scope: str, name: str, now: float) -> None:
         """Count an arrival in the endpoint's rolling window (refused ones are not counted)."""
         limit, per = self.limits[name]
-        window = self._windows.setdefault((scope, name), deque())
-        while window and window[0] <= now - per:
-            window.popleft()
-        if len(window) >= limit:
+        if not self._windows.hit((scope, name), limit, per, now)[0]:
             raise _Refused("119", "ordering too frequently (下单频繁)")
-        window.append(now)
 
     @staticmethod
     def _envelope(code: str, message: str, data: object) -> Response:
@@ -529,7 +515,7 @@ class ChainupSimulator:
     def _fault(self, fault: Fault, answer: Response | None = None) -> Response:
         self.stats.faults[fault.value] += 1
         if fault is Fault.HTTP_5XX:
-            return Response(_BAD_GATEWAY, status_code=502, media_type="text/html")
+            return Response(BAD_GATEWAY, status_code=502, media_type="text/html")
         if fault is Fault.BUSY:
             return self._envelope("1", "system error", None)
         if fault is Fault.TIMEOUT_AFTER_COMMIT:
@@ -537,7 +523,7 @@ class ChainupSimulator:
         if fault is Fault.TRUNCATED and answer is not None:
             body = bytes(answer.body)
             return Response(body[: len(body) // 2], media_type=_JSON)
-        return _DroppedResponse()
+        return DroppedResponse()
 
     # --- public endpoints ---------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._bybit import ConnectionDropped
+from ._exchange import ConnectionDropped
 
 __all__ = ["SimServer", "SimTransport", "dropping"]
 
