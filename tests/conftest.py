@@ -1,8 +1,8 @@
-"""Shared test helpers: a virtual clock, Bybit envelopes and a client bound to respx."""
+"""Shared test helpers: a virtual clock, Bybit envelopes, Bybit and ChainUP clients on respx."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -11,11 +11,17 @@ import respx
 
 from asyncexch import RetryPolicy, VirtualClock
 from asyncexch.bybit import BybitClient
+from asyncexch.chainup import ChainupContractClient
 
 BASE_URL = "https://api.bybit.test"
 API_KEY = "XXXXXXXXXX"
 API_SECRET = "VDFZSSPUTKRJMXAVMJXBHEXIPZNZJIZUBVRQ"
 SERVER_MS = 1_700_000_000_000
+
+#: The ChainUP reference's example key, and the 17 x 'x' secret its vectors were computed with.
+CHAINUP_BASE_URL = "https://chainup.test"
+CHAINUP_API_KEY = "0816016bb06417f50327e2b557d39aaa"
+CHAINUP_API_SECRET = "x" * 17
 
 
 def ok(
@@ -69,6 +75,34 @@ async def make_client(
         kwargs.setdefault("retry", RetryPolicy(max_attempts=5, deadline=60.0))
         key, secret = kwargs.pop("api_key", API_KEY), kwargs.pop("api_secret", API_SECRET)
         client = BybitClient(key, secret, **kwargs)
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def chainup_mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=CHAINUP_BASE_URL, assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+async def make_chainup_client(
+    clock: VirtualClock, chainup_mock: respx.MockRouter
+) -> AsyncIterator[Callable[..., ChainupContractClient]]:
+    """Build ChainupContractClients on the virtual clock, talking to ``chainup_mock``."""
+    clients: list[ChainupContractClient] = []
+
+    def build(**kwargs: Any) -> ChainupContractClient:
+        kwargs.setdefault("base_url", CHAINUP_BASE_URL)
+        kwargs.setdefault("clock", clock)
+        kwargs.setdefault("retry", RetryPolicy(max_attempts=5, deadline=60.0))
+        key = kwargs.pop("api_key", CHAINUP_API_KEY)
+        secret = kwargs.pop("api_secret", CHAINUP_API_SECRET)
+        client = ChainupContractClient(key, secret, **kwargs)
         clients.append(client)
         return client
 

@@ -11,7 +11,7 @@ import json
 import logging
 import pickle
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from conftest import CHAINUP_API_KEY, CHAINUP_API_SECRET, CHAINUP_BASE_URL
 
 from asyncexch import RateLimit, RetryPolicy, VirtualClock
 from asyncexch.chainup import (
@@ -43,9 +44,9 @@ from asyncexch.errors import (
     TransportError,
 )
 
-BASE_URL = "https://chainup.test"
-API_KEY = "0816016bb06417f50327e2b557d39aaa"
-API_SECRET = "x" * 17
+BASE_URL = CHAINUP_BASE_URL
+API_KEY = CHAINUP_API_KEY
+API_SECRET = CHAINUP_API_SECRET
 TAKE = "/api/take_order"
 ORDER_LIST = "/api/order_list_v2"
 CREATED = {"orderId": 15598, "liquidationPrice": "6857.054400004785"}
@@ -107,29 +108,10 @@ def sent(request: httpx.Request) -> dict[str, str]:
 
 
 @pytest.fixture
-def chainup_mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def make_client(
-    clock: VirtualClock, chainup_mock: respx.MockRouter
-) -> AsyncIterator[Callable[..., ChainupContractClient]]:
-    clients: list[ChainupContractClient] = []
-
-    def build(**kwargs: Any) -> ChainupContractClient:
-        kwargs.setdefault("base_url", BASE_URL)
-        kwargs.setdefault("clock", clock)
-        kwargs.setdefault("retry", RetryPolicy(max_attempts=5, deadline=60.0))
-        key, secret = kwargs.pop("api_key", API_KEY), kwargs.pop("api_secret", API_SECRET)
-        client = ChainupContractClient(key, secret, **kwargs)
-        clients.append(client)
-        return client
-
-    yield build
-    for client in clients:
-        await client.aclose()
+def make_client(
+    make_chainup_client: Callable[..., ChainupContractClient],
+) -> Callable[..., ChainupContractClient]:
+    return make_chainup_client
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
+from conftest import CHAINUP_API_KEY, CHAINUP_API_SECRET, CHAINUP_BASE_URL
 
 from asyncexch import RetryPolicy, VirtualClock
 from asyncexch.chainup import (
@@ -47,10 +48,10 @@ from asyncexch.errors import (
     ServiceUnavailable,
 )
 
-BASE_URL = "https://chainup.test"
+BASE_URL = CHAINUP_BASE_URL
 #: The documented key; the secret is the reference's reproducible 17 x "x".
-API_KEY = "0816016bb06417f50327e2b557d39aaa"
-API_SECRET = "x" * 17
+API_KEY = CHAINUP_API_KEY
+API_SECRET = CHAINUP_API_SECRET
 TAKE = "/api/take_order"
 
 #: reference/contract-api.md section 3, self-computed vectors (secret = 17 x "x").
@@ -150,29 +151,10 @@ def assert_signed(request: httpx.Request, secret: str = API_SECRET) -> dict[str,
 
 
 @pytest.fixture
-def chainup_mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-async def make_client(
-    clock: VirtualClock, chainup_mock: respx.MockRouter
-) -> AsyncIterator[Callable[..., ChainupContractClient]]:
-    clients: list[ChainupContractClient] = []
-
-    def build(**kwargs: Any) -> ChainupContractClient:
-        kwargs.setdefault("base_url", BASE_URL)
-        kwargs.setdefault("clock", clock)
-        kwargs.setdefault("retry", RetryPolicy(max_attempts=5, deadline=60.0))
-        key, secret = kwargs.pop("api_key", API_KEY), kwargs.pop("api_secret", API_SECRET)
-        client = ChainupContractClient(key, secret, **kwargs)
-        clients.append(client)
-        return client
-
-    yield build
-    for client in clients:
-        await client.aclose()
+def make_client(
+    make_chainup_client: Callable[..., ChainupContractClient],
+) -> Callable[..., ChainupContractClient]:
+    return make_chainup_client
 
 
 def venue(encoding: str = "json") -> ChainupVenue:
