@@ -22,7 +22,7 @@ from ._convert import decode
 from ._endpoint import Endpoint
 from ._limits import LimiterHalted, Permit, RateLimit, RateLimiter, shared_limiter
 from ._resource import AsyncResource
-from ._retry import CallState, RetryPolicy, build_retrying
+from ._retry import CallState, RetryPolicy, call_with_retries
 from ._venue import Reply, Venue, WireRequest
 from .errors import (
     ClockSkew,
@@ -146,10 +146,16 @@ class Session(AsyncResource):
         wire = self.venue.encode(endpoint, params)
         url = f"{self.base_url}{wire.path}" + (f"?{wire.query}" if wire.query else "")
         state = CallState(idempotent=endpoint.idempotent)
-        retrying = build_retrying(self.retry, self.clock, state, self._rng)
-        attempt = self._attempt if self._in_flight is None else self._attempt_gated
+        attempt = functools.partial(
+            self._attempt if self._in_flight is None else self._attempt_gated,
+            endpoint,
+            wire,
+            url,
+            state,
+            on_sent,
+        )
         try:
-            reply: Reply = await retrying(attempt, endpoint, wire, url, state, on_sent)
+            reply = await call_with_retries(attempt, self.retry, self.clock, state, self._rng)
         except ExchangeError as error:
             if (
                 endpoint.changes_state

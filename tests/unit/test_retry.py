@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 import respx
 from conftest import SERVER_MS, fail, ok
 
+import asyncexch._retry
 from asyncexch import (
     ClockSkew,
     ConfigurationError,
@@ -33,7 +35,7 @@ from asyncexch import (
     TransportError,
     VirtualClock,
 )
-from asyncexch._retry import CallState, should_retry
+from asyncexch._retry import CallState, call_with_retries, should_retry
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.errors import (
     AuthenticationError,
@@ -673,3 +675,84 @@ def test_retry_policy_validates_and_defaults_below_dedupe_window() -> None:
     assert policy.max_attempts >= 2
     assert 0 < policy.deadline < 30 * 60  # venues remember orderLinkIds for 30 minutes
     assert 0 < policy.backoff <= policy.max_backoff
+
+
+# --- the retry driver itself ------------------------------------------------------------------
+
+
+def _scripted(results: list[BaseException | str]) -> tuple[Callable[[], Any], list[int]]:
+    """An attempt that raises or returns the next scripted result; counts its runs."""
+    runs: list[int] = []
+
+    async def attempt() -> str:
+        runs.append(len(runs) + 1)
+        result = results[len(runs) - 1]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    return attempt, runs
+
+
+async def test_a_first_attempt_that_succeeds_builds_no_tenacity_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("tenacity was set up for a call that needed no retry")
+
+    monkeypatch.setattr(asyncexch._retry, "build_retrying", refuse)
+    attempt, runs = _scripted(["answer"])
+
+    result = await call_with_retries(
+        attempt, RetryPolicy(), VirtualClock(), CallState(idempotent=True), random.Random(1)
+    )
+
+    assert (result, runs) == ("answer", [1])
+
+
+async def test_tenacity_takes_over_from_the_first_failure_without_resending_it() -> None:
+    clock = VirtualClock()
+    busy = ServiceUnavailable(10016, "restarting", "bybit")
+    attempt, runs = _scripted([busy, busy, "answer"])
+
+    result = await call_with_retries(
+        attempt, RetryPolicy(backoff=1.0), clock, CallState(idempotent=True), random.Random(1)
+    )
+
+    # the replayed first failure is not a run: three runs, two backoff waits within their caps
+    assert (result, runs) == ("answer", [1, 2, 3])
+    assert 0 < clock.monotonic() <= 1.0 + 2.0
+
+
+async def test_the_first_failure_counts_as_attempt_one_of_max_attempts() -> None:
+    busy = ServiceUnavailable(10016, "restarting", "bybit")
+    attempt, runs = _scripted([busy, busy, busy, "never reached"])
+
+    with pytest.raises(ServiceUnavailable):
+        await call_with_retries(
+            attempt,
+            RetryPolicy(max_attempts=3),
+            VirtualClock(),
+            CallState(idempotent=True),
+            random.Random(1),
+        )
+
+    assert runs == [1, 2, 3]
+
+
+@pytest.mark.parametrize("max_attempts", [1, 5])
+async def test_a_failure_that_may_not_be_retried_is_raised_after_one_run(max_attempts: int) -> None:
+    unknown = TransportError("read timed out", outcome=Outcome.UNKNOWN)
+    attempt, runs = _scripted([unknown, "never reached"])
+
+    with pytest.raises(TransportError) as info:
+        await call_with_retries(
+            attempt,
+            RetryPolicy(max_attempts=max_attempts),
+            VirtualClock(),
+            CallState(idempotent=False),
+            random.Random(1),
+        )
+
+    assert info.value is unknown
+    assert runs == [1]
