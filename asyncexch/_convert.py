@@ -37,9 +37,18 @@ def to_camel(name: str) -> str:
     return _CAMEL.sub(lambda m: m.group(1).upper(), name)
 
 
+#: One decoder for every answer: ``json.loads(..., parse_float=...)`` builds a new one per call.
+_EXACT = json.JSONDecoder(parse_float=Decimal)
+
+
 def loads_exact(body: bytes | str) -> Any:
-    """Parse JSON with every non-integer number as an exact :class:`~decimal.Decimal`."""
-    return json.loads(body, parse_float=Decimal)
+    """Parse JSON with every non-integer number as an exact :class:`~decimal.Decimal`.
+
+    Accepts what :func:`json.loads` accepts and raises what it raises.
+    """
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode(json.detect_encoding(body), "surrogatepass")
+    return _EXACT.decode(body)
 
 
 def _decimal(value: object, _: object) -> Decimal:

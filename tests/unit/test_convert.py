@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -74,6 +75,29 @@ def test_loads_exact_keeps_integers_as_ints_and_accepts_bytes() -> None:
     assert data["n"] == 12345678901234567890123
     assert type(data["n"]) is int
     assert data["s"] == "6857.054400004785"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"a": [1, 2.5, "x", null, true]}'.encode("utf-16"),  # encodings json.loads detects
+        '{"a": 1.25}'.encode("utf-32-le"),
+        b"\xef\xbb\xbf{}",  # UTF-8 BOM: json.loads refuses bytes with it, str with it too
+        "\ufeff{}",
+        b'{"a": "\xff"}',  # not UTF-8
+        b"",
+        b"[1, 2",
+        b'{"a": NaN, "b": -Infinity}',
+    ],
+)
+def test_loads_exact_accepts_and_refuses_what_json_loads_does(body: bytes | str) -> None:
+    try:
+        expected: object = json.loads(body, parse_float=Decimal)
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        with pytest.raises(type(error)):
+            loads_exact(body)
+    else:
+        assert repr(loads_exact(body)) == repr(expected)
 
 
 # --- Decimal --------------------------------------------------------------------------------
