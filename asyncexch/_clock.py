@@ -11,6 +11,7 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections import deque
 from typing import Protocol
 
 __all__ = ["Clock", "ServerTime", "SystemClock", "VirtualClock"]
@@ -120,31 +121,59 @@ class VirtualClock:
 class ServerTime:
     """The venue's clock as seen from ours, learned from the times in its answers.
 
-    Each answer stamped by the server at ``server_ms`` that we sent at ``sent`` and received at
-    ``received`` (our wall clock, seconds) bounds the offset between the two clocks: the server
-    stamped it between the two moments. :meth:`now_ms` uses the lower bound of the latest
-    sample, so timestamps are never ahead of the server's clock (Bybit refuses those), only
-    behind by at most the round trip.
+    Each answer stamped by the server at ``server_ms`` and received at ``received`` (our
+    clock) bounds the offset between the two clocks: the server stamped it before we received
+    it. :meth:`now_ms` uses the lower bound of the latest sample, so timestamps are never
+    ahead of the server's clock (Bybit refuses those), only behind by at most the round trip.
+
+    :meth:`arrived_by` turns a server stamp back into our monotonic clock with the tightest
+    bound of the last :attr:`SPAN` seconds (the answer that came back fastest): the request
+    stamped at ``server_ms`` was with the server no later than that.
     """
 
-    __slots__ = ("_clock", "_offset")
+    __slots__ = ("_bounds", "_clock", "_offset")
+
+    #: Seconds a sample keeps bounding the offset for :meth:`arrived_by`: long enough to hold
+    #: a fast answer, short enough that the two clocks cannot drift apart meanwhile.
+    SPAN = 10.0
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._offset: float | None = None
+        #: (received, server minus monotonic) with decreasing offsets: the first is the max.
+        self._bounds: deque[tuple[float, float]] = deque()
 
     @property
     def offset(self) -> float | None:
         """Server time minus local time, in seconds; ``None`` until the first sample."""
         return self._offset
 
-    def observe(self, server_ms: int, received: float) -> None:
-        """Record that the server's clock read at least ``server_ms`` at local time ``received``.
+    def observe(self, server_ms: int, received: float, received_mono: float | None = None) -> None:
+        """Record that the server's clock read at least ``server_ms`` at local time ``received``
+        (wall clock) and ``received_mono`` (monotonic clock, if known).
 
         Values outside the years 2001-2286 are ignored: no server's clock reads them.
         """
-        if 1_000_000_000_000 <= server_ms < 10_000_000_000_000:
-            self._offset = server_ms / 1000.0 - received
+        if not 1_000_000_000_000 <= server_ms < 10_000_000_000_000:
+            return
+        self._offset = server_ms / 1000.0 - received
+        if received_mono is None:
+            return
+        lower = server_ms / 1000.0 - received_mono
+        bounds = self._bounds
+        while bounds and bounds[-1][1] <= lower:
+            bounds.pop()
+        bounds.append((received_mono, lower))
+        while bounds[0][0] < received_mono - self.SPAN:
+            bounds.popleft()
+
+    def arrived_by(self, server_ms: int) -> float | None:
+        """The latest monotonic time at which the server's clock can have read ``server_ms``;
+        ``None`` before any sample with a monotonic time."""
+        if not self._bounds:
+            return None
+        # + 1 ms: the server truncates its clock to the millisecond.
+        return (server_ms + 1) / 1000.0 - self._bounds[0][1]
 
     def now_ms(self) -> int:
         """The current server time in milliseconds, never ahead of it as far as we know."""

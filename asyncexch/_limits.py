@@ -9,12 +9,15 @@ or fixed, can see more than ``limit``.
 
 A slot time starts as ``send + guard`` (the request is assumed to arrive within ``guard`` of
 being sent) and becomes exact when the answer comes back (:meth:`Permit.done`): a request
-cannot reach the server after its answer left it. Bursts up to ``limit`` go at once, as the
-server allows; a long batch then runs at ``limit / (per + round trip)``, above 97% of the limit
-on a fast link. The ``guard`` assumption matters only for requests still unanswered ``per +
-guard`` after they left. (A leaky bucket ``AsyncLimiter(N, 1)`` admits up to 2N in one rolling
-second; bursts sent on ``AsyncLimiter(1, 1/N)`` spacing still collide when their latencies
-differ. That is why neither is used here.)
+cannot reach the server after its answer left it, nor after the time the server stamped on
+the answer, when the session can place that stamp on its own clock. Bursts up to ``limit`` go
+at once, as the server allows; a long batch then runs at ``limit / (per + delay)``, where the
+delay is the way there plus the fastest recent way back (the whole round trip without a
+server stamp), above 97% of the limit on a fast link. The ``guard`` assumption matters only
+for requests still unanswered ``per + guard`` after they left. (A leaky bucket
+``AsyncLimiter(N, 1)`` admits up to 2N in one rolling second; bursts sent on
+``AsyncLimiter(1, 1/N)`` spacing still collide when their latencies differ. That is why
+neither is used here.)
 
 Waiters are served first come, first served, per bucket. A request that needs several buckets
 (an endpoint and the IP-wide pool) queues for each in turn, most specific first, and takes
@@ -95,8 +98,12 @@ class LimiterHalted(Exception):
 class Permit(Protocol):
     """Capacity taken for one request."""
 
-    def done(self) -> None:
-        """The request was answered or abandoned: it can no longer reach the server."""
+    def done(self, arrived_ago: float = 0.0) -> None:
+        """The request was answered or abandoned: it can no longer reach the server.
+
+        ``arrived_ago``: the server had the request at least this many seconds ago (from the
+        time it stamped on its answer); its slot settles that much earlier than now.
+        """
         ...
 
 
@@ -168,13 +175,13 @@ class _InProcessPermit:
         self._taken: list[tuple[_Bucket, float]] | None = taken
         self._cost = cost
 
-    def done(self) -> None:
+    def done(self, arrived_ago: float = 0.0) -> None:
         if self._taken is None:
             return
-        now = self._clock.monotonic()
+        at = self._clock.monotonic() - max(arrived_ago, 0.0)
         for bucket, stamp in self._taken:
-            bucket.settle(stamp, now, self._cost)
-            if now < stamp:  # capacity frees sooner than planned: let the head look
+            bucket.settle(stamp, at, self._cost)
+            if at < stamp:  # capacity frees sooner than planned: let the head look
                 bucket.turns.wake()
         self._taken = None
 

@@ -197,15 +197,16 @@ return {'ok', gen, now}
 """
 
 _SETTLE = """
--- KEYS: the logs of one permit; ARGV: token, cost, then per log: per (us)
+-- KEYS: the logs of one permit; ARGV: token, cost, arrived ago (us), then per log: per (us)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local cost = tonumber(ARGV[2])
+local at = now - tonumber(ARGV[3])
 for i = 1, #KEYS do
   for j = 1, cost do
-    redis.call('ZADD', KEYS[i], now, ARGV[1] .. ':' .. j)
+    redis.call('ZADD', KEYS[i], at, ARGV[1] .. ':' .. j)
   end
-  local ttl = math.ceil(tonumber(ARGV[2 + i]) / 1000) + 1000
+  local ttl = math.ceil(tonumber(ARGV[3 + i]) / 1000) + 1000
   if redis.call('PTTL', KEYS[i]) < ttl then
     redis.call('PEXPIRE', KEYS[i], ttl)
   end
@@ -307,12 +308,13 @@ class RedisPermit:
         self._settled = False
         self.admitted_at = admitted_at
 
-    def done(self) -> None:
-        """The answer arrived: move the slots to the server's time now (in the background)."""
+    def done(self, arrived_ago: float = 0.0) -> None:
+        """The answer arrived: move the slots to Redis's time now, less ``arrived_ago``
+        seconds (in the background)."""
         if self._settled:
             return
         self._settled = True
-        self._limiter._settle(self._claims, self._cost, self._token)
+        self._limiter._settle(self._claims, self._cost, self._token, arrived_ago)
 
     def __repr__(self) -> str:
         return f"<RedisPermit admitted_at={self.admitted_at:.6f} settled={self._settled}>"
@@ -321,7 +323,7 @@ class RedisPermit:
 class _NoPermit:
     __slots__ = ()
 
-    def done(self) -> None:
+    def done(self, arrived_ago: float = 0.0) -> None:
         return None
 
 
@@ -544,9 +546,16 @@ class RedisLimiter(AsyncResource):
             )
         self._generation = generation
 
-    def _settle(self, claims: Sequence[tuple[str, RateLimit]], cost: int, token: str) -> None:
+    def _settle(
+        self, claims: Sequence[tuple[str, RateLimit]], cost: int, token: str, arrived_ago: float
+    ) -> None:
         keys = [f"{self.prefix}{key}:log" for key, _ in claims]
-        args: list[str | int] = [token, cost, *(_us(rate.per) for _, rate in claims)]
+        args: list[str | int] = [
+            token,
+            cost,
+            int(max(arrived_ago, 0.0) * 1_000_000),  # rounded down: never settle earlier
+            *(_us(rate.per) for _, rate in claims),
+        ]
 
         async def settle() -> None:
             await self._settle_script(keys=keys, args=args)

@@ -42,6 +42,10 @@ __all__ = ["Session"]
 T = TypeVar("T")
 logger = logging.getLogger("asyncexch")
 
+#: Seconds added to the arrival time read from a venue's stamp: the clock that stamps answers
+#: and the one that counts requests may belong to different hosts, a few milliseconds apart.
+_STAMP_MARGIN = 0.005
+
 #: Failures that happen before a byte of the request can have reached the server.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
@@ -227,14 +231,15 @@ class Session(AsyncResource):
         generation = self._clock_generation
         if endpoint.signed:
             wire = self.venue.sign(wire, self.server_time.now_ms())
+        request = self._http.build_request(
+            wire.method, url, content=wire.body, headers=list(wire.headers)
+        )
         if on_sent is not None:
             on_sent()
+        sent = self.clock.monotonic()
+        response: httpx.Response | None = None
         try:
-            response = await self._http.send(
-                self._http.build_request(
-                    wire.method, url, content=wire.body, headers=list(wire.headers)
-                )
-            )
+            response = await self._http.send(request)
         except httpx.HTTPError as exc:
             outcome = Outcome.NOT_PROCESSED if isinstance(exc, _NOT_SENT) else Outcome.UNKNOWN
             state.outcomes.append(outcome)
@@ -246,12 +251,19 @@ class Session(AsyncResource):
         except RuntimeError as exc:  # httpx refuses to send on a client closed under us
             raise ConfigurationError(f"the HTTP client cannot send: {exc}") from exc
         finally:
-            if permit is not None:
-                permit.done()  # answered or failed: the request cannot reach the venue later
+            if permit is not None and response is None:
+                permit.done()  # failed or cancelled: the request cannot reach the venue later
+        received_mono = self.clock.monotonic()
         received = self.clock.time()
-        reply = self.venue.read(endpoint, response)
-        if reply.server_time_ms is not None:
-            self.server_time.observe(reply.server_time_ms, received)
+        arrived_ago = 0.0
+        try:
+            reply = self.venue.read(endpoint, response)
+            if reply.server_time_ms is not None:
+                self.server_time.observe(reply.server_time_ms, received, received_mono)
+                arrived_ago = self._arrived_ago(reply.server_time_ms, sent, received_mono)
+        finally:
+            if permit is not None:
+                permit.done(arrived_ago)  # answered: the request cannot reach the venue later
         error = reply.error
         pause = None
         if reply.reset_at_ms is not None:
@@ -273,6 +285,17 @@ class Session(AsyncResource):
         elif isinstance(error, ClockSkew):
             await self._resync(generation, state)
         raise error
+
+    def _arrived_ago(self, server_ms: int, sent: float, received: float) -> float:
+        """How long before ``received`` the venue had a request whose answer it stamped
+        ``server_ms``; 0 when the stamp cannot be placed on our clock."""
+        arrived_by = self.server_time.arrived_by(server_ms)
+        if arrived_by is None:
+            return 0.0
+        arrived_by += _STAMP_MARGIN
+        if arrived_by < sent:  # before we sent it: the clocks disagree, trust only the answer
+            return 0.0
+        return max(received - arrived_by, 0.0)
 
     async def _acquire(
         self, endpoint: Endpoint[Any], claims: list[tuple[str, RateLimit]]

@@ -299,3 +299,26 @@ async def test_the_script_keeps_microseconds_of_the_server_clock(
     ((_, score),) = await redis_client.zrange("asyncexch:k:place_order:log", 0, -1, withscores=True)
     assert score == pytest.approx(permit.admitted_at * 1e6 + 30_000, abs=1.0)
     assert score == int(score)
+
+
+async def test_done_with_arrived_ago_settles_the_slot_that_much_earlier_on_the_redis_clock(
+    make_limiter: MakeLimiter, redis_client: redis.asyncio.Redis
+) -> None:
+    limiter = make_limiter()
+    rate = RateLimit(1, per=0.5)
+    permit = await limiter.acquire([("k:place_order", rate)])
+    await asyncio.sleep(0.2)
+    before = await server_time(redis_client)
+    permit.done(arrived_ago=0.15)
+    await limiter.flush()
+    after = await server_time(redis_client)
+
+    [(_, score)] = await redis_client.zrange(
+        f"{limiter.prefix}k:place_order:log", 0, -1, withscores=True
+    )
+    settled = score / 1_000_000
+    assert before - 0.15 <= settled <= after - 0.15
+    second = await limiter.acquire([("k:place_order", rate)])
+    assert isinstance(second, RedisPermit)
+    assert second.admitted_at >= settled + rate.per - 0.001
+    assert second.admitted_at < after - 0.15 + rate.per + 0.1  # sooner than answer + per

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 
 import pytest
@@ -253,3 +254,58 @@ def test_server_time_follows_our_clock_after_a_sample() -> None:
     first = server.now_ms()
     clock.advance(7.25)
     assert server.now_ms() - first == pytest.approx(7250, abs=1)
+
+
+def test_arrived_by_is_unknown_until_a_sample_with_a_monotonic_time() -> None:
+    clock = VirtualClock(start=START, autojump=False)
+    server = ServerTime(clock)
+    assert server.arrived_by(int(START * 1000)) is None
+    server.observe(int(START * 1000), received=START)  # wall clock only
+    assert server.arrived_by(int(START * 1000)) is None
+
+
+def test_arrived_by_uses_the_fastest_answer_of_the_last_span() -> None:
+    # Server 2.5 s ahead. Answers stamped 0.3 s, then 0.01 s, then 0.2 s before they arrived:
+    # the 0.01 s one bounds the offset best and places later stamps 0.01 s (+1 ms) late.
+    clock = VirtualClock(start=START, autojump=False)
+    server = ServerTime(clock)
+    for back in (0.3, 0.01, 0.2):
+        stamp_ms, _ = simulate_request(clock, 2.5, 0.0, back)
+        server.observe(stamp_ms, clock.time(), clock.monotonic())
+    clock.advance(1.0)
+    stamp_ms = math.floor((clock.time() + 2.5) * 1000)  # stamped now, on the server's clock
+    arrived_by = server.arrived_by(stamp_ms)
+    assert arrived_by is not None
+    assert clock.monotonic() <= arrived_by <= clock.monotonic() + 0.01 + 0.001 + 1e-9
+
+
+def test_arrived_by_forgets_fast_answers_older_than_the_span() -> None:
+    clock = VirtualClock(start=START, autojump=False)
+    server = ServerTime(clock)
+    stamp_ms, _ = simulate_request(clock, 0.0, 0.0, 0.001)
+    server.observe(stamp_ms, clock.time(), clock.monotonic())
+    clock.advance(ServerTime.SPAN + 1.0)
+    stamp_ms, _ = simulate_request(clock, 0.0, 0.0, 0.25)  # the only one within the span
+    server.observe(stamp_ms, clock.time(), clock.monotonic())
+    arrived_by = server.arrived_by(stamp_ms)
+    assert arrived_by is not None
+    assert arrived_by == pytest.approx(clock.monotonic(), abs=0.0011)  # bounded by 0.25 s back
+
+
+@pytest.mark.parametrize("true_offset", [0.0, 3.0, -7.5])
+def test_arrived_by_is_never_before_the_stamp_on_our_clock(true_offset: float) -> None:
+    clock = VirtualClock(start=START, autojump=False)
+    server = ServerTime(clock)
+    rng = random.Random(5)
+    for _ in range(500):
+        clock.advance(rng.uniform(0, 0.05))
+        out, back = rng.uniform(0, 0.1), rng.uniform(0, 0.1)
+        clock.advance(out)
+        stamped_at = clock.monotonic()
+        stamp_ms = math.floor((clock.time() + true_offset) * 1000)
+        clock.advance(back)
+        server.observe(stamp_ms, clock.time(), clock.monotonic())
+        arrived_by = server.arrived_by(stamp_ms)
+        assert arrived_by is not None
+        # (epoch seconds as floats carry ~0.2 µs of rounding)
+        assert stamped_at - 1e-6 <= arrived_by <= clock.monotonic() + 0.001 + 1e-6

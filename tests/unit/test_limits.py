@@ -711,3 +711,26 @@ async def test_done_twice_changes_nothing(clock: VirtualClock) -> None:
     permit.done()  # a second call must not move the slot to 0.5
     await limiter.acquire([("k", rate)])
     assert clock.monotonic() == pytest.approx(1.2)
+
+
+async def test_done_with_arrived_ago_settles_the_slot_that_much_earlier(
+    clock: VirtualClock,
+) -> None:
+    # Answered at 0.4, but the venue had the request by 0.1: the next one goes at 1.1.
+    limiter = InProcessLimiter(clock)
+    rate = RateLimit(1, per=1.0, guard=0.03)
+    permit = await limiter.acquire([("k", rate)])
+    await clock.sleep(0.4)
+    permit.done(arrived_ago=0.3)
+    await limiter.acquire([("k", rate)])
+    assert clock.monotonic() == pytest.approx(1.1)
+
+
+async def test_done_with_a_negative_arrived_ago_settles_now(clock: VirtualClock) -> None:
+    limiter = InProcessLimiter(clock)
+    rate = RateLimit(1, per=1.0, guard=0.03)
+    permit = await limiter.acquire([("k", rate)])
+    await clock.sleep(0.4)
+    permit.done(arrived_ago=-5.0)  # never later than the answer
+    await limiter.acquire([("k", rate)])
+    assert clock.monotonic() == pytest.approx(1.4)

@@ -1,0 +1,173 @@
+"""Property tests of settling rate-limit slots at the venue's own time stamp.
+
+A request's slot settles at the time the venue stamped on its answer (``Timenow``), placed on
+our clock through the fastest recent answer, instead of when the answer arrived. On virtual
+time, with random one-way delays both ways, a random offset between the two clocks, a
+processing delay before the stamp and millisecond truncation, a venue counting arrivals in
+a strict rolling window never sees more than the limit; and the stamp really does let a long
+batch run faster than settling on the answer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_limits_property import max_in_window
+
+from asyncexch import RateLimit, VirtualClock
+from asyncexch.bybit import BybitClient
+
+START = 1_700_000_000.0
+QUOTE = {"category": "SmartLeverage", "productId": "P1", "currentPrice": "1"}
+
+
+class StampingVenue(httpx.AsyncBaseTransport):
+    """Answers quotes on virtual time: ``out`` seconds to arrive, counted on arrival, stamped
+    ``processing`` later on a clock ``offset`` ahead of ours, then ``back`` seconds home."""
+
+    def __init__(
+        self,
+        clock: VirtualClock,
+        offset: float,
+        delays: random.Random,
+        tops: tuple[float, float, float],
+        stamp: bool,
+    ) -> None:
+        self.clock = clock
+        self.offset = offset
+        self.delays = delays
+        self.tops = tops
+        self.stamp = stamp
+        self.arrivals: list[float] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        out, processing, back = (self.delays.uniform(0, top) for top in self.tops)
+        await self.clock.sleep(out)
+        self.arrivals.append(self.clock.monotonic())
+        await self.clock.sleep(processing)
+        stamp = math.floor((self.clock.time() + self.offset) * 1000)
+        await self.clock.sleep(back)
+        body: dict[str, object] = {"retCode": 0, "retMsg": "OK", "result": QUOTE, "retExtInfo": {}}
+        if not self.stamp:  # a venue that does not stamp its answers
+            return httpx.Response(200, content=json.dumps(body).encode())
+        body["time"] = stamp
+        return httpx.Response(
+            200, content=json.dumps(body).encode(), headers={"Timenow": str(stamp)}
+        )
+
+
+async def run_batch(
+    *,
+    limit: int,
+    per: float,
+    calls: int,
+    offset: float,
+    tops: tuple[float, float, float],
+    seed: int,
+    stamp: bool = True,
+) -> StampingVenue:
+    clock = VirtualClock(start=START)
+    venue = StampingVenue(clock, offset, random.Random(seed), tops, stamp)
+    async with BybitClient(
+        "key",
+        "secret",
+        base_url="https://venue.test",
+        clock=clock,
+        transport=venue,
+        limits={"quote": RateLimit(limit, per=per, guard=sum(tops))},
+    ) as client:
+        await asyncio.gather(*(client.advance_earn.quote("P1") for _ in range(calls)))
+    return venue
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    limit=st.integers(1, 6),
+    per=st.sampled_from([0.1, 0.25, 1.0]),
+    calls=st.integers(2, 40),
+    offset=st.floats(-5.0, 5.0),
+    top=st.sampled_from([0.0, 0.001, 0.01, 0.05]),
+    seed=st.integers(0, 2**16),
+)
+def test_the_venue_never_counts_more_than_the_limit(
+    limit: int, per: float, calls: int, offset: float, top: float, seed: int
+) -> None:
+    venue = asyncio.run(
+        asyncio.wait_for(
+            run_batch(limit=limit, per=per, calls=calls, offset=offset, tops=(top,) * 3, seed=seed),
+            30,
+        )
+    )
+    assert len(venue.arrivals) == calls
+    assert max_in_window(venue.arrivals, [1] * calls, per) <= limit
+
+
+def sustained_share(arrivals: list[float], limit: int, per: float) -> float:
+    """Requests after the first ``limit`` per second from the ``limit``-th on, over the limit."""
+    return (len(arrivals) - limit) / (arrivals[-1] - arrivals[limit - 1]) * per / limit
+
+
+def test_a_long_batch_runs_closer_to_the_limit_than_settling_on_the_answer_allows() -> None:
+    # 10 per second, 0-5 ms on the way there and before the stamp, 0-100 ms back: settling on
+    # the answer pays the way back (50 ms on average) every cycle of 10; the stamp does not.
+    runs = {
+        stamp: asyncio.run(
+            run_batch(
+                limit=10,
+                per=1.0,
+                calls=200,
+                offset=2.5,
+                tops=(0.005, 0.005, 0.1),
+                seed=7,
+                stamp=stamp,
+            )
+        )
+        for stamp in (True, False)
+    }
+    for venue in runs.values():
+        assert max_in_window(venue.arrivals, [1] * 200, 1.0) <= 10
+    stamped = sustained_share(runs[True].arrivals, 10, 1.0)
+    answered = sustained_share(runs[False].arrivals, 10, 1.0)
+    assert answered < 0.97 < stamped, (answered, stamped)
+
+
+def test_a_stamp_from_before_the_request_left_is_not_trusted() -> None:
+    # The venue's clock steps 10 s back after the first answer (a stale cache, a host with a
+    # wrong clock): its stamps now place requests before they were sent. The session falls
+    # back to the answer's arrival, exactly as for a venue that stamps nothing.
+    class SteppingVenue(StampingVenue):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await super().handle_async_request(request)
+            self.offset = -10.0
+            return response
+
+    def batch(stamp: bool) -> StampingVenue:
+        clock = VirtualClock(start=START)
+        venue = (SteppingVenue if stamp else StampingVenue)(
+            clock, 0.0, random.Random(3), (0.005, 0.005, 0.1), stamp
+        )
+
+        async def run() -> None:
+            async with BybitClient(
+                "key",
+                "secret",
+                base_url="https://venue.test",
+                clock=clock,
+                transport=venue,
+                limits={"quote": RateLimit(5, per=1.0, guard=0.11)},
+            ) as client:
+                await client.advance_earn.quote("P1")  # the one answer stamped right
+                await asyncio.gather(*(client.advance_earn.quote("P1") for _ in range(30)))
+
+        asyncio.run(run())
+        return venue
+
+    stepped, unstamped = batch(True), batch(False)
+    assert max_in_window(stepped.arrivals, [1] * 31, 1.0) <= 5
+    assert stepped.arrivals == unstamped.arrivals
