@@ -33,7 +33,10 @@ class WireRequest:
     fields: tuple[tuple[str, str], ...] = ()
 
     def with_headers(self, *headers: tuple[str, str]) -> WireRequest:
-        return attrs.evolve(self, headers=self.headers + headers)
+        """This request with ``headers`` added after its own."""
+        return WireRequest(
+            self.method, self.path, self.query, self.body, self.headers + headers, self.fields
+        )
 
 
 @attrs.frozen

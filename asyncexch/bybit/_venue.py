@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import re
 import typing
 from collections.abc import Mapping
 from decimal import Decimal
@@ -42,12 +43,19 @@ def _wire_value(value: object) -> object:
     return value
 
 
+#: What ``quote(..., safe=",:%")`` leaves as it is: most values, which then skip it.
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~,:%-]*")
+
+
 def _query_value(value: object) -> str:
     value = _wire_value(value)
     if isinstance(value, bool):
         return "true" if value else "false"
+    text = str(value)
+    if _UNQUOTED.fullmatch(text):
+        return text
     # Commas (positionIds=1,2) and already-escaped cursors go as they are, like Bybit's SDK.
-    return quote(str(value), safe=",:%")
+    return quote(text, safe=",:%")
 
 
 def encode_query(params: Mapping[str, object]) -> str:
