@@ -22,7 +22,7 @@ from ._convert import decode
 from ._endpoint import Endpoint
 from ._limits import LimiterHalted, Permit, RateLimit, RateLimiter, shared_limiter
 from ._resource import AsyncResource
-from ._retry import CallState, RetryPolicy, call_with_retries
+from ._retry import CallState, RetryPolicy, retry_after
 from ._venue import Reply, Venue, WireRequest
 from .errors import (
     ClockSkew,
@@ -158,21 +158,30 @@ class Session(AsyncResource):
             state,
             on_sent,
         )
+        first_failure: ExchangeError | None = None
         try:
-            reply = await call_with_retries(attempt, self.retry, self.clock, state, self._rng)
-        except ExchangeError as error:
-            if (
-                endpoint.changes_state
-                and state.unknown_seen
-                and not isinstance(error, OrderAlreadyExists)
-            ):
-                raise OrderStatusUnknown(
-                    f"{endpoint.name}: the venue may or may not have acted on the request "
-                    f"({len(state.outcomes)} attempts; last: {error})",
-                    request=request,
-                    sent_at=state.first_sent_wall,
-                ) from error
-            raise
+            reply = await attempt()  # nearly every call ends here, without retry machinery
+        except ExchangeError as failure:
+            first_failure = failure
+        if first_failure is not None:
+            # Outside the except block, so later failures are not chained to the first one.
+            try:
+                reply = await retry_after(
+                    first_failure, attempt, self.retry, self.clock, state, self._rng
+                )
+            except ExchangeError as error:
+                if (
+                    endpoint.changes_state
+                    and state.unknown_seen
+                    and not isinstance(error, OrderAlreadyExists)
+                ):
+                    raise OrderStatusUnknown(
+                        f"{endpoint.name}: the venue may or may not have acted on the request "
+                        f"({len(state.outcomes)} attempts; last: {error})",
+                        request=request,
+                        sent_at=state.first_sent_wall,
+                    ) from error
+                raise
         try:
             return decode(self.venue.converter, reply.result, endpoint.result)
         except MalformedResponse as error:
@@ -217,7 +226,12 @@ class Session(AsyncResource):
         state.attempts += 1
         claims = self._claims_for(endpoint)
         started = self.clock.monotonic()
-        permit = await self._acquire(endpoint, claims) if claims else None
+        permit: Permit | None = None
+        if claims:
+            try:
+                permit = await self._get_limiter().acquire(claims, endpoint.cost)
+            except LimiterHalted as halted:
+                raise self._halted(halted) from None
         waited = self.clock.monotonic() - started
         if state.first_sent_at is None:
             state.first_sent_at = self.clock.monotonic()
@@ -297,19 +311,14 @@ class Session(AsyncResource):
             return 0.0
         return max(received - arrived_by, 0.0)
 
-    async def _acquire(
-        self, endpoint: Endpoint[Any], claims: list[tuple[str, RateLimit]]
-    ) -> Permit:
-        try:
-            return await self._get_limiter().acquire(claims, endpoint.cost)
-        except LimiterHalted as halted:
-            raise TrafficHalted(
-                halted.code,
-                f"{halted.reason}; all traffic for this key is stopped for "
-                f"{halted.remaining:.0f} s more",
-                self.venue.name,
-                retry_after=halted.remaining,
-            ) from None
+    def _halted(self, halted: LimiterHalted) -> TrafficHalted:
+        return TrafficHalted(
+            halted.code,
+            f"{halted.reason}; all traffic for this key is stopped for "
+            f"{halted.remaining:.0f} s more",
+            self.venue.name,
+            retry_after=halted.remaining,
+        )
 
     async def _resync(self, generation: int, state: CallState) -> None:
         """Re-learn the server time once per call; concurrent failures share one sync."""

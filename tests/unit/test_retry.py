@@ -35,11 +35,12 @@ from asyncexch import (
     TransportError,
     VirtualClock,
 )
-from asyncexch._retry import CallState, call_with_retries, should_retry
+from asyncexch._retry import CallState, retry_after, should_retry
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.errors import (
     AuthenticationError,
     BadParameter,
+    ExchangeError,
     InsufficientBalance,
     OrderAlreadyExists,
 )
@@ -694,20 +695,30 @@ def _scripted(results: list[BaseException | str]) -> tuple[Callable[[], Any], li
     return attempt, runs
 
 
-async def test_a_first_attempt_that_succeeds_builds_no_tenacity_state(
+async def first_then_retry_after(
+    attempt: Callable[[], Any], policy: RetryPolicy, clock: VirtualClock, state: CallState
+) -> Any:
+    """What Session.call does: the first attempt bare, then retry_after on a failure."""
+    try:
+        return await attempt()
+    except ExchangeError as failure:
+        return await retry_after(failure, attempt, policy, clock, state, random.Random(1))
+
+
+async def test_a_call_whose_first_attempt_succeeds_builds_no_tenacity_state(
     monkeypatch: pytest.MonkeyPatch,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
 ) -> None:
     def refuse(*args: object) -> None:
         raise AssertionError("tenacity was set up for a call that needed no retry")
 
     monkeypatch.setattr(asyncexch._retry, "build_retrying", refuse)
-    attempt, runs = _scripted(["answer"])
+    bybit_mock.get(QUOTE_PATH).mock(return_value=ok(QUOTE_RESULT))
 
-    result = await call_with_retries(
-        attempt, RetryPolicy(), VirtualClock(), CallState(idempotent=True), random.Random(1)
-    )
+    quote = await make_client().advance_earn.quote("P1")
 
-    assert (result, runs) == ("answer", [1])
+    assert quote.product_id == "P1"
 
 
 async def test_tenacity_takes_over_from_the_first_failure_without_resending_it() -> None:
@@ -715,8 +726,8 @@ async def test_tenacity_takes_over_from_the_first_failure_without_resending_it()
     busy = ServiceUnavailable(10016, "restarting", "bybit")
     attempt, runs = _scripted([busy, busy, "answer"])
 
-    result = await call_with_retries(
-        attempt, RetryPolicy(backoff=1.0), clock, CallState(idempotent=True), random.Random(1)
+    result = await first_then_retry_after(
+        attempt, RetryPolicy(backoff=1.0), clock, CallState(idempotent=True)
     )
 
     # the replayed first failure is not a run: three runs, two backoff waits within their caps
@@ -729,12 +740,8 @@ async def test_the_first_failure_counts_as_attempt_one_of_max_attempts() -> None
     attempt, runs = _scripted([busy, busy, busy, "never reached"])
 
     with pytest.raises(ServiceUnavailable):
-        await call_with_retries(
-            attempt,
-            RetryPolicy(max_attempts=3),
-            VirtualClock(),
-            CallState(idempotent=True),
-            random.Random(1),
+        await first_then_retry_after(
+            attempt, RetryPolicy(max_attempts=3), VirtualClock(), CallState(idempotent=True)
         )
 
     assert runs == [1, 2, 3]
@@ -746,12 +753,11 @@ async def test_a_failure_that_may_not_be_retried_is_raised_after_one_run(max_att
     attempt, runs = _scripted([unknown, "never reached"])
 
     with pytest.raises(TransportError) as info:
-        await call_with_retries(
+        await first_then_retry_after(
             attempt,
             RetryPolicy(max_attempts=max_attempts),
             VirtualClock(),
             CallState(idempotent=False),
-            random.Random(1),
         )
 
     assert info.value is unknown
