@@ -21,7 +21,7 @@ from ._limits import (
     shared_limiter,
 )
 from ._retry import RetryPolicy
-from ._session import Session
+from ._session import Session, TransportChoice
 from ._venue import Reply, Venue, WireRequest
 from .errors import (
     ApiError,
@@ -49,11 +49,13 @@ from .errors import (
     TransportError,
 )
 
-if TYPE_CHECKING:  # the Redis backend needs the redis extra: loaded on first use
+if TYPE_CHECKING:  # the Redis backend and the aiohttp transport need extras: loaded on first use
+    from ._aiohttp import AiohttpTransport
     from ._redis import RedisLimiter, RedisLimiterStats, RedisPermit, connect_redis
     from ._registry import IdRecord, IdStatus, RedisIdRegistry
 
 _LAZY = {
+    "AiohttpTransport": "._aiohttp",
     "IdRecord": "._registry",
     "IdStatus": "._registry",
     "RedisIdRegistry": "._registry",
@@ -65,7 +67,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> object:
-    """Import the Redis backend (extra ``redis``) when one of its names is first used."""
+    """Import the Redis backend (extra ``redis``) or the aiohttp transport (extra ``fast``)
+    when one of their names is first used."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'asyncexch' has no attribute {name!r}")
@@ -80,6 +83,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = [
+    "AiohttpTransport",
     "ApiError",
     "AuthenticationError",
     "BadParameter",
@@ -121,6 +125,7 @@ __all__ = [
     "SlippageExceeded",
     "SystemClock",
     "TrafficHalted",
+    "TransportChoice",
     "TransportError",
     "Venue",
     "VirtualClock",

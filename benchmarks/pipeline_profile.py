@@ -88,7 +88,7 @@ SESSION_CALL = fn("asyncexch/_session.py", "call")
 TRANSPORT = either(
     fn("httpx/_transports/default.py", "handle_async_request"),
     in_file("site-packages/httpcore/"),
-    in_file("site-packages/httpx_aiohttp/"),
+    fn("asyncexch/_aiohttp.py", "handle_async_request"),
     in_file("site-packages/aiohttp/"),
 )
 HTTPX_CLIENT = fn("httpx/_client.py", "send", "build_request")
@@ -152,12 +152,8 @@ def attribute(root: Frame, calls: int, cpu_per_call: float) -> list[dict[str, An
 
 async def profiled_run(url: str, calls: int, transport: str) -> dict[str, Any]:
     order_id = await overhead.place_one_order(url)
-    extra: dict[str, Any] = {}
-    if transport == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport
-
-        extra["transport"] = AiohttpTransport()
-    async with BybitClient(KEY, SECRET, base_url=url, limits=LIFTED, **extra) as client:
+    choice = "aiohttp" if transport == "aiohttp" else "httpx"
+    async with BybitClient(KEY, SECRET, base_url=url, limits=LIFTED, transport=choice) as client:
         earn = client.advance_earn
 
         async def one() -> None:

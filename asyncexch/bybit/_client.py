@@ -17,7 +17,7 @@ from .._endpoint import Endpoint
 from .._limits import RateLimit, RateLimiter
 from .._resource import AsyncResource
 from .._retry import RetryPolicy
-from .._session import Session
+from .._session import Session, TransportChoice
 from ..errors import (
     ExchangeError,
     InvalidRequest,
@@ -79,7 +79,7 @@ class BybitClient(AsyncResource):
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
         http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: TransportChoice = None,
         timeout: float = 10.0,
         max_in_flight: int | None = None,
     ) -> None:

@@ -15,7 +15,7 @@ from .._clock import Clock
 from .._limits import RateLimit, RateLimiter
 from .._resource import AsyncResource
 from .._retry import RetryPolicy
-from .._session import Session
+from .._session import Session, TransportChoice
 from ..errors import InvalidRequest, OrderStatusUnknown
 from ._endpoints import (
     ACCOUNT_BALANCE,
@@ -106,7 +106,7 @@ class ChainupContractClient(AsyncResource):
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
         http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: TransportChoice = None,
         timeout: float = 10.0,
         max_in_flight: int | None = None,
     ) -> None:

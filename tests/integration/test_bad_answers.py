@@ -24,6 +24,7 @@ from asyncexch import (
     RetryPolicy,
     ServiceUnavailable,
     SlippageExceeded,
+    TransportChoice,
     TransportError,
 )
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
@@ -54,6 +55,7 @@ def _order(sim: BybitSimulator, amount: str = "100", **overrides: Any) -> StakeO
 @asynccontextmanager
 async def _served(
     sim: BybitSimulator,
+    transport: TransportChoice,
     *,
     key: str = KEY,
     secret: str = SECRET,
@@ -61,7 +63,7 @@ async def _served(
 ) -> AsyncIterator[BybitClient]:
     async with (
         SimServer(sim.app) as server,
-        BybitClient(key, secret, base_url=server.url, retry=retry) as client,
+        BybitClient(key, secret, base_url=server.url, retry=retry, transport=transport) as client,
     ):
         yield client
 
@@ -96,10 +98,10 @@ def _seed_for(pattern: Sequence[bool], *, rate: float, kind: Fault) -> int:
     ids=lambda value: value.value if isinstance(value, Fault) else None,
 )
 async def test_a_faulty_read_raises_its_typed_error(
-    kind: Fault, error_type: type[ExchangeError], code: int | None
+    kind: Fault, error_type: type[ExchangeError], code: int | None, http_transport: TransportChoice
 ) -> None:
     sim = _faulty(kind)
-    async with _served(sim) as client:
+    async with _served(sim, http_transport) as client:
         with pytest.raises(error_type) as caught:
             await client.advance_earn.quote(PRODUCT)
 
@@ -135,11 +137,14 @@ async def test_a_faulty_read_raises_its_typed_error(
     ids=lambda value: value.value if isinstance(value, Fault) else None,
 )
 async def test_an_order_whose_answer_is_lost_is_status_unknown(
-    kind: Fault, cause_type: type[ExchangeError], cause_code: int | None
+    kind: Fault,
+    cause_type: type[ExchangeError],
+    cause_code: int | None,
+    http_transport: TransportChoice,
 ) -> None:
     sim = _faulty(kind)
     order = _order(sim)
-    async with _served(sim) as client:
+    async with _served(sim, http_transport) as client:
         with pytest.raises(OrderStatusUnknown) as caught:
             await client.advance_earn.place_order(order)
 
@@ -157,10 +162,12 @@ async def test_an_order_whose_answer_is_lost_is_status_unknown(
     assert sim.stats.faults == {kind.value: 1}
 
 
-async def test_busy_on_an_order_is_service_unavailable_and_places_nothing() -> None:
+async def test_busy_on_an_order_is_service_unavailable_and_places_nothing(
+    http_transport: TransportChoice,
+) -> None:
     sim = _faulty(Fault.BUSY)
     order = _order(sim)
-    async with _served(sim) as client:
+    async with _served(sim, http_transport) as client:
         with pytest.raises(OrderStatusUnknown) as caught:
             await client.advance_earn.place_order(order)
 
@@ -173,10 +180,10 @@ async def test_busy_on_an_order_is_service_unavailable_and_places_nothing() -> N
 # --- refusals -----------------------------------------------------------------------------
 
 
-async def test_an_unknown_key_is_an_authentication_error() -> None:
+async def test_an_unknown_key_is_an_authentication_error(http_transport: TransportChoice) -> None:
     sim = BybitSimulator()
     sim.add_account(KEY, SECRET)
-    async with _served(sim, key="nobody-knows-this-key") as client:
+    async with _served(sim, http_transport, key="nobody-knows-this-key") as client:
         with pytest.raises(AuthenticationError) as caught:
             await client.advance_earn.place_order(_order(sim))
 
@@ -186,10 +193,10 @@ async def test_an_unknown_key_is_an_authentication_error() -> None:
     assert sim.stats.rejections == {10003: 1}
 
 
-async def test_a_wrong_secret_is_an_authentication_error() -> None:
+async def test_a_wrong_secret_is_an_authentication_error(http_transport: TransportChoice) -> None:
     sim = BybitSimulator()
     sim.add_account(KEY, SECRET)
-    async with _served(sim, secret="not-the-secret") as client:
+    async with _served(sim, http_transport, secret="not-the-secret") as client:
         with pytest.raises(AuthenticationError) as caught:
             await client.advance_earn.place_order(_order(sim))
         with pytest.raises(AuthenticationError) as caught_read:
@@ -201,12 +208,14 @@ async def test_a_wrong_secret_is_an_authentication_error() -> None:
     assert sim.stats.rejections == {10004: 2}
 
 
-async def test_a_reused_order_link_id_for_another_order_is_order_already_exists() -> None:
+async def test_a_reused_order_link_id_for_another_order_is_order_already_exists(
+    http_transport: TransportChoice,
+) -> None:
     sim = BybitSimulator()
     sim.add_account(KEY, SECRET)
     first = _order(sim, "100")
     second = _order(sim, "250", order_link_id=first.order_link_id)
-    async with _served(sim) as client:
+    async with _served(sim, http_transport) as client:
         ack = await client.advance_earn.place_order(first)
         with pytest.raises(OrderAlreadyExists) as caught:
             await client.advance_earn.place_order(second)
@@ -221,12 +230,14 @@ async def test_a_reused_order_link_id_for_another_order_is_order_already_exists(
     assert sim.stats.duplicates_refused == 2
 
 
-async def test_a_price_that_moved_too_far_is_slippage_exceeded() -> None:
+async def test_a_price_that_moved_too_far_is_slippage_exceeded(
+    http_transport: TransportChoice,
+) -> None:
     sim = BybitSimulator()
     sim.add_account(KEY, SECRET)
     order = _order(sim)
     sim.set_price("BTC", order.initial_price * Decimal("1.2"))
-    async with _served(sim) as client:
+    async with _served(sim, http_transport) as client:
         with pytest.raises(SlippageExceeded) as caught:
             await client.advance_earn.place_order(order)
 
@@ -234,10 +245,12 @@ async def test_a_price_that_moved_too_far_is_slippage_exceeded() -> None:
     assert sim.orders == {}
 
 
-async def test_an_order_above_the_balance_is_insufficient_balance() -> None:
+async def test_an_order_above_the_balance_is_insufficient_balance(
+    http_transport: TransportChoice,
+) -> None:
     sim = BybitSimulator()
     sim.add_account(KEY, SECRET, balances={"USDT": Decimal("50")})
-    async with _served(sim) as client:
+    async with _served(sim, http_transport) as client:
         with pytest.raises(InsufficientBalance) as caught:
             await client.advance_earn.place_order(_order(sim, "100"))
         ack = await client.advance_earn.place_order(_order(sim, "40"))
@@ -250,13 +263,15 @@ async def test_an_order_above_the_balance_is_insufficient_balance() -> None:
 # --- recovery with retries on -------------------------------------------------------------
 
 
-async def test_a_retry_after_a_drop_after_commit_is_looked_up_and_acknowledged() -> None:
+async def test_a_retry_after_a_drop_after_commit_is_looked_up_and_acknowledged(
+    http_transport: TransportChoice,
+) -> None:
     # Request 1 (the order) is dropped after the commit; the retry and the lookup go through.
     seed = _seed_for([True, False, False, False, False], rate=0.5, kind=Fault.DROP_AFTER_COMMIT)
     sim = BybitSimulator(faults=Faults(rate=0.5, kinds=[Fault.DROP_AFTER_COMMIT], seed=seed))
     sim.add_account(KEY, SECRET)
     order = _order(sim)
-    async with _served(sim, retry=None) as client:
+    async with _served(sim, http_transport, retry=None) as client:
         ack = await client.advance_earn.place_order(order)
 
     assert sim.stats.faults == {Fault.DROP_AFTER_COMMIT.value: 1}
@@ -268,14 +283,16 @@ async def test_a_retry_after_a_drop_after_commit_is_looked_up_and_acknowledged()
     assert ack == OrderAck(order_id=placed.order_id, order_link_id=order.order_link_id)
 
 
-async def test_an_order_whose_lookup_fails_after_180025_is_status_unknown() -> None:
+async def test_an_order_whose_lookup_fails_after_180025_is_status_unknown(
+    http_transport: TransportChoice,
+) -> None:
     # The order is dropped after the commit, its retry meets 180025, and both attempts of the
     # lookup that would tell whose order it is are dropped too: the state is unknown.
     seed = _seed_for([True, False, True, True], rate=0.5, kind=Fault.DROP_AFTER_COMMIT)
     sim = BybitSimulator(faults=Faults(rate=0.5, kinds=[Fault.DROP_AFTER_COMMIT], seed=seed))
     sim.add_account(KEY, SECRET)
     order = _order(sim)
-    async with _served(sim, retry=RetryPolicy(max_attempts=2)) as client:
+    async with _served(sim, http_transport, retry=RetryPolicy(max_attempts=2)) as client:
         with pytest.raises(ExchangeError) as caught:
             await client.advance_earn.place_order(order)
 

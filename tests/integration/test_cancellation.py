@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import pytest
 
-from asyncexch import BatchReport, ExchangeError
+from asyncexch import BatchReport, ExchangeError, TransportChoice
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.sim import BybitSimulator, Faults, SimServer
 
@@ -45,7 +45,9 @@ def _orders(sim: BybitSimulator, count: int) -> list[StakeOrder]:
 
 
 @pytest.mark.slow
-async def test_a_batch_cancelled_midway_reports_exactly_what_was_sent() -> None:
+async def test_a_batch_cancelled_midway_reports_exactly_what_was_sent(
+    http_transport: TransportChoice,
+) -> None:
     sim = BybitSimulator(faults=Faults(latency=LATENCY, seed=3))  # place_order: 5 per second
     sim.add_account(KEY, SECRET)
     batch = _orders(sim, COUNT)
@@ -53,7 +55,7 @@ async def test_a_batch_cancelled_midway_reports_exactly_what_was_sent() -> None:
 
     async with (
         SimServer(sim.app) as server,
-        BybitClient(KEY, SECRET, base_url=server.url) as client,
+        BybitClient(KEY, SECRET, base_url=server.url, transport=http_transport) as client,
     ):
         earn = client.advance_earn
         task = asyncio.ensure_future(earn.place_orders(batch, report=report))

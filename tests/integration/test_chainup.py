@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from asyncexch import OrderStatusUnknown, RateLimit, RetryPolicy
+from asyncexch import OrderStatusUnknown, RateLimit, RetryPolicy, TransportChoice
 from asyncexch.chainup import (
     ChainupContractClient,
     OrderCreated,
@@ -39,25 +39,28 @@ def _orders(count: int) -> list[TakeOrder]:
     ]
 
 
-def _client(url: str) -> ChainupContractClient:
+def _client(url: str, transport: TransportChoice) -> ChainupContractClient:
     return ChainupContractClient(
         KEY,
         SECRET,
         base_url=url,
+        transport=transport,
         limits={"take_order": RateLimit(50), "order_list": RateLimit(50)},
         retry=RetryPolicy(max_attempts=6),
     )
 
 
 @pytest.mark.slow
-async def test_200_orders_with_faults_no_duplicates_and_every_unknown_reconciled() -> None:
+async def test_200_orders_with_faults_no_duplicates_and_every_unknown_reconciled(
+    http_transport: TransportChoice,
+) -> None:
     sim = ChainupSimulator(
         limits={"take_order": (50, 1.0), "order_list_v2": (50, 1.0)},
         faults=Faults(rate=0.2, latency=(0.0, 0.01), seed=11),
     )
     sim.add_account(KEY, SECRET)
     batch = _orders(200)
-    async with SimServer(sim.app) as server, _client(server.url) as client:
+    async with SimServer(sim.app) as server, _client(server.url, http_transport) as client:
         results = await asyncio.gather(
             *(client.take_order(order) for order in batch), return_exceptions=True
         )
@@ -84,11 +87,13 @@ async def test_200_orders_with_faults_no_duplicates_and_every_unknown_reconciled
     assert sim.stats.faults[Fault.DROP_AFTER_COMMIT.value] > 0
 
 
-async def test_a_drop_after_commit_is_unknown_then_reconciled_as_placed() -> None:
+async def test_a_drop_after_commit_is_unknown_then_reconciled_as_placed(
+    http_transport: TransportChoice,
+) -> None:
     sim = ChainupSimulator(faults=Faults(rate=1.0, kinds=[Fault.DROP_AFTER_COMMIT], seed=1))
     sim.add_account(KEY, SECRET)
     [order] = _orders(1)
-    async with SimServer(sim.app) as server, _client(server.url) as client:
+    async with SimServer(sim.app) as server, _client(server.url, http_transport) as client:
         with pytest.raises(OrderStatusUnknown) as caught:
             await client.take_order(order)
         assert sim.stats.requests["take_order"] == 1  # never resent
@@ -100,11 +105,13 @@ async def test_a_drop_after_commit_is_unknown_then_reconciled_as_placed() -> Non
     assert verdict.order.order_id == next(iter(sim.orders))
 
 
-async def test_a_drop_before_commit_is_unknown_then_reconciled_as_not_placed() -> None:
+async def test_a_drop_before_commit_is_unknown_then_reconciled_as_not_placed(
+    http_transport: TransportChoice,
+) -> None:
     sim = ChainupSimulator(faults=Faults(rate=1.0, kinds=[Fault.DROP_BEFORE_COMMIT], seed=1))
     sim.add_account(KEY, SECRET)
     [order] = _orders(1)
-    async with SimServer(sim.app) as server, _client(server.url) as client:
+    async with SimServer(sim.app) as server, _client(server.url, http_transport) as client:
         with pytest.raises(OrderStatusUnknown) as caught:
             await client.take_order(order)
         assert sim.stats.requests["take_order"] == 1

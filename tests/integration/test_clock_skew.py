@@ -14,7 +14,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from asyncexch import ClockSkew, RateLimit
+from asyncexch import ClockSkew, RateLimit, TransportChoice
 from asyncexch.bybit import BybitClient, OrderAck, OrderStatus, StakeOrder
 from asyncexch.sim import BybitSimulator, Faults, SimServer
 
@@ -41,7 +41,9 @@ def _orders(sim: BybitSimulator, count: int) -> list[StakeOrder]:
     ]
 
 
-async def _place_and_read(sim: BybitSimulator) -> tuple[OrderAck, list[OrderAck]]:
+async def _place_and_read(
+    sim: BybitSimulator, transport: TransportChoice
+) -> tuple[OrderAck, list[OrderAck]]:
     """One order alone (the first signed request), then a batch, then read them all back."""
     sim.add_account(KEY, SECRET)
     first, *rest = _orders(sim, COUNT)
@@ -52,6 +54,7 @@ async def _place_and_read(sim: BybitSimulator) -> tuple[OrderAck, list[OrderAck]
             SECRET,
             base_url=server.url,
             limits={"place_order": RateLimit(RATE), "order": RateLimit(RATE)},
+            transport=transport,
         ) as client,
     ):
         earn = client.advance_earn
@@ -73,13 +76,15 @@ async def _place_and_read(sim: BybitSimulator) -> tuple[OrderAck, list[OrderAck]
     return ack, acks
 
 
-async def test_a_server_clock_8_s_behind_is_learned_after_one_refusal() -> None:
+async def test_a_server_clock_8_s_behind_is_learned_after_one_refusal(
+    http_transport: TransportChoice,
+) -> None:
     sim = BybitSimulator(
         limits={"place_order": (RATE, 1.0), "order": (RATE, 1.0)},
         settlement_delay=0.2,
         faults=Faults(clock_skew=-8.0),
     )
-    await _place_and_read(sim)
+    await _place_and_read(sim, http_transport)
 
     # The first signed request was refused once; the client then asked for the time and
     # signed everything else on the server's clock.
@@ -88,13 +93,13 @@ async def test_a_server_clock_8_s_behind_is_learned_after_one_refusal() -> None:
     assert sim.stats.requests["place_order"] == COUNT + 1
 
 
-async def test_a_server_clock_3_s_ahead_needs_no_resync() -> None:
+async def test_a_server_clock_3_s_ahead_needs_no_resync(http_transport: TransportChoice) -> None:
     sim = BybitSimulator(
         limits={"place_order": (RATE, 1.0), "order": (RATE, 1.0)},
         settlement_delay=0.2,
         faults=Faults(clock_skew=3.0),
     )
-    await _place_and_read(sim)
+    await _place_and_read(sim, http_transport)
 
     assert sim.stats.rejections[10002] == 0
     assert sim.stats.rejections == {}
@@ -102,7 +107,9 @@ async def test_a_server_clock_3_s_ahead_needs_no_resync() -> None:
     assert sim.stats.requests["place_order"] == COUNT
 
 
-async def test_a_concurrent_first_burst_behind_the_clock_shares_one_resync() -> None:
+async def test_a_concurrent_first_burst_behind_the_clock_shares_one_resync(
+    http_transport: TransportChoice,
+) -> None:
     # Ten orders go before any answer could teach the client the server's time: each is
     # refused once, and they re-learn it together rather than once each.
     sim = BybitSimulator(limits={"place_order": (RATE, 1.0)}, faults=Faults(clock_skew=-8.0))
@@ -111,7 +118,11 @@ async def test_a_concurrent_first_burst_behind_the_clock_shares_one_resync() -> 
     async with (
         SimServer(sim.app) as server,
         BybitClient(
-            KEY, SECRET, base_url=server.url, limits={"place_order": RateLimit(RATE)}
+            KEY,
+            SECRET,
+            base_url=server.url,
+            limits={"place_order": RateLimit(RATE)},
+            transport=http_transport,
         ) as client,
     ):
         results = await client.advance_earn.place_orders(batch)

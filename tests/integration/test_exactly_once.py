@@ -15,7 +15,13 @@ from typing import Literal
 
 import pytest
 
-from asyncexch import ExchangeError, OrderStatusUnknown, RateLimit, RetryPolicy
+from asyncexch import (
+    ExchangeError,
+    OrderStatusUnknown,
+    RateLimit,
+    RetryPolicy,
+    TransportChoice,
+)
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.sim import BybitSimulator, Fault, Faults, SimServer
 
@@ -42,7 +48,11 @@ def _orders(sim: BybitSimulator, count: int) -> list[StakeOrder]:
 
 
 async def _run(
-    *, count: int, seed: int, idempotency: Literal["error", "same_order_id"]
+    *,
+    count: int,
+    seed: int,
+    idempotency: Literal["error", "same_order_id"],
+    transport: TransportChoice,
 ) -> tuple[BybitSimulator, list[StakeOrder], list[OrderAck | ExchangeError], float]:
     sim = BybitSimulator(
         limits={"place_order": (RATE, 1.0), "order": (RATE, 1.0)},
@@ -60,6 +70,7 @@ async def _run(
             base_url=server.url,
             limits={"place_order": RateLimit(RATE), "order": RateLimit(RATE)},
             retry=RetryPolicy(max_attempts=8),
+            transport=transport,
         ) as client,
     ):
         started = time.monotonic()
@@ -103,8 +114,12 @@ def _check_exactly_once(
 
 
 @pytest.mark.slow
-async def test_500_orders_under_mixed_faults_are_placed_exactly_once() -> None:
-    sim, batch, results, elapsed = await _run(count=500, seed=20240601, idempotency="error")
+async def test_500_orders_under_mixed_faults_are_placed_exactly_once(
+    http_transport: TransportChoice,
+) -> None:
+    sim, batch, results, elapsed = await _run(
+        count=500, seed=20240601, idempotency="error", transport=http_transport
+    )
 
     _check_exactly_once(sim, batch, results)
     # Every kind of fault was injected, at about the configured rate.
@@ -122,8 +137,12 @@ async def test_500_orders_under_mixed_faults_are_placed_exactly_once() -> None:
 
 
 @pytest.mark.slow
-async def test_same_order_id_mode_places_100_orders_exactly_once() -> None:
-    sim, batch, results, elapsed = await _run(count=100, seed=77, idempotency="same_order_id")
+async def test_same_order_id_mode_places_100_orders_exactly_once(
+    http_transport: TransportChoice,
+) -> None:
+    sim, batch, results, elapsed = await _run(
+        count=100, seed=77, idempotency="same_order_id", transport=http_transport
+    )
 
     _check_exactly_once(sim, batch, results)
     # The older server mode answers a reused id with the same orderId: no 180025, no lookups.

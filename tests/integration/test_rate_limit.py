@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from asyncexch import ExchangeError, RateLimit, RateLimited
+from asyncexch import ExchangeError, RateLimit, RateLimited, TransportChoice
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.sim import BybitSimulator, Faults, SimServer
 
@@ -68,7 +68,7 @@ def _no_duplicates(sim: BybitSimulator) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(("count", "limit"), [(200, 20), (60, 10)])
 async def test_a_batch_at_the_limit_meets_no_rejection_and_runs_near_the_limit(
-    count: int, limit: int
+    count: int, limit: int, http_transport: TransportChoice
 ) -> None:
     sim = BybitSimulator(limits={"place_order": (limit, 1.0)}, faults=JITTER)
     sim.add_account(KEY, SECRET)
@@ -76,7 +76,11 @@ async def test_a_batch_at_the_limit_meets_no_rejection_and_runs_near_the_limit(
     async with (
         SimServer(sim.app) as server,
         BybitClient(
-            KEY, SECRET, base_url=server.url, limits={"place_order": RateLimit(limit)}
+            KEY,
+            SECRET,
+            base_url=server.url,
+            limits={"place_order": RateLimit(limit)},
+            transport=http_transport,
         ) as client,
     ):
         results, elapsed = await _place(batch, client)
@@ -97,14 +101,18 @@ async def test_a_batch_at_the_limit_meets_no_rejection_and_runs_near_the_limit(
 
 
 @pytest.mark.slow
-async def test_a_naive_client_without_pacing_is_refused_by_the_window() -> None:
+async def test_a_naive_client_without_pacing_is_refused_by_the_window(
+    http_transport: TransportChoice,
+) -> None:
     count, limit = 60, 10
     sim = BybitSimulator(limits={"place_order": (limit, 1.0)}, faults=JITTER)
     sim.add_account(KEY, SECRET)
     batch = _orders(sim, count)
     async with (
         SimServer(sim.app) as server,
-        BybitClient(KEY, SECRET, base_url=server.url, limits=False) as client,
+        BybitClient(
+            KEY, SECRET, base_url=server.url, limits=False, transport=http_transport
+        ) as client,
     ):
         results, _ = await _place(batch, client)
 

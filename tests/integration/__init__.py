@@ -1,0 +1,1 @@
+"""The loopback suite (a package so its conftest does not shadow tests/conftest.py)."""
