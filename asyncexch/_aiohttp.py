@@ -15,8 +15,9 @@ arrived. (``httpx-aiohttp`` 0.2 maps a dropped connection to ``ConnectTimeout``,
 make a non-idempotent order look safe to resend; that is why this module exists.)
 
 Differences from httpx's own transport: no separate write timeout (aiohttp has none; the
-read timeout covers waiting for the answer, and bodies here are small), no proxies from the
-environment, no cookies kept (the httpx client keeps its own).
+read timeout covers waiting for the answer, and bodies here are small; aiohttp rounds
+timeouts of 5 s and more up to whole seconds), no proxies from the environment (it connects
+directly even where ``HTTPS_PROXY`` is set), no cookies kept (the httpx client keeps its own).
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ import httpx
 import yarl
 
 __all__ = ["AiohttpTransport"]
+
+if "_retry_connection" not in getattr(aiohttp.ClientSession, "ATTRS", ()):
+    # Without the switch, aiohttp would resend a GET, PUT or DELETE on its own (see _client).
+    raise ImportError(
+        f"aiohttp {aiohttp.__version__} has no switch for its own resends; "
+        "asyncexch's transport needs aiohttp 3.10 to 3.x"
+    )
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -109,6 +117,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 content = await answer.read()
         except aiohttp.ClientError as exc:
             raise _httpx_error(exc, request) from exc
+        except ValueError as exc:  # refused while preparing (a header with a line break): unsent
+            raise httpx.LocalProtocolError(f"{type(exc).__name__}: {exc}", request=request) from exc
         return httpx.Response(
             answer.status,
             headers=answer.raw_headers,

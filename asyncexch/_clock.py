@@ -148,17 +148,17 @@ class ServerTime:
         """Server time minus local time, in seconds; ``None`` until the first sample."""
         return self._offset
 
-    def observe(self, server_ms: int, received: float, received_mono: float | None = None) -> None:
+    def observe(self, server_ms: int, received: float, received_mono: float | None = None) -> bool:
         """Record that the server's clock read at least ``server_ms`` at local time ``received``
-        (wall clock) and ``received_mono`` (monotonic clock, if known).
+        (wall clock) and ``received_mono`` (monotonic clock, if known); whether it was used.
 
         Values outside the years 2001-2286 are ignored: no server's clock reads them.
         """
         if not 1_000_000_000_000 <= server_ms < 10_000_000_000_000:
-            return
+            return False
         self._offset = server_ms / 1000.0 - received
         if received_mono is None:
-            return
+            return True
         lower = server_ms / 1000.0 - received_mono
         bounds = self._bounds
         while bounds and bounds[-1][1] <= lower:
@@ -166,6 +166,12 @@ class ServerTime:
         bounds.append((received_mono, lower))
         while bounds[0][0] < received_mono - self.SPAN:
             bounds.popleft()
+        return True
+
+    def restart_bounds(self) -> None:
+        """Bound arrival times by the latest sample alone (the clocks changed)."""
+        while len(self._bounds) > 1:
+            self._bounds.popleft()
 
     def arrived_by(self, server_ms: int) -> float | None:
         """The latest monotonic time at which the server's clock can have read ``server_ms``;

@@ -11,8 +11,9 @@ slot times. One Lua script reads the server's clock (``TIME``), so the hosts' cl
 matter, and in one round trip checks every bucket of the request (halt, pause, log) and
 either takes ``cost`` slots from all of them at ``now + guard`` or takes nothing and returns
 how many milliseconds to wait. Redis runs scripts one at a time, so two processes can never
-both take the last slot. :meth:`RedisPermit.done` moves the request's slots to the server's
-time when the answer arrived (a second, smaller script), exactly as in process.
+both take the last slot. :meth:`RedisPermit.done` moves the request's slots to Redis's time
+when the answer arrived, less ``arrived_ago`` when the venue's stamp placed the request
+earlier (a second, smaller script), exactly as in process.
 
 **Waiting.** In each process, waiters queue first come, first served per bucket, and a
 request that needs several buckets queues for each in turn, most specific first; only the

@@ -11,9 +11,21 @@ import httpx
 
 from ._endpoint import Endpoint
 from ._limits import RateLimit
-from .errors import ExchangeError
+from .errors import ConfigurationError, ExchangeError
 
-__all__ = ["Reply", "Venue", "WireRequest"]
+__all__ = ["Reply", "Venue", "WireRequest", "check_api_key"]
+
+
+def check_api_key(api_key: str | None) -> None:
+    """Refuse a key that cannot go into a header or a signed string as it is (a trailing
+    newline read from a file, a space, a non-ASCII letter), before anything is sent."""
+    if api_key is not None and not (
+        api_key and api_key.isascii() and api_key.isprintable() and " " not in api_key
+    ):
+        raise ConfigurationError(
+            "api_key must be printable ASCII without spaces or line breaks "
+            f"({len(api_key)} characters given; check for a trailing newline)"
+        )
 
 
 @attrs.frozen

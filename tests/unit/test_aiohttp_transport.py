@@ -718,3 +718,15 @@ async def test_a_named_transport_places_an_order(name: str) -> None:
         ack = await client.session.call(RISKY, {"x": 1})
     assert ack == OrderAck(order_id="1", order_link_id="a")
     assert len(server.requests) == 1
+
+
+async def test_a_header_the_stack_refuses_is_an_httpx_error_on_both_stacks(stack: str) -> None:
+    # aiohttp refuses a line break in a header value with a bare ValueError; it must come out
+    # as an httpx error like httpx's own refusal, never as an untyped exception.
+    async with (
+        RawServer(answer(b"ok")) as server,
+        httpx.AsyncClient(transport=_transport(stack)) as client,
+    ):
+        with pytest.raises(httpx.TransportError):
+            await client.get(server.url + "/", headers={"X-Note": "one\r\nX-Injected: two"})
+        assert server.requests == []

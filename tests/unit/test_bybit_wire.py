@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from asyncexch import (
     AuthenticationError,
+    ConfigurationError,
     OrderStatusUnknown,
     RetryPolicy,
     VirtualClock,
@@ -812,3 +813,15 @@ async def test_unknown_outcome_errors_never_show_the_secret(
         link = link.__cause__ or link.__context__
     for text in texts:
         assert_no_secret(text)
+
+
+@pytest.mark.parametrize("key", ["Qz7Kp\n", " Qz7Kp", "Qz7 Kp", "", "Qz7Kpé", "Qz7Kp\x00"])
+def test_an_api_key_that_cannot_go_on_the_wire_is_refused_at_construction(key: str) -> None:
+    from asyncexch.chainup import ChainupContractClient
+
+    with pytest.raises(ConfigurationError) as info:
+        BybitClient(key, "secret")
+    assert "Qz7" not in str(info.value)
+    with pytest.raises(ConfigurationError) as info:
+        ChainupContractClient(key, "secret", base_url="https://chainup.test")
+        assert "Qz7" not in str(info.value)

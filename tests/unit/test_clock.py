@@ -309,3 +309,28 @@ def test_arrived_by_is_never_before_the_stamp_on_our_clock(true_offset: float) -
         assert arrived_by is not None
         # (epoch seconds as floats carry ~0.2 µs of rounding)
         assert stamped_at - 1e-6 <= arrived_by <= clock.monotonic() + 0.001 + 1e-6
+
+
+def test_restart_bounds_keeps_only_the_latest_sample() -> None:
+    # A fast answer sets a tight bound; then the venue's clock steps 0.5 s back. After a
+    # restart, stamps are placed through the latest (stepped) sample only.
+    clock = VirtualClock(start=START, autojump=False)
+    server = ServerTime(clock)
+    stamp_ms, _ = simulate_request(clock, 0.0, 0.0, 0.001)
+    server.observe(stamp_ms, clock.time(), clock.monotonic())
+    stamp_ms, _ = simulate_request(clock, -0.5, 0.0, 0.2)
+    assert server.observe(stamp_ms, clock.time(), clock.monotonic())
+    stepped = server.arrived_by(stamp_ms)
+    assert stepped is not None and stepped < clock.monotonic() - 0.4  # placed far too early
+
+    server.restart_bounds()
+
+    arrived_by = server.arrived_by(stamp_ms)
+    assert arrived_by == pytest.approx(clock.monotonic(), abs=0.0011)
+
+
+def test_observe_says_whether_it_used_the_stamp() -> None:
+    server = ServerTime(VirtualClock(start=START, autojump=False))
+    assert server.observe(12, START, 0.0) is False
+    assert server.arrived_by(12) is None
+    assert server.observe(int(START * 1000), START, 0.0) is True
