@@ -288,7 +288,7 @@ async def stages_alone(number: int, repeat: int) -> list[dict[str, Any]]:
         best(lambda: venue.sign(wire, 1_763_700_000_000), number, repeat),
     )
     add(
-        "CallState + build_retrying (tenacity.AsyncRetrying)",
+        "CallState + build_retrying (tenacity, built only after a failure)",
         best(
             lambda: build_retrying(RetryPolicy(), clock, CallState(idempotent=True), rng),
             number,
@@ -306,7 +306,7 @@ async def stages_alone(number: int, repeat: int) -> list[dict[str, Any]]:
 
     bare = await best_async(noop, number, repeat)
     add(
-        "tenacity: build + run one successful attempt, over a bare await",
+        "tenacity, were it on the success path: build + one attempt, over a bare await",
         await best_async(retried, number, repeat) - bare,
     )
     limiter = InProcessLimiter(clock)
