@@ -62,6 +62,24 @@ class StampingVenue(httpx.AsyncBaseTransport):
         )
 
 
+async def quote_batch(
+    venue: StampingVenue, *, limit: int, per: float, calls: int, first_alone: bool = False
+) -> StampingVenue:
+    """``calls`` quotes at once through ``venue`` (after one alone, if ``first_alone``)."""
+    async with BybitClient(
+        "key",
+        "secret",
+        base_url="https://venue.test",
+        clock=venue.clock,
+        transport=venue,
+        limits={"quote": RateLimit(limit, per=per, guard=sum(venue.tops))},
+    ) as client:
+        if first_alone:
+            await client.advance_earn.quote("P1")
+        await asyncio.gather(*(client.advance_earn.quote("P1") for _ in range(calls)))
+    return venue
+
+
 async def run_batch(
     *,
     limit: int,
@@ -72,18 +90,8 @@ async def run_batch(
     seed: int,
     stamp: bool = True,
 ) -> StampingVenue:
-    clock = VirtualClock(start=START)
-    venue = StampingVenue(clock, offset, random.Random(seed), tops, stamp)
-    async with BybitClient(
-        "key",
-        "secret",
-        base_url="https://venue.test",
-        clock=clock,
-        transport=venue,
-        limits={"quote": RateLimit(limit, per=per, guard=sum(tops))},
-    ) as client:
-        await asyncio.gather(*(client.advance_earn.quote("P1") for _ in range(calls)))
-    return venue
+    venue = StampingVenue(VirtualClock(start=START), offset, random.Random(seed), tops, stamp)
+    return await quote_batch(venue, limit=limit, per=per, calls=calls)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -148,25 +156,11 @@ def test_a_venue_clock_that_steps_back_is_relearned_and_never_breaks_the_limit()
             return response
 
     def batch(stamp: bool) -> StampingVenue:
-        clock = VirtualClock(start=START)
         venue = (SteppingVenue if stamp else StampingVenue)(
-            clock, 0.0, random.Random(3), (0.005, 0.005, 0.1), stamp
+            VirtualClock(start=START), 0.0, random.Random(3), (0.005, 0.005, 0.1), stamp
         )
-
-        async def run() -> None:
-            async with BybitClient(
-                "key",
-                "secret",
-                base_url="https://venue.test",
-                clock=clock,
-                transport=venue,
-                limits={"quote": RateLimit(5, per=1.0, guard=0.11)},
-            ) as client:
-                await client.advance_earn.quote("P1")  # the one answer stamped right
-                await asyncio.gather(*(client.advance_earn.quote("P1") for _ in range(60)))
-
-        asyncio.run(run())
-        return venue
+        # The first quote alone: the one answer stamped on the right clock.
+        return asyncio.run(quote_batch(venue, limit=5, per=1.0, calls=60, first_alone=True))
 
     stepped, unstamped = batch(True), batch(False)
     assert max_in_window(stepped.arrivals, [1] * 61, 1.0) <= 5
