@@ -1,6 +1,6 @@
 """An httpx transport that sends through aiohttp: httpx's API, a faster HTTP/1.1 stack.
 
-On loopback it takes a call from ~3.4 to ~2.1 ms and five times the throughput at 64 requests
+On loopback it takes a call from ~2.8 to ~2.1 ms and 3-5x the throughput at 16-64 requests
 in flight (``benchmarks/README.md``). Install the extra ``fast`` and pass
 ``transport="aiohttp"`` to a client or :class:`~asyncexch.Session`.
 

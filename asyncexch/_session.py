@@ -74,7 +74,7 @@ class Session(AsyncResource):
     * ``http_client`` / ``transport``: bring your own client, or a transport for a new one:
       an :class:`httpx.AsyncBaseTransport`, or ``"aiohttp"`` for
       :class:`~asyncexch.AiohttpTransport` (extra ``fast``: ~30% less time per call and
-      ~4x the throughput under concurrency on loopback) with this session's TLS
+      3-5x the throughput under concurrency on loopback) with this session's TLS
       settings and no connection cap.
     * ``timeout``: seconds per HTTP attempt.
     * ``max_in_flight``: at most this many requests between taking capacity and getting an
