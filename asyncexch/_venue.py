@@ -13,12 +13,15 @@ from ._endpoint import Endpoint
 from ._limits import RateLimit
 from .errors import ConfigurationError, ExchangeError
 
-__all__ = ["Reply", "Venue", "WireRequest", "check_api_key"]
+__all__ = ["Reply", "Venue", "WireRequest", "check_credentials"]
 
 
-def check_api_key(api_key: str | None) -> None:
-    """Refuse a key that cannot go into a header or a signed string as it is (a trailing
-    newline read from a file, a space, a non-ASCII letter), before anything is sent."""
+def check_credentials(api_key: str | None, api_secret: str | None) -> None:
+    """Refuse half a key pair, or a key that cannot go into a header or a signed string as it
+    is (a trailing newline read from a file, a space, a non-ASCII letter), before anything is
+    sent."""
+    if (api_key is None) != (api_secret is None):
+        raise ConfigurationError("give both api_key and api_secret, or neither")
     if api_key is not None and not (
         api_key and api_key.isascii() and api_key.isprintable() and " " not in api_key
     ):

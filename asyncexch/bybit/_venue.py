@@ -18,7 +18,7 @@ import httpx
 from .._convert import loads_exact, make_converter
 from .._endpoint import Endpoint
 from .._limits import RateLimit
-from .._venue import Reply, WireRequest, check_api_key
+from .._venue import Reply, WireRequest, check_credentials
 from ..errors import (
     ConfigurationError,
     ExchangeError,
@@ -97,9 +97,7 @@ class BybitVenue:
     def __init__(
         self, api_key: str | None, api_secret: str | None, *, base_url: str, recv_window: int
     ) -> None:
-        if (api_key is None) != (api_secret is None):
-            raise ConfigurationError("give both api_key and api_secret, or neither")
-        check_api_key(api_key)
+        check_credentials(api_key, api_secret)
         if recv_window <= 0:
             raise ConfigurationError(f"recv_window must be > 0 ms, got {recv_window}")
         self.api_key = api_key

@@ -14,7 +14,7 @@ import httpx
 from .._convert import loads_exact, make_converter
 from .._endpoint import Endpoint
 from .._limits import RateLimit
-from .._venue import Reply, WireRequest, check_api_key
+from .._venue import Reply, WireRequest, check_credentials
 from ..errors import ConfigurationError, ExchangeError, MalformedResponse
 from ._auth import Md5Signer
 from ._endpoints import DEFAULT_LIMITS, IP_BUCKETS
@@ -36,9 +36,7 @@ class ChainupVenue:
     def __init__(
         self, api_key: str | None, api_secret: str | None, *, base_url: str, encoding: Encoding
     ) -> None:
-        if (api_key is None) != (api_secret is None):
-            raise ConfigurationError("give both api_key and api_secret, or neither")
-        check_api_key(api_key)
+        check_credentials(api_key, api_secret)
         if encoding not in ("json", "form"):
             raise ConfigurationError(f"encoding must be 'json' or 'form', got {encoding!r}")
         self.api_key = api_key
