@@ -58,7 +58,8 @@ class Faults:
     ``latency`` a (low, high) range of seconds added before each request arrives (network
     jitter, so it shifts arrival times the rate window sees); ``clock_skew`` seconds the
     exchange's clock is ahead (+) of or behind (-) real time. The same ``seed`` and the same
-    order of requests give the same faults.
+    order of requests give the same faults: faults and latencies come from separate streams,
+    so the n-th fault drawn does not depend on how concurrent requests' delays interleave.
     """
 
     rate: float = attrs.field(default=0.0, validator=_rate)
@@ -74,19 +75,25 @@ class Faults:
 
 
 class FaultPlan:
-    """Draws the faults of successive requests from the seeded generator."""
+    """Draws the faults and network delays of successive requests from seeded generators.
+
+    The two are separate streams: a request draws its delay on arrival and its fault only
+    after that delay, so with one stream concurrent requests would reorder the draws and the
+    same seed could give a different set of faults from run to run.
+    """
 
     def __init__(self, faults: Faults) -> None:
         self.faults = faults
-        self._random = random.Random(faults.seed)
+        self._fault_random = random.Random(faults.seed)
+        self._latency_random = random.Random(f"latency:{faults.seed}")
 
     def next_fault(self) -> Fault | None:
         """The fault the next request meets, if any."""
-        if not self.faults.kinds or self._random.random() >= self.faults.rate:
+        if not self.faults.kinds or self._fault_random.random() >= self.faults.rate:
             return None
-        return self._random.choice(self.faults.kinds)
+        return self._fault_random.choice(self.faults.kinds)
 
     def next_latency(self) -> float:
         """Seconds of network delay for the next request."""
         low, high = self.faults.latency
-        return self._random.uniform(low, high) if high > 0 else 0.0
+        return self._latency_random.uniform(low, high) if high > 0 else 0.0

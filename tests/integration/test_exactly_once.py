@@ -149,6 +149,8 @@ async def test_same_order_id_mode_places_100_orders_exactly_once(
     _check_exactly_once(sim, batch, results)
     # The older server mode answers a reused id with the same orderId: no 180025, no lookups.
     assert sim.stats.rejections[180025] == 0
+    # Seed 77 draws two drops after commit among the first 100 faults; faults have their own
+    # stream, so every run meets them whatever the arrival order.
     assert sim.stats.faults[Fault.DROP_AFTER_COMMIT.value] > 0
     assert sim.stats.rate_limit_rejections == 0, sim.stats.rejections
     assert elapsed < 30

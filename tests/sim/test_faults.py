@@ -6,6 +6,7 @@ the drop tests at the end go over a real loopback socket (SimServer).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -192,6 +193,33 @@ async def test_latency_delays_arrival_reproducibly() -> None:
         assert len({round(delay, 9) for delay in delays}) > 1  # jitter, not a constant
         arrivals.append(arrived)
     assert arrivals[0] == arrivals[1]
+
+
+async def test_concurrent_delays_do_not_change_which_faults_are_drawn() -> None:
+    """Faults come from their own stream: the n-th fault drawn is the same however the
+    network delays of concurrent requests interleave with it."""
+
+    async def fault_counts(*, concurrent: bool) -> dict[str, int]:
+        sim = make_sim(Faults(rate=0.5, latency=(0.1, 0.3), seed=21))
+        async with in_process(sim) as http:
+
+            async def send(n: int) -> None:
+                try:
+                    await place(sim, http, f"mix-{n}")
+                except httpx.ReadError:
+                    pass  # a dropped connection is one of the faults being counted
+
+            if concurrent:
+                await asyncio.gather(*(send(n) for n in range(40)))
+            else:
+                for n in range(40):
+                    await send(n)
+        assert sum(sim.stats.requests.values()) == 40
+        return dict(sim.stats.faults)
+
+    one_by_one = await fault_counts(concurrent=False)
+    assert await fault_counts(concurrent=True) == one_by_one
+    assert sum(one_by_one.values()) >= 10
 
 
 # --- each fault, as a raw client sees it ----------------------------------------------------
