@@ -17,7 +17,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check asyncexch tests benchmarks examples
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy --strict asyncexch
+	$(VENV)/bin/mypy --strict asyncexch tests examples
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q

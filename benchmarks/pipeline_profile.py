@@ -41,7 +41,7 @@ from pyinstrument.frame import Frame
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import overhead  # the separate-process server and the order to ask for
 
-from asyncexch import InProcessLimiter, RateLimit, SystemClock
+from asyncexch import InProcessLimiter, RateLimit, SystemClock, TransportChoice
 from asyncexch._convert import decode, loads_exact
 from asyncexch._retry import CallState, RetryPolicy, build_retrying
 from asyncexch.bybit import AdvanceEarn, BybitClient, BybitVenue, OrderInfo, Page
@@ -152,7 +152,7 @@ def attribute(root: Frame, calls: int, cpu_per_call: float) -> list[dict[str, An
 
 async def profiled_run(url: str, calls: int, transport: str) -> dict[str, Any]:
     order_id = await overhead.place_one_order(url)
-    choice = "aiohttp" if transport == "aiohttp" else "httpx"
+    choice: TransportChoice = "aiohttp" if transport == "aiohttp" else "httpx"
     async with BybitClient(KEY, SECRET, base_url=url, limits=LIFTED, transport=choice) as client:
         earn = client.advance_earn
 

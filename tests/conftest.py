@@ -57,7 +57,7 @@ def clock() -> VirtualClock:
 
 
 @pytest.fixture
-def bybit_mock() -> respx.MockRouter:
+def bybit_mock() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
         yield router
 

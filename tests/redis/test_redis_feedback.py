@@ -69,7 +69,7 @@ async def test_a_10006_in_one_process_pauses_the_bucket_in_every_process(
     ):
         placing = asyncio.create_task(a.advance_earn.place_orders(_orders(sim, 3)))
         state = f"asyncexch:{a.session.venue.bucket_key('place_order')}:state"
-        pauses: list[str | None] = []
+        pauses: list[bytes | str | None] = []
 
         async def paused() -> None:
             while not pauses or pauses[-1] is None:

@@ -592,9 +592,8 @@ async def test_price_precision_is_112(raw: Raw, contract_id: str, price: str, co
 async def test_an_order_beyond_the_available_margin_is_106(raw: Raw) -> None:
     # 1 contract of 0.001 BTC at 68403.6 at 10x: 6.84036 margin + 0.04104216 taker fee.
     raw.sim.add_account("poor", "poor-secret", balances={"USDT": Decimal("10")})
-    auth = {"key": "poor", "secret": "poor-secret"}
-    first = await raw.call(TAKE, take(), **auth)
-    second = await raw.call(TAKE, take(), **auth)
+    first = await raw.call(TAKE, take(), key="poor", secret="poor-secret")
+    second = await raw.call(TAKE, take(), key="poor", secret="poor-secret")
     assert (first["code"], second["code"]) == ("0", "106")
     assert len(raw.sim.orders_for("poor")) == 1
     assert raw.sim.accounts["poor"].balances["USDT"] == Decimal("10") - Decimal("0.04104216")

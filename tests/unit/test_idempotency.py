@@ -93,7 +93,7 @@ class Venue:
     @staticmethod
     def _answer(answers: list[Answer], count: int, request: httpx.Request) -> httpx.Response:
         answer = answers[min(count, len(answers)) - 1]()
-        if isinstance(answer, type) and issubclass(answer, Exception):
+        if isinstance(answer, type) and issubclass(answer, httpx.RequestError):
             raise answer("mock failure", request=request)
         assert isinstance(answer, httpx.Response)
         return answer

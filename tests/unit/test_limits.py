@@ -596,7 +596,7 @@ def test_rate_limit_defaults_and_window() -> None:
     assert RateLimit(5, per=2.0, guard=0.25).window == 2.25
     assert RateLimit(5, 0.5) == RateLimit(5, per=0.5)
     with pytest.raises(TypeError):
-        RateLimit(5, 1.0, 0.1)  # type: ignore[misc]  # guard is keyword-only
+        RateLimit(5, 1.0, 0.1)  # type: ignore[call-arg]  # guard is keyword-only
     with pytest.raises(AttributeError):
         rate.limit = 2  # type: ignore[misc]  # frozen
 

@@ -85,7 +85,7 @@ class Recorder:
         self.requests.append(request)
         index = min(len(self.times), len(self.answers)) - 1
         answer = self.answers[index]()
-        if isinstance(answer, type) and issubclass(answer, Exception):
+        if isinstance(answer, type) and issubclass(answer, httpx.RequestError):
             raise answer("mock failure", request=request)
         assert isinstance(answer, httpx.Response)
         return answer
