@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from hypothesis import settings
 
 from asyncexch import RetryPolicy, VirtualClock
 from asyncexch.bybit import BybitClient
@@ -22,6 +24,13 @@ SERVER_MS = 1_700_000_000_000
 CHAINUP_BASE_URL = "https://chainup.test"
 CHAINUP_API_KEY = "0816016bb06417f50327e2b557d39aaa"
 CHAINUP_API_SECRET = "x" * 17
+
+# Property tests check behaviour, not speed: no per-example deadline (a stalled machine would
+# fail them by wall-clock luck). CI explores the same examples on every run, so a red build is
+# a change in the code, not a new random draw; runs elsewhere keep exploring.
+settings.register_profile("default", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
 def ok(

@@ -95,7 +95,8 @@ async def test_a_batch_at_the_limit_meets_no_rejection_and_runs_near_the_limit(
     assert len(arrivals) == count  # not one request more than orders: nothing was retried
     assert _busiest_window(arrivals) <= limit
     rate = _sustained_rate(arrivals, limit)
-    assert rate >= 0.9 * limit, f"{rate:.2f}/s against a limit of {limit}/s"
+    # ~0.97 on an idle machine (benchmarks/fidelity.py); 0.85 leaves room for a loaded one.
+    assert rate >= 0.85 * limit, f"{rate:.2f}/s against a limit of {limit}/s"
     # The batch cannot beat the window, and did not take much longer than it needs.
     assert (count - limit) / limit <= elapsed < (count - limit) / (0.85 * limit) + 2
 

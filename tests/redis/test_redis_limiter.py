@@ -50,7 +50,7 @@ async def test_simulated_processes_never_exceed_the_limit_in_any_rolling_window(
     make_limiter: MakeLimiter,
 ) -> None:
     processes = [make_limiter() for _ in range(4)]
-    rate = RateLimit(20, per=0.25)
+    rate = RateLimit(20, per=1.0)
     admitted: list[float] = []
     rng = random.Random(5)
 
@@ -61,13 +61,14 @@ async def test_simulated_processes_never_exceed_the_limit_in_any_rolling_window(
         await asyncio.sleep(rng.uniform(0, 0.005))
         permit.done()
 
-    await asyncio.gather(*(one(processes[i % 4]) for i in range(200)))
+    await asyncio.gather(*(one(processes[i % 4]) for i in range(100)))
 
-    assert len(admitted) == 200
+    assert len(admitted) == 100
     assert busiest_window(admitted, rate.per) == rate.limit
-    # 200 at 80/s: the limit, not the limiter, sets the pace.
+    # 100 at 20/s: the limit, not the limiter, sets the pace (a one-second window leaves a
+    # slow machine 100 ms per generation of 20 before the rate drops under 0.9 of it).
     assert sustained_rate(admitted, rate.limit) >= 0.9 * rate.limit / rate.per
-    assert sum(p.stats.admitted for p in processes) == 200
+    assert sum(p.stats.admitted for p in processes) == 100
 
 
 async def test_arrivals_measured_on_the_server_clock_keep_the_rolling_window(
@@ -105,7 +106,7 @@ async def test_a_request_takes_all_its_buckets_or_none(
     started = time.monotonic()
     other = await a.acquire([("k:order", RateLimit(10)), ("k:ip", shared)])
     assert isinstance(other, RedisPermit)
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.3  # holding the pool would mean ~0.9 s
     assert await redis_client.zcard("asyncexch:k:ip:log") == 2
     # Its endpoint frees at first + 0.53 but the pool stays full until first + 1.03: blocked
     # by the pool, it holds nothing of its endpoint either.
@@ -114,7 +115,7 @@ async def test_a_request_takes_all_its_buckets_or_none(
     started = time.monotonic()
     alone = await c.acquire([("k:place_order", endpoint)])
     assert isinstance(alone, RedisPermit)
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.3  # holding the endpoint would mean ~0.8 s
     # It goes when both have room.
     late = await blocked
     assert isinstance(late, RedisPermit)
@@ -183,13 +184,13 @@ async def test_a_halt_fails_this_processs_waiters_at_once(make_limiter: MakeLimi
     started = time.monotonic()
     limiter.halt("k:place_order", 2.0, code=403, reason="banned")
     results = await asyncio.gather(*waiters, return_exceptions=True)
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.5  # not after the 2 s halt
     assert all(isinstance(result, LimiterHalted) for result in results)
 
 
 async def test_done_moves_the_slot_to_when_the_answer_came(make_limiter: MakeLimiter) -> None:
     a, b = make_limiter(), make_limiter()
-    rate = RateLimit(1, per=0.5, guard=0.2)
+    rate = RateLimit(1, per=0.5, guard=0.5)
     first = await a.acquire([("k:place_order", rate)])
     assert isinstance(first, RedisPermit)
     await asyncio.sleep(0.05)
@@ -198,7 +199,8 @@ async def test_done_moves_the_slot_to_when_the_answer_came(make_limiter: MakeLim
     # The slot is now the answer's time (~first + 0.05), not first + guard.
     second = await b.acquire([("k:place_order", rate)])
     assert isinstance(second, RedisPermit)
-    assert 0.54 <= second.admitted_at - first.admitted_at < 0.65
+    # (Unanswered it would be first + 1.0: the bound leaves room for a slow machine.)
+    assert 0.54 <= second.admitted_at - first.admitted_at < 0.8
     # Unanswered, a slot stays at send + guard.
     third = await a.acquire([("k:place_order", rate)])
     assert isinstance(third, RedisPermit)
@@ -207,15 +209,15 @@ async def test_done_moves_the_slot_to_when_the_answer_came(make_limiter: MakeLim
 
 async def test_an_early_answer_wakes_this_processs_waiter(make_limiter: MakeLimiter) -> None:
     limiter = make_limiter()
-    rate = RateLimit(1, per=0.5, guard=0.3)
+    rate = RateLimit(1, per=0.5, guard=0.5)
     first = await limiter.acquire([("k:place_order", rate)])
     assert isinstance(first, RedisPermit)
     waiter = asyncio.create_task(limiter.acquire([("k:place_order", rate)]))
-    await asyncio.sleep(0.02)  # told to wait for first + 0.8
+    await asyncio.sleep(0.02)  # told to wait for first + 1.0
     first.done()
     second = await waiter
     assert isinstance(second, RedisPermit)
-    assert second.admitted_at - first.admitted_at < 0.6
+    assert second.admitted_at - first.admitted_at < 0.8
 
 
 async def test_waiters_of_one_process_go_first_come_first_served(
@@ -309,9 +311,9 @@ async def test_done_with_arrived_ago_settles_the_slot_that_much_earlier_on_the_r
     limiter = make_limiter()
     rate = RateLimit(1, per=0.5)
     permit = await limiter.acquire([("k:place_order", rate)])
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.4)
     before = await server_time(redis_client)
-    permit.done(arrived_ago=0.15)
+    permit.done(arrived_ago=0.3)
     await limiter.flush()
     after = await server_time(redis_client)
 
@@ -320,8 +322,8 @@ async def test_done_with_arrived_ago_settles_the_slot_that_much_earlier_on_the_r
     )
     assert len(logged) == 1
     settled = float(logged[0][1]) / 1_000_000
-    assert before - 0.15 <= settled <= after - 0.15
+    assert before - 0.3 <= settled <= after - 0.3
     second = await limiter.acquire([("k:place_order", rate)])
     assert isinstance(second, RedisPermit)
     assert second.admitted_at >= settled + rate.per - 0.001
-    assert second.admitted_at < after - 0.15 + rate.per + 0.1  # sooner than answer + per
+    assert second.admitted_at < after - 0.3 + rate.per + 0.2  # sooner than answer + per
