@@ -12,36 +12,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from decimal import Decimal
 
 import pytest
+from stake_orders import stake_orders
 
 from asyncexch import BatchReport, ExchangeError, TransportChoice
-from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
+from asyncexch.bybit import BybitClient, OrderAck
 from asyncexch.sim import BybitSimulator, Faults, SimServer
 
 pytestmark = [pytest.mark.integration]
 
 KEY = "cancellation-key"
 SECRET = "cancellation-secret"
-PRODUCT = "13016"  # BTC Long
 COUNT = 40
 CANCEL_AFTER = 2.5
 LATENCY = (0.2, 0.6)
-
-
-def _orders(sim: BybitSimulator, count: int) -> list[StakeOrder]:
-    price = sim.price("BTC")
-    return [
-        StakeOrder(
-            product_id=PRODUCT,
-            coin="USDT",
-            amount=Decimal("10") + index,
-            initial_price=price,
-            breakeven_price=price * Decimal("0.9964"),
-        )
-        for index in range(count)
-    ]
 
 
 @pytest.mark.slow
@@ -50,7 +35,7 @@ async def test_a_batch_cancelled_midway_reports_exactly_what_was_sent(
 ) -> None:
     sim = BybitSimulator(faults=Faults(latency=LATENCY, seed=3))  # place_order: 5 per second
     sim.add_account(KEY, SECRET)
-    batch = _orders(sim, COUNT)
+    batch = stake_orders(sim, COUNT)
     report: BatchReport[OrderAck | ExchangeError] = BatchReport(COUNT)
 
     async with (

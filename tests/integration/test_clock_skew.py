@@ -9,36 +9,21 @@ first signed request (10002), after which the client re-learns the server's time
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 
 import httpx
 import pytest
+from stake_orders import stake_orders
 
 from asyncexch import ClockSkew, RateLimit, TransportChoice
-from asyncexch.bybit import BybitClient, OrderAck, OrderStatus, StakeOrder
+from asyncexch.bybit import BybitClient, OrderAck, OrderStatus
 from asyncexch.sim import BybitSimulator, Faults, SimServer
 
 pytestmark = [pytest.mark.integration]
 
 KEY = "clock-skew-key"
 SECRET = "clock-skew-secret"
-PRODUCT = "13016"  # BTC Long
 COUNT = 20
 RATE = 10
-
-
-def _orders(sim: BybitSimulator, count: int) -> list[StakeOrder]:
-    price = sim.price("BTC")
-    return [
-        StakeOrder(
-            product_id=PRODUCT,
-            coin="USDT",
-            amount=Decimal("10") + index,
-            initial_price=price,
-            breakeven_price=price * Decimal("0.9964"),
-        )
-        for index in range(count)
-    ]
 
 
 async def _place_and_read(
@@ -46,7 +31,7 @@ async def _place_and_read(
 ) -> tuple[OrderAck, list[OrderAck]]:
     """One order alone (the first signed request), then a batch, then read them all back."""
     sim.add_account(KEY, SECRET)
-    first, *rest = _orders(sim, COUNT)
+    first, *rest = stake_orders(sim, COUNT)
     async with (
         SimServer(sim.app) as server,
         BybitClient(
@@ -114,7 +99,7 @@ async def test_a_concurrent_first_burst_behind_the_clock_shares_one_resync(
     # refused once, and they re-learn it together rather than once each.
     sim = BybitSimulator(limits={"place_order": (RATE, 1.0)}, faults=Faults(clock_skew=-8.0))
     sim.add_account(KEY, SECRET)
-    batch = _orders(sim, RATE)
+    batch = stake_orders(sim, RATE)
     async with (
         SimServer(sim.app) as server,
         BybitClient(
@@ -142,7 +127,7 @@ async def test_a_request_waiting_for_a_pooled_connection_is_not_refused_as_stale
     # has no connection cap; one the caller hands in has, by default httpx's 100.)
     sim = BybitSimulator(limits={"place_order": (50, 1.0)}, faults=Faults(latency=(0.25, 0.25)))
     sim.add_account(KEY, SECRET)
-    batch = _orders(sim, 8)
+    batch = stake_orders(sim, 8)
     async with (
         SimServer(sim.app) as server,
         httpx.AsyncClient(limits=httpx.Limits(max_connections=1)) as http,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from decimal import Decimal
 from typing import Literal
 
 import pytest
+from stake_orders import stake_orders
 
 from asyncexch import (
     ExchangeError,
@@ -30,21 +30,6 @@ pytestmark = [pytest.mark.integration]
 KEY = "exactly-once-key"
 SECRET = "exactly-once-secret"
 RATE = 50
-PRODUCT = "13016"  # BTC Long, 5x, 1d
-
-
-def _orders(sim: BybitSimulator, count: int) -> list[StakeOrder]:
-    price = sim.price("BTC")
-    return [
-        StakeOrder(
-            product_id=PRODUCT,
-            coin="USDT",
-            amount=Decimal("10") + Decimal(index) / 100,
-            initial_price=price,
-            breakeven_price=price * Decimal("0.9964"),
-        )
-        for index in range(count)
-    ]
 
 
 async def _run(
@@ -61,7 +46,7 @@ async def _run(
         faults=Faults(rate=0.2, latency=(0.0, 0.01), seed=seed),
     )
     sim.add_account(KEY, SECRET)
-    batch = _orders(sim, count)
+    batch = stake_orders(sim, count, divisor=100)
     async with (
         SimServer(sim.app) as server,
         BybitClient(

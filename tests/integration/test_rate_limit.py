@@ -10,9 +10,9 @@ from __future__ import annotations
 import bisect
 import time
 from collections import Counter
-from decimal import Decimal
 
 import pytest
+from stake_orders import stake_orders
 
 from asyncexch import ExchangeError, RateLimit, RateLimited, TransportChoice
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
@@ -22,22 +22,7 @@ pytestmark = [pytest.mark.integration]
 
 KEY = "rate-limit-key"
 SECRET = "rate-limit-secret"
-PRODUCT = "13016"  # BTC Long
 JITTER = Faults(latency=(0.0, 0.02), seed=11)
-
-
-def _orders(sim: BybitSimulator, count: int) -> list[StakeOrder]:
-    price = sim.price("BTC")
-    return [
-        StakeOrder(
-            product_id=PRODUCT,
-            coin="USDT",
-            amount=Decimal("10") + index,
-            initial_price=price,
-            breakeven_price=price * Decimal("0.9964"),
-        )
-        for index in range(count)
-    ]
 
 
 def _sustained_rate(arrivals: list[float], limit: int) -> float:
@@ -72,7 +57,7 @@ async def test_a_batch_at_the_limit_meets_no_rejection_and_runs_near_the_limit(
 ) -> None:
     sim = BybitSimulator(limits={"place_order": (limit, 1.0)}, faults=JITTER)
     sim.add_account(KEY, SECRET)
-    batch = _orders(sim, count)
+    batch = stake_orders(sim, count)
     async with (
         SimServer(sim.app) as server,
         BybitClient(
@@ -108,7 +93,7 @@ async def test_a_naive_client_without_pacing_is_refused_by_the_window(
     count, limit = 60, 10
     sim = BybitSimulator(limits={"place_order": (limit, 1.0)}, faults=JITTER)
     sim.add_account(KEY, SECRET)
-    batch = _orders(sim, count)
+    batch = stake_orders(sim, count)
     async with (
         SimServer(sim.app) as server,
         BybitClient(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
 
 import pytest
 import redis.asyncio
@@ -15,6 +14,7 @@ from redis_testing import (  # noqa: F401 (the fixtures)
     redis_client_fixture,
     redis_server_fixture,
 )
+from stake_orders import stake_orders
 
 from asyncexch import new_order_link_id, order_link_id_for
 from asyncexch._registry import IdRecord, RedisIdRegistry
@@ -100,16 +100,9 @@ async def test_records_expire_after_their_ttl(
 async def test_a_restarted_bot_asks_before_placing(make_registry: MakeRegistry) -> None:
     sim = BybitSimulator()
     sim.add_account("registry-key", "registry-secret")
-    price = sim.price("BTC")
 
     def order() -> StakeOrder:  # a random orderLinkId on every run of the bot
-        return StakeOrder(
-            product_id="13016",
-            coin="USDT",
-            amount=Decimal("10"),
-            initial_price=price,
-            breakeven_price=price * Decimal("0.9964"),
-        )
+        return stake_orders(sim, 1)[0]
 
     async def run_bot() -> str:
         registry = make_registry()

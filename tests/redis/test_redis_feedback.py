@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from decimal import Decimal
 
 import pytest
 import redis.asyncio
@@ -14,10 +13,11 @@ from redis_testing import (  # noqa: F401 (the fixtures)
     redis_client_fixture,
     redis_server_fixture,
 )
+from stake_orders import stake_orders
 
 from asyncexch import RateLimit, TrafficHalted
 from asyncexch._redis import RedisLimiter
-from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
+from asyncexch.bybit import BybitClient, OrderAck
 from asyncexch.sim import BybitSimulator, SimTransport
 
 pytestmark = [pytest.mark.integration]
@@ -25,20 +25,6 @@ pytestmark = [pytest.mark.integration]
 MakeLimiter = Callable[..., RedisLimiter]
 KEY = "feedback-key"
 SECRET = "feedback-secret"
-
-
-def _orders(sim: BybitSimulator, count: int, first: int = 0) -> list[StakeOrder]:
-    price = sim.price("BTC")
-    return [
-        StakeOrder(
-            product_id="13016",
-            coin="USDT",
-            amount=Decimal("10") + index,
-            initial_price=price,
-            breakeven_price=price * Decimal("0.9964"),
-        )
-        for index in range(first, first + count)
-    ]
 
 
 async def test_a_10006_in_one_process_pauses_the_bucket_in_every_process(
@@ -67,7 +53,7 @@ async def test_a_10006_in_one_process_pauses_the_bucket_in_every_process(
             limiter=make_limiter(),
         ) as b,
     ):
-        placing = asyncio.create_task(a.advance_earn.place_orders(_orders(sim, 3)))
+        placing = asyncio.create_task(a.advance_earn.place_orders(stake_orders(sim, 3)))
         state = f"asyncexch:{a.session.venue.bucket_key('place_order')}:state"
         pauses: list[bytes | str | None] = []
 
@@ -78,7 +64,7 @@ async def test_a_10006_in_one_process_pauses_the_bucket_in_every_process(
         await asyncio.wait_for(paused(), 3.0)
         assert sim.stats.rejections[10006] == 1
         # The other process waits for the reset time instead of meeting the window.
-        ack = await b.advance_earn.place_order(_orders(sim, 1, first=3)[0])
+        ack = await b.advance_earn.place_order(stake_orders(sim, 1, first=3)[0])
         results = await placing
 
     assert isinstance(ack, OrderAck)
@@ -110,7 +96,7 @@ async def test_a_403_in_one_process_halts_the_key_in_every_process(
         await limiter_a.flush()
         sent = sim.stats.requests.total()
         with pytest.raises(TrafficHalted) as halted:
-            await b.advance_earn.place_order(_orders(sim, 1)[0])
+            await b.advance_earn.place_order(stake_orders(sim, 1)[0])
 
     assert halted.value.code == 403
     assert sim.stats.requests.total() == sent  # refused before sending anything

@@ -10,7 +10,6 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable
-from decimal import Decimal
 
 import pytest
 from redis_testing import (  # noqa: F401 (the fixtures)
@@ -18,11 +17,12 @@ from redis_testing import (  # noqa: F401 (the fixtures)
     make_limiter_fixture,
     redis_server_fixture,
 )
+from stake_orders import stake_orders
 
 from asyncexch import RateLimit
 from asyncexch._redis import RedisLimiter, RedisPermit
 from asyncexch._retry import CallState, should_retry
-from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
+from asyncexch.bybit import BybitClient, OrderAck
 from asyncexch.errors import LimiterUnavailable, Outcome
 from asyncexch.sim import BybitSimulator, Faults, SimServer, SimTransport
 
@@ -31,21 +31,6 @@ pytestmark = [pytest.mark.integration]
 MakeLimiter = Callable[..., RedisLimiter]
 KEY = "outage-key"
 SECRET = "outage-secret"
-PRODUCT = "13016"  # BTC Long
-
-
-def _orders(sim: BybitSimulator, count: int) -> list[StakeOrder]:
-    price = sim.price("BTC")
-    return [
-        StakeOrder(
-            product_id=PRODUCT,
-            coin="USDT",
-            amount=Decimal("10") + index,
-            initial_price=price,
-            breakeven_price=price * Decimal("0.9964"),
-        )
-        for index in range(count)
-    ]
 
 
 def _busiest_window(times: list[float], per: float) -> int:
@@ -90,7 +75,7 @@ async def test_a_client_sends_nothing_while_redis_is_down(
     async with BybitClient(
         KEY, SECRET, base_url="http://sim", transport=SimTransport(sim.app), limiter=limiter
     ) as client:
-        batch = _orders(sim, 3)
+        batch = stake_orders(sim, 3)
         await client.advance_earn.place_order(batch[0])
         await limiter.flush()  # its done() reached Redis
         redis_server.stop(signal.SIGKILL)
@@ -152,7 +137,7 @@ async def _restart_mid_batch(
     the same objects."""
     sim = BybitSimulator(limits={"place_order": (10, 1.0)}, faults=Faults(latency=(0.0, 0.01)))
     sim.add_account(KEY, SECRET)
-    batch = _orders(sim, count)
+    batch = stake_orders(sim, count)
     async with (
         SimServer(sim.app) as server,
         BybitClient(
