@@ -136,6 +136,9 @@ class ServerTime:
     #: Seconds a sample keeps bounding the offset for :meth:`arrived_by`: long enough to hold
     #: a fast answer, short enough that the two clocks cannot drift apart meanwhile.
     SPAN = 10.0
+    #: Seconds added to an arrival time read from a stamp by :meth:`arrived_ago`: the host
+    #: that stamps answers and the one that counts requests may be a few milliseconds apart.
+    MARGIN = 0.005
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -180,6 +183,24 @@ class ServerTime:
             return None
         # + 1 ms: the server truncates its clock to the millisecond.
         return (server_ms + 1) / 1000.0 - self._bounds[0][1]
+
+    def arrived_ago(self, server_ms: int, sent: float, received: float) -> float:
+        """How long before ``received`` (monotonic) the server had the request sent at
+        ``sent`` whose answer it stamped ``server_ms``, with :attr:`MARGIN` to spare; 0 when
+        the stamp cannot be placed on our clock.
+
+        A stamp that would place the request before it was sent means the server's clock
+        stepped back, or its hosts disagree: it is not used, and only the latest sample
+        bounds later stamps.
+        """
+        arrived_by = self.arrived_by(server_ms)
+        if arrived_by is None:
+            return 0.0
+        arrived_by += self.MARGIN
+        if arrived_by < sent:
+            self.restart_bounds()
+            return 0.0
+        return max(received - arrived_by, 0.0)
 
     def now_ms(self) -> int:
         """The current server time in milliseconds, never ahead of it as far as we know."""

@@ -186,6 +186,31 @@ class _InProcessPermit:
         self._taken = None
 
 
+class Halts:
+    """Buckets that refuse every request until a time, and why (a limiter's local record)."""
+
+    __slots__ = ("_until",)
+
+    def __init__(self) -> None:
+        self._until: dict[str, tuple[float, int, str]] = {}
+
+    def set(self, key: str, until: float, code: int, reason: str) -> None:
+        """Halt bucket ``key`` until ``until`` (the limiter's monotonic clock)."""
+        self._until[key] = (until, code, reason)
+
+    def check(self, claims: Sequence[tuple[str, RateLimit]], now: float) -> None:
+        """Raise :class:`LimiterHalted` if one of the ``claims`` buckets is halted at ``now``."""
+        if not self._until:
+            return
+        for key, _ in claims:
+            halt = self._until.get(key)
+            if halt is not None:
+                until, code, reason = halt
+                if until > now:
+                    raise LimiterHalted(code, reason, until - now)
+                del self._until[key]
+
+
 class InProcessLimiter:
     """Rate-limit buckets shared by every session of this event loop that uses it.
 
@@ -197,7 +222,7 @@ class InProcessLimiter:
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
         # Halts are kept by key, so a halt also covers buckets not used yet.
-        self._halts: dict[str, tuple[float, int, str]] = {}
+        self._halts = Halts()
 
     def _bucket(self, key: str, rate: RateLimit) -> _Bucket:
         bucket = self._buckets.get(key)
@@ -218,7 +243,7 @@ class InProcessLimiter:
         for bucket in buckets:
             if cost > bucket.rate.limit:
                 raise ConfigurationError(f"cost {cost} exceeds the limit {bucket.rate.limit}")
-        self._check_halts(claims, self._clock.monotonic())
+        self._halts.check(claims, self._clock.monotonic())
         entered: list[_Bucket] = []
         try:
             # Queue for each bucket in turn and wait for its own capacity before queueing for
@@ -246,7 +271,7 @@ class InProcessLimiter:
         """Sleep until every bucket in ``needed`` has ``cost`` free; raise if halted."""
         while True:
             now = self._clock.monotonic()
-            self._check_halts(claims, now)
+            self._halts.check(claims, now)
             wait = max(bucket.delay(now, cost) for bucket in needed)
             if wait <= 0:
                 return
@@ -258,23 +283,11 @@ class InProcessLimiter:
             bucket.paused_until = max(bucket.paused_until, self._clock.monotonic() + seconds)
 
     def halt(self, key: str, seconds: float, *, code: int, reason: str) -> None:
-        self._halts[key] = (self._clock.monotonic() + seconds, code, reason)
+        self._halts.set(key, self._clock.monotonic() + seconds, code, reason)
         bucket = self._buckets.get(key)
         if bucket is None:
             return
-        bucket.turns.fail_waiters(lambda: LimiterHalted(code, reason, seconds))
-        bucket.turns.wake()  # the head re-checks and fails
-
-    def _check_halts(self, claims: Sequence[tuple[str, RateLimit]], now: float) -> None:
-        if not self._halts:
-            return
-        for key, _ in claims:
-            halt = self._halts.get(key)
-            if halt is not None:
-                until, code, reason = halt
-                if until > now:
-                    raise LimiterHalted(code, reason, until - now)
-                del self._halts[key]
+        bucket.turns.halt(lambda: LimiterHalted(code, reason, seconds))
 
     def __repr__(self) -> str:
         waiting = sum(b.turns.waiting for b in self._buckets.values())

@@ -88,7 +88,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
     ) from missing
 
 from ._clock import Clock, SystemClock
-from ._limits import InProcessLimiter, LimiterHalted, Permit, RateLimit, RateLimiter
+from ._limits import Halts, InProcessLimiter, LimiterHalted, Permit, RateLimit, RateLimiter
 from ._resource import AsyncResource
 from ._turns import Turns, sleep_unless_woken
 from .errors import ConfigurationError, LimiterUnavailable
@@ -387,7 +387,7 @@ class RedisLimiter(AsyncResource):
         # Local mirrors of pauses and halts (monotonic deadlines): they hold in this process
         # at once, before and whether or not the write reaches Redis.
         self._pauses: dict[str, float] = {}
-        self._halts: dict[str, tuple[float, int, str]] = {}
+        self._halts = Halts()
         #: Failed round trips so far; a waiter that sees it change fails without asking.
         self._failures = 0
         self._last_failure: BaseException | None = None
@@ -416,7 +416,7 @@ class RedisLimiter(AsyncResource):
                 raise ConfigurationError(f"cost {cost} exceeds the limit {rate.limit} of {key!r}")
         if not claims:
             return _NoPermit()
-        self._check_halts(claims)
+        self._halts.check(claims, self._clock.monotonic())
         if not self._falling_back():
             try:
                 return await self._acquire_shared(claims, cost)
@@ -442,11 +442,10 @@ class RedisLimiter(AsyncResource):
 
         Waiters of this process fail at once; other processes' fail when they next ask.
         """
-        self._halts[key] = (self._clock.monotonic() + seconds, code, reason)
+        self._halts.set(key, self._clock.monotonic() + seconds, code, reason)
         lane = self._lanes.get(key)
         if lane is not None:
-            lane.fail_waiters(lambda: LimiterHalted(code, reason, seconds))
-            lane.wake()  # the head re-checks and fails
+            lane.halt(lambda: LimiterHalted(code, reason, seconds))
         self._write(self._mark(key, "halt", seconds, code, reason))
         if self._fallback is not None:
             self._fallback.halt(key, seconds, code=code, reason=reason)
@@ -484,7 +483,7 @@ class RedisLimiter(AsyncResource):
                     if self._failures != failures:
                         # Redis failed while we queued: do not knock again behind it.
                         raise _Unreachable() from self._last_failure
-                    self._check_halts(claims)
+                    self._halts.check(claims, self._clock.monotonic())
                     wait = self._paused(claims[: index + 1])
                     if wait <= 0:
                         taken = await self._take(claims, cost)
@@ -531,7 +530,7 @@ class RedisLimiter(AsyncResource):
         key = claims[int(reply[1]) - 1][0]
         if kind == "halt":
             code, reason, remaining = int(_text(reply[2])), _text(reply[3]), int(reply[4]) / 1000
-            self._halts[key] = (self._clock.monotonic() + remaining, code, reason)
+            self._halts.set(key, self._clock.monotonic() + remaining, code, reason)
             raise LimiterHalted(code, reason, remaining)
         raise ConfigurationError(
             f"bucket {key!r} is in use in Redis with limit/per {_text(reply[2])} "
@@ -645,18 +644,6 @@ class RedisLimiter(AsyncResource):
         return permit
 
     # --- this process's queues, pauses and halts --------------------------------------------
-
-    def _check_halts(self, claims: Sequence[tuple[str, RateLimit]]) -> None:
-        if not self._halts:
-            return
-        now = self._clock.monotonic()
-        for key, _ in claims:
-            halt = self._halts.get(key)
-            if halt is not None:
-                until, code, reason = halt
-                if until > now:
-                    raise LimiterHalted(code, reason, until - now)
-                del self._halts[key]
 
     def _paused(self, claims: Sequence[tuple[str, RateLimit]]) -> float:
         """Seconds until this process's own pauses of ``claims`` end (0 if none)."""

@@ -20,13 +20,13 @@ import attrs
 try:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
-    from redis.exceptions import RedisError
 except ImportError as missing:  # pragma: no cover - depends on the environment
     raise ImportError(
         "the id registry needs the redis extra: pip install 'asyncexch[redis]'"
     ) from missing
 
-from ._redis import connect_redis
+from ._redis import _UNREACHABLE, _text, connect_redis
+from ._resource import AsyncResource
 from .errors import LimiterUnavailable
 
 __all__ = ["IdRecord", "IdStatus", "RedisIdRegistry"]
@@ -75,10 +75,6 @@ return {intent, unpack(redis.call('HMGET', key, 'order_link_id', 'status', 'orde
 """
 
 
-def _text(value: object) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
 @attrs.frozen
 class IdRecord:
     """What the registry knows of one intent.
@@ -109,7 +105,7 @@ def _record(intent_key: str, fields: list[object]) -> IdRecord:
     )
 
 
-class RedisIdRegistry:
+class RedisIdRegistry(AsyncResource):
     """Client order ids by intent key, with their outcome, shared by every process.
 
     **Parameters:** ``redis`` (a ``redis.asyncio.Redis`` you close, or a URL: the registry
@@ -176,7 +172,7 @@ class RedisIdRegistry:
         """The intent's record, or ``None`` if it was never recorded (or has expired)."""
         try:
             fields = await self._redis.hmget(f"{self.prefix}intent:{intent_key}", list(_FIELDS))
-        except (RedisError, OSError) as error:
+        except _UNREACHABLE as error:
             raise _unavailable(error) from error
         if fields[0] is None:
             return None
@@ -190,7 +186,7 @@ class RedisIdRegistry:
     async def _call(self, script: AsyncScript, keys: list[str], args: list[str | int]) -> object:
         try:
             reply: object = await script(keys=keys, args=args)
-        except (RedisError, OSError) as error:
+        except _UNREACHABLE as error:
             raise _unavailable(error) from error
         return reply
 

@@ -46,10 +46,6 @@ TransportChoice = httpx.AsyncBaseTransport | Literal["httpx", "aiohttp"] | None
 T = TypeVar("T")
 logger = logging.getLogger("asyncexch")
 
-#: Seconds added to the arrival time read from a venue's stamp: the clock that stamps answers
-#: and the one that counts requests may belong to different hosts, a few milliseconds apart.
-_STAMP_MARGIN = 0.005
-
 #: Failures that happen before a byte of the request can have reached the server.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
@@ -284,7 +280,9 @@ class Session(AsyncResource):
             if reply.server_time_ms is not None and self.server_time.observe(
                 reply.server_time_ms, received, received_mono
             ):
-                arrived_ago = self._arrived_ago(reply.server_time_ms, sent, received_mono)
+                arrived_ago = self.server_time.arrived_ago(
+                    reply.server_time_ms, sent, received_mono
+                )
         finally:
             if permit is not None:  # answered: the request cannot reach the venue later
                 if arrived_ago > 0:
@@ -312,20 +310,6 @@ class Session(AsyncResource):
         elif isinstance(error, ClockSkew):
             await self._resync(generation, state)
         raise error
-
-    def _arrived_ago(self, server_ms: int, sent: float, received: float) -> float:
-        """How long before ``received`` the venue had a request whose answer it stamped
-        ``server_ms``; 0 when the stamp cannot be placed on our clock."""
-        arrived_by = self.server_time.arrived_by(server_ms)
-        if arrived_by is None:
-            return 0.0
-        arrived_by += _STAMP_MARGIN
-        if arrived_by < sent:
-            # Before we sent it: the venue's clock stepped back, or its hosts disagree. Trust
-            # this answer only, and bound later stamps by it alone.
-            self.server_time.restart_bounds()
-            return 0.0
-        return max(received - arrived_by, 0.0)
 
     def _halted(self, halted: LimiterHalted) -> TrafficHalted:
         return TrafficHalted(

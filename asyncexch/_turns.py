@@ -15,8 +15,8 @@ class Turns:
     """One holder at a time; waiters get their turn in arrival order.
 
     The holder may sleep interruptibly (:func:`sleep_unless_woken`); :meth:`wake` interrupts
-    it so it looks again (capacity freed sooner, or a halt), and :meth:`fail_waiters` makes
-    every queued waiter raise at once. A cancelled waiter leaves no trace.
+    it so it looks again (capacity freed sooner), and :meth:`halt` makes every queued waiter
+    raise at once and wakes the holder to find the halt itself. A cancelled waiter leaves no trace.
     """
 
     __slots__ = ("_busy", "_waiters", "_wake")
@@ -59,12 +59,14 @@ class Turns:
                 return
         self._busy = False
 
-    def fail_waiters(self, error: Callable[[], BaseException]) -> None:
-        """Make every queued waiter raise ``error()`` now (they never held the turn)."""
+    def halt(self, error: Callable[[], BaseException]) -> None:
+        """Make every queued waiter raise ``error()`` now (they never held the turn), and
+        wake the holder so it looks again and meets the halt."""
         while self._waiters:
             future = self._waiters.popleft()
             if not future.done():
                 future.set_exception(error())
+        self.wake()
 
     def wake(self) -> None:
         """Interrupt the holder's sleep, if it is asleep."""

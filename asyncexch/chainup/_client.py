@@ -242,14 +242,13 @@ class ChainupContractClient(AsyncResource):
 
     async def change_leverage(self, contract_id: int, leverage: int, position_id: int) -> None:
         """Set a position's leverage (checked against the contract's levels once known)."""
-        self._check_leverage(
-            _whole("contract_id", contract_id), _whole("leverage", leverage), "leverage"
-        )
+        contract, level = _whole("contract_id", contract_id), _whole("leverage", leverage)
+        self._check_leverage(contract, level, "leverage")
         await self.session.call(
             CHANGE_LEVEL,
             {
-                "contractId": _whole("contract_id", contract_id),
-                "leverageLevel": _whole("leverage", leverage),
+                "contractId": contract,
+                "leverageLevel": level,
                 "positionId": _whole("position_id", position_id),
             },
         )

@@ -272,7 +272,7 @@ def _member(enum_type: type[E], field: str, value: object) -> E:
         raise InvalidRequest(field, f"must be a member, its name or its wire value, got {value!r}")
     try:
         return enum_type(int(value) if isinstance(value, str) and value.isdigit() else value)
-    except (ValueError, TypeError):
+    except ValueError:  # only ints and strs get here, and an enum refuses them with it
         names = ", ".join(enum_type.__members__)
         raise InvalidRequest(field, f"must be one of {names}, got {value!r}") from None
 

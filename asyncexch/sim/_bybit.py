@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._clock import Clock, SystemClock
-from ._exchange import BAD_GATEWAY, DroppedResponse, RollingWindows, SimulatedExchange
+from ._exchange import RollingWindows, SimulatedExchange
 from ._faults import Fault, FaultPlan, Faults
 
 __all__ = [
@@ -172,6 +172,8 @@ class BybitSimulator(SimulatedExchange):
     * ``faults``: what goes wrong (:class:`Faults`).
     * ``price_swing``: how far prices move (fraction of the price) over ``price_period`` s.
     """
+
+    stats: SimStats
 
     def __init__(
         self,
@@ -425,18 +427,10 @@ class BybitSimulator(SimulatedExchange):
             body, media_type="application/json", headers={**headers, "Timenow": str(now)}
         )
 
-    def _fault(self, fault: Fault, answer: Response | None = None) -> Response:
-        self.stats.faults[fault.value] += 1
-        if fault is Fault.HTTP_5XX:
-            return Response(BAD_GATEWAY, status_code=502, media_type="text/html")
+    def _error_answer(self, fault: Fault) -> Response:
         if fault is Fault.BUSY:
             return self._envelope(10016, "Server error: service is restarting", {}, {})
-        if fault is Fault.TIMEOUT_AFTER_COMMIT:
-            return self._envelope(10000, "Server Timeout", {}, {})
-        if fault is Fault.TRUNCATED and answer is not None:
-            body = bytes(answer.body)
-            return Response(body[: len(body) // 2], media_type="application/json")
-        return DroppedResponse()
+        return self._envelope(10000, "Server Timeout", {}, {})
 
     # --- endpoint logic -----------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._clock import Clock, SystemClock
-from ._exchange import BAD_GATEWAY, DroppedResponse, RollingWindows, SimulatedExchange
+from ._exchange import RollingWindows, SimulatedExchange
 from ._faults import Fault, FaultPlan, Faults
 
 __all__ = [
@@ -273,6 +273,8 @@ class ChainupSimulator(SimulatedExchange):
     * ``faults``: what goes wrong (:class:`Faults`).
     * ``prices``: last prices by symbol (``E_BTCUSD``, ``E_ETHUSD``).
     """
+
+    stats: ChainupStats
 
     def __init__(
         self,
@@ -512,18 +514,8 @@ class ChainupSimulator(SimulatedExchange):
     def _envelope(code: str, message: str, data: object) -> Response:
         return Response(_dumps({"code": code, "msg": message, "data": data}), media_type=_JSON)
 
-    def _fault(self, fault: Fault, answer: Response | None = None) -> Response:
-        self.stats.faults[fault.value] += 1
-        if fault is Fault.HTTP_5XX:
-            return Response(BAD_GATEWAY, status_code=502, media_type="text/html")
-        if fault is Fault.BUSY:
-            return self._envelope("1", "system error", None)
-        if fault is Fault.TIMEOUT_AFTER_COMMIT:
-            return self._envelope("1", "system error", None)
-        if fault is Fault.TRUNCATED and answer is not None:
-            body = bytes(answer.body)
-            return Response(body[: len(body) // 2], media_type=_JSON)
-        return DroppedResponse()
+    def _error_answer(self, fault: Fault) -> Response:
+        return self._envelope("1", "system error", None)  # busy or timed out alike
 
     # --- public endpoints ---------------------------------------------------------------
 

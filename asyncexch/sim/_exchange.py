@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
+from typing import Protocol
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .._clock import Clock
-from ._faults import FaultPlan, Faults
+from ._faults import Fault, FaultPlan, Faults
 
 __all__ = [
     "BAD_GATEWAY",
@@ -62,11 +63,18 @@ class RollingWindows:
         return True, limit - len(window), now
 
 
+class FaultCounts(Protocol):
+    """The part of a simulator's statistics that counts injected faults by kind."""
+
+    faults: Counter[str]
+
+
 class SimulatedExchange:
     """The clock and the faults of a simulator."""
 
     clock: Clock
     faults: Faults
+    stats: FaultCounts
     _plan: FaultPlan
 
     def set_faults(self, faults: Faults) -> None:
@@ -77,3 +85,20 @@ class SimulatedExchange:
     def now_ms(self) -> int:
         """The exchange's clock, in milliseconds (its clock plus the configured skew)."""
         return int((self.clock.time() + self.faults.clock_skew) * 1000)
+
+    def _fault(self, fault: Fault, answer: Response | None = None) -> Response:
+        """What the client gets under ``fault``; ``answer`` is what it would have got (for
+        the faults that hit after the exchange acted), counted in ``stats.faults``."""
+        self.stats.faults[fault.value] += 1
+        if fault is Fault.HTTP_5XX:
+            return Response(BAD_GATEWAY, status_code=502, media_type="text/html")
+        if fault in (Fault.BUSY, Fault.TIMEOUT_AFTER_COMMIT):
+            return self._error_answer(fault)
+        if fault is Fault.TRUNCATED and answer is not None:
+            body = bytes(answer.body)
+            return Response(body[: len(body) // 2], media_type=answer.media_type)
+        return DroppedResponse()
+
+    def _error_answer(self, fault: Fault) -> Response:
+        """The venue's own error answer for ``Fault.BUSY`` or ``Fault.TIMEOUT_AFTER_COMMIT``."""
+        raise NotImplementedError
