@@ -7,7 +7,8 @@
 * ``datetime`` fields take epoch milliseconds (string or integer) and give aware UTC datetimes.
 * ``str``, ``int`` and ``bool`` are strict: ``None`` is not ``"None"``, ``"false"`` is not true.
 * attrs classes are read from camelCase keys (or the key in a field's ``metadata["key"]``);
-  unknown keys are ignored (venues add fields).
+  unknown keys are ignored (venues add fields). Fields marked :data:`LOCAL` are the client's
+  own (when and through which clock it received the answer): never read from an answer.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from .errors import MalformedResponse
 
-__all__ = ["decode", "loads_exact", "make_converter", "to_camel"]
+__all__ = ["LOCAL", "decode", "loads_exact", "make_converter", "to_camel"]
 
 T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _CAMEL = re.compile(r"_([a-z0-9])")
+
+#: ``attrs.field(metadata=LOCAL)``: set by the client, never taken from the venue's answer.
+LOCAL = {"local": True}
 
 
 def to_camel(name: str) -> str:
@@ -133,7 +137,9 @@ def make_converter() -> cattrs.Converter:
 
     def camel_case(cls: type[Any]) -> Callable[[Any, Any], Any]:
         renames = {
-            a.name: override(rename=a.metadata.get("key", to_camel(a.name)))
+            a.name: override(omit=True)
+            if a.metadata.get("local")
+            else override(rename=a.metadata.get("key", to_camel(a.name)))
             for a in attrs.fields(cls)
         }
         return make_dict_structure_fn(cls, converter, **renames)  # type: ignore[arg-type]

@@ -42,8 +42,9 @@ __all__ = ["MAX_DEADLINE", "RetryPolicy"]
 T = TypeVar("T")
 
 
-#: Venues remember a client order id for about 30 minutes (Bybit's older servers); a retry must
-#: never be sent after that, so no deadline may come near it.
+#: Venues remember a client order id for at least 30 minutes (Bybit's plain Earn and its older
+#: servers; Advance Earn remembers it permanently); a retry sent after the venue forgot the id
+#: could place the order twice, so no deadline may come near the shortest of these.
 MAX_DEADLINE = 1500.0
 
 

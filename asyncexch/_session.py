@@ -29,7 +29,6 @@ from .errors import (
     ConfigurationError,
     ExchangeError,
     MalformedResponse,
-    OrderAlreadyExists,
     OrderStatusUnknown,
     Outcome,
     RateLimited,
@@ -174,11 +173,9 @@ class Session(AsyncResource):
                     first_failure, attempt, self.retry, self.clock, state, self._rng
                 )
             except ExchangeError as error:
-                if (
-                    endpoint.changes_state
-                    and state.unknown_seen
-                    and not isinstance(error, OrderAlreadyExists)
-                ):
+                if endpoint.changes_state and state.unknown_seen:
+                    # Even a refusal now does not say what an earlier attempt did; the
+                    # venue's client may learn it (a lookup by client order id) from __cause__.
                     raise OrderStatusUnknown(
                         f"{endpoint.name}: the venue may or may not have acted on the request "
                         f"({len(state.outcomes)} attempts; last: {error})",

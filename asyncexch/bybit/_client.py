@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Literal, TypeVar
@@ -19,14 +20,17 @@ from .._resource import AsyncResource
 from .._retry import RetryPolicy
 from .._session import Session, TransportChoice
 from ..errors import (
+    ApiError,
     ExchangeError,
     InvalidRequest,
     MalformedResponse,
     OrderAlreadyExists,
     OrderStatusUnknown,
     OrderWaitTimeout,
+    Outcome,
 )
 from ._endpoints import ORDER, PLACE_ORDER, POSITION, PRODUCT, QUOTE, REDEEM_ESTIMATE
+from ._errors import may_mean_already_exists
 from ._models import (
     CATEGORY,
     OrderAck,
@@ -49,9 +53,13 @@ TESTNET = "https://api-testnet.bybit.com"
 logger = logging.getLogger("asyncexch")
 T = TypeVar("T")
 Order = StakeOrder | RedeemOrder
-#: How often, and how far apart, an order that Bybit says exists is looked up before giving up.
+#: How often, and how far apart, an order is looked up by its orderLinkId before concluding
+#: that the venue does not hold it (a new order may take a moment to become visible).
 _LOOKUP_TRIES = 4
 _LOOKUP_PAUSE = 0.5
+#: How many orderLinkIds whose placement ended unknown a client remembers: a later refusal of
+#: one of them is checked by a lookup, since an earlier attempt may have placed it.
+_REMEMBERED_UNKNOWN = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -63,7 +71,10 @@ class BybitClient(AsyncResource):
     HMAC secret. ``limits`` overrides the documented per-bucket limits (bucket names:
     ``place_order``, ``order``, ``position``, ``redeem_estimate``, ``product``, ``quote``,
     ``ip``) or, as ``False``, turns client-side pacing off. Clients of the same key on one
-    event loop share their buckets. See :class:`asyncexch.Session` for the other arguments.
+    event loop share their buckets; Bybit counts private limits per UID, so keys of one UID
+    share them: give their clients the same ``limit_scope`` (the UID, or any name) and they
+    share one set of buckets (the IP-wide buckets are shared by host anyway). See
+    :class:`asyncexch.Session` for the other arguments.
     """
 
     def __init__(
@@ -82,9 +93,12 @@ class BybitClient(AsyncResource):
         transport: TransportChoice = None,
         timeout: float = 10.0,
         max_in_flight: int | None = None,
+        limit_scope: str | None = None,
     ) -> None:
         url = base_url or (TESTNET if testnet else MAINNET)
-        venue = BybitVenue(api_key, api_secret, base_url=url, recv_window=recv_window)
+        venue = BybitVenue(
+            api_key, api_secret, base_url=url, recv_window=recv_window, limit_scope=limit_scope
+        )
         self.session = Session(
             venue,
             base_url=url,
@@ -123,6 +137,9 @@ class AdvanceEarn:
     def __init__(self, session: Session) -> None:
         self._session = session
         self._clock = session.clock
+        #: The products listed so far, by id: a quote of one carries it (``Quote.product``).
+        self._products: dict[str, Product] = {}
+        self._maybe_placed: OrderedDict[str, None] = OrderedDict()
 
     async def products(
         self, *, coin: str | None = None, duration: str | None = None
@@ -133,12 +150,24 @@ class AdvanceEarn:
         page = await self._session.call(
             PRODUCT, {"category": CATEGORY, "coin": coin, "duration": duration}
         )
+        self._products.update((product.product_id, product) for product in page.items)
         return page.items
 
     async def quote(self, product_id: str) -> Quote:
-        """The product's current quote: ``current_price`` and, if quoted, ``breakeven_price``."""
+        """The product's current quote: ``current_price`` and, if quoted, ``breakeven_price``.
+
+        The quote knows the venue's clock as this client does, so
+        :meth:`StakeOrder.from_quote` can tell how long its offer stays valid, and carries the
+        product when this client has listed it, so ``from_quote`` can check the amount
+        against the product's minimum and precision.
+        """
         _require_text("product_id", product_id)
-        return await self._session.call(QUOTE, {"category": CATEGORY, "productId": product_id})
+        quote = await self._session.call(QUOTE, {"category": CATEGORY, "productId": product_id})
+        return attrs.evolve(
+            quote,
+            server_time=self._session.server_time,
+            product=self._products.get(quote.product_id),
+        )
 
     async def place_order(self, order: Order) -> OrderAck:
         """Place a stake or redeem order; the acknowledgement of exactly one order.
@@ -307,39 +336,84 @@ class AdvanceEarn:
     async def _place(self, order: Order, on_sent: Callable[[], None] | None) -> OrderAck:
         if not isinstance(order, (StakeOrder, RedeemOrder)):
             raise InvalidRequest("order", f"must be a StakeOrder or RedeemOrder, got {order!r}")
+        link = order.order_link_id
+        refusal: ApiError | None = None
         try:
-            return await self._session.call(
+            ack: OrderAck = await self._session.call(
                 PLACE_ORDER, order.to_params(), request=order, on_sent=on_sent
             )
-        except OrderAlreadyExists as exists:
-            try:
-                existing = await self._find_placed(order.order_link_id)
-            except ExchangeError as lookup:
+        except OrderStatusUnknown as unknown:
+            cause = unknown.__cause__
+            if not (isinstance(cause, ApiError) and cause.outcome is Outcome.FAILED):
+                self._remember_unknown(link)
+                raise
+            # Refused after an attempt that may have placed it: the refusal may be the
+            # venue's "already exists" in any code, or a check the placed order now fails.
+            refusal = cause
+        except ApiError as error:
+            if error.outcome is not Outcome.FAILED or not (
+                link in self._maybe_placed or may_mean_already_exists(error)
+            ):
+                raise
+            refusal = error
+        if refusal is not None:  # outside the except blocks: no chaining to the refusal
+            ack = await self._check_refusal(order, refusal)
+        self._maybe_placed.pop(link, None)
+        return ack
+
+    async def _check_refusal(self, order: Order, refusal: ApiError) -> OrderAck:
+        """What a refusal of ``order`` means, learned by looking the order up by its id.
+
+        Found and the same order: it is placed (its acknowledgement). Found and another
+        order: :class:`OrderAlreadyExists`. Not found: the refusal as it came, unless the
+        venue said the id exists, which leaves the order's state unknown.
+        """
+        link = order.order_link_id
+        logger.info(
+            "place_order: orderLinkId %s refused (%s); looking it up to learn whether it is placed",
+            link,
+            refusal,
+        )
+        try:
+            existing = await self._find_placed(link)
+        except ExchangeError as lookup:
+            raise OrderStatusUnknown(
+                f"orderLinkId {link} was refused ({refusal}) after an attempt that may have "
+                f"placed it, and looking it up failed ({lookup}); place the same order again "
+                "later to learn its state",
+                request=order,
+            ) from lookup
+        if existing is None:
+            if isinstance(refusal, OrderAlreadyExists):
                 raise OrderStatusUnknown(
-                    f"Bybit says orderLinkId {order.order_link_id} exists, and looking it up "
-                    f"failed ({lookup}); place the same order again later to learn its state",
+                    f"Bybit says orderLinkId {link} exists ({refusal}), but no order with it "
+                    f"was found in {_LOOKUP_TRIES} lookups over "
+                    f"{(_LOOKUP_TRIES - 1) * _LOOKUP_PAUSE:g} s. Check the order history "
+                    f"(orders(order_link_id={link!r}), or Bybit's Earn order page) before "
+                    "acting; placing the same order object again is safe and tells the truth",
                     request=order,
-                ) from lookup
-            if existing is None:
-                raise OrderStatusUnknown(
-                    f"Bybit says orderLinkId {order.order_link_id} exists, but no order with it "
-                    "could be found; place the same order again later to learn its state",
-                    request=order,
-                ) from exists
-            if not _same_order(existing, order):
-                raise OrderAlreadyExists(
-                    exists.code,
-                    f"orderLinkId {order.order_link_id} belongs to a different order "
-                    f"{existing.order_id} ({existing.order_type} {existing.amount} of product "
-                    f"{existing.product_id})",
-                    exists.venue,
-                    http_status=exists.http_status,
-                ) from exists
-            logger.debug("order %s already placed as %s", order.order_link_id, existing.order_id)
-            return OrderAck(order_id=existing.order_id, order_link_id=existing.order_link_id)
+                ) from refusal
+            logger.info("place_order: orderLinkId %s is not placed; the refusal stands", link)
+            raise refusal
+        if not _same_order(existing, order):
+            raise OrderAlreadyExists(
+                refusal.code,
+                f"orderLinkId {link} belongs to a different order {existing.order_id} "
+                f"({existing.order_type} {existing.amount} of product {existing.product_id})",
+                refusal.venue,
+                http_status=refusal.http_status,
+            ) from refusal
+        logger.info("place_order: orderLinkId %s is already placed as %s", link, existing.order_id)
+        return OrderAck(order_id=existing.order_id, order_link_id=existing.order_link_id)
+
+    def _remember_unknown(self, order_link_id: str) -> None:
+        self._maybe_placed[order_link_id] = None
+        self._maybe_placed.move_to_end(order_link_id)
+        while len(self._maybe_placed) > _REMEMBERED_UNKNOWN:
+            self._maybe_placed.popitem(last=False)
 
     async def _find_placed(self, order_link_id: str) -> OrderInfo | None:
-        """The order Bybit says exists, allowing it a moment to become visible."""
+        """The order placed under ``order_link_id``, allowing it a moment to become visible."""
         for attempt in range(_LOOKUP_TRIES):
             found = await self._find(order_link_id=order_link_id)
             if found is not None:
@@ -381,16 +455,17 @@ class AdvanceEarn:
 
 
 def _same_order(existing: OrderInfo, order: Order) -> bool:
-    """Whether the order Bybit holds under the id is the one asked for (product, type, amount).
+    """Whether the order Bybit holds under the id is the one asked for.
 
-    A redeem's amount on the venue is the redeemed amount: the estimate's, or the amount the
-    caller gave.
+    The product and the order type must match, and the amount, which Bybit records as the
+    order's amount for a stake and the position's staked amount for a redeem (never the
+    estimate). Bybit's order list does not name a redeem's position: a redeem built without
+    the staked amount (``RedeemOrder.from_estimate`` without ``amount``) matches on product
+    and type alone.
     """
     if existing.product_id != order.product_id or existing.order_type != order.order_type:
         return False
-    if isinstance(order, StakeOrder):
-        return existing.amount == order.amount
-    return existing.amount in (order.amount, order.est_redeem_amount)
+    return order.amount is None or existing.amount == order.amount
 
 
 def _check_page_size(page_size: int) -> None:

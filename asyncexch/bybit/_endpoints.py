@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._endpoint import Endpoint
 from .._limits import RateLimit
-from ._models import EstimateList, OrderAck, OrderInfo, Page, Position, Product, Quote, ServerTime
+from ._models import EstimateList, MarketTime, OrderAck, OrderInfo, Page, Position, Product, Quote
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -32,7 +32,7 @@ DEFAULT_LIMITS = {
 IP_BUCKETS = frozenset({"product", "quote", "ip"})
 
 SERVER_TIME = Endpoint(
-    "server_time", "GET", "/v5/market/time", ServerTime, signed=False, buckets=("ip",)
+    "server_time", "GET", "/v5/market/time", MarketTime, signed=False, buckets=("ip",)
 )
 PRODUCT = Endpoint(
     "product",

@@ -19,7 +19,7 @@ from ..errors import (
     TrafficHalted,
 )
 
-__all__ = ["VENUE", "api_error", "http_error"]
+__all__ = ["VENUE", "api_error", "http_error", "may_mean_already_exists"]
 
 VENUE = "bybit"
 
@@ -97,13 +97,32 @@ def api_error(code: int, message: str, *, http_status: int) -> ApiError:
     return cls(code, message, VENUE, http_status=http_status)
 
 
+#: HTTP statuses Bybit's error page defines as refusals of the request (docs/v5/error.mdx):
+#: a gateway answers them without an envelope, before the request is processed.
+_HTTP_REFUSALS: dict[int, tuple[type[ApiError], str]] = {
+    400: (BadParameter, "bad request (the method must be GET or POST, in capitals)"),
+    401: (
+        AuthenticationError,
+        "invalid request (a key of another environment, or authentication headers missing)",
+    ),
+    404: (ApiError, "cannot find path (a wrong path, or a category the account mode lacks)"),
+}
+
+
 def http_error(status: int, text: str) -> ApiError | None:
-    """The typed error for an HTTP status that carries no Bybit envelope, if it means one."""
+    """The typed error for an HTTP status that carries no Bybit envelope, if it means one.
+
+    403 is the IP-wide ban (every bucket of the key stops); 429 and 5xx are the venue's
+    overload and failure; other 4xx are definite refusals (outcome ``FAILED``: the request
+    was refused, never processed, and is not sent again). Other statuses mean nothing on
+    their own (the caller reports a malformed answer).
+    """
+    excerpt = f"{text[:120]!r}"
     if status == 403:
         return TrafficHalted(
             403,
             "HTTP 403: IP rate limit exceeded (600 requests per 5 s) or access from a "
-            f"blocked region: {text[:120]!r}",
+            f"blocked region: {excerpt}",
             VENUE,
             http_status=403,
             retry_after=IP_BAN_SECONDS,
@@ -117,7 +136,22 @@ def http_error(status: int, text: str) -> ApiError | None:
             retry_after=DEFAULT_RATE_WAIT,
         )
     if status >= 500:
-        return ServiceUnavailable(
-            status, f"HTTP {status}: {text[:120]!r}", VENUE, http_status=status
-        )
+        return ServiceUnavailable(status, f"HTTP {status}: {excerpt}", VENUE, http_status=status)
+    if 400 <= status < 500:
+        cls, meaning = _HTTP_REFUSALS.get(status, (ApiError, "refused"))
+        # ApiError's outcome is FAILED: refused, not processed, never sent again.
+        return cls(status, f"HTTP {status}: {meaning}: {excerpt}", VENUE, http_status=status)
     return None
+
+
+def may_mean_already_exists(error: ApiError) -> bool:
+    """Whether a refusal of an order can mean that its ``orderLinkId`` is already taken.
+
+    Bybit documents no retCode for a reused Advance Earn ``orderLinkId`` (only "an error
+    indicating the order already exists"): besides the duplicate codes we know (180025, 180031,
+    10014), any venue code missing from the table may be the one it uses. HTTP statuses
+    without an envelope never mean it.
+    """
+    if isinstance(error, OrderAlreadyExists):
+        return True
+    return type(error) is ApiError and error.code not in _CODES and not 100 <= error.code < 600

@@ -14,7 +14,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
-from .._clock import Clock, SystemClock
+from .._clock import Clock, ServerTime, SystemClock
+from .._convert import LOCAL
 from .._ids import is_valid_order_link_id, new_order_link_id
 from ..errors import InvalidRequest
 
@@ -32,12 +33,17 @@ __all__ = [
     "Quote",
     "RedeemEstimate",
     "RedeemOrder",
-    "ServerTime",
     "StakeOrder",
 ]
 
 CATEGORY = "SmartLeverage"
 T = TypeVar("T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: How long a quote must still be valid when an order is built from it: the order may wait
+#: for rate-limit capacity, and the venue checks expiry on arrival.
+QUOTE_MARGIN = timedelta(seconds=2)
+#: How long the venue honours a redeem estimate.
+ESTIMATE_LIFETIME = timedelta(minutes=10)
 
 
 class _OpenEnum(str, enum.Enum):
@@ -130,15 +136,36 @@ class Quote:
 
     ``breakeven_price``, ``expire_at`` and ``max_investment_amount`` are ``None`` when the
     product has no active quote; ``current_price`` is always there (use it as the order's
-    ``initial_price``).
+    ``initial_price``). Build a stake from it with :meth:`StakeOrder.from_quote`, which
+    refuses a quote without an offer or about to expire.
     """
 
     category: str
     product_id: str
     current_price: Decimal
     breakeven_price: Decimal | None = None
+    #: When the offer expires, on the venue's clock.
     expire_at: datetime | None = None
     max_investment_amount: Decimal | None = None
+    #: The venue's clock as the client that fetched the quote knows it (set by
+    #: ``AdvanceEarn.quote``): ``expire_at`` is measured on it.
+    server_time: ServerTime | None = attrs.field(default=None, eq=False, repr=False, metadata=LOCAL)
+    #: The product quoted, when the client had listed it (set by ``AdvanceEarn.quote``).
+    product: Product | None = attrs.field(default=None, eq=False, repr=False, metadata=LOCAL)
+
+    def expires_in(self, now: datetime | None = None) -> timedelta | None:
+        """How long the offer stays valid at ``now`` (negative once expired); ``None`` when
+        there is no offer.
+
+        ``now`` is the venue's time; by default the client's estimate of it (from the
+        venue's answers), or this machine's clock for a quote not fetched by a client.
+        """
+        if self.expire_at is None or self.breakeven_price is None:
+            return None
+        if now is None:
+            now = _venue_now(self.server_time)
+        _require_aware("now", now)
+        return self.expire_at - now
 
 
 @attrs.frozen(kw_only=True)
@@ -215,9 +242,9 @@ class RedeemEstimate:
     est_redeem_amount: Decimal | None = None
     est_redeem_time: datetime | None = None
     slippage_rate: Decimal | None = None
-    fetched_at: datetime | None = None
+    fetched_at: datetime | None = attrs.field(default=None, metadata=LOCAL)
     #: The clock ``fetched_at`` was read from; ``from_estimate`` measures the age on it.
-    clock: Clock | None = attrs.field(default=None, eq=False, repr=False)
+    clock: Clock | None = attrs.field(default=None, eq=False, repr=False, metadata=LOCAL)
 
 
 @attrs.frozen(kw_only=True)
@@ -235,7 +262,7 @@ class EstimateList:
 
 
 @attrs.frozen(kw_only=True)
-class ServerTime:
+class MarketTime:
     """``GET /v5/market/time``."""
 
     time_second: int
@@ -258,12 +285,14 @@ def _account(instance: object, attribute: attrs.Attribute[str], value: object) -
 def _positive_decimal(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None and attribute.default is None:
         return
+    _check_positive(attribute.name, value)
+
+
+def _check_positive(field: str, value: object) -> None:
     if not isinstance(value, Decimal):
-        raise InvalidRequest(
-            attribute.name, f"must be a decimal.Decimal (never a float), got {value!r}"
-        )
+        raise InvalidRequest(field, f"must be a decimal.Decimal (never a float), got {value!r}")
     if not value.is_finite() or value <= 0:
-        raise InvalidRequest(attribute.name, f"must be a finite amount > 0, got {value}")
+        raise InvalidRequest(field, f"must be a finite amount > 0, got {value}")
 
 
 def _plain(value: Decimal) -> str:
@@ -282,9 +311,10 @@ def _link_id(instance: object, attribute: attrs.Attribute[str], value: object) -
 class StakeOrder:
     """Subscribe to a SmartLeverage product.
 
-    Take ``initial_price`` from the quote's ``current_price`` (the venue refuses the order
-    with 180030 if the market is more than 5% away from it) and ``breakeven_price`` from the
-    quote's ``breakeven_price``.
+    Build it with :meth:`from_quote` from a fresh :class:`Quote`. Built by hand, take
+    ``initial_price`` from the quote's ``current_price`` (the venue refuses the order with
+    180030 if the market is more than 5% away from it) and ``breakeven_price`` from the
+    quote's ``breakeven_price``, while the quote is valid.
     """
 
     order_type: ClassVar[OrderType] = OrderType.STAKE
@@ -296,6 +326,74 @@ class StakeOrder:
     breakeven_price: Decimal = attrs.field(validator=_positive_decimal)
     account_type: str = attrs.field(default="FUND", validator=_account)
     order_link_id: str = attrs.field(factory=new_order_link_id, validator=_link_id)
+
+    @classmethod
+    def from_quote(
+        cls,
+        quote: Quote,
+        *,
+        amount: Decimal,
+        account_type: str = "FUND",
+        coin: str | None = None,
+        product: Product | None = None,
+        now: datetime | None = None,
+        margin: timedelta = QUOTE_MARGIN,
+        order_link_id: str | None = None,
+    ) -> StakeOrder:
+        """A stake of ``amount`` at ``quote``'s offer: its ``current_price`` as the initial
+        price, its ``breakeven_price`` as the breakeven price.
+
+        Refuses with :class:`~asyncexch.InvalidRequest`, before anything is sent:
+
+        * ``quote``: no active offer (no breakeven price), or an offer that has expired or
+          expires within ``margin`` (default 2 s) at ``now``: the venue's time, by default as
+          the client that fetched the quote knows it (see :meth:`Quote.expires_in`);
+        * ``amount``: above the offer's ``max_investment_amount``; and, when the product is
+          known (``product``, or the one the client had listed when it fetched the quote),
+          below its ``min_purchase_amount`` or with more decimal places than its
+          ``order_precision_digital``;
+        * ``product``: a product other than the quoted one.
+
+        ``coin`` defaults to the product's invest coin; with no product known, to ``"USDT"``,
+        the coin SmartLeverage products are bought with (a wrong coin is refused by the venue,
+        180002, without effect).
+        """
+        if not isinstance(quote, Quote):
+            raise InvalidRequest("quote", f"must be a Quote, got {quote!r}")
+        product = product if product is not None else quote.product
+        if product is not None and product.product_id != quote.product_id:
+            raise InvalidRequest(
+                "product", f"is {product.product_id}, but the quote is for {quote.product_id}"
+            )
+        if quote.breakeven_price is None or quote.expire_at is None:
+            raise InvalidRequest(
+                "quote", f"product {quote.product_id} has no active offer (no breakeven price)"
+            )
+        remaining = quote.expires_in(now)
+        assert remaining is not None  # an offer with an expiry, checked above
+        if remaining < margin:
+            state = "expired" if remaining <= timedelta(0) else "expires"
+            raise InvalidRequest(
+                "quote",
+                f"{state} at {quote.expire_at.isoformat()} ({remaining.total_seconds():+.1f} s; "
+                f"an order needs {margin.total_seconds():g} s): fetch a new quote",
+            )
+        _check_positive("amount", amount)
+        limit = quote.max_investment_amount
+        if limit is not None and amount > limit:
+            raise InvalidRequest("amount", f"{amount} is above the offer's maximum {limit}")
+        if product is not None:
+            _check_purchase(product, amount)
+        extra: dict[str, Any] = {} if order_link_id is None else {"order_link_id": order_link_id}
+        return cls(
+            product_id=quote.product_id,
+            coin=coin if coin is not None else product.invest_coin if product else "USDT",
+            amount=amount,
+            initial_price=quote.current_price,
+            breakeven_price=quote.breakeven_price,
+            account_type=account_type,
+            **extra,
+        )
 
     def to_params(self) -> dict[str, object]:
         """The request body, in the documented field order, decimals written as Bybit reads them."""
@@ -318,9 +416,16 @@ class StakeOrder:
 class RedeemOrder:
     """Redeem a SmartLeverage position early.
 
-    Build it with :meth:`from_estimate` from a fresh :class:`RedeemEstimate`. ``amount`` and
-    ``coin`` are optional: the documentation does not need them for redeems, but some accounts'
-    servers ask for the originally staked ``amount``.
+    Build it with :meth:`from_position`, from the position and a fresh
+    :class:`RedeemEstimate`: the safe way. It sends the position's staked ``amount`` and
+    invest ``coin`` as Bybit's official tools do (the API page calls both optional; a server
+    that follows the official tools refuses a redeem without them) and lets the client
+    recognise its own redeem after a lost answer (Bybit records a redeem with the staked
+    amount, not the estimate).
+
+    ``is_slippage_protected`` is on by default (the venue's default is off): an unprotected
+    redeem executes however far the payout falls below ``est_redeem_amount``, and on 5x-200x
+    products that can be most of the position. Turn it off only to exit at any price.
     """
 
     order_type: ClassVar[OrderType] = OrderType.REDEEM
@@ -328,8 +433,9 @@ class RedeemOrder:
     product_id: str = attrs.field(validator=_text)
     position_id: str = attrs.field(validator=_text)
     est_redeem_amount: Decimal = attrs.field(validator=_positive_decimal)
-    is_slippage_protected: bool = attrs.field(default=False)
+    is_slippage_protected: bool = attrs.field(default=True)
     account_type: str = attrs.field(default="FUND", validator=_account)
+    #: The position's staked amount (not the estimate).
     amount: Decimal | None = attrs.field(default=None, validator=_positive_decimal)
     coin: str | None = attrs.field(default=None)
     order_link_id: str = attrs.field(factory=new_order_link_id, validator=_link_id)
@@ -345,21 +451,75 @@ class RedeemOrder:
             _text(self, attribute, value)
 
     @classmethod
+    def from_position(
+        cls,
+        position: Position,
+        estimate: RedeemEstimate,
+        *,
+        slippage_protected: bool = True,
+        account_type: str | None = None,
+        now: datetime | None = None,
+        max_age: timedelta = ESTIMATE_LIFETIME,
+        order_link_id: str | None = None,
+    ) -> RedeemOrder:
+        """An early redeem of ``position`` at ``estimate``: product, staked amount, invest coin
+        and account type from the position; position id and estimated amount from the
+        estimate.
+
+        Refuses with :class:`~asyncexch.InvalidRequest`, before anything is sent: a position
+        that is not redeemable now (a redeem pending, or settlement less than 60 minutes
+        away); an estimate for another position, one that failed, or one older than
+        ``max_age`` (see :meth:`from_estimate`). ``account_type`` defaults to the position's
+        (``"FUND"`` when the position does not say).
+        """
+        if not isinstance(position, Position):
+            raise InvalidRequest("position", f"must be a Position, got {position!r}")
+        if not isinstance(estimate, RedeemEstimate):
+            raise InvalidRequest("estimate", f"must be a RedeemEstimate, got {estimate!r}")
+        if estimate.position_id != position.position_id:
+            raise InvalidRequest(
+                "estimate",
+                f"is for position {estimate.position_id}, not {position.position_id}",
+            )
+        if not position.redeemable:
+            raise InvalidRequest(
+                "position",
+                f"{position.position_id} is not redeemable now ({position.status}; Bybit "
+                "refuses a redeem while one is pending or within 60 minutes of settlement)",
+            )
+        if not position.invest_coin:
+            raise InvalidRequest("position", f"{position.position_id} names no invest coin")
+        if account_type is None:
+            account_type = position.account_type if position.account_type else "FUND"
+        return cls.from_estimate(
+            estimate,
+            product_id=position.product_id,
+            account_type=account_type,
+            is_slippage_protected=slippage_protected,
+            amount=position.amount,
+            coin=position.invest_coin,
+            now=now,
+            max_age=max_age,
+            order_link_id=order_link_id,
+        )
+
+    @classmethod
     def from_estimate(
         cls,
         estimate: RedeemEstimate,
         *,
         product_id: str,
         account_type: str = "FUND",
-        is_slippage_protected: bool = False,
+        is_slippage_protected: bool = True,
         amount: Decimal | None = None,
         coin: str | None = None,
         now: datetime | None = None,
-        max_age: timedelta = timedelta(minutes=10),
+        max_age: timedelta = ESTIMATE_LIFETIME,
         order_link_id: str | None = None,
     ) -> RedeemOrder:
         """A redeem of ``estimate``'s position at its estimated amount.
 
+        Prefer :meth:`from_position`, which also sends the staked ``amount`` and ``coin``.
         Refuses (``InvalidRequest`` on ``estimate``) an estimate that failed, has no amount,
         has no fetch time, or is older than ``max_age`` at ``now`` (default: the time on the
         clock of the client that fetched it): the venue only honours estimates for 10 minutes.
@@ -373,6 +533,7 @@ class RedeemOrder:
         if now is None:
             clock = estimate.clock or SystemClock()
             now = datetime.fromtimestamp(clock.time(), timezone.utc)
+        _require_aware("now", now)
         age = now - estimate.fetched_at
         if age > max_age:
             raise InvalidRequest(
@@ -411,3 +572,42 @@ class RedeemOrder:
             "isSlippageProtected": self.is_slippage_protected,
         }
         return params
+
+
+def _venue_now(server_time: ServerTime | None) -> datetime:
+    """The venue's time now: as ``server_time`` knows it, else this machine's clock."""
+    if server_time is None:
+        return datetime.fromtimestamp(SystemClock().time(), timezone.utc)
+    return _EPOCH + timedelta(milliseconds=server_time.now_ms())
+
+
+def _require_aware(field: str, moment: object) -> None:
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise InvalidRequest(field, f"must be a timezone-aware datetime, got {moment!r}")
+
+
+def _check_purchase(product: Product, amount: Decimal) -> None:
+    """``amount`` as ``product`` accepts it: its minimum, and its number of decimal places."""
+    if amount < product.min_purchase_amount:
+        raise InvalidRequest(
+            "amount",
+            f"{amount} is below product {product.product_id}'s minimum "
+            f"{product.min_purchase_amount}",
+        )
+    if _decimal_places(amount) > product.order_precision_digital:
+        raise InvalidRequest(
+            "amount",
+            f"{amount} has more than product {product.product_id}'s "
+            f"{product.order_precision_digital} decimal places (Bybit truncates, never rounds)",
+        )
+
+
+def _decimal_places(value: Decimal) -> int:
+    """Decimal places of a finite ``value`` once trailing zeros are dropped (``1.50`` -> 1),
+    read from its digits: rounding to the context could change the answer."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    kept = len(digits)
+    while kept > 1 and digits[kept - 1] == 0:
+        kept -= 1
+    return max(0, -(exponent + len(digits) - kept))

@@ -95,16 +95,34 @@ class BybitVenue:
     time_endpoint: Endpoint[Any] | None = SERVER_TIME
 
     def __init__(
-        self, api_key: str | None, api_secret: str | None, *, base_url: str, recv_window: int
+        self,
+        api_key: str | None,
+        api_secret: str | None,
+        *,
+        base_url: str,
+        recv_window: int,
+        limit_scope: str | None = None,
     ) -> None:
         check_credentials(api_key, api_secret)
         if recv_window <= 0:
             raise ConfigurationError(f"recv_window must be > 0 ms, got {recv_window}")
+        if limit_scope is not None and not (
+            isinstance(limit_scope, str)
+            and 0 < len(limit_scope) <= 64
+            and limit_scope.isascii()
+            and limit_scope.isprintable()
+        ):
+            raise ConfigurationError(
+                f"limit_scope must be 1-64 printable ASCII characters, got {limit_scope!r}"
+            )
         self.api_key = api_key
         self._signer: Signer | None = make_signer(api_secret) if api_secret is not None else None
         self._recv_window = str(recv_window)
-        fingerprint = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
-        self._key_scope = f"bybit:key:{fingerprint}"
+        if limit_scope is not None:  # keys of one UID share the UID's limits
+            self._key_scope = f"bybit:scope:{limit_scope}"
+        else:
+            fingerprint = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
+            self._key_scope = f"bybit:key:{fingerprint}"
         self._ip_scope = f"bybit:ip:{_ip_pool(base_url)}"
 
     def bucket_key(self, bucket: str) -> str:

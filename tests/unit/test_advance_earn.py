@@ -18,6 +18,7 @@ from conftest import SERVER_MS, fail, ok
 
 from asyncexch import (
     BatchReport,
+    ConfigurationError,
     ExchangeError,
     InsufficientBalance,
     InvalidRequest,
@@ -709,6 +710,42 @@ async def test_place_orders_refuses_a_report_of_the_wrong_size(
     assert bybit_mock.calls.call_count == 0
 
 
+# --- limit scope ------------------------------------------------------------------------------
+
+
+async def test_keys_of_one_uid_share_buckets_through_limit_scope(
+    make_client: MakeClient, bybit_mock: respx.MockRouter, clock: VirtualClock
+) -> None:
+    """Bybit counts private limits per UID: two keys of one UID given one ``limit_scope``
+    take turns in one bucket; a key without it keeps its own."""
+    arrivals: dict[str, float] = {}
+
+    def venue(request: httpx.Request) -> httpx.Response:
+        arrivals[request.headers["X-BAPI-API-KEY"]] = clock.monotonic()
+        return ok({"orderId": "o", "orderLinkId": body_of(request)["orderLinkId"]})
+
+    bybit_mock.post(PLACE).mock(side_effect=venue)
+    limits = {"place_order": RateLimit(1, per=10.0)}
+    first = make_client(api_key="key-a", limits=limits, limit_scope="uid-100001")
+    second = make_client(api_key="key-b", limits=limits, limit_scope="uid-100001")
+    alone = make_client(api_key="key-c", limits=limits)
+
+    await asyncio.gather(
+        first.advance_earn.place_order(stake()),
+        second.advance_earn.place_order(stake()),
+        alone.advance_earn.place_order(stake()),
+    )
+
+    assert arrivals["key-a"] == arrivals["key-c"] == 0.0
+    assert arrivals["key-b"] == pytest.approx(10.0, abs=0.1)
+
+
+@pytest.mark.parametrize("scope", ["", "x" * 65, "uid\n", "uidé", 100001])
+def test_limit_scope_must_be_a_short_printable_name(scope: Any) -> None:
+    with pytest.raises(ConfigurationError):
+        BybitClient(limit_scope=scope)
+
+
 # --- the documented flow --------------------------------------------------------------------
 
 
@@ -766,15 +803,8 @@ async def test_public_api_flow_end_to_end(
     products = await earn.products(coin="BTC")
     product = products[0]
     quote = await earn.quote(product.product_id)
-    assert quote.breakeven_price is not None
-    order = StakeOrder(
-        product_id=product.product_id,
-        coin=product.invest_coin,
-        amount=Decimal("100"),
-        account_type="FUND",
-        initial_price=quote.current_price,
-        breakeven_price=quote.breakeven_price,
-    )
+    assert quote.product == product  # the listed product rides along
+    order = StakeOrder.from_quote(quote, amount=Decimal("100"), account_type="FUND")
     ack = await earn.place_order(order)
     assert ack == OrderAck(order_id="stake-1", order_link_id=order.order_link_id)
     assert placed["stake-1"] == {
@@ -799,23 +829,21 @@ async def test_public_api_flow_end_to_end(
     assert estimate_route.calls.last.request.url.params["positionIds"] == "1277"
     assert estimates[0].fetched_at == datetime.fromtimestamp(clock.time(), UTC)
 
-    redeem = RedeemOrder.from_estimate(
-        estimates[0],
-        product_id=product.product_id,
-        now=datetime.fromtimestamp(clock.time(), UTC),
-    )
+    redeem = RedeemOrder.from_position(position, estimates[0])
     redeem_ack = await earn.place_order(redeem)
     assert redeem_ack == OrderAck(order_id="redeem-2", order_link_id=redeem.order_link_id)
     assert placed["redeem-2"] == {
         "category": "SmartLeverage",
         "productId": "12999",
         "orderType": "Redeem",
+        "amount": "100",  # the position's staked amount, as Bybit's official tools send it
+        "coin": "USDT",
         "accountType": "FUND",
         "orderLinkId": redeem.order_link_id,
         "smartLeverageRedeemExtra": {
             "positionId": "1277",
             "estRedeemAmount": "76.8356",
-            "isSlippageProtected": False,
+            "isSlippageProtected": True,
         },
     }
     assert redeem.order_link_id != order.order_link_id

@@ -36,7 +36,7 @@ from asyncexch import (
     SlippageExceeded,
     TransportError,
 )
-from asyncexch.bybit import BybitClient, Quote
+from asyncexch.bybit import BybitClient, Quote, StakeOrder
 from asyncexch.bybit._errors import _CODES
 
 QUOTE_PATH = "/v5/earn/advance/product-extra-info"
@@ -313,6 +313,65 @@ async def test_5xx_html_is_service_unavailable(
     assert info.value.outcome is Outcome.UNKNOWN
 
 
+# Bybit's error page (docs/v5/error.mdx, "HTTP Code") defines 400, 401 and 404 as refusals of
+# the request; a gateway answers them as plain text, without an envelope.
+REFUSED_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadParameter,
+    401: AuthenticationError,
+    404: ApiError,
+    405: ApiError,
+    413: ApiError,
+}
+
+
+@pytest.mark.parametrize(("status", "cls"), sorted(REFUSED_BY_STATUS.items()), ids=str)
+async def test_4xx_without_envelope_is_a_definite_refusal(
+    status: int,
+    cls: type[ApiError],
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    route = bybit_mock.get(QUOTE_PATH).mock(
+        side_effect=[httpx.Response(status, text="gateway says no"), ok(QUOTE_RESULT)]
+    )
+    client = make_client()
+
+    with pytest.raises(ApiError) as info:
+        await client.advance_earn.quote("P1")
+
+    assert type(info.value) is cls
+    assert (info.value.code, info.value.http_status) == (status, status)
+    assert info.value.outcome is Outcome.FAILED
+    assert f"HTTP {status}" in str(info.value) and "gateway says no" in str(info.value)
+    assert route.call_count == 1  # refused: not sent again
+
+
+@pytest.mark.parametrize("status", [400, 401, 404])
+async def test_4xx_refusal_of_an_order_is_not_status_unknown(
+    status: int, make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+) -> None:
+    place = bybit_mock.post("/v5/earn/advance/place-order").mock(
+        return_value=httpx.Response(status, text="Not here")
+    )
+    lookup = bybit_mock.get("/v5/earn/advance/order").mock(return_value=ok({"list": []}))
+    client = make_client()
+    order = StakeOrder(
+        product_id="P1",
+        coin="USDT",
+        amount=Decimal("100"),
+        initial_price=Decimal("100"),
+        breakeven_price=Decimal("101"),
+    )
+
+    with pytest.raises(ApiError) as info:
+        await client.advance_earn.place_order(order)
+
+    assert type(info.value) is REFUSED_BY_STATUS[status]
+    assert info.value.outcome is Outcome.FAILED
+    assert place.call_count == 1  # sent once: never resent, never an unknown order
+    assert lookup.call_count == 0
+
+
 async def test_5xx_with_envelope_keeps_ret_code(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
@@ -474,15 +533,15 @@ async def test_integer_field_with_wrong_value_is_malformed_response(
 async def test_malformed_response_carries_status_and_excerpt(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
-    bybit_mock.get(QUOTE_PATH).mock(return_value=html(404, "Not Found"))
+    bybit_mock.get(QUOTE_PATH).mock(return_value=html(200, "Just a moment"))
     client = make_client(retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(MalformedResponse) as info:
         await client.advance_earn.quote("P1")
 
-    assert info.value.status_code == 404
+    assert info.value.status_code == 200
     assert info.value.excerpt.startswith("<html>")
-    assert "404" in str(info.value)
+    assert "Just a moment" in str(info.value)
 
 
 async def test_garbled_answer_then_good_one_succeeds(

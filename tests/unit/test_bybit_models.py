@@ -8,7 +8,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from asyncexch import InvalidRequest, MalformedResponse, is_valid_order_link_id
+from asyncexch import (
+    InvalidRequest,
+    MalformedResponse,
+    ServerTime,
+    VirtualClock,
+    is_valid_order_link_id,
+)
 from asyncexch._convert import decode, loads_exact
 from asyncexch.bybit import (
     BybitVenue,
@@ -690,3 +696,242 @@ def test_from_estimate_validates_the_order_it_builds() -> None:
     with pytest.raises(InvalidRequest) as caught:
         RedeemOrder.from_estimate(estimate(), product_id="", now=FETCHED)
     assert caught.value.field == "product_id"
+
+
+def test_redeem_is_slippage_protected_unless_asked_not_to_be() -> None:
+    assert redeem().is_slippage_protected is True
+    assert redeem().to_params()["smartLeverageRedeemExtra"] == {
+        "positionId": "1277",
+        "estRedeemAmount": "77.8469",
+        "isSlippageProtected": True,
+    }
+    assert RedeemOrder.from_estimate(
+        estimate(), product_id="12999", now=FETCHED
+    ).is_slippage_protected
+    unprotected = RedeemOrder.from_estimate(
+        estimate(), product_id="12999", now=FETCHED, is_slippage_protected=False
+    )
+    assert unprotected.to_params()["smartLeverageRedeemExtra"] == {
+        "positionId": "1277",
+        "estRedeemAmount": "76.8356",
+        "isSlippageProtected": False,
+    }
+
+
+def test_a_venue_cannot_set_the_clients_own_fields() -> None:
+    """fetchedAt/clock in an answer are ignored: when the client got it is the client's."""
+    body = ESTIMATE_RESULT.replace(
+        '"success": true,', '"success": true, "fetchedAt": "1", "clock": {"x": 1},', 1
+    )
+    first = read(body, EstimateList).items[0]
+    assert first.fetched_at is None and first.clock is None
+    quote = read(QUOTE_RESULT.replace("{", '{"serverTime": 5, "product": "x",', 1), Quote)
+    assert quote.server_time is None and quote.product is None
+
+
+# --- RedeemOrder.from_position ------------------------------------------------------------------
+
+
+def position(**changes: Any) -> Position:
+    fields: dict[str, Any] = {
+        "position_id": "1277",
+        "product_id": "12999",
+        "amount": Decimal("100"),
+        "status": PositionStatus.ACTIVE,
+        "redeemable": True,
+        "invest_coin": "USDT",
+        "account_type": "UNIFIED",
+    }
+    fields.update(changes)
+    return Position(**fields)
+
+
+def test_from_position_takes_the_staked_amount_coin_and_account_from_the_position() -> None:
+    order = RedeemOrder.from_position(position(), estimate(), now=FETCHED)
+
+    assert order.to_params() == {
+        "category": "SmartLeverage",
+        "productId": "12999",
+        "orderType": "Redeem",
+        "amount": "100",  # staked, not the estimate
+        "coin": "USDT",
+        "accountType": "UNIFIED",
+        "orderLinkId": order.order_link_id,
+        "smartLeverageRedeemExtra": {
+            "positionId": "1277",
+            "estRedeemAmount": "76.8356",
+            "isSlippageProtected": True,
+        },
+    }
+
+
+def test_from_position_options() -> None:
+    order = RedeemOrder.from_position(
+        position(account_type=""),
+        estimate(),
+        slippage_protected=False,
+        now=FETCHED,
+        order_link_id="exit-1277",
+    )
+    assert order.account_type == "FUND"  # the position does not say: the funding account
+    assert order.is_slippage_protected is False
+    assert order.order_link_id == "exit-1277"
+    assert (
+        RedeemOrder.from_position(
+            position(), estimate(), account_type="FUND", now=FETCHED
+        ).account_type
+        == "FUND"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pos", "est", "field"),
+    [
+        ({}, {"position_id": "1278"}, "estimate"),
+        ({}, {"success": False}, "estimate"),
+        ({}, {"fetched_at": FETCHED - timedelta(minutes=11)}, "estimate"),
+        ({}, {"fetched_at": None}, "estimate"),
+        ({"redeemable": False}, {}, "position"),
+        ({"invest_coin": ""}, {}, "position"),
+    ],
+    ids=["other-position", "failed", "stale", "unstamped", "not-redeemable", "no-coin"],
+)
+def test_from_position_refuses_before_sending(
+    pos: dict[str, Any], est: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        RedeemOrder.from_position(position(**pos), estimate(**est), now=FETCHED)
+    assert caught.value.field == field
+
+
+def test_from_position_refuses_arguments_of_the_wrong_kind() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        RedeemOrder.from_position(estimate(), estimate(), now=FETCHED)  # type: ignore[arg-type]
+    assert caught.value.field == "position"
+    with pytest.raises(InvalidRequest) as caught:
+        RedeemOrder.from_position(position(), position(), now=FETCHED)  # type: ignore[arg-type]
+    assert caught.value.field == "estimate"
+
+
+def test_naive_now_is_refused() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        RedeemOrder.from_position(position(), estimate(), now=datetime(2026, 4, 1, 10))
+    assert caught.value.field == "now"
+
+
+# --- StakeOrder.from_quote ----------------------------------------------------------------------
+
+EXPIRES = ms(1775036984839)
+
+
+def quote(**changes: Any) -> Quote:
+    fields: dict[str, Any] = {
+        "category": "SmartLeverage",
+        "product_id": "12999",
+        "current_price": Decimal("68403.67"),
+        "breakeven_price": Decimal("68650.62"),
+        "expire_at": EXPIRES,
+        "max_investment_amount": Decimal("1000"),
+    }
+    fields.update(changes)
+    return Quote(**fields)
+
+
+def product(**changes: Any) -> Product:
+    fields: dict[str, Any] = {
+        "category": "SmartLeverage",
+        "product_id": "12999",
+        "invest_coin": "USDC",
+        "underlying_asset": "BTC",
+        "direction": "Long",
+        "leverage": Decimal("10"),
+        "duration": "7d",
+        "min_purchase_amount": Decimal("10"),
+        "remaining_amount": Decimal("5000"),
+        "order_precision_digital": 2,
+    }
+    fields.update(changes)
+    return Product(**fields)
+
+
+def test_from_quote_takes_the_offer() -> None:
+    order = StakeOrder.from_quote(
+        quote(), amount=Decimal("100"), now=EXPIRES - timedelta(seconds=30)
+    )
+    assert order.to_params() == {
+        "category": "SmartLeverage",
+        "productId": "12999",
+        "coin": "USDT",  # SmartLeverage's invest coin when the product is not known
+        "orderType": "Stake",
+        "amount": "100",
+        "accountType": "FUND",
+        "orderLinkId": order.order_link_id,
+        "smartLeverageStakeExtra": {"initialPrice": "68403.67", "breakevenPrice": "68650.62"},
+    }
+
+
+def test_from_quote_uses_the_known_product_and_checks_the_amount_against_it() -> None:
+    now = EXPIRES - timedelta(seconds=30)
+    listed = quote(product=product())
+    order = StakeOrder.from_quote(listed, amount=Decimal("10.50"), account_type="UNIFIED", now=now)
+    assert (order.coin, order.account_type, order.amount) == ("USDC", "UNIFIED", Decimal("10.50"))
+    assert StakeOrder.from_quote(listed, amount=Decimal("20"), coin="BTC", now=now).coin == "BTC"
+    for amount in (Decimal("9.99"), Decimal("10.001"), Decimal("1E-3")):
+        with pytest.raises(InvalidRequest) as caught:
+            StakeOrder.from_quote(listed, amount=amount, now=now)
+        assert caught.value.field == "amount"
+    # the product can also be given, and must be the quoted one
+    explicit = StakeOrder.from_quote(quote(), amount=Decimal("12"), product=product(), now=now)
+    assert explicit.coin == "USDC"
+    with pytest.raises(InvalidRequest) as caught:
+        StakeOrder.from_quote(quote(), amount=Decimal("12"), product=product(product_id="1"))
+    assert caught.value.field == "product"
+
+
+@pytest.mark.parametrize(
+    ("changes", "now", "field"),
+    [
+        ({"breakeven_price": None}, EXPIRES - timedelta(minutes=1), "quote"),
+        ({"expire_at": None}, EXPIRES - timedelta(minutes=1), "quote"),
+        ({}, EXPIRES + timedelta(milliseconds=1), "quote"),
+        ({}, EXPIRES - timedelta(seconds=1), "quote"),  # inside the 2 s margin
+        ({"max_investment_amount": Decimal("99.99")}, EXPIRES - timedelta(minutes=1), "amount"),
+    ],
+    ids=["no-offer", "no-expiry", "expired", "about-to-expire", "above-max"],
+)
+def test_from_quote_refuses_before_sending(
+    changes: dict[str, Any], now: datetime, field: str
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        StakeOrder.from_quote(quote(**changes), amount=Decimal("100"), now=now)
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("amount", [100.0, 100, "100", Decimal("0"), Decimal("NaN")], ids=repr)
+def test_from_quote_refuses_an_amount_that_is_not_a_positive_decimal(amount: Any) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        StakeOrder.from_quote(quote(), amount=amount, now=EXPIRES - timedelta(minutes=1))
+    assert caught.value.field == "amount"
+
+
+def test_from_quote_margin_is_configurable() -> None:
+    now = EXPIRES - timedelta(seconds=10)
+    assert StakeOrder.from_quote(quote(), amount=Decimal("100"), now=now).amount == 100
+    with pytest.raises(InvalidRequest):
+        StakeOrder.from_quote(quote(), amount=Decimal("100"), now=now, margin=timedelta(seconds=11))
+
+
+def test_quote_expiry_is_measured_on_the_venues_clock() -> None:
+    """The client's clock is an hour slow: the venue's time (learned from its answers), not
+    this machine's, says the quote expired."""
+    clock = VirtualClock(start=EXPIRES.timestamp() - 3600)
+    venue = ServerTime(clock)
+    venue.observe(int(EXPIRES.timestamp() * 1000) + 5, clock.time())
+    stale = quote(server_time=venue)
+
+    remaining = stale.expires_in()
+    assert remaining is not None and remaining < timedelta(0)
+    with pytest.raises(InvalidRequest) as caught:
+        StakeOrder.from_quote(stale, amount=Decimal("100"))
+    assert caught.value.field == "quote"
+    assert quote(breakeven_price=None).expires_in() is None

@@ -245,7 +245,7 @@ async def test_redeem_order_body_without_amount_and_coin_by_default(
     route = bybit_mock.post(PLACE).mock(return_value=ok(ack("usdt-earn-008")))
     client = make_client()
 
-    await client.advance_earn.place_order(redeem_order())
+    await client.advance_earn.place_order(redeem_order(is_slippage_protected=False))
 
     request = route.calls[0].request
     assert request.content == (
@@ -266,7 +266,7 @@ async def test_redeem_order_matches_the_documented_example(
     route = bybit_mock.post(PLACE).mock(return_value=ok(ack("usdt-earn-008")))
     client = make_client()
 
-    await client.advance_earn.place_order(redeem_order(is_slippage_protected=True))
+    await client.advance_earn.place_order(redeem_order())  # protected by default
 
     request = route.calls[0].request
     assert request.content == REDEEM_BODY.encode("utf-8")
@@ -289,7 +289,7 @@ async def test_redeem_order_with_amount_and_coin(
         b'{"category":"SmartLeverage","productId":"12999","orderType":"Redeem",'
         b'"amount":"100","coin":"USDT","accountType":"UNIFIED","orderLinkId":"usdt-earn-008",'
         b'"smartLeverageRedeemExtra":{"positionId":"1277","estRedeemAmount":"77.8469",'
-        b'"isSlippageProtected":false}}'
+        b'"isSlippageProtected":true}}'
     )
     assert_signed(request)
 

@@ -1,14 +1,17 @@
 """No order placed twice: ``place_order`` retries with one orderLinkId and reconciles.
 
 Both Bybit behaviours for a repeated orderLinkId are covered: the old one (the same orderId
-again) and the new one (180025 / 180031 / 10014, after which the client looks the order up).
-Every scenario also checks that the venue only ever saw one orderLinkId.
+again) and the new one ("already exists", after which the client looks the order up). Bybit
+documents no code for it, so the duplicate is answered with each code it could use: 180025,
+180031, 10014 and a code the client does not know. Every scenario also checks that the venue
+only ever saw one orderLinkId.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -19,13 +22,16 @@ import respx
 from conftest import SERVER_MS, fail, ok
 
 from asyncexch import (
+    ApiError,
     ExchangeError,
     InsufficientBalance,
     OrderAlreadyExists,
     OrderStatusUnknown,
+    Outcome,
     RateLimit,
     RetryPolicy,
     ServiceUnavailable,
+    SlippageExceeded,
     TransportError,
     VirtualClock,
 )
@@ -132,10 +138,13 @@ AMBIGUOUS: dict[str, Answer] = {
     "10016": lambda: fail(10016, "service restarting"),
     "502": lambda: httpx.Response(502, text="<html>502 Bad Gateway</html>"),
 }
+#: A code Bybit's error table does not have (its trade API's "OrderLinkedID is duplicate").
+UNDOCUMENTED = 110072
 ALREADY: dict[str, Answer] = {
     "180025": lambda: fail(180025, "Order already exists"),
     "180031": lambda: fail(180031, "Duplicate order"),
     "10014": lambda: fail(10014, "Invalid duplicate request"),
+    "undocumented": lambda: fail(UNDOCUMENTED, "orderLinkId already exists"),
 }
 
 
@@ -279,7 +288,8 @@ async def test_a_different_order_under_the_id_raises_already_exists(
     assert type(info.value) is OrderAlreadyExists
     assert info.value.venue == "bybit"
     assert "someone-else" in str(info.value)
-    assert isinstance(info.value.__cause__, OrderAlreadyExists)
+    assert isinstance(info.value.__cause__, ApiError)  # the venue's refusal
+    assert info.value.code == info.value.__cause__.code
     assert len(venue.placed) == 2
     assert venue.link_ids() == {order.order_link_id}
 
@@ -336,6 +346,8 @@ async def test_already_exists_but_not_found_is_status_unknown(
 
     assert info.value.request is order
     assert isinstance(info.value.__cause__, OrderAlreadyExists)
+    # The message says what to check before acting.
+    assert f"orders(order_link_id={order.order_link_id!r})" in str(info.value)
     assert 2 <= len(venue.lookups) <= 10  # a few tries, spaced out
     assert clock.monotonic() > 0
     assert len(venue.placed) == 2
@@ -379,14 +391,131 @@ async def test_every_attempt_ambiguous_is_status_unknown_and_replaying_is_safe(
     assert venue.link_ids() == {order.order_link_id}
 
 
-async def test_failed_after_an_ambiguous_attempt_is_status_unknown(
+REFUSED_AFTER: dict[str, Answer] = {
+    "180016": lambda: fail(180016, "Balance not enough"),
+    "180030": lambda: fail(180030, "Slippage fail"),
+    "http-400": lambda: httpx.Response(400, text="Bad Request"),
+    **ALREADY,
+}
+
+
+@pytest.mark.parametrize("refusal", list(REFUSED_AFTER.values()), ids=list(REFUSED_AFTER))
+async def test_any_refusal_after_an_ambiguous_attempt_is_checked_by_lookup(
+    refusal: Answer,
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The first attempt placed the order (its answer was lost); the resend is refused for a
+    reason the placed order explains (its balance is taken, the price moved, the id exists):
+    the lookup finds the order, which is placed."""
+    venue = Venue(
+        bybit_mock, [AMBIGUOUS["ReadTimeout"], refusal], [lambda: page(order_info(order))]
+    )
+    client = make_client()
+
+    with caplog.at_level(logging.INFO, logger="asyncexch"):
+        result = await client.advance_earn.place_order(order)
+
+    assert result == OrderAck(order_id=ORDER_ID, order_link_id=order.order_link_id)
+    assert len(venue.placed) == 2
+    assert len(venue.lookups) == 1
+    assert venue.link_ids() == {order.order_link_id}
+    looked_up = [r for r in caplog.records if r.levelno == logging.INFO and "looking" in r.msg]
+    assert len(looked_up) == 1
+    assert order.order_link_id in looked_up[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [REFUSED_AFTER["180016"], REFUSED_AFTER["http-400"], ALREADY["undocumented"]],
+    ids=["180016", "http-400", "undocumented"],
+)
+async def test_refusal_after_an_ambiguous_attempt_stands_when_nothing_is_placed(
+    refusal: Answer,
     order: StakeOrder,
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    """180016 after a timeout may mean the first attempt took the balance: unknown."""
+    """The timeout was before the venue acted: no order under the id, the refusal stands."""
+    venue = Venue(bybit_mock, [AMBIGUOUS["ReadTimeout"], refusal])
+    client = make_client()
+
+    with pytest.raises(ApiError) as info:
+        await client.advance_earn.place_order(order)
+
+    expected = refusal()
+    assert info.value.http_status == expected.status_code
+    assert info.value.outcome is Outcome.FAILED
+    assert not isinstance(info.value, OrderAlreadyExists)
+    assert len(venue.placed) == 2
+    assert len(venue.lookups) >= 2  # looked for it more than once before believing it absent
+    assert venue.link_ids() == {order.order_link_id}
+
+
+async def test_undocumented_refusal_of_a_first_attempt_is_checked_by_lookup(
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    """A restarted bot places an intent it placed before: the venue's "already exists" comes
+    in a code the client does not know, and the lookup shows the order is placed."""
+    venue = Venue(bybit_mock, [ALREADY["undocumented"]], [lambda: page(order_info(order))])
+    client = make_client()
+
+    result = await client.advance_earn.place_order(order)
+
+    assert result.order_id == ORDER_ID
+    assert len(venue.placed) == 1 and len(venue.lookups) == 1
+
+
+async def test_refusal_of_an_id_that_ended_unknown_earlier_is_checked_by_lookup(
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    """place_order ended OrderStatusUnknown; placing the same object again meets a documented
+    refusal (the first call took the balance): the client looks before believing it."""
     venue = Venue(
-        bybit_mock, [AMBIGUOUS["ReadTimeout"], lambda: fail(180016, "Balance not enough")]
+        bybit_mock,
+        [AMBIGUOUS["ReadTimeout"], AMBIGUOUS["ReadTimeout"], REFUSED_AFTER["180016"]],
+        [lambda: page(order_info(order))],
+    )
+    client = make_client(retry=RetryPolicy(max_attempts=2))
+
+    with pytest.raises(OrderStatusUnknown):
+        await client.advance_earn.place_order(order)
+    result = await client.advance_earn.place_order(order)
+
+    assert result.order_id == ORDER_ID
+    assert len(venue.placed) == 3 and len(venue.lookups) == 1
+    assert venue.link_ids() == {order.order_link_id}
+
+
+async def test_documented_refusal_of_a_fresh_order_is_not_looked_up(
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    venue = Venue(bybit_mock, [REFUSED_AFTER["180030"]])
+    client = make_client()
+
+    with pytest.raises(SlippageExceeded):
+        await client.advance_earn.place_order(order)
+
+    assert venue.lookups == []
+
+
+async def test_lookup_failure_after_a_refusal_is_status_unknown(
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    venue = Venue(
+        bybit_mock,
+        [AMBIGUOUS["ReadTimeout"], REFUSED_AFTER["180016"]],
+        [lambda: fail(10005, "Permission denied")],
     )
     client = make_client()
 
@@ -394,9 +523,8 @@ async def test_failed_after_an_ambiguous_attempt_is_status_unknown(
         await client.advance_earn.place_order(order)
 
     assert info.value.request is order
-    assert isinstance(info.value.__cause__, InsufficientBalance)
+    assert "looking it up failed" in str(info.value)
     assert len(venue.placed) == 2
-    assert venue.link_ids() == {order.order_link_id}
 
 
 async def test_never_sent_is_not_status_unknown(
