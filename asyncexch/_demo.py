@@ -81,6 +81,8 @@ async def run_demo(
     clock = SystemClock()
     sim = BybitSimulator(
         limits={"place_order": (options.rate, 1.0)},
+        # One quote prices the whole batch: it must outlive the batch at the paced rate.
+        quote_ttl=max(60.0, 2 * options.orders / options.rate + 30),
         settlement_delay=options.settlement_delay,
         faults=Faults(rate=options.faults, latency=(0.0, options.jitter), seed=options.seed),
     )
@@ -105,16 +107,8 @@ async def run_demo(
             earn = bybit.advance_earn
             products = await earn.products(coin="BTC")
             quote = await earn.quote(products[0].product_id)
-            if quote.breakeven_price is None:
-                raise RuntimeError("the simulator always quotes a breakeven price")
             batch = [
-                StakeOrder(
-                    product_id=quote.product_id,
-                    coin=products[0].invest_coin,
-                    amount=Decimal("100") + index,
-                    initial_price=quote.current_price,
-                    breakeven_price=quote.breakeven_price,
-                )
+                StakeOrder.from_quote(quote, amount=Decimal("100") + index)
                 for index in range(options.orders)
             ]
             started = clock.monotonic()

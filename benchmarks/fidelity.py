@@ -64,14 +64,14 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
 def orders_for(sim: BybitSimulator, count: int) -> list[StakeOrder]:
-    price = sim.price("BTC")
+    quote = sim.issue_quote(PRODUCT)
     return [
         StakeOrder(
             product_id=PRODUCT,
             coin="USDT",
             amount=Decimal("10") + index,
-            initial_price=price,
-            breakeven_price=price * Decimal("0.9964"),
+            initial_price=quote.current_price,
+            breakeven_price=quote.breakeven_price,
         )
         for index in range(count)
     ]
@@ -203,7 +203,9 @@ async def run_one(
     name: str, client: str, count: int, limit: int, jitter: float, seed: int
 ) -> dict[str, Any]:
     sim = BybitSimulator(
-        limits={"place_order": (limit, 1.0)}, faults=Faults(latency=(0.0, jitter), seed=seed)
+        limits={"place_order": (limit, 1.0)},
+        faults=Faults(latency=(0.0, jitter), seed=seed),
+        quote_ttl=3600.0,  # a run measures pacing: one quote lasts the whole batch
     )
     sim.add_account(KEY, SECRET)
     batch = orders_for(sim, count)

@@ -49,14 +49,13 @@ async def worker(args: argparse.Namespace) -> None:
     from asyncexch._redis import RedisLimiter
     from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 
-    price = Decimal(args.price)
     orders = [
         StakeOrder(
             product_id="13016",
             coin="USDT",
             amount=Decimal(10 + n) + Decimal(args.index) / 1000,  # the worker in the decimals
-            initial_price=price,
-            breakeven_price=price * Decimal("0.9964"),
+            initial_price=Decimal(args.price),
+            breakeven_price=Decimal(args.breakeven),
         )
         for n in range(args.count)
     ]
@@ -155,9 +154,12 @@ async def run(
     from asyncexch.sim import BybitSimulator, Faults, SimServer
 
     sim = BybitSimulator(
-        limits={"place_order": (args.limit, 1.0)}, faults=Faults(latency=(0.0, 0.01), seed=1)
+        limits={"place_order": (args.limit, 1.0)},
+        faults=Faults(latency=(0.0, 0.01), seed=1),
+        quote_ttl=3600.0,  # a run measures pacing: one quote lasts the whole batch
     )
     sim.add_account(KEY, SECRET)
+    quote = sim.issue_quote("13016")
     counts = [args.orders // processes + (i < args.orders % processes) for i in range(processes)]
     async with SimServer(sim.app) as server:
         if mode == "redis":  # a clean key: flush what an earlier run left
@@ -179,7 +181,9 @@ async def run(
                 "--limit",
                 str(args.limit),
                 "--price",
-                str(sim.price("BTC")),
+                str(quote.current_price),
+                "--breakeven",
+                str(quote.breakeven_price),
                 "--sim-url",
                 server.url,
                 "--redis-url",
@@ -266,6 +270,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--price", default="0", help=argparse.SUPPRESS)
+    parser.add_argument("--breakeven", default="0", help=argparse.SUPPRESS)
     parser.add_argument("--sim-url", default="", help=argparse.SUPPRESS)
     return parser.parse_args()
 

@@ -16,11 +16,8 @@ async def main() -> None:
         earn = bybit.advance_earn
         product = (await earn.products(coin="BTC"))[0]
         quote = await earn.quote(product.product_id)
-        assert quote.breakeven_price is not None
-        order = StakeOrder(product_id=product.product_id, coin=product.invest_coin,
-                           amount=Decimal("100"), account_type="FUND",
-                           initial_price=quote.current_price,
-                           breakeven_price=quote.breakeven_price)
+        # Refused here, before sending, if the quote has no offer or is about to expire.
+        order = StakeOrder.from_quote(quote, amount=Decimal("100"), account_type="FUND")
         ack = await earn.place_order(order)
         again = await earn.place_order(order)  # the same order object: no second order
         assert again.order_id == ack.order_id
@@ -28,10 +25,11 @@ async def main() -> None:
         print("staked:", info.status.value, info.amount)
 
         async for position in earn.positions(product_id=product.product_id):
+            if not position.redeemable:
+                continue
             [estimate] = await earn.redeem_estimates([position.position_id])
-            redeem = await earn.place_order(
-                RedeemOrder.from_estimate(estimate, product_id=product.product_id)
-            )
+            # The staked amount and coin from the position; slippage-protected by default.
+            redeem = await earn.place_order(RedeemOrder.from_position(position, estimate))
             done = await earn.wait_for_order(redeem, timeout=10, poll_interval=0.1)
             print("redeemed:", done.status.value, done.amount)
     print("orders on the exchange:", len(sim.orders))

@@ -3,7 +3,15 @@
 Needs the ``sim`` extra (``pip install 'asyncexch[sim]'``).
 """
 
-from ._bybit import BybitSimulator, SimAccount, SimOrder, SimPosition, SimProduct, SimStats
+from ._bybit import (
+    BybitSimulator,
+    SimAccount,
+    SimOrder,
+    SimPosition,
+    SimProduct,
+    SimQuote,
+    SimStats,
+)
 from ._chainup import (
     ChainupAccount,
     ChainupContract,
@@ -31,6 +39,7 @@ __all__ = [
     "SimOrder",
     "SimPosition",
     "SimProduct",
+    "SimQuote",
     "SimServer",
     "SimStats",
     "SimTransport",

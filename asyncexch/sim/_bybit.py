@@ -4,11 +4,20 @@ It checks what Bybit checks, in Bybit's order and with Bybit's codes: the IP-wid
 (HTTP 403 and a ban), the API key (10003), the timestamp window (10002), the HMAC or RSA
 signature over the raw bytes received (10004), the per-UID per-endpoint rolling one-second
 window (10006 with the ``X-Bapi-Limit*`` headers), then the request itself: ``orderLinkId``
-reuse (180025, or the same ``orderId`` in the older server mode), ±5% slippage against a
-moving price (180030), balances (180016), redeem estimates honoured for 10 minutes. Orders
-settle asynchronously (Pending -> Success) after a configurable delay and settled stakes
-become positions. Everything it did is in :attr:`BybitSimulator.stats`, ``orders`` and
-``positions``.
+reuse (180025 or another configured code, or the same ``orderId`` in the older server mode),
+the stake's breakeven price from a quote still valid and within its maximum amount, ±5%
+slippage against a moving price (180030), balances (180016), redeem estimates honoured for 10
+minutes, no redeem within 60 minutes of settlement (180029). Orders settle asynchronously
+(Pending -> Success) after a configurable delay; stakes become positions that settle after
+the product's duration; a redeem pays the position's value when it settles, or fails when it
+is slippage-protected and the value fell too far. Everything it did is in
+:attr:`BybitSimulator.stats`, ``orders`` and ``positions``.
+
+Where Bybit's sources disagree the simulator plays each reading: ``redeem_rules="any"``
+(the API page: a redeem's ``amount`` and ``coin`` are optional) or ``"official-tools"``
+(Bybit's MCP server and skill: both required, ``amount`` the staked amount). Codes Bybit does
+not document are the simulator's choice: 180006 for a stake priced from an expired or unknown
+quote, 180014 for a redeem whose ``amount`` is not the staked amount.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ __all__ = [
     "SimOrder",
     "SimPosition",
     "SimProduct",
+    "SimQuote",
     "SimStats",
 ]
 
@@ -58,7 +68,12 @@ IP_LIMIT = (600, 5.0)
 _LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 _ESTIMATE_TTL = 600.0
 _SLIPPAGE = Decimal("0.05")
+#: How far below its estimate a slippage-protected redeem may pay (the estimate's slippageRate).
+_REDEEM_SLIPPAGE = Decimal("0.05")
 _OLD_DEDUPE_WINDOW = 1800.0
+#: No redeem this close to a position's settlement (Bybit: "less than 60 minutes remain").
+_REDEEM_CUTOFF_MS = 3_600_000
+_DURATION = re.compile(r"([0-9]+)([dh])")
 
 
 @attrs.define
@@ -72,6 +87,20 @@ class SimProduct:
     remaining_amount: Decimal
     order_precision_digital: int = 4
     invest_coin: str = "USDT"
+    #: The most one order may stake at a quote (the quote's ``maxInvestmentAmount``).
+    max_investment_amount: Decimal = Decimal("100000")
+
+
+@attrs.frozen
+class SimQuote:
+    """A quote the simulator gave: a stake at its breakeven price is accepted until
+    ``expire_ms`` (the exchange's clock), up to ``max_investment_amount``."""
+
+    product_id: str
+    current_price: Decimal
+    breakeven_price: Decimal
+    expire_ms: int
+    max_investment_amount: Decimal
 
 
 @attrs.define
@@ -101,6 +130,12 @@ class SimOrder:
     initial_price: Decimal | None = None
     breakeven_price: Decimal | None = None
     position_id: str | None = None
+    #: A redeem's estimate and whether it is slippage-protected.
+    est_redeem_amount: Decimal | None = None
+    slippage_protected: bool = False
+    settlement_price: Decimal | None = None
+    pnl: Decimal | None = None
+    refund_status: str = ""
 
 
 @attrs.define
@@ -115,6 +150,8 @@ class SimPosition:
     breakeven_price: Decimal
     account_type: str
     created_ms: int
+    #: When the position settles (the exchange's clock): its creation plus the duration.
+    settlement_ms: int
     status: str = "Active"
 
 
@@ -166,8 +203,13 @@ class BybitSimulator(SimulatedExchange):
     * ``clock``: the exchange's time source (real time by default).
     * ``limits``: per-endpoint ``(limit, per)`` overrides of the documented limits.
     * ``ip_limit`` / ``ip_ban``: the IP-wide limit and how long an IP is banned after it.
-    * ``idempotency``: ``"error"`` (today's Bybit: a reused ``orderLinkId`` gets 180025) or
+    * ``idempotency``: ``"error"`` (today's Bybit: a reused ``orderLinkId`` gets an error) or
       ``"same_order_id"`` (older Bybit: the same ``orderId`` comes back for 30 minutes).
+    * ``duplicate_code``: the retCode of that error. Bybit documents none for Advance Earn;
+      180025 ("Order already exists") by default, 180031 ("Duplicate order") or any other.
+    * ``redeem_rules``: ``"any"`` (a redeem's ``amount`` and ``coin`` optional, checked when
+      given) or ``"official-tools"`` (both required: the staked amount and the invest coin).
+    * ``quote_ttl``: seconds a quote stays valid.
     * ``settlement_delay``: seconds from placement to Success.
     * ``faults``: what goes wrong (:class:`Faults`).
     * ``price_swing``: how far prices move (fraction of the price) over ``price_period`` s.
@@ -183,6 +225,9 @@ class BybitSimulator(SimulatedExchange):
         ip_limit: tuple[int, float] = IP_LIMIT,
         ip_ban: float = 600.0,
         idempotency: Literal["error", "same_order_id"] = "error",
+        duplicate_code: int = 180025,
+        redeem_rules: Literal["any", "official-tools"] = "any",
+        quote_ttl: float = 60.0,
         settlement_delay: float = 1.0,
         faults: Faults | None = None,
         prices: Mapping[str, Decimal] | None = None,
@@ -194,11 +239,20 @@ class BybitSimulator(SimulatedExchange):
             raise ValueError(f"unknown endpoint limits {sorted(unknown)}")
         if idempotency not in ("error", "same_order_id"):
             raise ValueError(f"idempotency must be 'error' or 'same_order_id', got {idempotency!r}")
+        if redeem_rules not in ("any", "official-tools"):
+            raise ValueError(
+                f"redeem_rules must be 'any' or 'official-tools', got {redeem_rules!r}"
+            )
+        if not quote_ttl > 0:
+            raise ValueError(f"quote_ttl must be > 0 s, got {quote_ttl!r}")
         self.clock: Clock = clock or SystemClock()
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.ip_limit = ip_limit
         self.ip_ban = ip_ban
         self.idempotency = idempotency
+        self.duplicate_code = duplicate_code
+        self.redeem_rules = redeem_rules
+        self.quote_ttl = quote_ttl
         self.settlement_delay = settlement_delay
         self.faults = faults or Faults()
         self.stats = SimStats()
@@ -208,6 +262,8 @@ class BybitSimulator(SimulatedExchange):
         self.positions: dict[str, SimPosition] = {}
         self._by_link: dict[tuple[str, str], SimOrder] = {}
         self._estimates: dict[tuple[str, str], tuple[Decimal, float]] = {}
+        #: Live quotes by product, then breakeven price (the latest quote at that price).
+        self._quotes: dict[str, dict[Decimal, SimQuote]] = {}
         self._windows = RollingWindows()
         self._banned_until: dict[str, float] = {}
         self._plan = FaultPlan(self.faults)
@@ -256,6 +312,27 @@ class BybitSimulator(SimulatedExchange):
         """Move the market: ``asset`` trades at ``price`` from now on (before the swing)."""
         self._base_prices[asset] = price
         self._price_swing = 0.0
+
+    def issue_quote(self, product_id: str) -> SimQuote:
+        """Quote ``product_id`` now, as ``GET .../product-extra-info`` does: a stake at the
+        quote's breakeven price is accepted until it expires. For tests that build orders
+        without asking the exchange over HTTP."""
+        product = self.products[product_id]
+        current = self.price(product.underlying_asset)
+        spread = Decimal("0.0036") if product.direction == "Short" else Decimal("-0.0036")
+        now = self.now_ms()
+        quote = SimQuote(
+            product_id,
+            current,
+            (current * (1 + spread)).quantize(Decimal("0.01"), rounding=ROUND_DOWN),
+            now + int(self.quote_ttl * 1000),
+            min(product.max_investment_amount, product.remaining_amount),
+        )
+        live = self._quotes.setdefault(product_id, {})
+        for price in [price for price, old in live.items() if old.expire_ms < now]:
+            del live[price]
+        live[quote.breakeven_price] = quote
+        return quote
 
     def orders_for(self, api_key: str) -> list[SimOrder]:
         """Every order the key placed, oldest first."""
@@ -328,7 +405,7 @@ class BybitSimulator(SimulatedExchange):
             scope = account.uid if account is not None else ip
             if name in self.limits:
                 limit_headers = self._limit(scope, name, arrived)
-            fault = self._plan.next_fault()
+            fault = self._plan.next_fault(name)
             if fault is not None and not fault.after_commit:
                 return self._fault(fault)
             answer = self._envelope(
@@ -461,8 +538,8 @@ class BybitSimulator(SimulatedExchange):
             "duration": product.duration,
             "subscribeStartAt": str(now - 86_400_000),
             "subscribeEndAt": str(now + 86_400_000),
-            "settlementTime": str(now + 7 * 86_400_000),
-            "expectReceiveAt": str(now + 7 * 86_400_000 + 3_600_000),
+            "settlementTime": str(now + _duration_ms(product.duration)),
+            "expectReceiveAt": str(now + _duration_ms(product.duration) + 3_600_000),
             "minPurchaseAmount": _text(product.min_purchase_amount),
             "remainingAmount": _text(product.remaining_amount),
             "orderPrecisionDigital": product.order_precision_digital,
@@ -470,16 +547,14 @@ class BybitSimulator(SimulatedExchange):
 
     def _quote(self, account: SimAccount | None, params: dict[str, Any]) -> dict[str, Any]:
         self._category(params)
-        product = self._find_product(params.get("productId"))
-        current = self.price(product.underlying_asset)
-        spread = Decimal("0.0036") if product.direction == "Short" else Decimal("-0.0036")
+        quote = self.issue_quote(self._find_product(params.get("productId")).product_id)
         return {
             "category": CATEGORY,
-            "productId": product.product_id,
-            "breakevenPrice": _text(current * (1 + spread), 2),
-            "currentPrice": _text(current),
-            "expireAt": str(self.now_ms() + 30_000),
-            "maxInvestmentAmount": _text(product.remaining_amount),
+            "productId": quote.product_id,
+            "breakevenPrice": _text(quote.breakeven_price),
+            "currentPrice": _text(quote.current_price),
+            "expireAt": str(quote.expire_ms),
+            "maxInvestmentAmount": _text(quote.max_investment_amount),
         }
 
     def _place(self, account: SimAccount | None, body: dict[str, Any]) -> dict[str, Any]:
@@ -500,7 +575,7 @@ class BybitSimulator(SimulatedExchange):
                 and now - previous.placed_at < _OLD_DEDUPE_WINDOW
             ):
                 return {"orderId": previous.order_id, "orderLinkId": link}
-            raise _Refused(180025, "Order already exists")
+            raise _Refused(self.duplicate_code, "Order already exists")
         product = self._find_product(body.get("productId"))
         account_type = body.get("accountType")
         if account_type not in ("FUND", "UNIFIED"):
@@ -536,6 +611,13 @@ class BybitSimulator(SimulatedExchange):
             raise _Refused(10001, "smartLeverageStakeExtra is required for Stake")
         initial = _decimal(extra.get("initialPrice"), "initialPrice")
         breakeven = _decimal(extra.get("breakevenPrice"), "breakevenPrice")
+        quote = self._quotes.get(product.product_id, {}).get(breakeven)
+        if quote is None or quote.expire_ms < self.now_ms():
+            raise _Refused(
+                180006, "Validation failed: breakevenPrice is not a live quote; fetch a new one"
+            )
+        if amount > quote.max_investment_amount:
+            raise _Refused(180013, "Stake over maximum share")
         market = self.price(product.underlying_asset)
         if abs(initial - market) / market > _SLIPPAGE:
             raise _Refused(180030, "Slippage fail")
@@ -577,8 +659,12 @@ class BybitSimulator(SimulatedExchange):
             or position.product_id != product.product_id
         ):
             raise _Refused(180020, "Position not found")
-        if position.status != "Active":
+        if not self._redeemable(position):
             raise _Refused(180029, "Redeem not allowed")
+        self._check_redeem_amount_and_coin(product, position, body)
+        protected = extra.get("isSlippageProtected", False)
+        if not isinstance(protected, bool):
+            raise _Refused(10001, "isSlippageProtected must be a bool")
         estimated = _decimal(extra.get("estRedeemAmount"), "estRedeemAmount")
         cached = self._estimates.get((account.uid, position.position_id))
         if cached is None or now - cached[1] > _ESTIMATE_TTL or cached[0] != estimated:
@@ -586,6 +672,7 @@ class BybitSimulator(SimulatedExchange):
                 180006, "Validation failed: redeem estimate expired or unknown; query it again"
             )
         position.status = "Redeeming"
+        # Bybit records a redeem with the position's staked amount, not the estimate.
         return self._new_order(
             account,
             product,
@@ -593,8 +680,35 @@ class BybitSimulator(SimulatedExchange):
             account_type,
             now,
             "Redeem",
-            estimated,
+            position.amount,
             position_id=position.position_id,
+            initial_price=position.initial_price,
+            breakeven_price=position.breakeven_price,
+            est_redeem_amount=estimated,
+            slippage_protected=protected,
+        )
+
+    def _check_redeem_amount_and_coin(
+        self, product: SimProduct, position: SimPosition, body: dict[str, Any]
+    ) -> None:
+        """A redeem's top-level ``amount`` and ``coin``: required by the official tools'
+        reading, optional by the API page's; when given, the staked amount and invest coin."""
+        amount, coin = body.get("amount"), body.get("coin")
+        if self.redeem_rules == "official-tools":
+            if amount is None:
+                raise _Refused(10001, "amount is required: the position's staked amount")
+            if coin is None:
+                raise _Refused(10001, "coin is required: the position's invest coin")
+        if amount is not None and _decimal(amount, "amount") != position.amount:
+            raise _Refused(180014, "Redeem share invalid: amount must be the staked amount")
+        if coin is not None and coin != product.invest_coin:
+            raise _Refused(180002, "Invalid coin")
+
+    def _redeemable(self, position: SimPosition) -> bool:
+        """Active, no redeem pending, and more than 60 minutes before settlement."""
+        return (
+            position.status == "Active"
+            and self.now_ms() < position.settlement_ms - _REDEEM_CUTOFF_MS
         )
 
     def _order(self, account: SimAccount | None, params: dict[str, Any]) -> dict[str, Any]:
@@ -626,16 +740,16 @@ class BybitSimulator(SimulatedExchange):
             "duration": product.duration,
             "accountType": order.account_type,
             "settlementTime": "",
-            "refundStatus": "",
+            "refundStatus": order.refund_status,
             "investCoin": product.invest_coin,
             "underlyingAsset": product.underlying_asset,
             "direction": product.direction,
             "leverage": _text(product.leverage),
             "breakevenPrice": _text(order.breakeven_price) if order.breakeven_price else "",
             "initialPrice": _text(order.initial_price) if order.initial_price else "",
-            "settlementPrice": "",
-            "pnl": "",
-            "toAccountType": "",
+            "settlementPrice": _text(order.settlement_price) if order.settlement_price else "",
+            "pnl": _text(order.pnl) if order.pnl is not None else "",
+            "toAccountType": order.account_type if order.status in ("Settled", "Fail") else "",
         }
 
     def _position(self, account: SimAccount | None, params: dict[str, Any]) -> dict[str, Any]:
@@ -660,7 +774,7 @@ class BybitSimulator(SimulatedExchange):
             "investCoin": product.invest_coin,
             "amount": _text(position.amount),
             "duration": product.duration,
-            "settlementTime": str(position.created_ms + 7 * 86_400_000),
+            "settlementTime": str(position.settlement_ms),
             "accountType": position.account_type,
             "orderId": position.order_id,
             "underlyingAsset": product.underlying_asset,
@@ -670,7 +784,7 @@ class BybitSimulator(SimulatedExchange):
             "initialPrice": _text(position.initial_price),
             "status": position.status,
             "createdTime": str(position.created_ms),
-            "redeemable": position.status == "Active",
+            "redeemable": self._redeemable(position),
             "orderLinkId": position.order_link_id,
         }
 
@@ -685,7 +799,7 @@ class BybitSimulator(SimulatedExchange):
         items = []
         for position_id in ids:
             position = self.positions.get(position_id)
-            if position is None or position.uid != account.uid or position.status != "Active":
+            if position is None or position.uid != account.uid or not self._redeemable(position):
                 items.append(
                     {
                         "success": False,
@@ -723,29 +837,59 @@ class BybitSimulator(SimulatedExchange):
             if order.status != "Pending" or order.due > now:
                 continue
             if order.order_type == "Stake":
-                order.status = "Success"
-                position_id = str(len(self.positions) + 1001)
-                order.position_id = position_id
-                assert order.initial_price is not None and order.breakeven_price is not None
-                self.positions[position_id] = SimPosition(
-                    position_id,
-                    order.uid,
-                    order.product_id,
-                    order.order_id,
-                    order.order_link_id,
-                    order.amount,
-                    order.initial_price,
-                    order.breakeven_price,
-                    order.account_type,
-                    self.now_ms(),
-                )
+                self._open_position(order)
             else:
-                order.status = "Settled"
-                assert order.position_id is not None
-                self.positions[order.position_id].status = "Settled"
-                account = next(a for a in self.accounts.values() if a.uid == order.uid)
-                coin = self.products[order.product_id].invest_coin
-                account.balances[coin] = account.balances.get(coin, Decimal(0)) + order.amount
+                self._close_position(order)
+        now_ms = self.now_ms()
+        for position in self.positions.values():
+            if position.status == "Active" and position.settlement_ms <= now_ms:
+                self._pay_out(position)
+                position.status = "Settled"
+                self.orders[position.order_id].status = "Settled"
+
+    def _open_position(self, order: SimOrder) -> None:
+        order.status = "Success"
+        position_id = str(len(self.positions) + 1001)
+        order.position_id = position_id
+        assert order.initial_price is not None and order.breakeven_price is not None
+        created = self.now_ms()
+        duration = _duration_ms(self.products[order.product_id].duration)
+        self.positions[position_id] = SimPosition(
+            position_id,
+            order.uid,
+            order.product_id,
+            order.order_id,
+            order.order_link_id,
+            order.amount,
+            order.initial_price,
+            order.breakeven_price,
+            order.account_type,
+            created,
+            created + duration,
+        )
+
+    def _close_position(self, order: SimOrder) -> None:
+        """Settle a redeem: pay the position's value now, unless the redeem is protected and
+        the value fell more than the slippage rate below the estimate (the redeem fails)."""
+        assert order.position_id is not None and order.est_redeem_amount is not None
+        position = self.positions[order.position_id]
+        value = self._redeem_value(position)
+        if order.slippage_protected and value < order.est_redeem_amount * (1 - _REDEEM_SLIPPAGE):
+            order.status = "Fail"
+            order.refund_status = "Processed"
+            position.status = "Active"
+            return
+        self._pay_out(position, value)
+        order.status = "Settled"
+        order.settlement_price = self.price(self.products[position.product_id].underlying_asset)
+        order.pnl = value - position.amount
+        position.status = "Settled"
+
+    def _pay_out(self, position: SimPosition, value: Decimal | None = None) -> None:
+        account = next(a for a in self.accounts.values() if a.uid == position.uid)
+        coin = self.products[position.product_id].invest_coin
+        paid = self._redeem_value(position) if value is None else value
+        account.balances[coin] = account.balances.get(coin, Decimal(0)) + paid
 
     # --- small pieces -------------------------------------------------------------------
 
@@ -806,6 +950,14 @@ class BybitSimulator(SimulatedExchange):
     def _new_order_id(self) -> str:
         number = next(self._ids)
         return f"{number:08x}-5e1a-4b1d-9a7e-{number:012x}"
+
+
+def _duration_ms(duration: str) -> int:
+    """A product's term (``"7d"``, ``"12h"``) in milliseconds; a day when unreadable."""
+    match = _DURATION.fullmatch(duration)
+    if match is None:
+        return 86_400_000
+    return int(match[1]) * (86_400_000 if match[2] == "d" else 3_600_000)
 
 
 def _decimal(value: object, field: str) -> Decimal:

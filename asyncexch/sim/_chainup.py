@@ -436,7 +436,7 @@ class ChainupSimulator(SimulatedExchange):
             params = self._params(request, body)
             account = self._authenticate(params) if private else None
             self._limit(account.api_key if account is not None else ip, name, arrived)
-            fault = self._plan.next_fault()
+            fault = self._plan.next_fault(name)
             if fault is not None and not fault.after_commit:
                 return self._fault(fault)
             self._match(arrived)

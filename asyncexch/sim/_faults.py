@@ -37,6 +37,10 @@ def _kinds(kinds: Iterable[Fault]) -> tuple[Fault, ...]:
     return tuple(kinds)
 
 
+def _names(names: Iterable[str] | None) -> frozenset[str] | None:
+    return None if names is None else frozenset(names)
+
+
 def _rate(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{attribute.name} must be within [0, 1], got {value!r}")
@@ -55,15 +59,18 @@ class Faults:
     """What goes wrong, how often, reproducibly.
 
     ``rate`` is the chance that a request meets one of ``kinds`` (chosen uniformly);
-    ``latency`` a (low, high) range of seconds added before each request arrives (network
-    jitter, so it shifts arrival times the rate window sees); ``clock_skew`` seconds the
-    exchange's clock is ahead (+) of or behind (-) real time. The same ``seed`` and the same
-    order of requests give the same faults: faults and latencies come from separate streams,
-    so the n-th fault drawn does not depend on how concurrent requests' delays interleave.
+    ``endpoints`` the simulator's endpoint names faults hit (``("place_order",)``: only
+    orders), every endpoint when ``None``; ``latency`` a (low, high) range of seconds added
+    before each request arrives (network jitter, so it shifts arrival times the rate window
+    sees); ``clock_skew`` seconds the exchange's clock is ahead (+) of or behind (-) real time.
+    The same ``seed`` and the same order of requests give the same faults: faults and
+    latencies come from separate streams, so the n-th fault drawn does not depend on how
+    concurrent requests' delays interleave.
     """
 
     rate: float = attrs.field(default=0.0, validator=_rate)
     kinds: tuple[Fault, ...] = attrs.field(default=tuple(Fault), converter=_kinds)
+    endpoints: frozenset[str] | None = attrs.field(default=None, converter=_names)
     latency: tuple[float, float] = attrs.field(default=(0.0, 0.0), validator=_latency)
     clock_skew: float = 0.0
     seed: int = 0
@@ -87,11 +94,15 @@ class FaultPlan:
         self._fault_random = random.Random(faults.seed)
         self._latency_random = random.Random(f"latency:{faults.seed}")
 
-    def next_fault(self) -> Fault | None:
-        """The fault the next request meets, if any."""
-        if not self.faults.kinds or self._fault_random.random() >= self.faults.rate:
+    def next_fault(self, endpoint: str | None = None) -> Fault | None:
+        """The fault the next request (to ``endpoint``) meets, if any. A request to an
+        endpoint faults do not hit draws nothing."""
+        faults = self.faults
+        if faults.endpoints is not None and endpoint not in faults.endpoints:
             return None
-        return self._fault_random.choice(self.faults.kinds)
+        if not faults.kinds or self._fault_random.random() >= faults.rate:
+            return None
+        return self._fault_random.choice(faults.kinds)
 
     def next_latency(self) -> float:
         """Seconds of network delay for the next request."""

@@ -40,13 +40,13 @@ NO_RETRIES = RetryPolicy(max_attempts=1)
 
 
 def _order(sim: BybitSimulator, amount: str = "100", **overrides: Any) -> StakeOrder:
-    price = sim.price("BTC")
+    quote = sim.issue_quote(PRODUCT)
     fields: dict[str, Any] = {
         "product_id": PRODUCT,
         "coin": "USDT",
         "amount": Decimal(amount),
-        "initial_price": price,
-        "breakeven_price": price * Decimal("0.9964"),
+        "initial_price": quote.current_price,
+        "breakeven_price": quote.breakeven_price,
         **overrides,
     }
     return StakeOrder(**fields)

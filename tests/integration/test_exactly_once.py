@@ -38,10 +38,12 @@ async def _run(
     seed: int,
     idempotency: Literal["error", "same_order_id"],
     transport: TransportChoice,
+    duplicate_code: int = 180025,
 ) -> tuple[BybitSimulator, list[StakeOrder], list[OrderAck | ExchangeError], float]:
     sim = BybitSimulator(
         limits={"place_order": (RATE, 1.0), "order": (RATE, 1.0)},
         idempotency=idempotency,
+        duplicate_code=duplicate_code,
         settlement_delay=0.5,
         faults=Faults(rate=0.2, latency=(0.0, 0.01), seed=seed),
     )
@@ -122,6 +124,32 @@ async def test_500_orders_under_mixed_faults_are_placed_exactly_once(
     # Pacing held: no rate-limit refusals despite the retries.
     assert sim.stats.rate_limit_rejections == 0, sim.stats.rejections
     assert elapsed < 60
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "duplicate_code",
+    [180025, 180031, 110072],
+    ids=["180025", "180031", "undocumented-110072"],
+)
+async def test_100_orders_exactly_once_whatever_code_says_already_exists(
+    duplicate_code: int, http_transport: TransportChoice
+) -> None:
+    """Bybit documents no retCode for a reused Advance Earn orderLinkId: the exactly-once
+    promise must not depend on which one it sends."""
+    sim, batch, results, elapsed = await _run(
+        count=100,
+        seed=20240601,
+        idempotency="error",
+        transport=http_transport,
+        duplicate_code=duplicate_code,
+    )
+
+    _check_exactly_once(sim, batch, results)
+    assert sim.stats.rejections[duplicate_code] == sim.stats.duplicates_refused > 0
+    assert sim.stats.requests["order"] > 0  # each "already exists" was checked by a lookup
+    assert sim.stats.rate_limit_rejections == 0, sim.stats.rejections
+    assert elapsed < 30
 
 
 @pytest.mark.slow

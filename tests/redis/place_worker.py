@@ -1,7 +1,7 @@
 """One process of a bot that shares its API key with others through a RedisLimiter.
 
-Run as ``python place_worker.py SIM_URL REDIS_URL WORKER COUNT LIMIT PRICE``: builds its
-orders, prints ``ready``, waits for a line on stdin, places them, and prints one JSON line:
+Run as ``python place_worker.py SIM_URL REDIS_URL WORKER COUNT LIMIT``: builds its orders
+from a quote, prints ``ready``, waits for a line on stdin, places them, and prints one JSON line:
 ``{"acks": n, "errors": [...], "round_trips": [...], "refused": n}``.
 """
 
@@ -20,20 +20,7 @@ KEY = "many-processes-key"
 SECRET = "many-processes-secret"
 
 
-async def main(
-    sim_url: str, redis_url: str, worker: int, count: int, limit: int, price: str
-) -> None:
-    initial = Decimal(price)
-    orders = [
-        StakeOrder(
-            product_id="13016",
-            coin="USDT",
-            amount=Decimal("10") + Decimal(worker * 1000 + index),
-            initial_price=initial,
-            breakeven_price=initial * Decimal("0.9964"),
-        )
-        for index in range(count)
-    ]
+async def main(sim_url: str, redis_url: str, worker: int, count: int, limit: int) -> None:
     async with (
         RedisLimiter(redis_url) as limiter,
         BybitClient(
@@ -44,6 +31,11 @@ async def main(
             limiter=limiter,
         ) as client,
     ):
+        quote = await client.advance_earn.quote("13016")
+        orders = [
+            StakeOrder.from_quote(quote, amount=Decimal("10") + Decimal(worker * 1000 + index))
+            for index in range(count)
+        ]
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
         results = await client.advance_earn.place_orders(orders)
@@ -62,5 +54,5 @@ async def main(
 
 
 if __name__ == "__main__":
-    sim_url, redis_url, worker, count, limit, price = sys.argv[1:7]
-    asyncio.run(main(sim_url, redis_url, int(worker), int(count), int(limit), price))
+    sim_url, redis_url, worker, count, limit = sys.argv[1:6]
+    asyncio.run(main(sim_url, redis_url, int(worker), int(count), int(limit)))

@@ -50,7 +50,6 @@ async def test_four_processes_share_one_keys_limit_through_redis(
         limits={"place_order": (LIMIT, 1.0)}, faults=Faults(latency=(0.0, 0.01), seed=3)
     )
     sim.add_account(KEY, SECRET)
-    price = str(sim.price("BTC"))
     async with SimServer(sim.app) as server:
         workers = [
             await asyncio.create_subprocess_exec(
@@ -61,7 +60,6 @@ async def test_four_processes_share_one_keys_limit_through_redis(
                 str(index),
                 str(ORDERS),
                 str(LIMIT),
-                price,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,

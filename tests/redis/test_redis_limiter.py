@@ -317,9 +317,7 @@ async def test_done_with_arrived_ago_settles_the_slot_that_much_earlier_on_the_r
     await limiter.flush()
     after = await server_time(redis_client)
 
-    logged = await redis_client.zrange(
-        f"{limiter.prefix}k:place_order:log", 0, -1, withscores=True
-    )
+    logged = await redis_client.zrange(f"{limiter.prefix}k:place_order:log", 0, -1, withscores=True)
     assert len(logged) == 1
     settled = float(logged[0][1]) / 1_000_000
     assert before - 0.3 <= settled <= after - 0.3

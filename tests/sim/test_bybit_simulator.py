@@ -136,8 +136,9 @@ class Raw:
         return envelope(await self.get(path, query, **auth))
 
     def stake(self, link: str, **fields: Any) -> dict[str, Any]:
-        """A valid Stake body for product 13015 (BTC, min 10, 4 decimals) at the market price."""
-        price = fields.pop("initial_price", None) or self.sim.price("BTC")
+        """A valid Stake body for product 13015 (BTC, min 10, 4 decimals) at a live quote."""
+        quote = self.sim.issue_quote("13015")
+        price = fields.pop("initial_price", None) or quote.current_price
         body: dict[str, Any] = {
             "category": CATEGORY,
             "productId": "13015",
@@ -148,7 +149,7 @@ class Raw:
             "orderLinkId": link,
             "smartLeverageStakeExtra": {
                 "initialPrice": str(price),
-                "breakevenPrice": str(price),
+                "breakevenPrice": str(quote.breakeven_price),
             },
         }
         body.update(fields)
@@ -855,3 +856,209 @@ async def test_orders_filter_by_order_link_id_and_order_id(raw: Raw) -> None:
     assert unknown["result"]["nextPageCursor"] == ""
     everything = await raw.call(ORDER, "category=SmartLeverage")
     assert {i["orderLinkId"] for i in everything["result"]["list"]} == {"alpha", "beta", "gamma"}
+
+
+# --- "already exists" in any code ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [180025, 180031, 110072])
+async def test_the_duplicate_code_is_configurable(code: int) -> None:
+    sim = make_sim(duplicate_code=code)
+    raw = await raw_for(sim)
+    async with raw.http:
+        assert (await raw.call(PLACE, raw.stake("dup")))["retCode"] == 0
+        again = await raw.call(PLACE, raw.stake("dup"))
+    assert again["retCode"] == code
+    assert sim.stats.duplicates_refused == 1
+    assert len(sim.orders) == 1
+
+
+# --- quotes ---------------------------------------------------------------------------------
+
+
+async def test_a_stake_at_a_quoted_breakeven_price_is_accepted(raw: Raw) -> None:
+    quote = envelope(await raw.get(QUOTE, "category=SmartLeverage&productId=13015", private=False))
+    result = quote["result"]
+    assert int(result["expireAt"]) == raw.sim.now_ms() + 60_000  # quote_ttl, 60 s by default
+    assert Decimal(result["maxInvestmentAmount"]) == Decimal("100000")
+    body = raw.stake("quoted")
+    body["smartLeverageStakeExtra"] = {
+        "initialPrice": result["currentPrice"],
+        "breakevenPrice": result["breakevenPrice"],
+    }
+    assert (await raw.call(PLACE, body))["retCode"] == 0
+
+
+async def test_a_stake_at_a_price_no_quote_gave_is_refused(raw: Raw) -> None:
+    body = raw.stake("invented")
+    body["smartLeverageStakeExtra"]["breakevenPrice"] = "12345.67"
+    data = await raw.call(PLACE, body)
+    assert data["retCode"] == 180006
+    assert "quote" in data["retMsg"]
+    assert raw.sim.orders == {}
+
+
+async def test_a_stake_at_an_expired_quote_is_refused() -> None:
+    sim = make_sim(quote_ttl=5.0)
+    raw = await raw_for(sim)
+    async with raw.http:
+        body = raw.stake("late")
+        clock_of(sim).advance(5.001)
+        late = await raw.call(PLACE, body)
+        on_time = raw.stake("on-time")
+        clock_of(sim).advance(5.0)  # valid up to and including its expiry
+        accepted = await raw.call(PLACE, on_time)
+    assert late["retCode"] == 180006
+    assert accepted["retCode"] == 0
+    assert [order.order_link_id for order in sim.orders.values()] == ["on-time"]
+
+
+async def test_a_stake_above_the_quotes_maximum_is_refused(raw: Raw) -> None:
+    raw.sim.products["13015"].max_investment_amount = Decimal("1000")
+    over = await raw.call(PLACE, raw.stake("big", amount="1000.0001"))
+    at = await raw.call(PLACE, raw.stake("max", amount="1000"))
+    assert over["retCode"] == 180013
+    assert at["retCode"] == 0
+
+
+def test_quote_ttl_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="quote_ttl"):
+        BybitSimulator(quote_ttl=0)
+
+
+# --- redeems as Bybit records them, in both readings -------------------------------------------
+
+
+def _redeem_body(raw: Raw, link: str, position_id: str, estimate: str, **fields: Any) -> Any:
+    body = raw.redeem(link, position_id, estimate)
+    body.update(fields)
+    return body
+
+
+async def test_a_redeem_is_recorded_with_the_staked_amount(raw: Raw) -> None:
+    raw.sim.set_price("BTC", Decimal("60000"))
+    position_id = await _active_position(raw)
+    raw.sim.set_price("BTC", Decimal("60600"))  # 1% up: the 10x Short lost 10%
+    estimate = (await _estimate(raw, position_id))["result"]["list"][0]["estRedeemAmount"]
+    assert Decimal(estimate) == Decimal("90")
+    placed = await raw.call(PLACE, raw.redeem("exit", position_id, estimate))
+    listed = await raw.call(ORDER, "category=SmartLeverage&orderLinkId=exit")
+    [item] = listed["result"]["list"]
+    assert item["orderType"] == "Redeem"
+    assert item["amount"] == "100"  # the staked amount, as in Bybit's order example
+    assert item["orderId"] == placed["result"]["orderId"]
+
+
+@pytest.mark.parametrize("rules", ["any", "official-tools"])
+async def test_a_redeem_with_the_staked_amount_and_coin_is_accepted(rules: str) -> None:
+    sim = make_sim(redeem_rules=rules)
+    raw = await raw_for(sim)
+    async with raw.http:
+        position_id = await _active_position(raw)
+        estimate = (await _estimate(raw, position_id))["result"]["list"][0]["estRedeemAmount"]
+        body = _redeem_body(raw, "exit", position_id, estimate, amount="100", coin="USDT")
+        assert (await raw.call(PLACE, body))["retCode"] == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "any_code", "official_code"),
+    [
+        ({}, 0, 10001),
+        ({"coin": "USDT"}, 0, 10001),
+        ({"amount": "100"}, 0, 10001),
+        ({"amount": "90", "coin": "USDT"}, 180014, 180014),
+        ({"amount": "100", "coin": "USDC"}, 180002, 180002),
+    ],
+    ids=["neither", "no-amount", "no-coin", "estimate-as-amount", "other-coin"],
+)
+@pytest.mark.parametrize("rules", ["any", "official-tools"])
+async def test_redeem_rules_decide_what_a_redeem_must_carry(
+    rules: str, fields: dict[str, str], any_code: int, official_code: int
+) -> None:
+    sim = make_sim(redeem_rules=rules)
+    raw = await raw_for(sim)
+    async with raw.http:
+        position_id = await _active_position(raw)
+        estimate = (await _estimate(raw, position_id))["result"]["list"][0]["estRedeemAmount"]
+        data = await raw.call(PLACE, _redeem_body(raw, "exit", position_id, estimate, **fields))
+    assert data["retCode"] == (any_code if rules == "any" else official_code), data
+
+
+def test_redeem_rules_must_be_a_known_reading() -> None:
+    with pytest.raises(ValueError, match="redeem_rules"):
+        BybitSimulator(redeem_rules="lenient")  # type: ignore[arg-type]
+
+
+async def test_a_position_settles_after_its_products_duration_and_is_not_redeemable_before() -> (
+    None
+):
+    """Product 13016 runs 1 day: its positions settle a day after they open, and cannot be
+    redeemed in the last 60 minutes."""
+    sim = make_sim()
+    clock = clock_of(sim)
+    raw = await raw_for(sim)
+    async with raw.http:
+        body = raw.stake("day", productId="13016")
+        quote = sim.issue_quote("13016")
+        body["smartLeverageStakeExtra"] = {
+            "initialPrice": str(quote.current_price),
+            "breakevenPrice": str(quote.breakeven_price),
+        }
+        placed = await raw.call(PLACE, body)
+        assert placed["retCode"] == 0, placed
+        clock.advance(sim.settlement_delay)
+        [position] = (await raw.call(POSITION, "category=SmartLeverage"))["result"]["list"]
+        opened = int(position["createdTime"])
+        assert int(position["settlementTime"]) == opened + 86_400_000
+        assert position["redeemable"] is True
+        clock.advance(23 * 3600 - 1)  # 60 min and 1 s before settlement
+        assert (await raw.call(POSITION, "category=SmartLeverage"))["result"]["list"][0][
+            "redeemable"
+        ] is True
+        clock.advance(1)
+        [late] = (await raw.call(POSITION, "category=SmartLeverage"))["result"]["list"]
+        [estimate] = (await _estimate(raw, late["positionId"]))["result"]["list"]
+        refused = await raw.call(
+            PLACE, _redeem_body(raw, "late", late["positionId"], "100", productId="13016")
+        )
+        balance = sim.accounts[KEY].balances["USDT"]
+        clock.advance(3600)
+        [settled] = (await raw.call(POSITION, "category=SmartLeverage"))["result"]["list"]
+        stake = await raw.call(ORDER, "category=SmartLeverage&orderLinkId=day")
+    assert late["redeemable"] is False
+    assert estimate["success"] is False
+    assert refused["retCode"] == 180029
+    assert settled["status"] == "Settled"
+    assert stake["result"]["list"][0]["status"] == "Settled"
+    assert sim.accounts[KEY].balances["USDT"] > balance  # paid out at settlement
+
+
+@pytest.mark.parametrize(("protected", "status"), [(True, "Fail"), (False, "Settled")])
+async def test_a_protected_redeem_fails_when_the_payout_falls_too_far(
+    protected: bool, status: str
+) -> None:
+    sim = make_sim()
+    raw = await raw_for(sim)
+    async with raw.http:
+        sim.set_price("BTC", Decimal("60000"))
+        position_id = await _active_position(raw)
+        estimate = (await _estimate(raw, position_id))["result"]["list"][0]["estRedeemAmount"]
+        body = raw.redeem("exit", position_id, estimate)
+        body["smartLeverageRedeemExtra"]["isSlippageProtected"] = protected
+        assert (await raw.call(PLACE, body))["retCode"] == 0
+        balance = sim.accounts[KEY].balances["USDT"]
+        sim.set_price("BTC", Decimal("61200"))  # 2% up before it settles: the 10x Short -20%
+        clock_of(sim).advance(sim.settlement_delay)
+        [order] = (await raw.call(ORDER, "category=SmartLeverage&orderLinkId=exit"))["result"][
+            "list"
+        ]
+    assert order["status"] == status
+    position = sim.positions[position_id]
+    if protected:
+        assert order["refundStatus"] == "Processed"
+        assert position.status == "Active"  # still held: redeemable again
+        assert sim.accounts[KEY].balances["USDT"] == balance
+    else:
+        assert position.status == "Settled"
+        assert order["pnl"] == "-20.0000"
+        assert sim.accounts[KEY].balances["USDT"] == balance + Decimal("80")

@@ -54,7 +54,8 @@ def signed(
 
 
 def stake_body(sim: BybitSimulator, link: str) -> bytes:
-    price = str(sim.price("BTC"))
+    quote = sim.issue_quote("13015")
+    price, breakeven = str(quote.current_price), str(quote.breakeven_price)
     body = {
         "category": "SmartLeverage",
         "productId": "13015",
@@ -63,7 +64,7 @@ def stake_body(sim: BybitSimulator, link: str) -> bytes:
         "amount": "100",
         "accountType": "FUND",
         "orderLinkId": link,
-        "smartLeverageStakeExtra": {"initialPrice": price, "breakevenPrice": price},
+        "smartLeverageStakeExtra": {"initialPrice": price, "breakevenPrice": breakeven},
     }
     return json.dumps(body, separators=(",", ":")).encode()
 
@@ -405,3 +406,20 @@ def test_a_drop_over_loopback_really_drops_the_connection(
     assert isinstance(raised.value, (httpx.RemoteProtocolError, httpx.ReadError))
     assert links(sim) == list(committed)
     assert sim.stats.faults == {kind.value: 1}
+
+
+async def test_faults_can_be_kept_to_some_endpoints() -> None:
+    """Only orders meet faults; quotes and lookups never do, and draw nothing from the
+    fault stream (so the orders meet the same faults however many other requests come)."""
+    sim = make_sim(Faults(rate=1.0, kinds=[Fault.BUSY], endpoints=["place_order"]))
+    async with in_process(sim) as http:
+        quote = await http.get(
+            "/v5/earn/advance/product-extra-info",
+            params={"category": "SmartLeverage", "productId": "13015"},
+        )
+        order = await place(sim, http, "faulted")
+    assert outcome(quote) == ("envelope", 0)
+    assert outcome(order) == ("envelope", 10016)
+    assert sim.stats.faults == {Fault.BUSY.value: 1}
+    assert Faults(endpoints=("a", "b")).endpoints == frozenset({"a", "b"})
+    assert Faults().endpoints is None

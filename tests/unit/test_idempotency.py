@@ -35,7 +35,7 @@ from asyncexch import (
     TransportError,
     VirtualClock,
 )
-from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
+from asyncexch.bybit import BybitClient, OrderAck, RedeemOrder, StakeOrder
 
 PLACE_PATH = "/v5/earn/advance/place-order"
 ORDER_PATH = "/v5/earn/advance/order"
@@ -690,3 +690,74 @@ async def test_cancel_a_queued_waiter_keeps_the_queue_moving(
     assert seen == [orders[0].order_link_id, orders[1].order_link_id, orders[3].order_link_id]
     await settle(before)
     assert extra_tasks(before) == set()
+
+
+# --- redeems: Bybit records them with the staked amount ------------------------------------------
+
+
+def redeem(amount: str | None = None) -> RedeemOrder:
+    return RedeemOrder(
+        product_id="12999",
+        position_id="1277",
+        est_redeem_amount=Decimal("77.8469"),
+        amount=None if amount is None else Decimal(amount),
+        coin=None if amount is None else "USDT",
+    )
+
+
+def redeem_info(order: RedeemOrder, amount: str) -> dict[str, Any]:
+    """The venue's record of a redeem, as in Bybit's order example: the staked amount."""
+    return {
+        "orderId": ORDER_ID,
+        "orderLinkId": order.order_link_id,
+        "productId": "12999",
+        "category": "SmartLeverage",
+        "orderType": "Redeem",
+        "amount": amount,
+        "status": "Pending",
+        "createdTime": str(SERVER_MS),
+    }
+
+
+@pytest.mark.parametrize("staked", [None, "100"], ids=["from-estimate", "from-position"])
+async def test_a_redeem_whose_answer_was_lost_is_recognised_by_the_staked_amount(
+    staked: str | None,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    """The found order's amount is the staked 100, not the 77.8469 estimate: it is still
+    the caller's own redeem."""
+    order = redeem(staked)
+    venue = Venue(
+        bybit_mock,
+        [AMBIGUOUS["RemoteProtocolError"], ALREADY["180025"]],
+        [lambda: page(redeem_info(order, "100"))],
+    )
+    client = make_client()
+
+    result = await client.advance_earn.place_order(order)
+
+    assert result == OrderAck(order_id=ORDER_ID, order_link_id=order.order_link_id)
+    assert len(venue.placed) == 2
+
+
+@pytest.mark.parametrize(
+    "found",
+    [{"amount": "250"}, {"productId": "13000"}, {"orderType": "Stake"}],
+    ids=["another-staked-amount", "another-product", "a-stake"],
+)
+async def test_another_order_under_a_redeems_id_is_already_exists(
+    found: dict[str, str],
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    order = redeem("100")
+    Venue(
+        bybit_mock,
+        [AMBIGUOUS["ReadTimeout"], ALREADY["180025"]],
+        [lambda: page({**redeem_info(order, "100"), **found})],
+    )
+    client = make_client()
+
+    with pytest.raises(OrderAlreadyExists):
+        await client.advance_earn.place_order(order)
