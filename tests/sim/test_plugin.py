@@ -8,6 +8,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from asyncexch import BadParameter, InvalidRequest, VirtualClock
 from asyncexch.bybit import BybitClient, StakeOrder
 from asyncexch.pytest_plugin import SIM_API_KEY, SIM_API_SECRET
 from asyncexch.sim import BybitSimulator, Faults, SimServer
@@ -141,3 +142,48 @@ async def test_bybit_client_places_orders_on_bybit_sim(
     assert [o.order_id for o in bybit_sim.orders_for(SIM_API_KEY)] == [ack.order_id]
     assert bybit_sim.orders[ack.order_id].order_link_id == order.order_link_id
     assert bybit_sim.orders[ack.order_id].product_id == "13016"
+
+
+@pytest.mark.bybit_sim(clock=VirtualClock(start=1_700_000_000.0), quote_ttl=30.0)
+async def test_client_and_simulator_agree_on_when_a_quote_expires(
+    bybit_client: BybitClient, bybit_sim: BybitSimulator
+) -> None:
+    earn = bybit_client.advance_earn
+    await earn.products()
+    fresh = await earn.quote("13016")
+    placed = await earn.place_order(StakeOrder.from_quote(fresh, amount=Decimal("25")))
+    assert bybit_sim.orders[placed.order_id].breakeven_price == fresh.breakeven_price
+
+    old = await earn.quote("13016")
+    clock = bybit_sim.clock
+    assert isinstance(clock, VirtualClock)
+    clock.advance(29.0)  # 1 s left: inside the 2 s an order needs
+    with pytest.raises(InvalidRequest) as refused:
+        StakeOrder.from_quote(old, amount=Decimal("25"))
+    assert refused.value.field == "quote"
+    # Built by hand past the check, the exchange refuses it once the quote has expired.
+    late = StakeOrder(
+        product_id="13016",
+        coin="USDT",
+        amount=Decimal("25"),
+        initial_price=old.current_price,
+        breakeven_price=old.breakeven_price or Decimal("1"),
+    )
+    clock.advance(1.5)
+    with pytest.raises(BadParameter) as caught:
+        await earn.place_order(late)
+    assert caught.value.code == 180006
+    assert len(bybit_sim.orders) == 1
+
+
+async def test_from_quote_checks_the_listed_products_rules(bybit_client: BybitClient) -> None:
+    earn = bybit_client.advance_earn
+    await earn.products()
+    quote = await earn.quote("13016")
+    assert quote.product is not None and quote.product.min_purchase_amount == Decimal("10")
+    with pytest.raises(InvalidRequest) as caught:
+        StakeOrder.from_quote(quote, amount=Decimal("9.9999"))
+    assert caught.value.field == "amount"
+    with pytest.raises(InvalidRequest) as caught:
+        StakeOrder.from_quote(quote, amount=Decimal("10.00001"))  # 4 decimal places at most
+    assert caught.value.field == "amount"
