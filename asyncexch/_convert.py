@@ -26,7 +26,15 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from .errors import MalformedResponse
 
-__all__ = ["LOCAL", "decode", "loads_exact", "make_converter", "to_camel"]
+__all__ = [
+    "LOCAL",
+    "datetime_from_millis",
+    "decode",
+    "loads_exact",
+    "make_converter",
+    "optional",
+    "to_camel",
+]
 
 T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -72,9 +80,11 @@ def _decimal(value: object, _: object) -> Decimal:
     return result
 
 
-def _optional(
+def optional(
     hook: Callable[[object, object], T],
 ) -> Callable[[object, object], T | None]:
+    """``hook`` for an optional field: ``None`` and ``""`` (venues' "no value") are ``None``."""
+
     def structure(value: object, type_: object) -> T | None:
         if value is None or value == "":
             return None
@@ -83,7 +93,8 @@ def _optional(
     return structure
 
 
-def _datetime(value: object, _: object) -> datetime:
+def datetime_from_millis(value: object, _: object = None) -> datetime:
+    """An aware UTC datetime from epoch milliseconds (an integer, or its digits as a string)."""
     return _EPOCH + timedelta(milliseconds=_int(value, int))
 
 
@@ -125,9 +136,9 @@ def make_converter() -> cattrs.Converter:
     """A converter with the exact-number and camelCase rules above; venues extend it."""
     converter = cattrs.Converter(forbid_extra_keys=False)
     converter.register_structure_hook(Decimal, _decimal)
-    converter.register_structure_hook(Decimal | None, _optional(_decimal))
-    converter.register_structure_hook(datetime, _datetime)
-    converter.register_structure_hook(datetime | None, _optional(_datetime))
+    converter.register_structure_hook(Decimal | None, optional(_decimal))
+    converter.register_structure_hook(datetime, datetime_from_millis)
+    converter.register_structure_hook(datetime | None, optional(datetime_from_millis))
     converter.register_structure_hook(int, _int)
     converter.register_structure_hook(str, _str)
     converter.register_structure_hook(bool, _bool)

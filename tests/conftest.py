@@ -94,7 +94,14 @@ async def make_client(
 
 @pytest.fixture
 def chainup_mock() -> Iterator[respx.MockRouter]:
+    """The ChainUP venue on respx. Its order lists start empty: before its first order on a
+    contract a client looks at them once (tests that serve lists mock the route again)."""
     with respx.mock(base_url=CHAINUP_BASE_URL, assert_all_called=False) as router:
+        router.post("/api/order_list_v2").mock(
+            return_value=httpx.Response(
+                200, json={"code": "0", "msg": "", "data": {"count": 0, "orderList": []}}
+            )
+        )
         yield router
 
 

@@ -7,7 +7,6 @@ is built; every retry of it, and every later placement of the same object, reuse
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
@@ -16,6 +15,8 @@ import attrs
 
 from .._clock import Clock, ServerTime, SystemClock
 from .._convert import LOCAL
+from .._decimals import decimal_places
+from .._enums import OpenStrEnum
 from .._ids import is_valid_order_link_id, new_order_link_id
 from ..errors import InvalidRequest
 
@@ -46,47 +47,22 @@ QUOTE_MARGIN = timedelta(seconds=2)
 ESTIMATE_LIFETIME = timedelta(minutes=10)
 
 
-class _OpenEnum(str, enum.Enum):
-    """A string enum that keeps values it does not know instead of failing.
-
-    Venues add values; an unknown one decodes to a member whose value is the string sent and
-    whose :attr:`known` is false.
-    """
-
-    @classmethod
-    def _missing_(cls, value: object) -> Any:
-        if not isinstance(value, str):
-            return None
-        member = str.__new__(cls, value)
-        member._name_ = value
-        member._value_ = value
-        return member
-
-    @property
-    def known(self) -> bool:
-        """Whether this value is one the library knows."""
-        return self._value_ in type(self)._value2member_map_
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class Direction(_OpenEnum):
+class Direction(OpenStrEnum):
     LONG = "Long"
     SHORT = "Short"
 
 
-class OrderType(_OpenEnum):
+class OrderType(OpenStrEnum):
     STAKE = "Stake"
     REDEEM = "Redeem"
 
 
-class AccountType(_OpenEnum):
+class AccountType(OpenStrEnum):
     FUND = "FUND"
     UNIFIED = "UNIFIED"
 
 
-class OrderStatus(_OpenEnum):
+class OrderStatus(OpenStrEnum):
     """Pending -> Success (position created) -> Settled; or Fail."""
 
     PENDING = "Pending"
@@ -100,7 +76,7 @@ class OrderStatus(_OpenEnum):
         return self in (OrderStatus.SUCCESS, OrderStatus.SETTLED, OrderStatus.FAIL)
 
 
-class PositionStatus(_OpenEnum):
+class PositionStatus(OpenStrEnum):
     ACTIVE = "Active"
     REDEEMING = "Redeeming"
     SETTLED = "Settled"
@@ -594,20 +570,9 @@ def _check_purchase(product: Product, amount: Decimal) -> None:
             f"{amount} is below product {product.product_id}'s minimum "
             f"{product.min_purchase_amount}",
         )
-    if _decimal_places(amount) > product.order_precision_digital:
+    if decimal_places(amount) > product.order_precision_digital:
         raise InvalidRequest(
             "amount",
             f"{amount} has more than product {product.product_id}'s "
             f"{product.order_precision_digital} decimal places (Bybit truncates, never rounds)",
         )
-
-
-def _decimal_places(value: Decimal) -> int:
-    """Decimal places of a finite ``value`` once trailing zeros are dropped (``1.50`` -> 1),
-    read from its digits: rounding to the context could change the answer."""
-    _, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)  # finite
-    kept = len(digits)
-    while kept > 1 and digits[kept - 1] == 0:
-        kept -= 1
-    return max(0, -(exponent + len(digits) - kept))

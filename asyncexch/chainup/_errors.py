@@ -6,6 +6,7 @@ from ..errors import (
     ApiError,
     AuthenticationError,
     BadParameter,
+    ClockSkew,
     InsufficientBalance,
     OrderNotFound,
     PermissionDenied,
@@ -17,7 +18,7 @@ from ..errors import (
 __all__ = ["VENUE", "api_error"]
 
 VENUE = "chainup"
-#: Seconds to wait after code 119 (the venue gives no reset time).
+#: Seconds to wait after code 119, 110041 or 110042 (the venue gives no reset time).
 DEFAULT_RATE_WAIT = 1.0
 
 _CODES: dict[int, type[ApiError]] = {
@@ -44,7 +45,10 @@ _CODES: dict[int, type[ApiError]] = {
     100004: BadParameter,  # illegal parameters
     100005: AuthenticationError,  # signature error
     100007: PermissionDenied,  # illegal IP
+    100008: ClockSkew,  # request expired: time too old (re-signed with a fresh time)
     110032: PermissionDenied,  # no permission
+    110041: RateLimited,  # too frequent
+    110042: RateLimited,  # too many requests
 }
 
 

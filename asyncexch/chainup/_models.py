@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from .._enums import OpenIntEnum, OpenStrEnum
 from ..errors import InvalidRequest
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Contract",
     "ContractOrder",
     "MarginMode",
+    "OpenContract",
     "OrderCreated",
     "OrderDetail",
     "OrderStatus",
@@ -36,7 +38,7 @@ __all__ = [
 E = TypeVar("E", bound=enum.Enum)
 
 
-class Side(str, enum.Enum):
+class Side(OpenStrEnum):
     BUY = "BUY"
     SELL = "SELL"
 
@@ -45,8 +47,9 @@ class Side(str, enum.Enum):
         return self.value
 
 
-class _WireNumber(enum.IntEnum):
-    """A small integer sent as its decimal string."""
+class _WireNumber(OpenIntEnum):
+    """A small integer sent as its decimal string; a value the venue sends that the library
+    does not know is kept (``known`` is false), and refused in requests."""
 
     @property
     def wire(self) -> str:
@@ -54,6 +57,8 @@ class _WireNumber(enum.IntEnum):
 
 
 class OrderType(_WireNumber):
+    """1 limit, 2 market; another value the venue sends is kept (``known`` is false)."""
+
     LIMIT = 1
     MARKET = 2
 
@@ -66,13 +71,14 @@ class CloseType(_WireNumber):
 
 
 class MarginMode(_WireNumber):
-    """``copType``: cross (1) or isolated (2) margin; venues mostly accept only isolated."""
+    """``copType``: cross (1) or isolated (2) margin. The published API says only isolated
+    is supported now ("目前只支持逐仓"); the client refuses cross unless told otherwise."""
 
     CROSS = 1
     ISOLATED = 2
 
 
-class OrderStatus(enum.IntEnum):
+class OrderStatus(OpenIntEnum):
     """0 initial, 1 new, 2 filled, 3 partly filled, 4 cancelled, 5 cancelling, 6 abnormal,
     7 partly filled then cancelled. Unknown values are kept (``known`` is false)."""
 
@@ -84,20 +90,6 @@ class OrderStatus(enum.IntEnum):
     PENDING_CANCEL = 5
     ABNORMAL = 6
     PARTIALLY_FILLED_CANCELLED = 7
-
-    @classmethod
-    def _missing_(cls, value: object) -> Any:
-        if not isinstance(value, int):
-            return None
-        member = int.__new__(cls, value)
-        member._name_ = f"UNKNOWN_{value}"
-        member._value_ = value
-        return member
-
-    @property
-    def known(self) -> bool:
-        """Whether this status is one the library knows."""
-        return self._value_ in type(self)._value2member_map_
 
     @property
     def is_final(self) -> bool:
@@ -173,7 +165,14 @@ class OrderCreated:
 
 @attrs.frozen(kw_only=True)
 class ContractOrder:
-    """An order in ``order_list_v2``."""
+    """An order in ``order_list_v2``.
+
+    The published item is ``orderId, contractId, side, type, volume, dealVolume, price,
+    status, positionId, level``: no creation time and no open/close. Some deployments add
+    ``action`` (``OPEN``/``CLOSE``), ``ctime`` (epoch milliseconds, or a
+    ``"YYYY-MM-DD HH:MM:SS"`` string in the venue's timezone) and ``ctimeStr`` (milliseconds);
+    :attr:`created_at` is whichever of them came.
+    """
 
     order_id: int
     contract_id: int
@@ -188,6 +187,12 @@ class ContractOrder:
     #: ``OPEN`` or ``CLOSE``, when the venue says.
     action: str = ""
     ctime: datetime | None = None
+    ctime_str: datetime | None = attrs.field(default=None, metadata={"key": "ctimeStr"})
+
+    @property
+    def created_at(self) -> datetime | None:
+        """When the venue created the order, if the answer said (milliseconds preferred)."""
+        return self.ctime_str if self.ctime_str is not None else self.ctime
 
 
 @attrs.frozen(kw_only=True)
@@ -246,6 +251,21 @@ class PositionList:
 
 
 @attrs.frozen(kw_only=True)
+class OpenContract:
+    """A contract with an open position (``hold_contract_list``)."""
+
+    contract_id: int
+    side: Side
+    volume: Decimal
+    symbol: str = ""
+    contract_name: str = ""
+    avg_price: Decimal | None = None
+    unrealised_amount: Decimal | None = None
+    realised_amount: Decimal | None = None
+    quote_symbol: str = ""
+
+
+@attrs.frozen(kw_only=True)
 class Balance:
     """One margin coin's balance (``account_balance``)."""
 
@@ -263,18 +283,23 @@ class Balance:
 
 
 def _member(enum_type: type[E], field: str, value: object) -> E:
-    """A member from itself, its name (any case) or its wire value."""
-    if isinstance(value, enum_type):
+    """A known member from itself, its name (any case) or its wire value."""
+    if isinstance(value, enum_type) and getattr(value, "known", True):
         return value
     if isinstance(value, str) and value.upper() in enum_type.__members__:
         return enum_type.__members__[value.upper()]
+    names = ", ".join(enum_type.__members__)
     if isinstance(value, bool) or not isinstance(value, (int, str)):  # True == 1, 1.0 == 1
-        raise InvalidRequest(field, f"must be a member, its name or its wire value, got {value!r}")
+        raise InvalidRequest(
+            field, f"must be one of {names} (a member, its name or its wire value), got {value!r}"
+        )
     try:
-        return enum_type(int(value) if isinstance(value, str) and value.isdigit() else value)
+        member = enum_type(int(value) if isinstance(value, str) and value.isdigit() else value)
     except ValueError:  # only ints and strs get here, and an enum refuses them with it
-        names = ", ".join(enum_type.__members__)
-        raise InvalidRequest(field, f"must be one of {names}, got {value!r}") from None
+        member = None
+    if member is None or not getattr(member, "known", True):  # open enums keep any value
+        raise InvalidRequest(field, f"must be one of {names}, got {value!r}")
+    return member
 
 
 def _side(value: object) -> Side:
@@ -291,6 +316,12 @@ def _close_type(value: object) -> CloseType:
 
 def _margin_mode(value: object) -> MarginMode:
     return _member(MarginMode, "cop_type", value)
+
+
+def _contracts(instance: object, attribute: attrs.Attribute[Any], value: Decimal) -> None:
+    _positive(instance, attribute, value)
+    if value != value.to_integral_value():
+        raise InvalidRequest(attribute.name, f"must be a whole number of contracts, got {value}")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -326,7 +357,8 @@ class TakeOrder:
 
     contract_id: int = attrs.field(validator=_whole)
     side: Side = attrs.field(converter=_side)
-    volume: Decimal = attrs.field(validator=_positive)
+    #: Whole contracts (张).
+    volume: Decimal = attrs.field(validator=_contracts)
     order_type: OrderType = attrs.field(converter=_order_type)
     price: Decimal | None = attrs.field(default=None, validator=_positive)
     close_type: CloseType = attrs.field(default=CloseType.OPEN, converter=_close_type)
@@ -345,7 +377,7 @@ class TakeOrder:
         """The parameters as sent (strings), optional ones ``None`` when absent."""
         return {
             "contractId": str(self.contract_id),
-            "volume": _plain(self.volume),
+            "volume": _plain(self.volume.to_integral_value()),  # whole contracts: "2", not "2.0"
             "price": None if self.price is None else _plain(self.price),
             "level": None if self.level is None else str(self.level),
             "orderType": self.order_type.wire,

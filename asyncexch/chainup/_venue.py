@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 import cattrs
 import httpx
 
-from .._convert import loads_exact, make_converter
+from .._convert import datetime_from_millis, loads_exact, make_converter, optional
 from .._endpoint import Endpoint
 from .._limits import RateLimit
 from .._venue import Reply, WireRequest, check_credentials
@@ -20,25 +22,53 @@ from ._auth import Md5Signer
 from ._endpoints import DEFAULT_LIMITS, IP_BUCKETS
 from ._errors import VENUE, api_error, http_error
 
-__all__ = ["ChainupVenue"]
+__all__ = ["VENUE_TIMEZONE", "ChainupVenue"]
 
 Encoding = Literal["json", "form"]
+#: Where ChainUP's deployments run (UTC+8): the timezone of the dates they send as text.
+VENUE_TIMEZONE = timezone(timedelta(hours=8), "UTC+08:00")
+_LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+def _make_converter(venue_timezone: tzinfo) -> cattrs.Converter:
+    """The core converter, with times read as epoch milliseconds or, as ChainUP's apps receive
+    them, ``"YYYY-MM-DD HH:MM:SS"`` in the venue's timezone."""
+    converter = make_converter()
+
+    def venue_time(value: object, _: object) -> datetime:
+        if isinstance(value, str) and _LOCAL_TIME.fullmatch(value):
+            local = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+            return local.replace(tzinfo=venue_timezone).astimezone(timezone.utc)
+        return datetime_from_millis(value)
+
+    converter.register_structure_hook(datetime, venue_time)
+    converter.register_structure_hook(datetime | None, optional(venue_time))
+    return converter
 
 
 class ChainupVenue:
     """ChainUP's half of the session contract; holds the key and the signer."""
 
     name = VENUE
-    converter: cattrs.Converter = make_converter()
     default_limits: Mapping[str, RateLimit] = DEFAULT_LIMITS
     time_endpoint: Endpoint[Any] | None = None
 
     def __init__(
-        self, api_key: str | None, api_secret: str | None, *, base_url: str, encoding: Encoding
+        self,
+        api_key: str | None,
+        api_secret: str | None,
+        *,
+        base_url: str,
+        encoding: Encoding,
+        venue_timezone: tzinfo = VENUE_TIMEZONE,
     ) -> None:
         check_credentials(api_key, api_secret)
         if encoding not in ("json", "form"):
             raise ConfigurationError(f"encoding must be 'json' or 'form', got {encoding!r}")
+        if not isinstance(venue_timezone, tzinfo):
+            raise ConfigurationError(f"venue_timezone must be a tzinfo, got {venue_timezone!r}")
+        #: Decodes answers; times in the venue's timezone are read in ``venue_timezone``.
+        self.converter = _make_converter(venue_timezone)
         self.api_key = api_key
         self._signer = Md5Signer(api_secret) if api_secret is not None else None
         self._encoding = encoding
@@ -114,6 +144,10 @@ class ChainupVenue:
                 error=MalformedResponse(f"{endpoint.path}: code 0 without data", status_code=status)
             )
         return Reply(result=data["data"])
+
+    def __reduce__(self) -> Any:
+        # It holds the secret (in its signer): never pickled, whatever else it holds.
+        raise TypeError("a ChainupVenue holds an API secret and cannot be pickled")
 
     def __repr__(self) -> str:
         key = "None" if self.api_key is None else f"{self.api_key[:4]}…"

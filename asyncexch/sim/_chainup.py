@@ -1,10 +1,18 @@
 """An offline ChainUP contract exchange (open-API v1, ``/api/take_order`` and its family).
 
 It checks what the venue checks, in this order and with the venue's codes: the API key
-(100005), the ``time`` parameter (2: missing, not digits, or more than ``time_window`` seconds
-from the exchange's clock), the MD5 signature over the parameters exactly as received
-(100005), the per-key per-endpoint rolling window (119), then the request itself (2 and the
-1xx codes). Every answer is HTTP 200 with ``{"code": "<string>", "msg": ..., "data": ...}``.
+(100005), the ``time`` parameter (100008: missing, or more than ``time_window`` seconds from
+the exchange's clock; 2: not digits), the MD5 signature over the parameters exactly as
+received (100005), the per-key per-endpoint rolling window (119), then the request itself (2
+and the 1xx codes). Every answer is HTTP 200 with
+``{"code": "<string>", "msg": ..., "data": ...}``.
+
+It answers as the published pages document (``trade-api/futures`` of the bib-exchange doc
+repository), and plays the other readings as options: ``list_shape="docs"`` gives exactly the
+documented ``order_list_v2`` item (no creation time, no open/close) and ``"app"`` adds what
+ChainUP's own apps receive (``action``, ``ctime`` as a UTC+8 date string, ``ctimeStr`` in
+milliseconds); ``list_order`` sorts the lists newest or oldest first (undocumented);
+``transfer_margin_param`` is the published ``contactId`` or the apps' ``contractId``.
 
 Orders fill against the contract's last price: market orders at once, limit orders at once
 when marketable (a BUY at or above the last price, a SELL at or below it), otherwise they
@@ -28,8 +36,9 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import attrs
@@ -52,22 +61,25 @@ __all__ = [
     "ChainupTrade",
 ]
 
-#: Requests per rolling window: per API key for the private endpoints, per IP for the public
-#: ones. The venue documents none; 119 shows a throttle exists.
+#: Requests per rolling window, by the client's bucket names: per API key for the private
+#: endpoints, per IP for the public one. The venue documents none; 119 shows a throttle exists.
 DEFAULT_LIMITS: Mapping[str, tuple[int, float]] = {
-    "contract_public_info": (10, 1.0),
-    "market": (10, 1.0),
+    "contracts": (5, 1.0),
+    "market": (5, 1.0),
     "take_order": (5, 1.0),
     "cancel_order": (5, 1.0),
-    "cancel_order_all": (5, 1.0),
+    "cancel_all": (5, 1.0),
     "order_info": (5, 1.0),
-    "order_list_v2": (5, 1.0),
-    "user_position": (5, 1.0),
-    "account_balance": (5, 1.0),
+    "order_list": (5, 1.0),
+    "position": (5, 1.0),
+    "open_contracts": (5, 1.0),
+    "balance": (5, 1.0),
     "change_level": (5, 1.0),
     "transfer_margin": (5, 1.0),
 }
 SUCCESS_MSG = "成功"
+#: Where ChainUP's deployments run: the timezone of the dates they send as text.
+VENUE_TIMEZONE = timezone(timedelta(hours=8))
 
 LIMIT, MARKET = 1, 2
 OPEN, CLOSE = 0, 1
@@ -265,10 +277,15 @@ class ChainupSimulator(SimulatedExchange):
     **Parameters:**
 
     * ``clock``: the exchange's time source (real time by default).
-    * ``limits``: per-endpoint ``(limit, per)`` overrides; every private endpoint defaults to
-      5 per rolling second per API key, the public ones to 10 per second per IP.
+    * ``limits``: ``(limit, per)`` overrides by the client's bucket names (``take_order``,
+      ``order_list``, ``position``, ...); each defaults to 5 per rolling second, per API key
+      (``contracts``, the public endpoint: per IP).
     * ``time_window``: how far (seconds) ``time`` may be from the exchange's clock; ``None``
       turns the check off.
+    * ``list_shape``: ``"docs"`` (the documented order-list item) or ``"app"`` (with
+      ``action``, ``ctime`` and ``ctimeStr``); ``list_order``: ``"desc"`` or ``"asc"``.
+    * ``transfer_margin_param``: the one spelling of ``transfer_margin``'s contract parameter
+      the exchange accepts: ``"contactId"`` (published) or ``"contractId"`` (the apps').
     * ``fill_delay``: seconds from placement until a marketable order fills (0: at once).
     * ``faults``: what goes wrong (:class:`Faults`).
     * ``prices``: last prices by symbol (``E_BTCUSD``, ``E_ETHUSD``).
@@ -285,10 +302,25 @@ class ChainupSimulator(SimulatedExchange):
         fill_delay: float = 0.0,
         faults: Faults | None = None,
         prices: Mapping[str, Decimal] | None = None,
+        list_shape: Literal["docs", "app"] = "docs",
+        list_order: Literal["desc", "asc"] = "desc",
+        transfer_margin_param: Literal["contactId", "contractId"] = "contactId",
     ) -> None:
         unknown = set(limits or {}) - set(DEFAULT_LIMITS)
         if unknown:
             raise ValueError(f"unknown endpoint limits {sorted(unknown)}")
+        if list_shape not in ("docs", "app"):
+            raise ValueError(f"list_shape must be 'docs' or 'app', got {list_shape!r}")
+        if list_order not in ("desc", "asc"):
+            raise ValueError(f"list_order must be 'desc' or 'asc', got {list_order!r}")
+        if transfer_margin_param not in ("contactId", "contractId"):
+            raise ValueError(
+                "transfer_margin_param must be 'contactId' or 'contractId', "
+                f"got {transfer_margin_param!r}"
+            )
+        self.list_shape = list_shape
+        self.list_order = list_order
+        self.transfer_margin_param = transfer_margin_param
         if time_window is not None and time_window < 0:
             raise ValueError("time_window must be non-negative or None")
         if fill_delay < 0:
@@ -402,24 +434,29 @@ class ChainupSimulator(SimulatedExchange):
     # --- the HTTP surface ---------------------------------------------------------------
 
     def _routes(self) -> list[Route]:
-        def route(name: str, handler: Handler, *, private: bool, method: str = "POST") -> Route:
+        def route(
+            path: str, name: str, handler: Handler, *, private: bool, method: str = "POST"
+        ) -> Route:
             async def endpoint(request: Request) -> Response:
                 return await self._serve(request, name, handler, private=private)
 
-            return Route("/api/" + name, endpoint, methods=[method])
+            return Route("/api/" + path, endpoint, methods=[method])
 
         return [
-            route("contract_public_info", self._public_info, private=False, method="GET"),
-            route("market", self._market, private=False),
-            route("take_order", self._take_order, private=True),
-            route("cancel_order", self._cancel_order, private=True),
-            route("cancel_order_all", self._cancel_all, private=True),
-            route("order_info", self._order_info, private=True),
-            route("order_list_v2", self._order_list, private=True),
-            route("user_position", self._user_position, private=True),
-            route("account_balance", self._account_balance, private=True),
-            route("change_level", self._change_level, private=True),
-            route("transfer_margin", self._transfer_margin, private=True),
+            route(
+                "contract_public_info", "contracts", self._public_info, private=False, method="GET"
+            ),
+            route("market", "market", self._market, private=True),
+            route("take_order", "take_order", self._take_order, private=True),
+            route("cancel_order", "cancel_order", self._cancel_order, private=True),
+            route("cancel_order_all", "cancel_all", self._cancel_all, private=True),
+            route("order_info", "order_info", self._order_info, private=True),
+            route("order_list_v2", "order_list", self._order_list, private=True),
+            route("user_position", "position", self._user_position, private=True),
+            route("hold_contract_list", "open_contracts", self._hold_contracts, private=True),
+            route("account_balance", "balance", self._account_balance, private=True),
+            route("change_level", "change_level", self._change_level, private=True),
+            route("transfer_margin", "transfer_margin", self._transfer_margin, private=True),
         ]
 
     async def _serve(
@@ -490,13 +527,15 @@ class ChainupSimulator(SimulatedExchange):
                 else f"parameter signature error: api_key {key} does not exist",
             )
         stamp = params.get("time")
-        if stamp is None or not _DIGITS.fullmatch(stamp):
+        if stamp is None:
+            raise _Refused("100008", "request expired: time is missing")
+        if not _DIGITS.fullmatch(stamp):
             raise _Refused("2", "parameter error: time must be a timestamp in milliseconds")
         server_ms = self.now_ms()
         if self.time_window is not None and abs(int(stamp) - server_ms) > self.time_window * 1000:
             raise _Refused(
-                "2",
-                f"parameter error: timestamp time={stamp} is more than {self.time_window:g} s "
+                "100008",
+                f"request expired: time={stamp} is more than {self.time_window:g} s "
                 f"from the server time {server_ms}",
             )
         sign = params.get("sign", "")
@@ -842,14 +881,13 @@ class ChainupSimulator(SimulatedExchange):
             and order.contract_id == contract.id
             and order.status in wanted
         ]
-        selected.sort(key=lambda order: (order.created_ms, order.order_id), reverse=True)
+        selected.sort(key=lambda order: order.order_id, reverse=self.list_order == "desc")
         start = (int(page_no) - 1) * int(page_size)
         page = selected[start : start + int(page_size)]
         return {"count": len(selected), "orderList": [self._order_list_json(o) for o in page]}
 
-    @staticmethod
-    def _order_list_json(order: ChainupOrder) -> dict[str, Any]:
-        return {
+    def _order_list_json(self, order: ChainupOrder) -> dict[str, Any]:
+        item: dict[str, Any] = {
             "orderId": order.order_id,
             "contractId": order.contract_id,
             "side": order.side,
@@ -860,9 +898,13 @@ class ChainupSimulator(SimulatedExchange):
             "status": order.status,
             "positionId": order.position_id,
             "level": order.level,
-            "action": order.action,
-            "ctime": order.created_ms,
         }
+        if self.list_shape == "app":
+            local = datetime.fromtimestamp(order.created_ms / 1000, VENUE_TIMEZONE)
+            item["action"] = order.action
+            item["ctime"] = local.strftime("%Y-%m-%d %H:%M:%S")
+            item["ctimeStr"] = str(order.created_ms)
+        return item
 
     # --- positions and balances ---------------------------------------------------------
 
@@ -910,6 +952,26 @@ class ChainupSimulator(SimulatedExchange):
             "copType": ISOLATED,
             "ctime": position.created_ms,
         }
+
+    def _hold_contracts(self, account: ChainupAccount | None, params: dict[str, str]) -> Any:
+        assert account is not None
+        items = []
+        for position in self.positions_for(account.api_key):
+            contract = self.contracts[position.contract_id]
+            items.append(
+                {
+                    "volume": position.volume,
+                    "symbol": contract.symbol,
+                    "side": position.side,
+                    "avgPrice": _double(position.avg_price),
+                    "contractId": contract.id,
+                    "contractName": contract.contract_name,
+                    "unrealisedAmount": _text(self._unrealised(position), 14),
+                    "realisedAmount": _double(position.realised),
+                    "quoteSymbol": contract.quote_symbol,
+                }
+            )
+        return items
 
     def _account_balance(self, account: ChainupAccount | None, params: dict[str, str]) -> Any:
         assert account is not None
@@ -965,10 +1027,9 @@ class ChainupSimulator(SimulatedExchange):
 
     def _transfer_margin(self, account: ChainupAccount | None, params: dict[str, str]) -> Any:
         assert account is not None
-        if "contractId" not in params and "contactId" in params:  # the doc's spelling
-            params = {**params, "contractId": params["contactId"]}
-        _require(params, "contractId", "positionId", "amount")
-        contract = self._find_contract(params, "contractId")
+        name = self.transfer_margin_param  # the one spelling this exchange reads
+        _require(params, name, "positionId", "amount")
+        contract = self._find_contract(params, name)
         position = self._find_position(account, contract, params)
         amount = _decimal(params["amount"], "amount")
         if amount == 0:

@@ -90,7 +90,7 @@ class SimulatedExchange:
         """What the client gets under ``fault``; ``answer`` is what it would have got (for
         the faults that hit after the exchange acted), counted in ``stats.faults``."""
         self.stats.faults[fault.value] += 1
-        if fault is Fault.HTTP_5XX:
+        if fault in (Fault.HTTP_5XX, Fault.HTTP_5XX_AFTER_COMMIT):
             return Response(BAD_GATEWAY, status_code=502, media_type="text/html")
         if fault in (Fault.BUSY, Fault.TIMEOUT_AFTER_COMMIT):
             return self._error_answer(fault)

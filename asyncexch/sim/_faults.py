@@ -26,11 +26,26 @@ class Fault(enum.Enum):
     DROP_AFTER_COMMIT = "drop_after_commit"
     #: The answer is cut short: headers and half a JSON body, after the request was processed.
     TRUNCATED = "truncated"
+    #: An HTML 502 page from the gateway after the exchange acted (the answer was lost behind
+    #: it). Not among the default kinds: ask for it.
+    HTTP_5XX_AFTER_COMMIT = "http_5xx_after_commit"
 
     @property
     def after_commit(self) -> bool:
         """Whether the exchange acts on the request before this fault hits."""
-        return self in (Fault.TIMEOUT_AFTER_COMMIT, Fault.DROP_AFTER_COMMIT, Fault.TRUNCATED)
+        return self in _AFTER_COMMIT
+
+
+_AFTER_COMMIT = frozenset(
+    {
+        Fault.TIMEOUT_AFTER_COMMIT,
+        Fault.DROP_AFTER_COMMIT,
+        Fault.TRUNCATED,
+        Fault.HTTP_5XX_AFTER_COMMIT,
+    }
+)
+#: What ``Faults()`` draws from: every kind but the opt-in ones (a seed keeps its faults).
+DEFAULT_KINDS = tuple(kind for kind in Fault if kind is not Fault.HTTP_5XX_AFTER_COMMIT)
 
 
 def _kinds(kinds: Iterable[Fault]) -> tuple[Fault, ...]:
@@ -58,7 +73,8 @@ def _latency(
 class Faults:
     """What goes wrong, how often, reproducibly.
 
-    ``rate`` is the chance that a request meets one of ``kinds`` (chosen uniformly);
+    ``rate`` is the chance that a request meets one of ``kinds`` (chosen uniformly; by
+    default every kind but :attr:`Fault.HTTP_5XX_AFTER_COMMIT`);
     ``endpoints`` the simulator's endpoint names faults hit (``("place_order",)``: only
     orders), every endpoint when ``None``; ``latency`` a (low, high) range of seconds added
     before each request arrives (network jitter, so it shifts arrival times the rate window
@@ -69,7 +85,7 @@ class Faults:
     """
 
     rate: float = attrs.field(default=0.0, validator=_rate)
-    kinds: tuple[Fault, ...] = attrs.field(default=tuple(Fault), converter=_kinds)
+    kinds: tuple[Fault, ...] = attrs.field(default=DEFAULT_KINDS, converter=_kinds)
     endpoints: frozenset[str] | None = attrs.field(default=None, converter=_names)
     latency: tuple[float, float] = attrs.field(default=(0.0, 0.0), validator=_latency)
     clock_skew: float = 0.0

@@ -97,11 +97,17 @@ decimals = st.decimals(
 )
 
 
-@given(decimals, decimals, st.integers(min_value=-3, max_value=3))
+#: Whole contracts, written any way a Decimal can be (1E+3, 10.000, 7).
+contracts = st.integers(min_value=1, max_value=10**12).flatmap(
+    lambda n: st.sampled_from([Decimal(n), Decimal(n).normalize(), Decimal(f"{n}.000")])
+)
+
+
+@given(contracts, decimals, st.integers(min_value=-3, max_value=3))
 def test_take_order_values_are_plain_decimals_that_read_back_equal(
     volume: Decimal, price: Decimal, shift: int
 ) -> None:
-    volume = volume.scaleb(shift)
+    price = price.scaleb(shift)
     params = TakeOrder(
         contract_id=1, side="BUY", volume=volume, order_type="LIMIT", price=price
     ).to_params()

@@ -41,19 +41,24 @@ BALANCE = "/api/account_balance"
 LEVEL = "/api/change_level"
 TRANSFER = "/api/transfer_margin"
 
+HOLD = "/api/hold_contract_list"
+
+#: The private endpoints, by the bucket names the client and the simulator share.
 PRIVATE = {
     "take_order": TAKE,
     "cancel_order": CANCEL,
-    "cancel_order_all": CANCEL_ALL,
+    "cancel_all": CANCEL_ALL,
     "order_info": INFO,
-    "order_list_v2": LIST,
-    "user_position": POSITION,
-    "account_balance": BALANCE,
+    "order_list": LIST,
+    "position": POSITION,
+    "open_contracts": HOLD,
+    "balance": BALANCE,
     "change_level": LEVEL,
     "transfer_margin": TRANSFER,
+    "market": MARKET,
 }
 #: Limits high enough that only the rate-limit tests ever meet them.
-GENEROUS = {name: (1000, 1.0) for name in [*PRIVATE, "market", "contract_public_info"]}
+GENEROUS = {name: (1000, 1.0) for name in [*PRIVATE, "contracts"]}
 BTC_LAST = Decimal("68403.6")
 
 
@@ -223,12 +228,12 @@ async def test_contract_public_info_lists_both_contracts_with_mixed_types(raw: R
     assert data["data"]["marketSymbol"] == "E_BTCUSD"
     assert isinstance(data["data"]["coinList"], list)
     assert '"feeRateTaker":0.0006' in response.text  # a number, not a string
-    assert raw.sim.stats.requests["contract_public_info"] == 1
+    assert raw.sim.stats.requests["contracts"] == 1
 
 
 async def test_the_market_ticker_has_numbers_strings_and_the_server_time(raw: Raw) -> None:
     clock_of(raw.sim).advance(2.5)
-    response = await raw.send(MARKET, {"contractId": "1"})
+    response = await raw.send(MARKET, raw.signed({"contractId": "1"}))
     data = envelope(response)
     assert data["code"] == "0"
     ticker = data["data"]
@@ -259,25 +264,27 @@ async def test_the_market_ticker_has_numbers_strings_and_the_server_time(raw: Ra
 async def test_the_ticker_follows_set_price_with_high_low_and_rose(raw: Raw) -> None:
     raw.sim.set_price("E_BTCUSD", Decimal("70000"))
     raw.sim.set_price(1, Decimal("60000"))
-    ticker = envelope(await raw.send(MARKET, {"contractId": "1"}))["data"]
+    ticker = (await raw.call(MARKET, {"contractId": "1"}))["data"]
     assert ticker["last"] == Decimal("60000")
     assert ticker["high"] == Decimal("70000")
     assert ticker["low"] == Decimal("60000")
     assert ticker["rose"] == ((Decimal("60000") - BTC_LAST) / BTC_LAST).quantize(Decimal("1E-8"))
 
 
-async def test_the_market_accepts_signed_and_form_encoded_requests(raw: Raw) -> None:
-    signed = envelope(await raw.send(MARKET, raw.signed({"contractId": "2"})))
-    form = envelope(await raw.send(MARKET, {"contractId": "2"}, form=True))
+async def test_the_market_is_signed_as_published_json_or_form(raw: Raw) -> None:
+    signed = await raw.call(MARKET, {"contractId": "2"})
+    form = await raw.call(MARKET, {"contractId": "2"}, form=True)
+    unsigned = envelope(await raw.send(MARKET, {"contractId": "2"}))
     assert signed["code"] == form["code"] == "0"
     assert signed["data"]["last"] == form["data"]["last"] == Decimal("3512.45")
+    assert unsigned["code"] == "100005"  # api_key, time and sign are required
 
 
 @pytest.mark.parametrize(("params", "code"), [({"contractId": "9"}, "107"), ({}, "2")])
 async def test_the_market_refuses_an_unknown_or_missing_contract(
     raw: Raw, params: dict[str, str], code: str
 ) -> None:
-    assert envelope(await raw.send(MARKET, params))["code"] == code
+    assert (await raw.call(MARKET, params))["code"] == code
 
 
 # --- signatures -----------------------------------------------------------------------------
@@ -440,21 +447,33 @@ async def test_a_parameter_given_twice_in_a_form_is_refused(raw: Raw) -> None:
 
 @pytest.mark.parametrize(
     ("offset_ms", "code"),
-    [(-60_001, "2"), (-60_000, "0"), (0, "0"), (60_000, "0"), (60_001, "2"), (-3_600_000, "2")],
+    [
+        (-60_001, "100008"),
+        (-60_000, "0"),
+        (0, "0"),
+        (60_000, "0"),
+        (60_001, "100008"),
+        (-3_600_000, "100008"),
+    ],
 )
 async def test_time_may_be_60_seconds_from_the_server_clock(
     raw: Raw, offset_ms: int, code: str
 ) -> None:
+    """Outside the window the request has expired: 100008 (ChainUP's gateway code)."""
     clock_of(raw.sim).advance(100.0)
     server_ms = raw.sim.now_ms()
     data = await raw.call(BALANCE, time=server_ms + offset_ms)
     assert data["code"] == code, data
-    if code == "2":
+    if code == "100008":
         assert "time" in data["msg"] and str(server_ms) in data["msg"]
 
 
-@pytest.mark.parametrize("stamp", [None, "", "1.7e12", "-1700000000000", "now"])
-async def test_time_must_be_digits(raw: Raw, stamp: str | None) -> None:
+@pytest.mark.parametrize(
+    ("stamp", "code"),
+    [(None, "100008"), ("", "100008"), ("1.7e12", "2"), ("-1700000000000", "2"), ("now", "2")],
+)
+async def test_time_must_be_given_in_digits(raw: Raw, stamp: str | None, code: str) -> None:
+    """No time is an expired request (100008); a time that is not digits a parameter error."""
     params = raw.signed({})
     if stamp is None:
         del params["time"]
@@ -462,13 +481,17 @@ async def test_time_must_be_digits(raw: Raw, stamp: str | None) -> None:
         params["time"] = stamp
         params["sign"] = md5_sign(params, SECRET)
     data = envelope(await raw.send(BALANCE, params))
-    assert data["code"] == "2"
+    assert data["code"] == code
     assert "time" in data["msg"]
 
 
 async def test_the_time_window_is_configurable_or_off() -> None:
     narrow, off = make_sim(time_window=5.0), make_sim(time_window=None)
-    for sim, late, code in ((narrow, 5001, "2"), (narrow, 5000, "0"), (off, 86_400_000, "0")):
+    for sim, late, code in (
+        (narrow, 5001, "100008"),
+        (narrow, 5000, "0"),
+        (off, 86_400_000, "0"),
+    ):
         raw = in_process(sim)
         async with raw.http:
             assert (await raw.call(BALANCE, time=sim.now_ms() - late))["code"] == code
@@ -481,8 +504,8 @@ async def test_a_skewed_server_clock_moves_the_window() -> None:
     async with raw.http:
         stale = await raw.call(BALANCE, time=local_ms)
         synced = await raw.call(BALANCE, time=local_ms + 90_000)
-        ticker = envelope(await raw.send(MARKET, {"contractId": "1"}))
-    assert (stale["code"], synced["code"]) == ("2", "0")
+        ticker = await raw.call(MARKET, {"contractId": "1"}, time=local_ms + 90_000)
+    assert (stale["code"], synced["code"]) == ("100008", "0")
     assert ticker["data"]["time"] == local_ms + 90_000
 
 
@@ -910,7 +933,7 @@ async def test_json_numbers_are_the_simulators_decimals_digit_for_digit(raw: Raw
 async def test_decimals_are_written_digit_for_digit_never_through_float(raw: Raw) -> None:
     price = Decimal("3512.1234567890123456789")  # more digits than any double holds
     raw.sim.set_price("E_ETHUSD", price)
-    response = await raw.send(MARKET, {"contractId": "2"})
+    response = await raw.send(MARKET, raw.signed({"contractId": "2"}))
     assert '"last":3512.1234567890123456789,' in response.text
     assert envelope(response)["data"]["last"] == price
     assert Decimal(repr(float(price))) != price  # a float round trip would have shown
@@ -945,7 +968,7 @@ def page(
     }
 
 
-async def test_order_list_v2_pages_newest_first(raw: Raw) -> None:
+async def test_order_list_v2_pages_newest_first_with_the_documented_item(raw: Raw) -> None:
     ids = []
     for _ in range(7):
         clock_of(raw.sim).advance(0.01)  # distinct creation times
@@ -968,9 +991,33 @@ async def test_order_list_v2_pages_newest_first(raw: Raw) -> None:
         "status": 2,
         "positionId": raw.sim.orders[ids[-1]].position_id,
         "level": 10,
-        "action": "OPEN",
-        "ctime": START_MS + 70,
-    }
+    }  # exactly the published item: no creation time, no open/close
+
+
+async def test_order_list_v2_in_the_apps_shape_and_oldest_first() -> None:
+    """ChainUP's apps receive action, ctime as a UTC+8 date string and ctimeStr in ms."""
+    sim = make_sim(list_shape="app", list_order="asc")
+    raw = in_process(sim)
+    async with raw.http:
+        ids = []
+        for _ in range(3):
+            clock_of(sim).advance(0.01)
+            ids.append(await raw.place())
+        listed = (await raw.call(LIST, page("2", 1, 200)))["data"]["orderList"]
+    assert [item["orderId"] for item in listed] == ids  # oldest first
+    first = listed[0]
+    assert first["action"] == "OPEN"
+    assert first["ctimeStr"] == str(START_MS + 10)
+    assert first["ctime"] == "2023-11-15 06:13:20"  # START (22:13:20 UTC) on UTC+8
+
+
+def test_list_options_must_be_known_readings() -> None:
+    with pytest.raises(ValueError, match="list_shape"):
+        ChainupSimulator(list_shape="java")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="list_order"):
+        ChainupSimulator(list_order="random")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="transfer_margin_param"):
+        ChainupSimulator(transfer_margin_param="id")  # type: ignore[arg-type]
 
 
 async def test_order_list_v2_selects_active_filled_or_finished_orders(raw: Raw) -> None:
@@ -994,7 +1041,7 @@ async def test_order_list_v2_selects_active_filled_or_finished_orders(raw: Raw) 
     )
     history = await raw.call(LIST, page("3", 1, 1))
     assert history["data"]["orderList"][0]["orderId"] == closing
-    assert history["data"]["orderList"][0]["action"] == "CLOSE"
+    assert "action" not in history["data"]["orderList"][0]  # not in the published item
 
 
 @pytest.mark.parametrize(
@@ -1132,7 +1179,7 @@ async def test_transfer_margin_adds_and_withdraws(raw: Raw) -> None:
     initial = 2 * Decimal("0.001") * BTC_LAST / 10
     pid = str(position_id)
 
-    async def transfer(amount: str, name: str = "contractId") -> str:
+    async def transfer(amount: str, name: str = "contactId") -> str:
         answer = await raw.call(TRANSFER, {name: "1", "positionId": pid, "amount": amount})
         code: str = answer["code"]
         return code
@@ -1140,7 +1187,7 @@ async def test_transfer_margin_adds_and_withdraws(raw: Raw) -> None:
     assert await transfer("-1") == "101"  # nothing above the initial margin yet
     assert await transfer("10") == "0"
     assert raw.sim.positions[position_id].margin == initial + 10
-    assert await transfer("-4", name="contactId") == "0"  # the doc's spelling works too
+    assert await transfer("-4") == "0"
     assert raw.sim.positions[position_id].margin == initial + 6
     assert await transfer("-6.01") == "101"
     assert await transfer("0") == "2"
@@ -1149,6 +1196,40 @@ async def test_transfer_margin_adds_and_withdraws(raw: Raw) -> None:
     assert await transfer(str(available + 1)) == "118"
     assert await transfer(str(available)) == "0"
     assert raw.sim.available(KEY) == 0
+
+
+@pytest.mark.parametrize("spelling", ["contactId", "contractId"])
+async def test_transfer_margin_reads_only_the_configured_spelling(spelling: str) -> None:
+    """The published page spells it contactId, ChainUP's apps contractId: an exchange reads
+    one of them, and the other is a parameter error."""
+    sim = make_sim(transfer_margin_param=spelling)
+    raw = in_process(sim)
+    async with raw.http:
+        pid = str(await raw.open_position(volume="2", level="10"))
+        other = "contractId" if spelling == "contactId" else "contactId"
+        wrong = await raw.call(TRANSFER, {other: "1", "positionId": pid, "amount": "5"})
+        right = await raw.call(TRANSFER, {spelling: "1", "positionId": pid, "amount": "5"})
+    assert (wrong["code"], right["code"]) == ("2", "0")
+    assert spelling in wrong["msg"]
+
+
+async def test_hold_contract_list_lists_open_positions(raw: Raw) -> None:
+    await raw.open_position(volume="3", level="10")
+    data = await raw.call(HOLD)
+    assert data["code"] == "0"
+    [item] = data["data"]
+    assert item["contractId"] == 1 and item["side"] == "BUY" and item["volume"] == 3
+    assert set(item) == {
+        "volume",
+        "symbol",
+        "side",
+        "avgPrice",
+        "contractId",
+        "contractName",
+        "unrealisedAmount",
+        "realisedAmount",
+        "quoteSymbol",
+    }
 
 
 async def test_account_balance_adds_up(raw: Raw) -> None:
@@ -1215,7 +1296,7 @@ async def test_every_private_endpoint_allows_5_per_second_by_default(name: str) 
 
 
 async def test_the_limit_is_per_key_and_per_endpoint() -> None:
-    sim = make_sim(limits={"take_order": (1, 1.0), "order_list_v2": (1, 1.0)})
+    sim = make_sim(limits={"take_order": (1, 1.0), "order_list": (1, 1.0)})
     sim.add_account(OTHER_KEY, OTHER_SECRET)
     raw = in_process(sim)
     async with raw.http:
@@ -1231,11 +1312,11 @@ async def test_the_limit_is_per_key_and_per_endpoint() -> None:
 
 
 async def test_public_limits_are_per_ip() -> None:
-    sim = make_sim(limits={"market": (2, 1.0)})
+    sim = make_sim(limits={"contracts": (2, 1.0)})
     one, two = in_process(sim, "10.0.0.1"), in_process(sim, "10.0.0.2")
     async with one.http, two.http:
-        first = [envelope(await one.send(MARKET, {"contractId": "1"}))["code"] for _ in range(3)]
-        other = envelope(await two.send(MARKET, {"contractId": "1"}))["code"]
+        first = [envelope(await one.http.get(PUBLIC_INFO))["code"] for _ in range(3)]
+        other = envelope(await two.http.get(PUBLIC_INFO))["code"]
     assert first == ["0", "0", "119"]
     assert other == "0"
 
@@ -1341,7 +1422,7 @@ async def test_refused_requests_meet_no_faults() -> None:
         with pytest.raises(httpx.ReadError):
             await raw.send(TAKE, raw.signed(take()))
         limited = await raw.call(TAKE, take())
-    assert (bad_sign["code"], stale["code"], limited["code"]) == ("100005", "2", "119")
+    assert (bad_sign["code"], stale["code"], limited["code"]) == ("100005", "100008", "119")
     assert sim.stats.faults == {"drop_before_commit": 1}
 
 

@@ -111,7 +111,7 @@ def test_a_latency_range_must_be_ordered_and_non_negative(latency: tuple[float, 
 def test_faults_defaults_and_conversions() -> None:
     assert Faults.none() == Faults()
     assert Faults().rate == 0.0
-    assert set(Faults().kinds) == set(Fault)
+    assert set(Faults().kinds) == set(Fault) - {Fault.HTTP_5XX_AFTER_COMMIT}  # opt-in
     faults = Faults(rate=1.0, kinds=[Fault.BUSY], latency=(0.0, 0.0), seed=5)
     assert faults.kinds == (Fault.BUSY,)  # any sequence becomes a tuple
     assert Faults(rate=0.0) == Faults(rate=0.0)
@@ -122,7 +122,12 @@ def test_faults_defaults_and_conversions() -> None:
 
 def test_which_faults_come_after_the_commit() -> None:
     after = {fault for fault in Fault if fault.after_commit}
-    assert after == {Fault.TIMEOUT_AFTER_COMMIT, Fault.DROP_AFTER_COMMIT, Fault.TRUNCATED}
+    assert after == {
+        Fault.TIMEOUT_AFTER_COMMIT,
+        Fault.DROP_AFTER_COMMIT,
+        Fault.TRUNCATED,
+        Fault.HTTP_5XX_AFTER_COMMIT,
+    }
 
 
 def test_the_simulator_refuses_unknown_options() -> None:
@@ -239,6 +244,16 @@ async def test_http_5xx_is_an_html_502_and_nothing_is_placed() -> None:
     assert "<html>" in response.text and "502" in response.text
     assert links(sim) == []
     assert sim.stats.faults == {"http_5xx": 1}
+
+
+async def test_http_5xx_after_commit_is_an_html_502_but_the_order_exists() -> None:
+    sim = make_sim(only(Fault.HTTP_5XX_AFTER_COMMIT))
+    async with in_process(sim) as http:
+        response = await place(sim, http, "lost-behind-502")
+    assert response.status_code == 502
+    assert response.headers["content-type"].startswith("text/html")
+    assert links(sim) == ["lost-behind-502"]
+    assert sim.stats.faults == {"http_5xx_after_commit": 1}
 
 
 async def test_busy_is_10016_and_nothing_is_placed() -> None:

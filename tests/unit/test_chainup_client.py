@@ -11,8 +11,7 @@ import json
 import logging
 import pickle
 import traceback
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +27,6 @@ from asyncexch.chainup import (
     MarginMode,
     Md5Signer,
     OrderType,
-    ReconcileStatus,
     Side,
     TakeOrder,
 )
@@ -250,11 +248,96 @@ async def test_take_order_refuses_anything_but_a_take_order(
 
 CONTRACT_INFO = {
     "market": {
-        "E_BTCUSD": {"id": 1, "symbol": "E_BTCUSD", "leverTypes": "1,2,3,5,10"},
+        "E_BTCUSD": {
+            "id": 1,
+            "symbol": "E_BTCUSD",
+            "leverTypes": "1,2,3,5,10",
+            "minOrderVolume": "1",
+            "maxOrderVolume": "500",
+            "pricePrecision": 1,
+        },
         "E_ETHUSD": {"id": "2", "symbol": "E_ETHUSD", "leverTypes": ""},
     },
     "marketSymbol": ["E_BTCUSD", "E_ETHUSD"],
 }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"volume": Decimal("501")}, "volume"),
+        ({"price": Decimal("7000.05")}, "price"),
+        ({"cop_type": "CROSS"}, "cop_type"),
+    ],
+    ids=["above-max-volume", "finer-than-the-price-precision", "cross-margin"],
+)
+async def test_take_order_is_checked_against_the_loaded_contract(
+    client: ChainupContractClient,
+    chainup_mock: respx.MockRouter,
+    overrides: dict[str, Any],
+    field: str,
+) -> None:
+    route = chainup_mock.post(TAKE).mock(return_value=ok(CREATED))
+    chainup_mock.get("/api/contract_public_info").mock(return_value=ok(CONTRACT_INFO))
+    await client.contracts()
+
+    with pytest.raises(InvalidRequest) as caught:
+        await client.take_order(order(**overrides))
+
+    assert caught.value.field == field
+    assert route.call_count == 0
+    await client.take_order(order(volume=Decimal("500"), price=Decimal("7000.50")))
+    assert route.call_count == 1
+
+
+async def test_cross_margin_is_sent_only_when_allowed(
+    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+) -> None:
+    route = chainup_mock.post(TAKE).mock(return_value=ok(CREATED))
+    cross = order(cop_type="CROSS")
+    with pytest.raises(InvalidRequest):
+        await make_client().take_order(cross)
+
+    await make_client(allow_cross_margin=True).take_order(cross)
+
+    assert route.call_count == 1
+    assert sent(route.calls[0].request)["copType"] == "1"
+
+
+@pytest.mark.parametrize("volume", [Decimal("1.5"), Decimal("0.1"), Decimal("1E-9")])
+def test_a_take_order_is_whole_contracts(volume: Decimal) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        order(volume=volume)
+    assert caught.value.field == "volume"
+
+
+async def test_open_contracts_reads_hold_contract_list(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    route = chainup_mock.post("/api/hold_contract_list").mock(
+        return_value=ok(
+            [
+                {
+                    "volume": 100,
+                    "symbol": "E_BTCUSD",
+                    "side": "BUY",
+                    "avgPrice": 3724.4247791642265,
+                    "contractId": 19,
+                    "contractName": "BitCoin",
+                    "unrealisedAmount": "0.00125253598926",
+                    "realisedAmount": -0.2035634740245127,
+                    "quoteSymbol": "BTC",
+                }
+            ]
+        )
+    )
+
+    [held] = await client.open_contracts()
+
+    assert held.contract_id == 19 and held.side is Side.BUY and held.volume == 100
+    assert held.avg_price == Decimal("3724.4247791642265")
+    assert held.realised_amount == Decimal("-0.2035634740245127")
+    assert set(sent(route.calls[0].request)) == {"api_key", "time", "sign"}
 
 
 async def test_leverage_and_contract_are_checked_once_contracts_are_known(
@@ -417,6 +500,9 @@ async def test_take_order_with_unknown_outcome_is_sent_once(
     "first",
     [
         fail(119, "too frequent"),
+        fail(110041, "too frequent"),
+        fail(110042, "too many requests"),
+        fail(100008, "request expired"),
         raises(httpx.ConnectError),
         raises(httpx.ConnectTimeout),
         raises(httpx.PoolTimeout),
@@ -434,6 +520,43 @@ async def test_take_order_refused_before_processing_is_retried(
     assert created.order_id == 15598
     assert route.call_count == 2
     assert sent(route.calls[0].request).keys() == sent(route.calls[1].request).keys()
+
+
+async def test_an_expired_request_is_resent_with_a_fresh_time(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter, clock: VirtualClock
+) -> None:
+    """100008 (request expired): refused before processing, signed again with a new time."""
+    route = chainup_mock.post(TAKE).mock(
+        side_effect=answers(fail(100008, "request expired"), ok(CREATED))
+    )
+    clock.advance(3.0)  # the first attempt's time; the retry's comes later
+
+    await client.take_order(order())
+
+    assert route.call_count == 2  # not processed: safe to send again, even an order
+    first, second = (sent(call.request) for call in route.calls)
+    assert int(second["time"]) >= int(first["time"]) == int(clock.time() * 1000)
+
+
+@pytest.mark.parametrize("code", [110041, 110042])
+async def test_too_frequent_codes_pause_the_bucket_like_119(
+    client: ChainupContractClient,
+    chainup_mock: respx.MockRouter,
+    clock: VirtualClock,
+    code: int,
+) -> None:
+    arrivals: list[float] = []
+
+    def venue(request: httpx.Request) -> httpx.Response:
+        arrivals.append(clock.monotonic())
+        return fail(code) if len(arrivals) == 1 else ok(CREATED)
+
+    chainup_mock.post(TAKE).mock(side_effect=venue)
+
+    await client.take_order(order())
+
+    assert len(arrivals) == 2
+    assert arrivals[1] - arrivals[0] >= 1.0  # the venue gives no reset time: a second
 
 
 @pytest.mark.parametrize(
@@ -535,357 +658,6 @@ async def test_cancels_and_reads_are_retried_after_an_unknown_outcome(
     assert cancel_all.call_count == 2
 
 
-# --- reconcile ----------------------------------------------------------------------------
-
-
-def listed(
-    order_id: int,
-    ctime_ms: int,
-    *,
-    side: str = "BUY",
-    type_: int = 1,
-    volume: str = "1",
-    price: str | None = "7000",
-    action: str = "OPEN",
-    contract_id: int = 1,
-    status: int = 1,
-    position_id: int | None = None,
-) -> dict[str, Any]:
-    return {
-        "orderId": order_id,
-        "contractId": contract_id,
-        "side": side,
-        "type": type_,
-        "volume": volume,
-        "dealVolume": "0",
-        "price": price,
-        "status": status,
-        "positionId": position_id,
-        "level": 10,
-        "action": action,
-        "ctime": ctime_ms,
-    }
-
-
-class OrderBook:
-    """order_list_v2 answers: active ("1") and history ("3") lists, served in pages.
-
-    ``page_cap`` makes the venue return fewer items per page than asked for, to force paging.
-    """
-
-    def __init__(
-        self,
-        active: Sequence[dict[str, Any]] = (),
-        history: Sequence[dict[str, Any]] = (),
-        *,
-        page_cap: int | None = None,
-    ) -> None:
-        self.lists = {"1": list(active), "2": [], "3": list(history)}
-        self.page_cap = page_cap
-        self.asked: list[tuple[str, int, int, str]] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = sent(request)
-        which, page, size = body["order_type"], int(body["pageNo"]), int(body["pageSize"])
-        self.asked.append((which, page, size, body["contractId"]))
-        items = self.lists[which]
-        per_page = min(size, self.page_cap or size)
-        chunk = items[(page - 1) * per_page : page * per_page]
-        return ok({"count": len(items), "orderList": chunk})
-
-
-async def unknown(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter, placed: TakeOrder
-) -> OrderStatusUnknown:
-    """An OrderStatusUnknown from a take_order whose answer timed out."""
-    chainup_mock.post(TAKE).mock(side_effect=raises(httpx.ReadTimeout))
-    with pytest.raises(OrderStatusUnknown) as caught:
-        await client.take_order(placed)
-    return caught.value
-
-
-def sent_ms(error: OrderStatusUnknown) -> int:
-    assert error.sent_at is not None
-    return int(error.sent_at * 1000)
-
-
-async def test_reconcile_finds_the_one_matching_order(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter
-) -> None:
-    error = await unknown(client, chainup_mock, order())
-    at = sent_ms(error)
-    book = OrderBook(
-        active=[
-            listed(900, at + 2_000, side="SELL"),
-            listed(901, at + 300),
-            listed(902, at + 200, volume="2"),
-        ]
-    )
-    route = chainup_mock.post(ORDER_LIST).mock(side_effect=book)
-
-    result = await client.reconcile(error)
-
-    assert result.status is ReconcileStatus.PLACED
-    assert result.placed is True
-    assert result.order is not None and result.order.order_id == 901
-    assert [c.order_id for c in result.candidates] == [901]
-    assert route.call_count >= 1
-    assert book.asked[0] == ("1", 1, 200, "1")
-    for request in (call.request for call in route.calls):
-        assert sent(request)["sign"]
-
-
-async def test_reconcile_looks_at_active_then_history_orders(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter
-) -> None:
-    error = await unknown(client, chainup_mock, order())
-    at = sent_ms(error)
-    book = OrderBook(active=[], history=[listed(901, at + 300, status=2)])
-    chainup_mock.post(ORDER_LIST).mock(side_effect=book)
-
-    result = await client.reconcile(error)
-
-    assert result.status is ReconcileStatus.PLACED
-    assert result.order is not None and result.order.order_id == 901
-    assert [(which, page) for which, page, _, _ in book.asked] == [("1", 1), ("3", 1)]
-
-
-async def test_an_order_seen_in_both_lists_is_one_order(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter
-) -> None:
-    error = await unknown(client, chainup_mock, order())
-    at = sent_ms(error)
-    book = OrderBook(active=[listed(901, at + 300)], history=[listed(901, at + 300, status=2)])
-    chainup_mock.post(ORDER_LIST).mock(side_effect=book)
-
-    result = await client.reconcile(error)
-
-    assert result.status is ReconcileStatus.PLACED
-
-
-@pytest.mark.parametrize(
-    "others",
-    [
-        [],
-        [{"side": "SELL"}],
-        [{"volume": "2"}],
-        [{"volume": "1.5"}],
-        [{"price": "7001"}],
-        [{"type_": 2}],
-        [{"action": "CLOSE"}],
-        [{"contract_id": 2}],
-        [{"ctime_offset": -60_000}],
-        [{"ctime_offset": -6_000}],
-        [{"ctime_offset": 3 * 60_000}],
-        [{"side": "SELL"}, {"price": "6999"}, {"ctime_offset": -3_600_000}],
-    ],
-)
-async def test_reconcile_reports_not_placed_when_nothing_matches(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter, others: list[dict[str, Any]]
-) -> None:
-    error = await unknown(client, chainup_mock, order())
-    at = sent_ms(error)
-    items = []
-    for index, spec in enumerate(others):
-        spec = dict(spec)
-        offset = spec.pop("ctime_offset", 300)
-        items.append(listed(900 + index, at + offset, **spec))
-    items.sort(key=lambda item: -item["ctime"])  # newest first, as the venue lists them
-    chainup_mock.post(ORDER_LIST).mock(side_effect=OrderBook(active=items, history=items))
-
-    result = await client.reconcile(error)
-
-    assert result.status is ReconcileStatus.NOT_PLACED
-    assert result.placed is False
-    assert result.order is None and result.candidates == ()
-
-
-async def test_reconcile_equal_numbers_in_other_notation_match(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter
-) -> None:
-    error = await unknown(client, chainup_mock, order(price=Decimal("7000.10")))
-    at = sent_ms(error)
-    chainup_mock.post(ORDER_LIST).mock(
-        side_effect=OrderBook(active=[listed(901, at + 300, volume="1.000", price="7000.1")])
-    )
-
-    result = await client.reconcile(error)
-
-    assert result.status is ReconcileStatus.PLACED
-
-
-async def test_reconcile_a_close_order_matches_open_close_and_position(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter
-) -> None:
-    closing = order(
-        side="SELL", close_type="CLOSE", position_id=77, order_type="MARKET", price=None
-    )
-    error = await unknown(client, chainup_mock, closing)
-    at = sent_ms(error)
-    chainup_mock.post(ORDER_LIST).mock(
-        side_effect=OrderBook(
-            active=[
-                listed(903, at + 400, side="SELL", type_=2, action="OPEN", price="6990"),
-                listed(902, at + 300, side="SELL", type_=2, action="CLOSE", position_id=78),
-                listed(901, at + 200, side="SELL", type_=2, action="CLOSE", position_id=77),
-            ]
-        )
-    )
-
-    result = await client.reconcile(error)
-
-    assert result.status is ReconcileStatus.PLACED
-    assert result.order is not None and result.order.order_id == 901
-
-
-@pytest.mark.parametrize("listed_price", ["0", "6990.5", "", None])
-async def test_reconcile_ignores_a_market_orders_price(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter, listed_price: str | None
-) -> None:
-    # ChainUP's own clients send price=indexPrice with market orders; the venue may list the
-    # sent price, zero or the fill price.
-    market = order(order_type="MARKET", price=Decimal("7000"))
-    error = await unknown(client, chainup_mock, market)
-    at = sent_ms(error)
-    chainup_mock.post(ORDER_LIST).mock(
-        side_effect=OrderBook(
-            active=[
-                listed(902, at + 400, type_=1, price=listed_price or "6990"),
-                listed(901, at + 300, type_=2, price=listed_price),
-            ]
-        )
-    )
-
-    result = await client.reconcile(error)
-
-    assert result.status is ReconcileStatus.PLACED
-    assert result.order is not None and result.order.order_id == 901
-
-
-async def test_reconcile_two_identical_orders_is_ambiguous(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter
-) -> None:
-    error = await unknown(client, chainup_mock, order())
-    at = sent_ms(error)
-    chainup_mock.post(ORDER_LIST).mock(
-        side_effect=OrderBook(active=[listed(902, at + 900)], history=[listed(901, at + 100)])
-    )
-
-    result = await client.reconcile(error)
-
-    assert result.status is ReconcileStatus.AMBIGUOUS
-    assert result.placed is None
-    assert result.order is None
-    assert sorted(c.order_id for c in result.candidates) == [901, 902]
-
-
-async def test_reconcile_pages_through_the_lists_and_stops_at_count(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter
-) -> None:
-    error = await unknown(client, chainup_mock, order())
-    at = sent_ms(error)
-    active = [listed(800 + i, at + 1_000 - i, side="SELL") for i in range(5)]
-    history = [listed(700 + i, at + 900 - i, volume="3") for i in range(4)]
-    history.append(listed(650, at + 500))
-    book = OrderBook(active=active, history=history, page_cap=2)
-    chainup_mock.post(ORDER_LIST).mock(side_effect=book)
-
-    result = await client.reconcile(error)
-
-    assert result.status is ReconcileStatus.PLACED
-    assert result.order is not None and result.order.order_id == 650
-    # 5 active orders, 2 a page: pages 1-3, then the history's 5: pages 1-3; never page 4.
-    assert [(which, page) for which, page, _, _ in book.asked] == [
-        ("1", 1),
-        ("1", 2),
-        ("1", 3),
-        ("3", 1),
-        ("3", 2),
-        ("3", 3),
-    ]
-    assert {contract for _, _, _, contract in book.asked} == {"1"}
-
-
-async def test_orders_iterator_pages_and_stops_at_count(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter
-) -> None:
-    book = OrderBook(active=[listed(800 + i, 1_556_613_463_000 - i) for i in range(5)])
-    chainup_mock.post(ORDER_LIST).mock(side_effect=book)
-
-    found = [o.order_id async for o in client.orders(1, page_size=2)]
-
-    assert found == [800, 801, 802, 803, 804]
-    assert [(which, page, size) for which, page, size, _ in book.asked] == [
-        ("1", 1, 2),
-        ("1", 2, 2),
-        ("1", 3, 2),
-    ]
-
-
-async def test_reconcile_stops_reading_at_orders_older_than_the_window(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter
-) -> None:
-    error = await unknown(client, chainup_mock, order())
-    at = sent_ms(error)
-    old = [listed(700 + i, at - 3_600_000 - i) for i in range(6)]
-    book = OrderBook(history=old, page_cap=2)
-    chainup_mock.post(ORDER_LIST).mock(side_effect=book)
-
-    result = await client.reconcile(error)
-
-    assert result.status is ReconcileStatus.NOT_PLACED
-    assert [(which, page) for which, page, _, _ in book.asked] == [("1", 1), ("3", 1)]
-
-
-async def test_reconcile_a_take_order_needs_sent_at(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter, clock: VirtualClock
-) -> None:
-    route = chainup_mock.post(ORDER_LIST).mock(
-        side_effect=OrderBook(active=[listed(901, int(clock.time() * 1000) + 300)])
-    )
-    placed = order()
-
-    with pytest.raises(InvalidRequest) as caught:
-        await client.reconcile(placed)
-    assert caught.value.field == "sent_at"
-    assert route.call_count == 0
-
-    result = await client.reconcile(
-        placed, sent_at=datetime.fromtimestamp(clock.time(), timezone.utc)
-    )
-    assert result.status is ReconcileStatus.PLACED
-
-
-async def test_reconcile_honours_window_and_tolerance(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter
-) -> None:
-    error = await unknown(client, chainup_mock, order())
-    at = sent_ms(error)
-    chainup_mock.post(ORDER_LIST).mock(
-        side_effect=OrderBook(active=[listed(902, at + 20_000), listed(901, at - 8_000)])
-    )
-
-    narrow = await client.reconcile(error, window=timedelta(seconds=10))
-    wide = await client.reconcile(
-        error, window=timedelta(seconds=30), tolerance=timedelta(seconds=10)
-    )
-
-    assert narrow.status is ReconcileStatus.NOT_PLACED
-    assert wide.status is ReconcileStatus.AMBIGUOUS
-
-
-async def test_reconcile_refuses_an_error_without_a_take_order(
-    client: ChainupContractClient, chainup_mock: respx.MockRouter
-) -> None:
-    chainup_mock.post("/api/transfer_margin").mock(side_effect=raises(httpx.ReadTimeout))
-    with pytest.raises(OrderStatusUnknown) as caught:
-        await client.transfer_margin(1, 77, Decimal("5"))
-
-    with pytest.raises(InvalidRequest) as refused:
-        await client.reconcile(caught.value)
-    assert refused.value.field == "unknown"
-
-
 # --- rate limiting ------------------------------------------------------------------------
 
 
@@ -946,22 +718,46 @@ async def test_endpoints_and_keys_have_their_own_buckets(
     assert reads == [0.0]
 
 
-async def test_public_endpoints_are_paced_per_host_not_per_key(
+async def test_the_public_endpoint_is_paced_per_host_not_per_key(
     make_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     clock: VirtualClock,
 ) -> None:
     arrivals: list[float] = []
-    ticker = {"last": "7000", "time": 1556613463000}
-    chainup_mock.post("/api/market").mock(side_effect=stamped(clock, arrivals, ticker))
+
+    def public_info(request: httpx.Request) -> httpx.Response:
+        arrivals.append(clock.monotonic())
+        return ok({"market": {}})
+
+    chainup_mock.get("/api/contract_public_info").mock(side_effect=public_info)
     keyed, other_key = make_client(), make_client(api_key="k2", api_secret="s2")
     anonymous = make_client(api_key=None, api_secret=None)
 
     for index in range(6):
-        await (keyed, other_key, anonymous)[index % 3].ticker(1)
+        await (keyed, other_key, anonymous)[index % 3].contracts(refresh=True)
 
     assert arrivals[:5] == [0.0] * 5
     assert 0.99 <= arrivals[5] <= 1.1
+
+
+async def test_the_ticker_is_paced_per_key(
+    make_client: Callable[..., ChainupContractClient],
+    chainup_mock: respx.MockRouter,
+    clock: VirtualClock,
+) -> None:
+    """/api/market is signed (api_key, time and sign are required): a per-key bucket."""
+    arrivals: list[float] = []
+    ticker = {"last": "7000", "time": 1556613463000}
+    chainup_mock.post("/api/market").mock(side_effect=stamped(clock, arrivals, ticker))
+    keyed, other_key = make_client(), make_client(api_key="k2", api_secret="s2")
+
+    for _ in range(6):
+        await keyed.ticker(1)
+    await other_key.ticker(1)
+
+    assert arrivals[:5] == [0.0] * 5
+    assert 0.99 <= arrivals[5] <= 1.1
+    assert arrivals[6] == arrivals[5]  # the other key's bucket was empty: no wait
 
 
 async def test_two_clients_of_one_key_share_its_buckets(
@@ -971,7 +767,9 @@ async def test_two_clients_of_one_key_share_its_buckets(
 ) -> None:
     arrivals: list[float] = []
     chainup_mock.post(TAKE).mock(side_effect=stamped(clock, arrivals, CREATED))
-    one, two = make_client(), make_client()
+    # Each client looks at the order lists once before its first order: not what is measured.
+    lists = {"order_list": RateLimit(100)}
+    one, two = make_client(limits=lists), make_client(limits=lists)
 
     for index in range(6):
         await (one if index % 2 else two).take_order(order())

@@ -38,6 +38,7 @@ from asyncexch.errors import (
     ApiError,
     AuthenticationError,
     BadParameter,
+    ClockSkew,
     ConfigurationError,
     InsufficientBalance,
     MalformedResponse,
@@ -320,8 +321,9 @@ def test_each_signing_starts_from_the_unsigned_fields() -> None:
     [
         (Decimal("1"), Decimal("7000.10"), "1", "7000.10"),
         (Decimal("1E+3"), Decimal("7E+3"), "1000", "7000"),
-        (Decimal("0.5"), Decimal("1E-8"), "0.5", "0.00000001"),
-        (Decimal("10.000"), Decimal("6857.054400004785"), "10.000", "6857.054400004785"),
+        (Decimal("2"), Decimal("1E-8"), "2", "0.00000001"),
+        # Whole contracts go as integers: "10", not "10.000".
+        (Decimal("10.000"), Decimal("6857.054400004785"), "10", "6857.054400004785"),
     ],
 )
 async def test_decimals_are_sent_exactly_as_signed_in_plain_notation(
@@ -355,12 +357,30 @@ async def test_transfer_margin_amount_in_plain_notation(
     await client.transfer_margin(1, 77, Decimal("0.50"))
 
     first, second = (assert_signed(call.request) for call in route.calls)
-    assert {k: first[k] for k in ("contractId", "positionId", "amount")} == {
-        "contractId": "1",
+    assert {k: first[k] for k in ("contactId", "positionId", "amount")} == {
+        "contactId": "1",  # the published spelling, by default
         "positionId": "77",
         "amount": "-10",
     }
+    assert "contractId" not in first
     assert second["amount"] == "0.50"
+
+
+async def test_transfer_margin_can_send_the_apps_spelling(
+    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+) -> None:
+    route = chainup_mock.post("/api/transfer_margin").mock(return_value=ok(None))
+    client = make_client(transfer_margin_param="contractId")
+
+    await client.transfer_margin(1, 77, Decimal("5"))
+
+    fields = assert_signed(route.calls[0].request)
+    assert fields["contractId"] == "1" and "contactId" not in fields
+
+
+def test_transfer_margin_param_must_be_one_of_the_two_spellings() -> None:
+    with pytest.raises(ConfigurationError, match="transfer_margin_param"):
+        ChainupContractClient(base_url=BASE_URL, transfer_margin_param="contract_id")  # type: ignore[arg-type]
 
 
 async def test_other_private_endpoints_send_their_documented_parameters(
@@ -454,20 +474,23 @@ async def test_contracts_is_a_bare_get(
         assert word not in request.url.raw_path
 
 
-@pytest.mark.parametrize("keyed", [True, False])
-async def test_ticker_posts_only_the_contract_id(
-    make_client: Callable[..., ChainupContractClient],
-    chainup_mock: respx.MockRouter,
-    keyed: bool,
+async def test_ticker_is_signed_as_published(
+    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
+    """/api/market lists api_key, time and sign as required."""
     route = chainup_mock.post("/api/market").mock(return_value=raw(TICKER))
-    client = make_client() if keyed else make_client(api_key=None, api_secret=None)
+    client = make_client()
 
     await client.ticker(1)
 
     request = route.calls[0].request
-    assert body_fields(request) == {"contractId": "1"}
+    fields = assert_signed(request)
+    assert set(fields) == {"contractId", "api_key", "time", "sign"}
+    assert fields["contractId"] == "1"
     assert request.url.query == b""
+    with pytest.raises(ConfigurationError):
+        await make_client(api_key=None, api_secret=None).ticker(1)
+    assert route.call_count == 1
 
 
 async def test_signed_endpoint_without_keys_is_refused_before_sending(
@@ -860,7 +883,10 @@ ERROR_MAP: Sequence[tuple[int, type[ApiError]]] = [
     (100004, BadParameter),
     (100005, AuthenticationError),
     (100007, PermissionDenied),
+    (100008, ClockSkew),
     (110032, PermissionDenied),
+    (110041, RateLimited),
+    (110042, RateLimited),
 ]
 
 
