@@ -12,9 +12,15 @@ import heapq
 import itertools
 import time
 from collections import deque
+from datetime import datetime, timezone
 from typing import Protocol
 
-__all__ = ["Clock", "ServerTime", "SystemClock", "VirtualClock"]
+__all__ = ["Clock", "ServerTime", "SystemClock", "VirtualClock", "utc"]
+
+
+def utc(seconds: float) -> datetime:
+    """The aware UTC datetime of ``seconds`` since the Unix epoch (a clock's ``time()``)."""
+    return datetime.fromtimestamp(seconds, timezone.utc)
 
 
 class Clock(Protocol):

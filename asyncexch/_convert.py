@@ -32,6 +32,7 @@ __all__ = [
     "decode",
     "loads_exact",
     "make_converter",
+    "millis",
     "optional",
     "to_camel",
 ]
@@ -96,6 +97,11 @@ def optional(
 def datetime_from_millis(value: object, _: object = None) -> datetime:
     """An aware UTC datetime from epoch milliseconds (an integer, or its digits as a string)."""
     return _EPOCH + timedelta(milliseconds=_int(value, int))
+
+
+def millis(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime (what venues send as a time)."""
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 def _int(value: object, type_: Any) -> int:

@@ -42,9 +42,8 @@ __all__ = ["MAX_DEADLINE", "RetryPolicy"]
 T = TypeVar("T")
 
 
-#: Venues remember a client order id for at least 30 minutes (Bybit's plain Earn and its older
-#: servers; Advance Earn remembers it permanently); a retry sent after the venue forgot the id
-#: could place the order twice, so no deadline may come near the shortest of these.
+#: Venues remember a client order id for at least 30 minutes (some permanently); a retry sent
+#: after the venue forgot the id could place the order twice, so no deadline may come near it.
 MAX_DEADLINE = 1500.0
 
 

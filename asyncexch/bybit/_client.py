@@ -6,14 +6,15 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Literal, TypeVar
 
 import attrs
 import httpx
 
 from .._batch import BatchReport, gather_or_cancel
-from .._clock import Clock
+from .._clock import Clock, utc
+from .._convert import millis
 from .._endpoint import Endpoint
 from .._limits import RateLimit, RateLimiter
 from .._resource import AsyncResource
@@ -60,7 +61,6 @@ _LOOKUP_PAUSE = 0.5
 #: How many orderLinkIds whose placement ended unknown a client remembers: a later refusal of
 #: one of them is checked by a lookup, since an earlier attempt may have placed it.
 _REMEMBERED_UNKNOWN = 10_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class BybitClient(AsyncResource):
@@ -317,7 +317,7 @@ class AdvanceEarn:
 
         async def chunk(part: list[str]) -> list[RedeemEstimate]:
             # Stamped before asking: the estimate is at least this old, never younger.
-            fetched_at = datetime.fromtimestamp(self._clock.time(), timezone.utc)
+            fetched_at = utc(self._clock.time())
             answer = await self._session.call(
                 REDEEM_ESTIMATE, {"category": CATEGORY, "positionIds": ",".join(part)}
             )
@@ -337,31 +337,55 @@ class AdvanceEarn:
         if not isinstance(order, (StakeOrder, RedeemOrder)):
             raise InvalidRequest("order", f"must be a StakeOrder or RedeemOrder, got {order!r}")
         link = order.order_link_id
-        refusal: ApiError | None = None
+        sent_at: float | None = None
+        unknown_seen = False
+
+        def mark_sent() -> None:
+            nonlocal sent_at
+            if sent_at is None:
+                sent_at = self._clock.time()
+            if on_sent is not None:
+                on_sent()
+
         try:
-            ack: OrderAck = await self._session.call(
-                PLACE_ORDER, order.to_params(), request=order, on_sent=on_sent
-            )
-        except OrderStatusUnknown as unknown:
-            cause = unknown.__cause__
-            if not (isinstance(cause, ApiError) and cause.outcome is Outcome.FAILED):
-                self._remember_unknown(link)
-                raise
-            # Refused after an attempt that may have placed it: the refusal may be the
-            # venue's "already exists" in any code, or a check the placed order now fails.
-            refusal = cause
-        except ApiError as error:
-            if error.outcome is not Outcome.FAILED or not (
-                link in self._maybe_placed or may_mean_already_exists(error)
+            refusal: ApiError | None = None
+            try:
+                ack: OrderAck = await self._session.call(
+                    PLACE_ORDER, order.to_params(), request=order, on_sent=mark_sent
+                )
+            except OrderStatusUnknown as unknown:
+                unknown_seen = True
+                cause = unknown.__cause__
+                if not (isinstance(cause, ApiError) and cause.outcome is Outcome.FAILED):
+                    raise
+                # Refused after an attempt that may have placed it: the refusal may be the
+                # venue's "already exists" in any code, or a check the placed order now fails.
+                refusal = cause
+            except ApiError as error:
+                if error.outcome is not Outcome.FAILED or not (
+                    link in self._maybe_placed or may_mean_already_exists(error)
+                ):
+                    raise
+                refusal = error
+            if refusal is not None:  # outside the except blocks: no chaining to the refusal
+                ack = await self._check_refusal(order, refusal, sent_at)
+        except BaseException as error:
+            # Sent, and the call ended without telling whether the venue holds the order (its
+            # fate unknown, cancelled, or refused after an attempt that may have placed it):
+            # a later refusal of this id is checked by a lookup.
+            if sent_at is not None and (
+                unknown_seen
+                or isinstance(error, OrderStatusUnknown)
+                or not isinstance(error, ExchangeError)
             ):
-                raise
-            refusal = error
-        if refusal is not None:  # outside the except blocks: no chaining to the refusal
-            ack = await self._check_refusal(order, refusal)
+                self._remember_unknown(link)
+            raise
         self._maybe_placed.pop(link, None)
         return ack
 
-    async def _check_refusal(self, order: Order, refusal: ApiError) -> OrderAck:
+    async def _check_refusal(
+        self, order: Order, refusal: ApiError, sent_at: float | None
+    ) -> OrderAck:
         """What a refusal of ``order`` means, learned by looking the order up by its id.
 
         Found and the same order: it is placed (its acknowledgement). Found and another
@@ -382,6 +406,7 @@ class AdvanceEarn:
                 f"placed it, and looking it up failed ({lookup}); place the same order again "
                 "later to learn its state",
                 request=order,
+                sent_at=sent_at,
             ) from lookup
         if existing is None:
             if isinstance(refusal, OrderAlreadyExists):
@@ -392,6 +417,7 @@ class AdvanceEarn:
                     f"(orders(order_link_id={link!r}), or Bybit's Earn order page) before "
                     "acting; placing the same order object again is safe and tells the truth",
                     request=order,
+                    sent_at=sent_at,
                 ) from refusal
             logger.info("place_order: orderLinkId %s is not placed; the refusal stands", link)
             raise refusal
@@ -483,4 +509,4 @@ def _millis(moment: datetime | None) -> int | None:
         return None
     if moment.tzinfo is None:
         raise InvalidRequest("time", "must be timezone-aware")
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
+    return millis(moment)

@@ -7,14 +7,14 @@ is built; every retry of it, and every later placement of the same object, reuse
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
-from .._clock import Clock, ServerTime, SystemClock
-from .._convert import LOCAL
+from .._clock import Clock, ServerTime, SystemClock, utc
+from .._convert import LOCAL, datetime_from_millis
 from .._decimals import decimal_places
 from .._enums import OpenStrEnum
 from .._ids import is_valid_order_link_id, new_order_link_id
@@ -39,7 +39,6 @@ __all__ = [
 
 CATEGORY = "SmartLeverage"
 T = TypeVar("T")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: How long a quote must still be valid when an order is built from it: the order may wait
 #: for rate-limit capacity, and the venue checks expiry on arrival.
 QUOTE_MARGIN = timedelta(seconds=2)
@@ -141,6 +140,7 @@ class Quote:
         if now is None:
             now = _venue_now(self.server_time)
         _require_aware("now", now)
+        _require_aware("quote.expire_at", self.expire_at)
         return self.expire_at - now
 
 
@@ -336,6 +336,10 @@ class StakeOrder:
         """
         if not isinstance(quote, Quote):
             raise InvalidRequest("quote", f"must be a Quote, got {quote!r}")
+        if not isinstance(margin, timedelta):
+            raise InvalidRequest("margin", f"must be a timedelta, got {margin!r}")
+        if product is not None and not isinstance(product, Product):
+            raise InvalidRequest("product", f"must be a Product, got {product!r}")
         product = product if product is not None else quote.product
         if product is not None and product.product_id != quote.product_id:
             raise InvalidRequest(
@@ -356,6 +360,8 @@ class StakeOrder:
             )
         _check_positive("amount", amount)
         limit = quote.max_investment_amount
+        if limit is not None:
+            _check_positive("quote.max_investment_amount", limit)
         if limit is not None and amount > limit:
             raise InvalidRequest("amount", f"{amount} is above the offer's maximum {limit}")
         if product is not None:
@@ -506,9 +512,12 @@ class RedeemOrder:
             raise InvalidRequest("estimate", "has no estimated redeem amount")
         if estimate.fetched_at is None:
             raise InvalidRequest("estimate", "has no fetch time; get it from redeem_estimates")
+        _require_aware("estimate.fetched_at", estimate.fetched_at)
+        if not isinstance(max_age, timedelta):
+            raise InvalidRequest("max_age", f"must be a timedelta, got {max_age!r}")
         if now is None:
             clock = estimate.clock or SystemClock()
-            now = datetime.fromtimestamp(clock.time(), timezone.utc)
+            now = utc(clock.time())
         _require_aware("now", now)
         age = now - estimate.fetched_at
         if age > max_age:
@@ -553,8 +562,8 @@ class RedeemOrder:
 def _venue_now(server_time: ServerTime | None) -> datetime:
     """The venue's time now: as ``server_time`` knows it, else this machine's clock."""
     if server_time is None:
-        return datetime.fromtimestamp(SystemClock().time(), timezone.utc)
-    return _EPOCH + timedelta(milliseconds=server_time.now_ms())
+        return utc(SystemClock().time())
+    return datetime_from_millis(server_time.now_ms())
 
 
 def _require_aware(field: str, moment: object) -> None:
@@ -564,6 +573,11 @@ def _require_aware(field: str, moment: object) -> None:
 
 def _check_purchase(product: Product, amount: Decimal) -> None:
     """``amount`` as ``product`` accepts it: its minimum, and its number of decimal places."""
+    minimum, places = product.min_purchase_amount, product.order_precision_digital
+    if not (isinstance(minimum, Decimal) and minimum.is_finite()):
+        raise InvalidRequest("product", f"min_purchase_amount is {minimum!r}")
+    if isinstance(places, bool) or not isinstance(places, int) or places < 0:
+        raise InvalidRequest("product", f"order_precision_digital is {places!r}")
     if amount < product.min_purchase_amount:
         raise InvalidRequest(
             "amount",

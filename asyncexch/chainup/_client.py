@@ -9,14 +9,14 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Literal
 
 import attrs
 import httpx
 
-from .._clock import Clock
+from .._clock import Clock, utc
 from .._decimals import decimal_places
 from .._limits import RateLimit, RateLimiter
 from .._resource import AsyncResource
@@ -614,7 +614,7 @@ def _what_to_find(
     if isinstance(unknown, OrderStatusUnknown):
         order = unknown.request
         if sent_at is None and unknown.sent_at is not None:
-            sent_at = datetime.fromtimestamp(unknown.sent_at, timezone.utc)
+            sent_at = utc(unknown.sent_at)
         if watermark is None:
             watermark = unknown.watermark
     else:

@@ -42,7 +42,7 @@ from starlette.routing import Route
 
 from .._clock import Clock, SystemClock
 from ._exchange import RollingWindows, SimulatedExchange
-from ._faults import Fault, FaultPlan, Faults
+from ._faults import Fault, Faults
 
 __all__ = [
     "BybitSimulator",
@@ -216,6 +216,7 @@ class BybitSimulator(SimulatedExchange):
     """
 
     stats: SimStats
+    endpoint_names = frozenset({"time", *DEFAULT_LIMITS})
 
     def __init__(
         self,
@@ -254,7 +255,6 @@ class BybitSimulator(SimulatedExchange):
         self.redeem_rules = redeem_rules
         self.quote_ttl = quote_ttl
         self.settlement_delay = settlement_delay
-        self.faults = faults or Faults()
         self.stats = SimStats()
         self.accounts: dict[str, SimAccount] = {}
         self.products = {p.product_id: p for p in _default_products()}
@@ -266,7 +266,7 @@ class BybitSimulator(SimulatedExchange):
         self._quotes: dict[str, dict[Decimal, SimQuote]] = {}
         self._windows = RollingWindows()
         self._banned_until: dict[str, float] = {}
-        self._plan = FaultPlan(self.faults)
+        self.set_faults(faults or Faults())
         self._ids = itertools.count(1)
         self._uids = itertools.count(100001)
         self._base_prices = {
@@ -302,14 +302,17 @@ class BybitSimulator(SimulatedExchange):
         self.accounts[api_key] = account
         return account
 
-    def price(self, asset: str) -> Decimal:
-        """The current market price of ``asset``: it swings slowly around its base price."""
-        elapsed = self.clock.monotonic() - self._started
+    def price(self, asset: str, at: float | None = None) -> Decimal:
+        """The market price of ``asset`` now (or at monotonic time ``at``): it swings slowly
+        around its base price."""
+        elapsed = (self.clock.monotonic() if at is None else at) - self._started
         swing = self._price_swing * math.sin(2 * math.pi * elapsed / self._price_period)
         return (self._base_prices[asset] * (1 + Decimal(repr(swing)))).quantize(Decimal("0.01"))
 
     def set_price(self, asset: str, price: Decimal) -> None:
-        """Move the market: ``asset`` trades at ``price`` from now on (before the swing)."""
+        """Move the market: ``asset`` trades at ``price`` from now on (before the swing).
+        Whatever was due to settle before now settles first, at the prices before the move."""
+        self._settle(self.clock.monotonic())
         self._base_prices[asset] = price
         self._price_swing = 0.0
 
@@ -823,16 +826,19 @@ class BybitSimulator(SimulatedExchange):
             )
         return {"list": items}
 
-    def _redeem_value(self, position: SimPosition) -> Decimal:
+    def _redeem_value(self, position: SimPosition, at: float | None = None) -> Decimal:
+        """What the position is worth at monotonic time ``at`` (default: now)."""
         product = self.products[position.product_id]
         move = (
-            self.price(product.underlying_asset) - position.initial_price
+            self.price(product.underlying_asset, at) - position.initial_price
         ) / position.initial_price
         sign = 1 if product.direction == "Long" else -1
         value = position.amount * (1 + sign * product.leverage * move)
         return max(value, Decimal(0)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
 
     def _settle(self, now: float) -> None:
+        """Everything due by ``now``, each at its own time: orders placed, redeems paid,
+        positions matured at their settlement time's price."""
         for order in self.orders.values():
             if order.status != "Pending" or order.due > now:
                 continue
@@ -843,9 +849,10 @@ class BybitSimulator(SimulatedExchange):
         now_ms = self.now_ms()
         for position in self.positions.values():
             if position.status == "Active" and position.settlement_ms <= now_ms:
-                self._pay_out(position)
+                matured = now - (now_ms - position.settlement_ms) / 1000
+                stake = self.orders[position.order_id]
+                self._pay_out(position, stake, matured)
                 position.status = "Settled"
-                self.orders[position.order_id].status = "Settled"
 
     def _open_position(self, order: SimOrder) -> None:
         order.status = "Success"
@@ -869,27 +876,30 @@ class BybitSimulator(SimulatedExchange):
         )
 
     def _close_position(self, order: SimOrder) -> None:
-        """Settle a redeem: pay the position's value now, unless the redeem is protected and
-        the value fell more than the slippage rate below the estimate (the redeem fails)."""
+        """Settle a redeem when it is due: pay the position's value then, unless the redeem is
+        protected and the value fell more than the slippage rate below the estimate (the
+        redeem fails)."""
         assert order.position_id is not None and order.est_redeem_amount is not None
         position = self.positions[order.position_id]
-        value = self._redeem_value(position)
+        value = self._redeem_value(position, order.due)
         if order.slippage_protected and value < order.est_redeem_amount * (1 - _REDEEM_SLIPPAGE):
             order.status = "Fail"
             order.refund_status = "Processed"
             position.status = "Active"
             return
-        self._pay_out(position, value)
-        order.status = "Settled"
-        order.settlement_price = self.price(self.products[position.product_id].underlying_asset)
-        order.pnl = value - position.amount
+        self._pay_out(position, order, order.due)
         position.status = "Settled"
 
-    def _pay_out(self, position: SimPosition, value: Decimal | None = None) -> None:
+    def _pay_out(self, position: SimPosition, order: SimOrder, at: float) -> None:
+        """Credit the position's value at ``at`` and settle ``order`` (the redeem, or the stake
+        at maturity) with its price and profit."""
+        value = self._redeem_value(position, at)
         account = next(a for a in self.accounts.values() if a.uid == position.uid)
         coin = self.products[position.product_id].invest_coin
-        paid = self._redeem_value(position) if value is None else value
-        account.balances[coin] = account.balances.get(coin, Decimal(0)) + paid
+        account.balances[coin] = account.balances.get(coin, Decimal(0)) + value
+        order.status = "Settled"
+        order.settlement_price = self.price(self.products[position.product_id].underlying_asset, at)
+        order.pnl = value - position.amount
 
     # --- small pieces -------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ from starlette.routing import Route
 
 from .._clock import Clock, SystemClock
 from ._exchange import RollingWindows, SimulatedExchange
-from ._faults import Fault, FaultPlan, Faults
+from ._faults import Fault, Faults
 
 __all__ = [
     "ChainupAccount",
@@ -292,6 +292,7 @@ class ChainupSimulator(SimulatedExchange):
     """
 
     stats: ChainupStats
+    endpoint_names = frozenset(DEFAULT_LIMITS)
 
     def __init__(
         self,
@@ -329,7 +330,6 @@ class ChainupSimulator(SimulatedExchange):
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.time_window = time_window
         self.fill_delay = fill_delay
-        self.faults = faults or Faults()
         self.stats = ChainupStats()
         self.accounts: dict[str, ChainupAccount] = {}
         self.contracts = {contract.id: contract for contract in _default_contracts()}
@@ -344,7 +344,7 @@ class ChainupSimulator(SimulatedExchange):
         self._low = dict(self._last)
         self._volume: Counter[int] = Counter()
         self._windows = RollingWindows()
-        self._plan = FaultPlan(self.faults)
+        self.set_faults(faults or Faults())
         self._order_ids = itertools.count(100001)
         self._position_ids = itertools.count(1)
         self._trade_ids = itertools.count(1)

@@ -72,6 +72,8 @@ class FaultCounts(Protocol):
 class SimulatedExchange:
     """The clock and the faults of a simulator."""
 
+    #: The names of the simulator's endpoints (what ``Faults.endpoints`` may name).
+    endpoint_names: frozenset[str]
     clock: Clock
     faults: Faults
     stats: FaultCounts
@@ -79,6 +81,12 @@ class SimulatedExchange:
 
     def set_faults(self, faults: Faults) -> None:
         """Change what goes wrong from the next request on (for example, ``Faults()``: nothing)."""
+        unknown = (faults.endpoints or frozenset()) - self.endpoint_names
+        if unknown:
+            raise ValueError(
+                f"Faults.endpoints names {sorted(unknown)}; this simulator has "
+                f"{sorted(self.endpoint_names)}"
+            )
         self.faults = faults
         self._plan = FaultPlan(faults)
 

@@ -53,6 +53,8 @@ def _kinds(kinds: Iterable[Fault]) -> tuple[Fault, ...]:
 
 
 def _names(names: Iterable[str] | None) -> frozenset[str] | None:
+    if isinstance(names, str):  # "place_order" would become its letters
+        raise TypeError(f"endpoints must be a collection of names, not the string {names!r}")
     return None if names is None else frozenset(names)
 
 

@@ -1029,8 +1029,37 @@ async def test_a_position_settles_after_its_products_duration_and_is_not_redeema
     assert estimate["success"] is False
     assert refused["retCode"] == 180029
     assert settled["status"] == "Settled"
-    assert stake["result"]["list"][0]["status"] == "Settled"
-    assert sim.accounts[KEY].balances["USDT"] > balance  # paid out at settlement
+    [matured] = stake["result"]["list"]
+    assert matured["status"] == "Settled"
+    # Paid out at settlement: the 5x Long is worth its value at the settlement time's price.
+    price = sim.price("BTC", at=sim.settlement_delay + 86_400.0)
+    value = Decimal("100") * (1 + 5 * (price - quote.current_price) / quote.current_price)
+    paid = value.quantize(Decimal("0.0001"), rounding="ROUND_DOWN")
+    assert sim.accounts[KEY].balances["USDT"] == balance + paid
+    assert Decimal(matured["settlementPrice"]) == price
+    assert Decimal(matured["pnl"]) == paid - 100
+
+
+async def test_a_matured_position_pays_its_settlement_times_price_not_a_later_one() -> None:
+    sim = make_sim()
+    clock = clock_of(sim)
+    raw = await raw_for(sim)
+    async with raw.http:
+        sim.set_price("BTC", Decimal("60000"))
+        body = raw.stake("day", productId="13016", amount="100")
+        quote = sim.issue_quote("13016")
+        body["smartLeverageStakeExtra"] = {
+            "initialPrice": str(quote.current_price),
+            "breakevenPrice": str(quote.breakeven_price),
+        }
+        assert (await raw.call(PLACE, body))["retCode"] == 0
+        clock.advance(sim.settlement_delay)
+        await raw.call(POSITION, "category=SmartLeverage")  # opens the position
+        balance = sim.accounts[KEY].balances["USDT"]
+        clock.advance(6 * 86_400)  # long past its 1-day settlement, nothing asked meanwhile
+        sim.set_price("BTC", Decimal("54000"))  # a crash after it matured
+        await raw.call(POSITION, "category=SmartLeverage")
+    assert sim.accounts[KEY].balances["USDT"] == balance + Decimal("100")  # at 60000
 
 
 @pytest.mark.parametrize(("protected", "status"), [(True, "Fail"), (False, "Settled")])

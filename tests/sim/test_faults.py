@@ -438,3 +438,14 @@ async def test_faults_can_be_kept_to_some_endpoints() -> None:
     assert sim.stats.faults == {Fault.BUSY.value: 1}
     assert Faults(endpoints=("a", "b")).endpoints == frozenset({"a", "b"})
     assert Faults().endpoints is None
+
+
+def test_fault_endpoints_must_be_names_the_simulator_has() -> None:
+    with pytest.raises(TypeError, match="not the string"):
+        Faults(endpoints="place_order")
+    with pytest.raises(ValueError, match="place-order"):
+        BybitSimulator(faults=Faults(rate=1.0, endpoints=["place-order"]))
+    sim = BybitSimulator()
+    with pytest.raises(ValueError, match="take_order"):
+        sim.set_faults(Faults(endpoints=["take_order"]))  # a ChainUP name
+    sim.set_faults(Faults(endpoints=["place_order", "time"]))

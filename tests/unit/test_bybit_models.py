@@ -935,3 +935,49 @@ def test_quote_expiry_is_measured_on_the_venues_clock() -> None:
         StakeOrder.from_quote(stale, amount=Decimal("100"))
     assert caught.value.field == "quote"
     assert quote(breakeven_price=None).expires_in() is None
+
+
+# --- hand-built inputs get typed errors, never an internal one --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("quote_changes", "kwargs", "field"),
+    [
+        ({"expire_at": datetime(2026, 4, 1, 10)}, {}, "quote.expire_at"),
+        ({"max_investment_amount": Decimal("NaN")}, {}, "quote.max_investment_amount"),
+        ({"product": product(min_purchase_amount=Decimal("NaN"))}, {}, "product"),
+        ({"product": product(order_precision_digital=-1)}, {}, "product"),
+        ({}, {"margin": 2}, "margin"),
+        ({}, {"product": "12999"}, "product"),
+    ],
+    ids=[
+        "naive-expiry",
+        "nan-max",
+        "nan-minimum",
+        "negative-precision",
+        "margin-int",
+        "product-str",
+    ],
+)
+def test_from_quote_refuses_broken_hand_built_inputs(
+    quote_changes: dict[str, Any], kwargs: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        StakeOrder.from_quote(
+            quote(**quote_changes),
+            amount=Decimal("100"),
+            now=EXPIRES - timedelta(minutes=1),
+            **kwargs,
+        )
+    assert caught.value.field == field
+
+
+def test_from_estimate_refuses_a_naive_fetch_time_and_a_bad_max_age() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        RedeemOrder.from_estimate(
+            estimate(fetched_at=datetime(2026, 4, 1, 10)), product_id="12999", now=FETCHED
+        )
+    assert caught.value.field == "estimate.fetched_at"
+    with pytest.raises(InvalidRequest) as caught:
+        RedeemOrder.from_estimate(estimate(), product_id="12999", now=FETCHED, max_age=600)  # type: ignore[arg-type]
+    assert caught.value.field == "max_age"

@@ -525,6 +525,7 @@ async def test_lookup_failure_after_a_refusal_is_status_unknown(
     assert info.value.request is order
     assert "looking it up failed" in str(info.value)
     assert len(venue.placed) == 2
+    assert venue.link_ids() == {order.order_link_id}
 
 
 async def test_never_sent_is_not_status_unknown(
@@ -761,3 +762,92 @@ async def test_another_order_under_a_redeems_id_is_already_exists(
 
     with pytest.raises(OrderAlreadyExists):
         await client.advance_earn.place_order(order)
+
+
+# --- an id whose call ended without a definite answer is checked next time -----------------------
+
+
+@pytest.mark.parametrize(
+    ("first_call", "first_lookups"),
+    [
+        # The lookup after the refusal failed: unknown.
+        ([AMBIGUOUS["ReadTimeout"], REFUSED_AFTER["180016"]], [lambda: fail(10005, "denied")]),
+        # The venue said "exists", no lookup found it (not visible yet): unknown.
+        ([AMBIGUOUS["ReadTimeout"], ALREADY["180025"]], [lambda: page()] * 4),
+        # Refused after a timeout, not found in 1.5 s: the refusal stood, but the order was
+        # placed and became visible later.
+        ([AMBIGUOUS["ReadTimeout"], REFUSED_AFTER["180030"]], [lambda: page()] * 4),
+    ],
+    ids=["lookup-failed", "exists-not-found", "refusal-stood"],
+)
+async def test_placing_again_after_an_uncertain_end_looks_before_believing_a_refusal(
+    first_call: list[Answer],
+    first_lookups: list[Answer],
+    order: StakeOrder,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    lookups = [*first_lookups, lambda: page(order_info(order))]
+    venue = Venue(bybit_mock, [*first_call, REFUSED_AFTER["180030"]], lookups)
+    client = make_client()
+
+    with pytest.raises(ExchangeError) as first:
+        await client.advance_earn.place_order(order)
+    assert not isinstance(first.value, OrderAck)
+    looked = len(venue.lookups)
+    result = await client.advance_earn.place_order(order)  # its balance gone, the price moved
+
+    assert result == OrderAck(order_id=ORDER_ID, order_link_id=order.order_link_id)
+    assert len(venue.lookups) == looked + 1
+    assert venue.link_ids() == {order.order_link_id}
+
+
+async def test_placing_again_after_a_cancellation_in_flight_looks_before_believing_a_refusal(
+    order: StakeOrder,
+    clock: VirtualClock,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    arrived = asyncio.Event()
+
+    async def slow_commit(request: httpx.Request) -> httpx.Response:
+        arrived.set()
+        await clock.sleep(60)  # the venue has it; the answer never comes back in time
+        return ack(order)
+
+    answers = iter([slow_commit])
+
+    async def place(request: httpx.Request) -> httpx.Response:
+        step = next(answers, None)
+        if step is not None:
+            return await step(request)
+        return fail(180030, "Slippage fail")
+
+    bybit_mock.post(PLACE_PATH).mock(side_effect=place)
+    lookups = bybit_mock.get(ORDER_PATH).mock(return_value=page(order_info(order)))
+    client = make_client()
+
+    task = asyncio.ensure_future(client.advance_earn.place_order(order))
+    await arrived.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    result = await client.advance_earn.place_order(order)
+
+    assert result.order_id == ORDER_ID
+    assert lookups.call_count == 1
+
+
+async def test_an_unknown_from_the_lookup_path_carries_the_send_time(
+    order: StakeOrder,
+    clock: VirtualClock,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    Venue(bybit_mock, [ALREADY["180025"]], [lambda: page()])
+    client = make_client()
+
+    with pytest.raises(OrderStatusUnknown) as caught:
+        await client.advance_earn.place_order(order)
+
+    assert caught.value.sent_at == clock.time() - 1.5  # sent, then 4 lookups 0.5 s apart
