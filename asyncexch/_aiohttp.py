@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import AsyncIterator
 
 import aiohttp
 import httpx
@@ -97,7 +98,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         body = await request.aread()
         try:
-            async with self._client().request(
+            answer = await self._client().request(
                 request.method,
                 yarl.URL(str(request.url), encoded=True),  # the bytes that were signed
                 # the names as given (httpx keeps them; its multi_items() lower-cases them)
@@ -113,16 +114,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     sock_connect=timeouts.get("connect"),
                     sock_read=timeouts.get("read"),
                 ),
-            ) as answer:
-                content = await answer.read()
+            )
         except aiohttp.ClientError as exc:
             raise _httpx_error(exc, request) from exc
         except ValueError as exc:  # refused while preparing (a header with a line break): unsent
             raise httpx.LocalProtocolError(f"{type(exc).__name__}: {exc}", request=request) from exc
+        # The body is streamed: whoever reads it decides how much (the session stops at its
+        # max_body, after decompression), so an endless answer never fills memory here.
         return httpx.Response(
             answer.status,
             headers=answer.raw_headers,
-            stream=httpx.ByteStream(content),  # content= would add a Content-Length
+            stream=_AnswerStream(answer, request),
             request=request,
             extensions={
                 "http_version": f"HTTP/{answer.version.major}.{answer.version.minor}".encode()
@@ -139,6 +141,26 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __repr__(self) -> str:
         return f"<AiohttpTransport max_connections={self._limit or None}>"
+
+
+class _AnswerStream(httpx.AsyncByteStream):
+    """An aiohttp answer's body as httpx reads it: chunk by chunk, with httpx's errors."""
+
+    def __init__(self, answer: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._answer = answer
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._answer.content.iter_any():
+                yield chunk
+        except aiohttp.ClientError as exc:
+            raise _httpx_error(exc, self._request) from exc
+        except asyncio.TimeoutError as exc:  # aiohttp's sock_read timeout while reading
+            raise httpx.ReadTimeout(f"TimeoutError: {exc}", request=self._request) from exc
+
+    async def aclose(self) -> None:
+        self._answer.release()
 
 
 def _httpx_error(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.TransportError:

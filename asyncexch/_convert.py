@@ -1,9 +1,13 @@
 """Decoding answers: JSON without floats, and the cattrs converter every venue builds on.
 
 * JSON is parsed with ``parse_float=Decimal``: a number never passes through ``float``.
-* ``Decimal`` fields take decimal strings, integers and exact decimals; a float, a bool or an
-  empty string is an error. ``Decimal | None`` and ``datetime | None`` fields take ``""`` as
-  ``None``, because venues send empty strings for "no value".
+* ``Decimal`` fields take decimal strings (ASCII digits only: no spaces, underscores or other
+  scripts' digits), integers and exact decimals, within :mod:`asyncexch._decimals`' bounds;
+  a float, a bool or an empty string is an error.
+* ``Decimal | None`` and ``datetime | None`` fields take ``""`` as ``None``, because venues
+  send empty strings for "no value".
+* Integers (ids, counts, times) fit in 64 bits; a number too big is refused before it is
+  converted (``1E+400000`` as an ``int`` would block the event loop for seconds).
 * ``datetime`` fields take epoch milliseconds (string or integer) and give aware UTC datetimes.
 * ``str``, ``int`` and ``bool`` are strict: ``None`` is not ``"None"``, ``"false"`` is not true.
 * attrs classes are read from camelCase keys (or the key in a field's ``metadata["key"]``);
@@ -17,13 +21,14 @@ import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from ._decimals import MAX_DIGITS, is_sized, parse_decimal
 from .errors import MalformedResponse
 
 __all__ = [
@@ -40,6 +45,13 @@ __all__ = [
 T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _CAMEL = re.compile(r"_([a-z0-9])")
+
+#: Integers venues send (ids, counts, times in ms) fit in 64 bits: 19 digits.
+_INT_DIGITS = 19
+_LARGEST_INT = 10**_INT_DIGITS
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+#: An integer amount or price has at most MAX_DIGITS digits.
+_LARGEST = 10**MAX_DIGITS
 
 #: ``attrs.field(metadata=LOCAL)``: set by the client, never taken from the venue's answer.
 LOCAL = {"local": True}
@@ -67,18 +79,19 @@ def loads_exact(body: bytes | str) -> Any:
 def _decimal(value: object, _: object) -> Decimal:
     if isinstance(value, bool):
         raise TypeError("expected a decimal, got a bool")
-    if isinstance(value, (Decimal, int)):
-        result = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value)
-        except InvalidOperation:
-            raise ValueError(f"expected a decimal string, got {value!r}") from None
-    else:
+    if isinstance(value, str):
+        return parse_decimal(value)
+    if isinstance(value, int):
+        if abs(value) >= _LARGEST:
+            raise ValueError("an integer out of range for an amount or price")
+        return Decimal(value)
+    if not isinstance(value, Decimal):
         raise TypeError(f"expected a decimal, got {type(value).__name__}")
-    if not result.is_finite():
+    if not value.is_finite():
         raise ValueError(f"expected a finite decimal, got {value!r}")
-    return result
+    if not is_sized(value):
+        raise ValueError(f"{value!r} is out of range for an amount or price")
+    return value
 
 
 def optional(
@@ -109,12 +122,19 @@ def _int(value: object, type_: Any) -> int:
         raise TypeError("expected an integer, got a bool")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
+    elif isinstance(value, str) and _INTEGER.fullmatch(value):
         number = int(value)
-    elif isinstance(value, Decimal) and value == value.to_integral_value():
+    elif (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and value.adjusted() < _INT_DIGITS  # before int(): 1E+400000 would take seconds
+        and value == value.to_integral_value()
+    ):
         number = int(value)
     else:
-        raise TypeError(f"expected an integer, got {value!r}")
+        raise TypeError(f"expected an integer, got {str(value)[:60]!r}")
+    if abs(number) >= _LARGEST_INT:
+        raise ValueError(f"{number} is out of range for an id, a count or a time")
     # The hook is registered for int, so it also serves int-based enums.
     return number if type_ is int else type_(number)
 

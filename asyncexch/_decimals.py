@@ -1,10 +1,49 @@
-"""Facts about exact decimals that venues' rules are written in."""
+"""Exact decimals as money needs them: strictly read, bounded in size, counted in places.
+
+No amount or price any venue deals in needs more than :data:`MAX_DIGITS` significant digits or
+a power of ten beyond ±:data:`MAX_EXPONENT`. Bigger numbers are refused before anything costs
+time or memory: ``Decimal("1E+999999999999999999")`` is a few bytes, but written out in plain
+notation (as venues read it) or turned into an ``int`` it would take the process's memory or
+block its event loop for seconds.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
+from decimal import Decimal, InvalidOperation
 
-__all__ = ["decimal_places"]
+__all__ = ["MAX_DIGITS", "MAX_EXPONENT", "decimal_places", "is_sized", "parse_decimal"]
+
+#: The most significant digits an amount or price may have.
+MAX_DIGITS = 40
+#: The largest power of ten (either way) of an amount or price's leading digit.
+MAX_EXPONENT = 40
+#: A decimal as venues write one: ASCII digits, one optional point and exponent, no spaces,
+#: underscores or other scripts' digits (which ``Decimal()`` itself would take).
+_TEXT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{1,4})?")
+#: Longer text than any sized decimal needs (digits, zeros of a small exponent, sign, point).
+_MAX_TEXT = MAX_DIGITS + MAX_EXPONENT + 8
+
+
+def is_sized(value: Decimal) -> bool:
+    """Whether a finite ``value`` is within :data:`MAX_DIGITS` and :data:`MAX_EXPONENT`."""
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):
+        return False
+    return len(digits) <= MAX_DIGITS and -MAX_EXPONENT <= exponent + len(digits) - 1 <= MAX_EXPONENT
+
+
+def parse_decimal(text: str) -> Decimal:
+    """The decimal ``text`` writes, read strictly and sized; ``ValueError`` otherwise."""
+    if len(text) > _MAX_TEXT or not _TEXT.fullmatch(text):
+        raise ValueError(f"expected a decimal number, got {text[:60]!r}")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only what Decimal reads
+        raise ValueError(f"expected a decimal number, got {text[:60]!r}") from None
+    if not is_sized(value):
+        raise ValueError(f"{text[:60]!r} is out of range for an amount or price")
+    return value
 
 
 def decimal_places(value: Decimal) -> int:

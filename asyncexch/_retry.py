@@ -18,6 +18,7 @@ client order ids.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -48,18 +49,22 @@ MAX_DEADLINE = 1500.0
 
 
 def _at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be >= 1, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{attribute.name} must be an integer >= 1, got {value!r}")
 
 
 def _deadline(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0 < value <= MAX_DEADLINE:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value <= MAX_DEADLINE
+    ):
         raise ValueError(f"deadline must be in (0, {MAX_DEADLINE:.0f}] seconds, got {value!r}")
 
 
 def _not_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
 
 
 @attrs.frozen

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import random
 import ssl
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -47,6 +49,15 @@ logger = logging.getLogger("asyncexch")
 
 #: Failures that happen before a byte of the request can have reached the server.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+#: The largest answer read, after decompression; venues answer in kilobytes.
+MAX_BODY = 4 * 1024 * 1024
+#: In flight at once when pacing is off and no cap is given: beyond a few hundred, httpx's
+#: connection pool spends time quadratic in the number waiting (6,000: 59 s, the loop stalled).
+UNPACED_IN_FLIGHT = 256
+#: How much longer than its bucket's window a venue may ask a bucket to pause, in seconds.
+PAUSE_MARGIN = 1.0
+#: A venue's time stamp further than this from our clock is not used to read a reset time.
+_SANE_SKEW_MS = 3_600_000
 
 
 class Session(AsyncResource):
@@ -71,12 +82,23 @@ class Session(AsyncResource):
       :class:`~asyncexch.AiohttpTransport` (extra ``fast``: ~30% less time per call and
       3-5x the throughput under concurrency on loopback) with this session's TLS
       settings and no connection cap.
-    * ``timeout``: seconds per HTTP attempt.
+    * ``timeout``: seconds for each connect, write and read of an HTTP attempt, and twice that
+      for the whole attempt, from sending until the last byte of the answer (a server that
+      drips its answer a byte at a time is cut off). An attempt cut off after it was handed
+      over is of unknown outcome.
+    * ``max_body``: the largest answer read, in bytes after decompression (4 MiB); a larger
+      one is a :class:`~asyncexch.MalformedResponse` of unknown outcome.
     * ``max_in_flight``: at most this many requests between taking capacity and getting an
       answer. A request that waits for a pooled connection after it was signed arrives with a
       stale timestamp and late for its rate-limit slot, so this must not exceed the HTTP
-      client's connection limit. The session's own client has none (default: no cap); for a
-      client you pass in, the default is httpx's default pool size, 100.
+      client's connection limit. The session's own client has none (default: no cap, but
+      :data:`UNPACED_IN_FLIGHT` when pacing is off); for a client you pass in, the default is
+      httpx's default pool size, 100. A client you pass in must not follow redirects: a signed
+      order is never replayed to another host.
+
+    A pause the venue asks for (a reset time in its answer) is measured on the answer's own
+    clock and lasts at most the bucket's window plus :data:`PAUSE_MARGIN`; a longer one is
+    cut short and logged at WARNING, so no header can stop a bucket for a year.
     """
 
     def __init__(
@@ -92,10 +114,24 @@ class Session(AsyncResource):
         transport: TransportChoice = None,
         timeout: float = 10.0,
         max_in_flight: int | None = None,
+        max_body: int = MAX_BODY,
         rng: random.Random | None = None,
     ) -> None:
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise ConfigurationError(f"timeout must be a number of seconds, got {timeout!r}")
+        if not 0 < timeout < math.inf:
+            raise ConfigurationError(
+                f"timeout must be a finite number of seconds > 0, got {timeout}"
+            )
+        if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1024:
+            raise ConfigurationError(f"max_body must be an integer >= 1024 bytes, got {max_body!r}")
+        if http_client is not None and http_client.follow_redirects:
+            raise ConfigurationError(
+                "the http_client follows redirects: a signed order could be replayed to "
+                "another host. Pass one with follow_redirects=False"
+            )
         self.venue = venue
         self.base_url = base_url.rstrip("/")
         self.clock: Clock = clock or SystemClock()
@@ -112,6 +148,10 @@ class Session(AsyncResource):
             verify=_tls_context(),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         )
+        #: The whole attempt's deadline: twice a single operation's, so that the transport's
+        #: own (more telling) connect or read timeout fires first when one of them hangs.
+        self._attempt_deadline = 2.0 * timeout
+        self._max_body = max_body
         self._rng = rng or random.Random()
         self._claims: dict[str, list[tuple[str, RateLimit]]] = {}
         self._sync_lock = asyncio.Lock()
@@ -119,8 +159,16 @@ class Session(AsyncResource):
         self._closed = False
         if max_in_flight is None and http_client is not None:
             max_in_flight = 100
-        if max_in_flight is not None and max_in_flight < 1:
-            raise ConfigurationError(f"max_in_flight must be >= 1, got {max_in_flight}")
+        elif max_in_flight is None and not self._limits:
+            max_in_flight = UNPACED_IN_FLIGHT
+        if max_in_flight is not None and (
+            isinstance(max_in_flight, bool)
+            or not isinstance(max_in_flight, int)
+            or max_in_flight < 1
+        ):
+            raise ConfigurationError(
+                f"max_in_flight must be an integer >= 1, got {max_in_flight!r}"
+            )
         self._in_flight = asyncio.Semaphore(max_in_flight) if max_in_flight else None
 
     async def aclose(self) -> None:
@@ -246,6 +294,7 @@ class Session(AsyncResource):
             raise state.last_error
         generation = self._clock_generation
         response: httpx.Response | None = None
+        sent: float | None = None
         try:
             if endpoint.signed:
                 wire = self.venue.sign(wire, self.server_time.now_ms())
@@ -255,20 +304,37 @@ class Session(AsyncResource):
             if on_sent is not None:
                 on_sent()
             sent = self.clock.monotonic()
-            response = await self._http.send(request)
+            response = await self._exchange(request)
         except httpx.HTTPError as exc:
             outcome = Outcome.NOT_PROCESSED if isinstance(exc, _NOT_SENT) else Outcome.UNKNOWN
-            state.outcomes.append(outcome)
-            self._log(endpoint, state, waited, f"{type(exc).__name__}")
-            state.last_error = TransportError(
-                f"{endpoint.method} {endpoint.path}: {type(exc).__name__}: {exc}", outcome=outcome
+            raise self._transport_failed(
+                endpoint, state, waited, outcome, f"{type(exc).__name__}: {exc}"
+            ) from exc
+        except (TimeoutError, asyncio.TimeoutError) as exc:  # the whole attempt ran out of time
+            raise self._transport_failed(
+                endpoint,
+                state,
+                waited,
+                Outcome.UNKNOWN,
+                f"no whole answer within {self._attempt_deadline:g} s",
+            ) from exc
+        except _TooLarge as exc:
+            state.outcomes.append(Outcome.UNKNOWN)
+            state.last_error = MalformedResponse(
+                f"{endpoint.path}: the answer is larger than {self._max_body} bytes",
+                status_code=exc.status_code,
             )
-            raise state.last_error from exc
+            self._log(endpoint, state, waited, "answer too large")
+            raise state.last_error from None
         except RuntimeError as exc:  # httpx refuses to send on a client closed under us
             raise ConfigurationError(f"the HTTP client cannot send: {exc}") from exc
         finally:
             if permit is not None and response is None:
-                permit.done()  # failed or cancelled: the request cannot reach the venue later
+                # Failed or cancelled. Unsent, it never reaches the venue: its slot frees now.
+                # Handed to the transport, it may still arrive until its guard has passed:
+                # its slot stays where it was taken, at send + guard, if that is later.
+                if sent is None or self.clock.monotonic() >= sent + _guard(claims):
+                    permit.done()
         received_mono = self.clock.monotonic()
         received = self.clock.time()
         arrived_ago = 0.0
@@ -289,7 +355,7 @@ class Session(AsyncResource):
         error = reply.error
         pause = None
         if reply.reset_at_ms is not None:
-            pause = max(reply.reset_at_ms - self.server_time.now_ms(), 0) / 1000.0
+            pause = self._venue_pause(endpoint, claims, reply)
             if isinstance(error, RateLimited):
                 error.retry_after = pause
         elif isinstance(error, RateLimited) and not isinstance(error, TrafficHalted):
@@ -304,9 +370,70 @@ class Session(AsyncResource):
         self._log(endpoint, state, waited, f"HTTP {response.status_code} {error}")
         if isinstance(error, TrafficHalted):
             self._halt(error)
-        elif isinstance(error, ClockSkew):
+        elif isinstance(error, ClockSkew) and endpoint is not self.venue.time_endpoint:
+            # (The time endpoint is what a re-sync calls: it never re-syncs itself.)
             await self._resync(generation, state)
         raise error
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its answer, all within the attempt's deadline."""
+        if _TIMEOUT is None:  # Python 3.10
+            return await asyncio.wait_for(self._send_and_read(request), self._attempt_deadline)
+        async with _TIMEOUT(self._attempt_deadline):
+            return await self._send_and_read(request)
+
+    async def _send_and_read(self, request: httpx.Request) -> httpx.Response:
+        """The answer with its body read (decompressed, at most ``max_body`` bytes)."""
+        response = await self._http.send(request, stream=True)
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self._max_body:
+                    raise _TooLarge(response.status_code)
+                chunks.append(chunk)
+            # What Response.aread() does, with the bound: the body is now response.content.
+            response._content = b"".join(chunks)
+        finally:
+            await response.aclose()
+        return response
+
+    def _transport_failed(
+        self, endpoint: Endpoint[Any], state: CallState, waited: float, outcome: Outcome, why: str
+    ) -> TransportError:
+        state.outcomes.append(outcome)
+        self._log(endpoint, state, waited, why)
+        state.last_error = TransportError(
+            f"{endpoint.method} {endpoint.path}: {why}", outcome=outcome
+        )
+        return state.last_error
+
+    def _venue_pause(
+        self, endpoint: Endpoint[Any], claims: list[tuple[str, RateLimit]], reply: Reply
+    ) -> float:
+        """How long the venue asks the endpoint's bucket to pause: its reset time less the
+        time on the same answer (so no clock offset counts; but a stamp far from our clock is
+        not trusted, and the reset is read on ours), at most the bucket's window plus
+        :data:`PAUSE_MARGIN`."""
+        assert reply.reset_at_ms is not None
+        local_ms = int(self.clock.time() * 1000)
+        stamp = reply.server_time_ms
+        trusted = stamp is not None and abs(stamp - local_ms) <= _SANE_SKEW_MS
+        now_ms = stamp if trusted and stamp is not None else local_ms
+        asked = max(reply.reset_at_ms - now_ms, 0) / 1000.0
+        bound = max((rate.window for _, rate in claims), default=0.0) + PAUSE_MARGIN
+        if asked > bound:
+            logger.warning(
+                "%s %s: the venue asked for a pause of %.0f s; paused for %.1f s, the bucket's "
+                "window",
+                endpoint.method,
+                endpoint.path,
+                asked,
+                bound,
+            )
+            return bound
+        return asked
 
     def _halted(self, halted: LimiterHalted) -> TrafficHalted:
         return TrafficHalted(
@@ -369,6 +496,23 @@ class Session(AsyncResource):
 
     def __repr__(self) -> str:
         return f"<Session venue={self.venue.name} base_url={self.base_url!r}>"
+
+
+class _TooLarge(Exception):
+    """The answer is larger than the session reads."""
+
+    def __init__(self, status_code: int) -> None:
+        super().__init__(status_code)
+        self.status_code = status_code
+
+
+#: ``asyncio.timeout`` (Python 3.11+): a deadline for a block without a task of its own.
+_TIMEOUT = getattr(asyncio, "timeout", None) if sys.version_info >= (3, 11) else None
+
+
+def _guard(claims: list[tuple[str, RateLimit]]) -> float:
+    """How long after sending a request its buckets assume it may still arrive."""
+    return max((rate.guard for _, rate in claims), default=0.0)
 
 
 @functools.cache

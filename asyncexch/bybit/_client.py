@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -19,7 +20,7 @@ from .._endpoint import Endpoint
 from .._limits import RateLimit, RateLimiter
 from .._resource import AsyncResource
 from .._retry import RetryPolicy
-from .._session import Session, TransportChoice
+from .._session import MAX_BODY, Session, TransportChoice
 from ..errors import (
     ApiError,
     ExchangeError,
@@ -93,6 +94,7 @@ class BybitClient(AsyncResource):
         transport: TransportChoice = None,
         timeout: float = 10.0,
         max_in_flight: int | None = None,
+        max_body: int = MAX_BODY,
         limit_scope: str | None = None,
     ) -> None:
         url = base_url or (TESTNET if testnet else MAINNET)
@@ -110,6 +112,7 @@ class BybitClient(AsyncResource):
             transport=transport,
             timeout=timeout,
             max_in_flight=max_in_flight,
+            max_body=max_body,
         )
         self._venue = venue
         #: Advance Earn (SmartLeverage).
@@ -242,8 +245,8 @@ class AdvanceEarn:
         """
         order_id = order.order_id if isinstance(order, OrderAck) else order
         _require_text("order", order_id)
-        if not poll_interval > 0:
-            raise InvalidRequest("poll_interval", f"must be > 0 s, got {poll_interval!r}")
+        _require_seconds("timeout", timeout, allow_zero=True)
+        _require_seconds("poll_interval", poll_interval)
         deadline = self._clock.monotonic() + timeout
         last: OrderInfo | None = None
         while True:
@@ -497,6 +500,18 @@ def _same_order(existing: OrderInfo, order: Order) -> bool:
 def _check_page_size(page_size: int) -> None:
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 20:
         raise InvalidRequest("page_size", f"must be an integer 1-20, got {page_size!r}")
+
+
+def _require_seconds(field: str, value: object, *, allow_zero: bool = False) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not allow_zero)
+    ):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidRequest(field, f"must be a finite number of seconds {bound}, got {value!r}")
 
 
 def _require_text(field: str, value: object) -> None:

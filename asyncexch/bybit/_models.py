@@ -15,7 +15,7 @@ import attrs
 
 from .._clock import Clock, ServerTime, SystemClock, utc
 from .._convert import LOCAL, datetime_from_millis
-from .._decimals import decimal_places
+from .._decimals import MAX_DIGITS, MAX_EXPONENT, decimal_places, is_sized
 from .._enums import OpenStrEnum
 from .._ids import is_valid_order_link_id, new_order_link_id
 from ..errors import InvalidRequest
@@ -269,6 +269,14 @@ def _check_positive(field: str, value: object) -> None:
         raise InvalidRequest(field, f"must be a decimal.Decimal (never a float), got {value!r}")
     if not value.is_finite() or value <= 0:
         raise InvalidRequest(field, f"must be a finite amount > 0, got {value}")
+    if not is_sized(value):
+        raise InvalidRequest(field, _OVERSIZED)
+
+
+_OVERSIZED = (
+    f"has more than {MAX_DIGITS} significant digits or a magnitude beyond 1E±{MAX_EXPONENT}: "
+    "no amount or price needs that"
+)
 
 
 def _plain(value: Decimal) -> str:

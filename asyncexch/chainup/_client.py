@@ -17,11 +17,11 @@ import attrs
 import httpx
 
 from .._clock import Clock, utc
-from .._decimals import decimal_places
+from .._decimals import decimal_places, is_sized
 from .._limits import RateLimit, RateLimiter
 from .._resource import AsyncResource
 from .._retry import RetryPolicy
-from .._session import Session, TransportChoice
+from .._session import MAX_BODY, Session, TransportChoice
 from ..errors import (
     ConfigurationError,
     ExchangeError,
@@ -156,6 +156,7 @@ class ChainupContractClient(AsyncResource):
         transport: TransportChoice = None,
         timeout: float = 10.0,
         max_in_flight: int | None = None,
+        max_body: int = MAX_BODY,
     ) -> None:
         if transfer_margin_param not in ("contactId", "contractId"):
             raise ConfigurationError(
@@ -180,6 +181,7 @@ class ChainupContractClient(AsyncResource):
             transport=transport,
             timeout=timeout,
             max_in_flight=max_in_flight,
+            max_body=max_body,
         )
         self._transfer_margin_param = transfer_margin_param
         self._allow_cross_margin = allow_cross_margin
@@ -387,6 +389,8 @@ class ChainupContractClient(AsyncResource):
         """
         if not isinstance(amount, Decimal) or not amount.is_finite() or amount == 0:
             raise InvalidRequest("amount", f"must be a non-zero decimal.Decimal, got {amount!r}")
+        if not is_sized(amount):
+            raise InvalidRequest("amount", f"{amount} is out of range for an amount")
         await self.session.call(
             TRANSFER_MARGIN,
             {

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from .._decimals import MAX_DIGITS, MAX_EXPONENT, is_sized
 from .._enums import OpenIntEnum, OpenStrEnum
 from ..errors import InvalidRequest
 
@@ -131,7 +132,10 @@ class Contract:
     @property
     def leverage_levels(self) -> tuple[int, ...]:
         """The leverage levels the contract accepts (empty when the venue did not say)."""
-        return tuple(int(part) for part in self.lever_types.split(",") if part.strip().isdigit())
+        parts = (part.strip() for part in self.lever_types.split(","))
+        return tuple(
+            int(part) for part in parts if part.isascii() and part.isdigit() and len(part) <= 6
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -333,6 +337,12 @@ def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) 
         )
     if not value.is_finite() or value <= 0:
         raise InvalidRequest(attribute.name, f"must be a finite number > 0, got {value}")
+    if not is_sized(value):
+        raise InvalidRequest(
+            attribute.name,
+            f"has more than {MAX_DIGITS} significant digits or a magnitude beyond "
+            f"1E±{MAX_EXPONENT}: no amount or price needs that",
+        )
 
 
 def _whole(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -30,6 +30,18 @@ VENUE_TIMEZONE = timezone(timedelta(hours=8), "UTC+08:00")
 _LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
+def _code(value: object) -> int | None:
+    """The envelope's ``code`` as a number: a short string of ASCII digits or a small integer
+    (``"²"`` is a digit to ``str.isdigit``, and ``int()`` refuses it)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value < 10**18 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
 def _make_converter(venue_timezone: tzinfo) -> cattrs.Converter:
     """The core converter, with times read as epoch milliseconds or, as ChainUP's apps receive
     them, ``"YYYY-MM-DD HH:MM:SS"`` in the venue's timezone."""
@@ -126,12 +138,13 @@ class ChainupVenue:
                     f"{endpoint.path}: not a ChainUP answer", status_code=status, excerpt=text[:80]
                 )
             return Reply(error=error)
-        code = data["code"]
-        if isinstance(code, bool) or not isinstance(code, (str, int)) or not str(code).isdigit():
+        number = _code(data["code"])
+        if number is None:
             return Reply(
-                error=MalformedResponse(f"{endpoint.path}: code is {code!r}", status_code=status)
+                error=MalformedResponse(
+                    f"{endpoint.path}: code is {str(data['code'])[:40]!r}", status_code=status
+                )
             )
-        number = int(code)
         if number != 0:
             message = data.get("msg")
             return Reply(

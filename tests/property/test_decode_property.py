@@ -12,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asyncexch._convert import decode, loads_exact, make_converter
+from asyncexch._decimals import MAX_DIGITS, MAX_EXPONENT
+from asyncexch.errors import MalformedResponse
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -22,7 +24,26 @@ MIN_MS = -62_135_596_800_000
 
 CONVERTER: cattrs.Converter = make_converter()
 
-finite_decimals = st.decimals(allow_nan=False, allow_infinity=False)
+
+@st.composite
+def finite_decimals(draw: st.DrawFn) -> Decimal:
+    """Any decimal an amount or price may be: up to MAX_DIGITS digits, the leading one within
+    10**±MAX_EXPONENT, any sign, any exponent in between (trailing zeros kept)."""
+    first = draw(st.integers(0, 9))
+    rest = [] if first == 0 else draw(st.lists(st.integers(0, 9), max_size=MAX_DIGITS - 1))
+    digits = [first, *rest]
+    leading = draw(st.integers(-MAX_EXPONENT, MAX_EXPONENT))
+    return Decimal((draw(st.integers(0, 1)), tuple(digits), leading - len(digits) + 1))
+
+
+@st.composite
+def oversized_decimals(draw: st.DrawFn) -> Decimal:
+    """Decimals no amount needs: too many digits, or a power of ten beyond the bounds."""
+    if draw(st.booleans()):
+        digits = draw(st.lists(st.integers(1, 9), min_size=MAX_DIGITS + 1, max_size=200))
+        return Decimal((0, tuple(digits), draw(st.integers(-MAX_DIGITS, 0))))
+    leading = draw(st.sampled_from([MAX_EXPONENT + 1, 400_000, -(MAX_EXPONENT + 1), -400_000]))
+    return Decimal((draw(st.integers(0, 1)), (1,), leading))
 
 
 @attrs.frozen(kw_only=True)
@@ -46,7 +67,7 @@ def _decode_value(text: str) -> Decimal:
     return holder.value
 
 
-@given(finite_decimals)
+@given(finite_decimals())
 def test_any_decimal_as_a_string_round_trips_exactly(value: Decimal) -> None:
     result = _decode_value(json.dumps(str(value)))
     assert type(result) is Decimal
@@ -55,7 +76,7 @@ def test_any_decimal_as_a_string_round_trips_exactly(value: Decimal) -> None:
     assert result.as_tuple() == value.as_tuple()
 
 
-@given(finite_decimals)
+@given(finite_decimals())
 def test_any_decimal_as_json_number_text_round_trips_exactly(value: Decimal) -> None:
     text = str(value)  # valid JSON number text for every finite Decimal ("1E+5", "-0.001")
     result = _decode_value(text)
@@ -95,3 +116,13 @@ def test_millis_in_a_json_body_round_trip(ms: int) -> None:
     body = f'{{"createdTime": {ms}, "settlementTime": "{ms}"}}'
     stamped = decode(CONVERTER, loads_exact(body), Stamped)
     assert stamped.created_time == stamped.settlement_time == EPOCH + timedelta(milliseconds=ms)
+
+
+@given(oversized_decimals(), st.booleans())
+def test_a_decimal_no_amount_needs_is_malformed(value: Decimal, as_string: bool) -> None:
+    text = json.dumps(str(value)) if as_string else str(value)
+    try:
+        _decode_value(text)
+    except MalformedResponse:
+        return
+    raise AssertionError(f"{text[:40]} was accepted")

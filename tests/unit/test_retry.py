@@ -215,7 +215,7 @@ def rate_limited_429(clock: VirtualClock, delay_ms: int) -> Callable[[], httpx.R
 
 
 @pytest.mark.parametrize("kind", ["10006", "http-429"])
-@pytest.mark.parametrize("delay_ms", [2500, 7000])
+@pytest.mark.parametrize("delay_ms", [900, 2500])
 async def test_rate_limited_retry_waits_until_reset(
     kind: str,
     delay_ms: int,
@@ -234,6 +234,30 @@ async def test_rate_limited_retry_waits_until_reset(
     assert len(recorder.times) == 2
     wait = delay_ms / 1000
     assert wait <= recorder.gaps[0] <= wait + 0.25
+
+
+@pytest.mark.parametrize("kind", ["10006", "http-429"])
+@pytest.mark.parametrize("delay_ms", [7000, 365 * 86_400_000], ids=["past-the-window", "a-year"])
+async def test_a_venue_pause_lasts_the_buckets_window_at_most(
+    kind: str,
+    delay_ms: int,
+    clock: VirtualClock,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The quote endpoint's widest bucket is the IP pool (5 s + a 30 ms guard): a reset time
+    further ahead than that window and a second is cut short, and said so."""
+    limited = (rate_limited_10006 if kind == "10006" else rate_limited_429)(clock, delay_ms)
+    recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
+    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    client = make_client()
+
+    quote = await client.advance_earn.quote("P1")
+
+    assert quote.product_id == "P1"
+    assert 6.03 <= recorder.gaps[0] <= 6.03 + 0.25
+    assert "the venue asked for a pause of" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -405,6 +429,28 @@ async def test_10002_retried_even_when_the_sync_fails(
 
     assert await positions(client) == []
     assert len(recorder.requests) == 2
+
+
+async def test_a_10002_from_the_time_endpoint_itself_never_deadlocks(
+    clock: VirtualClock,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    """The re-sync's own call is refused with 10002: it is not re-synced again (that would
+    wait for the lock the re-sync holds), and a later 10002 still gets its re-sync."""
+    time_route = bybit_mock.get(TIME_PATH).mock(
+        return_value=fail(10002, "invalid request, please check your server timestamp")
+    )
+    recorder = Recorder(clock, [skew_envelope, lambda: ok(EMPTY_PAGE), skew_envelope])
+    bybit_mock.get(POSITION_PATH).mock(side_effect=recorder)
+    client = make_client()
+
+    first = await asyncio.wait_for(positions(client), timeout=10)  # real seconds: a hang fails
+    with pytest.raises(ClockSkew):
+        await asyncio.wait_for(positions(client), timeout=10)
+
+    assert first == []
+    assert time_route.call_count >= 2  # each call's 10002 asked for the time again
 
 
 async def test_concurrent_10002_share_one_sync(
@@ -762,3 +808,25 @@ async def test_a_failure_that_may_not_be_retried_is_raised_after_one_run(max_att
 
     assert info.value is unknown
     assert runs == [1]
+
+
+async def test_an_honest_reset_beside_a_wrong_time_stamp_still_holds(
+    clock: VirtualClock,
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+) -> None:
+    """The envelope's time is 25 years off; the reset (half a second ahead) is read on our
+    clock, not on that stamp."""
+
+    def limited() -> httpx.Response:
+        now = server_ms(clock)
+        wrong = now - 25 * 365 * 86_400_000
+        return fail(10006, time=wrong, headers=limit_headers(0, now + 500, now_ms=wrong))
+
+    recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
+    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    client = make_client()
+
+    await client.advance_earn.quote("P1")
+
+    assert 0.5 <= recorder.gaps[0] <= 0.75
