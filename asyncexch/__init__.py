@@ -22,7 +22,7 @@ from ._limits import (
 )
 from ._retry import RetryPolicy
 from ._session import Session, TransportChoice
-from ._venue import Reply, Venue, WireRequest
+from ._venue import Reply, Secret, Venue, WireRequest
 from .errors import (
     ApiError,
     AuthenticationError,
@@ -119,6 +119,7 @@ __all__ = [
     "RedisPermit",
     "Reply",
     "RetryPolicy",
+    "Secret",
     "ServerTime",
     "ServiceUnavailable",
     "Session",

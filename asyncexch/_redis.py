@@ -55,13 +55,23 @@ since the new data began, so the requests sent just before the loss still count.
 starts after the loss, and asks before any older one, knows nothing of what came before, as a
 restarted process with the in-process limiter does not.
 
+**When Redis restarts with its data** (a default ``redis-server`` saves snapshots and reloads
+the last one after a crash; or an append-only file): the data may lack the slots of the last
+moments before the stop, and its generation is the old one. The script notices by the
+server's run id (it changes with every start and is never saved): the first request after a
+restart closes every bucket for its window, as after a loss, whatever the persistence
+settings. The limiter needs no particular Redis settings; persistence only spares the
+``meta`` key's day-long memory of the generation.
+
 **When Redis cannot be reached**, ``acquire`` fails closed: it raises
 :class:`~asyncexch.LimiterUnavailable` and nothing is sent (the session does not retry it;
 placing the same order again later is safe). With ``fallback`` it logs a warning and paces
 this process alone with an in-process limiter instead, trying Redis again every ``recheck``
-seconds. While falling back, processes do not see each other: N of them can together send N
-times the limit, unless ``fallback_share`` (for instance ``1 / N``) scales each one's limits
-down. Requests sent through the fallback are not in Redis's log when it comes back.
+seconds. Each bucket stays closed for its window after the switch (the fallback does not know
+what went through Redis just before). While falling back, processes do not see each other: N
+of them can together send N times the limit, unless ``fallback_share`` (for instance
+``1 / N``) scales each one's limits down. Requests sent through the fallback are not in
+Redis's log when it comes back.
 """
 
 from __future__ import annotations
@@ -111,14 +121,23 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local cost = tonumber(ARGV[1])
 local token = ARGV[2]
 local n = (#KEYS - 1) / 2
-local meta = redis.call('HMGET', KEYS[1], 'gen', 'born', 'lost')
+-- The server's run id changes with every start and is never saved: data it reloaded from a
+-- snapshot (or kept across a restart) may lack the slots of the moments before it stopped.
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+local meta = redis.call('HMGET', KEYS[1], 'gen', 'born', 'lost', 'run')
 local gen = meta[1]
 local born = tonumber(meta[2])
 local lost = tonumber(meta[3])
 if not gen then
   gen = token
   born = now
-  redis.call('HSET', KEYS[1], 'gen', gen, 'born', born)
+  redis.call('HSET', KEYS[1], 'gen', gen, 'born', born, 'run', run)
+elseif meta[4] ~= run then
+  -- restarted with (some of) its data: treat the data as new, and what came before as lost
+  gen = token
+  born = now
+  lost = now
+  redis.call('HSET', KEYS[1], 'gen', gen, 'born', born, 'lost', lost, 'run', run)
 end
 if ARGV[3] ~= '' and ARGV[3] ~= gen and not lost then
   -- the caller used data this server no longer has: slots taken before the new data began
@@ -395,6 +414,8 @@ class RedisLimiter(AsyncResource):
         self._fallback_until: float | None = None
         #: Whether requests went through the fallback since Redis last answered.
         self._fell_back = False
+        #: When this process last switched from Redis to the fallback (monotonic).
+        self._switched_at = -math.inf
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -615,6 +636,8 @@ class RedisLimiter(AsyncResource):
         if self._fallback is None:
             choice = self._fallback_choice
             self._fallback = InProcessLimiter(self._clock) if choice == "in_process" else choice
+        if not self._fell_back:  # a switch from shared pacing, not a failed recheck
+            self._switched_at = self._clock.monotonic()
         self._fell_back = True
         logger.warning(
             "the shared rate limiter's Redis cannot be reached (%s): pacing this process alone "
@@ -627,7 +650,13 @@ class RedisLimiter(AsyncResource):
 
     async def _acquire_fallback(self, claims: Sequence[tuple[str, RateLimit]], cost: int) -> Permit:
         assert self._fallback is not None
-        wait = self._paused(claims)  # pauses learnt before falling back still hold
+        # Pauses learnt before falling back still hold; and the fallback knows nothing of
+        # what this process sent through Redis just before: each bucket stays closed for its
+        # window after the switch, or the fallback would admit a whole burst on top of them.
+        closed = (
+            max(self._switched_at + rate.window for _, rate in claims) - self._clock.monotonic()
+        )
+        wait = max(self._paused(claims), closed)
         if wait > 0:
             await self._clock.sleep(wait)
         share = self._fallback_share

@@ -495,7 +495,9 @@ class Session(AsyncResource):
             )
 
     def __repr__(self) -> str:
-        return f"<Session venue={self.venue.name} base_url={self.base_url!r}>"
+        # getattr: safe on a session whose constructor failed half-way (tracebacks show it).
+        venue = getattr(getattr(self, "venue", None), "name", None)
+        return f"<Session venue={venue} base_url={getattr(self, 'base_url', None)!r}>"
 
 
 class _TooLarge(Exception):

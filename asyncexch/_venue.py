@@ -11,12 +11,88 @@ import httpx
 
 from ._endpoint import Endpoint
 from ._limits import RateLimit
-from .errors import ConfigurationError, ExchangeError
+from .errors import ConfigurationError, ExchangeError, InvalidRequest
 
-__all__ = ["Reply", "Venue", "WireRequest", "check_credentials"]
+__all__ = [
+    "Reply",
+    "Secret",
+    "Venue",
+    "WireRequest",
+    "as_secret",
+    "check_credentials",
+    "check_text",
+]
 
 
-def check_credentials(api_key: str | None, api_secret: str | None) -> None:
+class Secret:
+    """An API secret, held so that no traceback, log or pickle can show it.
+
+    Its repr is masked, it refuses to be pickled, and it is checked once, when made: a secret
+    that is not valid text (a lone surrogate from a mis-decoded environment) is refused with
+    a message that does not contain it. Client constructors turn their ``api_secret``
+    argument into one first thing and drop the argument, so a traceback rendered with locals
+    (``--showlocals``, error trackers) shows ``Secret(***)``.
+    """
+
+    __slots__ = ("_bytes", "_text")
+
+    def __init__(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise ConfigurationError(f"api_secret must be a str, got {type(text).__name__}")
+        # Not raised inside the except block: the encode error holds the secret, and a
+        # chained (or merely suppressed) context would carry it into the traceback.
+        try:
+            encoded: bytes | None = text.encode("utf-8")
+        except UnicodeEncodeError:
+            encoded = None
+        if encoded is None:
+            raise ConfigurationError(
+                "api_secret is not valid text: it cannot be encoded as UTF-8 (a lone surrogate, "
+                "often from a mis-decoded environment variable)"
+            )
+        if not encoded:
+            raise ConfigurationError("api_secret is empty")
+        self._text = text
+        self._bytes = encoded
+
+    def reveal(self) -> str:
+        """The secret itself, for a signer."""
+        return self._text
+
+    def reveal_bytes(self) -> bytes:
+        """The secret as UTF-8 bytes, for a signer."""
+        return self._bytes
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def as_secret(secret: str | Secret | None) -> Secret | None:
+    """``secret`` held as a :class:`Secret` (``None`` stays ``None``)."""
+    return secret if secret is None or isinstance(secret, Secret) else Secret(secret)
+
+
+def check_text(field: str, value: str) -> str:
+    """``value`` if it can go on the wire as UTF-8; :class:`~asyncexch.InvalidRequest`
+    naming ``field`` otherwise (a lone surrogate)."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            valid = False
+        else:
+            valid = True
+        if not valid:
+            raise InvalidRequest(field, "is not valid text (it cannot be encoded as UTF-8)")
+    return value
+
+
+def check_credentials(api_key: str | None, api_secret: object) -> None:
     """Refuse half a key pair, or a key that cannot go into a header or a signed string as it
     is (a trailing newline read from a file, a space, a non-ASCII letter), before anything is
     sent."""

@@ -32,6 +32,7 @@ processed by the venue, which is what decides whether resending it is safe.
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 __all__ = [
     "ApiError",
@@ -74,10 +75,26 @@ class Outcome(enum.Enum):
 
 
 class ExchangeError(Exception):
-    """Base of every error asyncexch raises."""
+    """Base of every error asyncexch raises.
+
+    Every one pickles and copies with its attributes (a batch's results cross process pools),
+    and none holds a secret.
+    """
 
     #: Whether the venue may have acted on the request; decides whether a retry is safe.
     outcome: Outcome = Outcome.FAILED
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception pickles as cls(*args), which these constructors' signatures do not take:
+        # rebuild from the message and the attributes instead.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[ExchangeError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidRequest(ExchangeError, ValueError):

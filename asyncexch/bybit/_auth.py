@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from typing import Any, Protocol
 
+from .._venue import Secret
 from ..errors import ConfigurationError
 
 __all__ = ["HmacSigner", "RsaSigner", "Signer", "make_signer"]
@@ -28,10 +29,8 @@ class HmacSigner:
 
     __slots__ = ("_key",)
 
-    def __init__(self, secret: str) -> None:
-        if not secret:
-            raise ConfigurationError("api_secret is empty")
-        self._key = secret.encode("utf-8")
+    def __init__(self, secret: str | Secret) -> None:
+        self._key = _secret(secret).reveal_bytes()
 
     def sign(self, message: bytes) -> str:
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
@@ -48,7 +47,9 @@ class RsaSigner:
 
     __slots__ = ("_key",)
 
-    def __init__(self, private_key_pem: str) -> None:
+    def __init__(self, private_key_pem: str | Secret) -> None:
+        secret = _secret(private_key_pem)
+        del private_key_pem  # from here on, only the masked holder is a local
         try:
             from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
             from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -57,7 +58,7 @@ class RsaSigner:
                 "RSA signing needs the 'cryptography' package: pip install 'asyncexch[rsa]'"
             ) from None
         try:
-            key = load_pem_private_key(private_key_pem.encode("utf-8"), password=None)
+            key = load_pem_private_key(secret.reveal_bytes(), password=None)
         except (ValueError, TypeError):
             # Never chain: the loader's error could carry key material into a traceback.
             raise ConfigurationError("api_secret is not a readable PEM RSA private key") from None
@@ -79,8 +80,13 @@ class RsaSigner:
         raise TypeError("signers hold a secret and cannot be pickled")
 
 
-def make_signer(secret: str) -> Signer:
+def make_signer(secret: str | Secret) -> Signer:
     """An RSA signer for a PEM private key, else an HMAC signer."""
-    if "PRIVATE KEY" in secret:
-        return RsaSigner(secret)
-    return HmacSigner(secret)
+    held = _secret(secret)
+    if "PRIVATE KEY" in held.reveal():
+        return RsaSigner(held)
+    return HmacSigner(held)
+
+
+def _secret(secret: str | Secret) -> Secret:
+    return secret if isinstance(secret, Secret) else Secret(secret)

@@ -21,6 +21,7 @@ from .._limits import RateLimit, RateLimiter
 from .._resource import AsyncResource
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
+from .._venue import Secret, as_secret
 from ..errors import (
     ApiError,
     ExchangeError,
@@ -81,7 +82,7 @@ class BybitClient(AsyncResource):
     def __init__(
         self,
         api_key: str | None = None,
-        api_secret: str | None = None,
+        api_secret: str | Secret | None = None,
         *,
         base_url: str | None = None,
         testnet: bool = False,
@@ -97,9 +98,11 @@ class BybitClient(AsyncResource):
         max_body: int = MAX_BODY,
         limit_scope: str | None = None,
     ) -> None:
+        secret = as_secret(api_secret)
+        del api_secret  # from here on, a traceback's locals show only Secret(***)
         url = base_url or (TESTNET if testnet else MAINNET)
         venue = BybitVenue(
-            api_key, api_secret, base_url=url, recv_window=recv_window, limit_scope=limit_scope
+            api_key, secret, base_url=url, recv_window=recv_window, limit_scope=limit_scope
         )
         self.session = Session(
             venue,
@@ -131,7 +134,10 @@ class BybitClient(AsyncResource):
         await self.session.sync_clock()
 
     def __repr__(self) -> str:
-        return f"<BybitClient {self._venue!r} base_url={self.session.base_url!r}>"
+        # Safe on a client whose constructor failed half-way (tracebacks show it).
+        venue = getattr(self, "_venue", None)
+        session = getattr(self, "session", None)
+        return f"<BybitClient {venue!r} base_url={getattr(session, 'base_url', None)!r}>"
 
 
 class AdvanceEarn:
@@ -372,6 +378,15 @@ class AdvanceEarn:
                 refusal = error
             if refusal is not None:  # outside the except blocks: no chaining to the refusal
                 ack = await self._check_refusal(order, refusal, sent_at)
+            if ack.order_link_id != link:
+                # Not an acknowledgement of this order: what the venue did with it is unknown.
+                raise OrderStatusUnknown(
+                    f"Bybit acknowledged orderLinkId {ack.order_link_id!r} (order "
+                    f"{ack.order_id}) for an order sent with {link!r}; place the same order "
+                    "again to learn its state",
+                    request=order,
+                    sent_at=sent_at,
+                )
         except BaseException as error:
             # Sent, and the call ended without telling whether the venue holds the order (its
             # fate unknown, cancelled, or refused after an attempt that may have placed it):

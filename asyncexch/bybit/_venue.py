@@ -18,7 +18,7 @@ import httpx
 from .._convert import loads_exact, make_converter
 from .._endpoint import Endpoint
 from .._limits import RateLimit
-from .._venue import Reply, WireRequest, check_credentials
+from .._venue import Reply, Secret, WireRequest, as_secret, check_credentials, check_text
 from ..errors import (
     ConfigurationError,
     ExchangeError,
@@ -33,35 +33,42 @@ from ._errors import VENUE, api_error, http_error
 __all__ = ["BybitVenue", "encode_query"]
 
 
-def _wire_value(value: object) -> object:
+def _wire_value(value: object, field: str = "params") -> object:
+    if isinstance(value, str):
+        return check_text(field, value)
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):
-        return {k: _wire_value(v) for k, v in value.items() if v is not None}
+        return {k: _wire_value(v, k) for k, v in value.items() if v is not None}
     return value
 
 
-#: What ``quote(..., safe=",:%")`` leaves as it is: most values, which then skip it.
-_UNQUOTED = re.compile(r"[A-Za-z0-9_.~,:%-]*")
+#: What ``quote(..., safe=",:")`` leaves as it is: most values, which then skip it.
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~,:-]*")
+#: Bybit's cursors come already percent-encoded and go back as given (like Bybit's SDK).
+_PREENCODED = frozenset({"cursor"})
 
 
-def _query_value(value: object) -> str:
-    value = _wire_value(value)
+def _query_value(key: str, value: object) -> str:
+    value = _wire_value(value, key)
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
     if _UNQUOTED.fullmatch(text):
         return text
-    # Commas (positionIds=1,2) and already-escaped cursors go as they are, like Bybit's SDK.
-    return quote(text, safe=",:%")
+    # Commas (positionIds=1,2) go as they are, like Bybit's SDK; a "%" is escaped, except in a
+    # cursor, so a value is never read back as something else.
+    return quote(text, safe=",:%" if key in _PREENCODED else ",:")
 
 
 def encode_query(params: Mapping[str, object]) -> str:
     """``k=v`` pairs sorted by key, ``None`` dropped: the exact query string sent and signed."""
     return "&".join(
-        f"{key}={_query_value(value)}" for key, value in sorted(params.items()) if value is not None
+        f"{key}={_query_value(key, value)}"
+        for key, value in sorted(params.items())
+        if value is not None
     )
 
 
@@ -97,13 +104,15 @@ class BybitVenue:
     def __init__(
         self,
         api_key: str | None,
-        api_secret: str | None,
+        api_secret: str | Secret | None,
         *,
         base_url: str,
         recv_window: int,
         limit_scope: str | None = None,
     ) -> None:
-        check_credentials(api_key, api_secret)
+        secret = as_secret(api_secret)
+        del api_secret  # from here on, only the masked holder is a local
+        check_credentials(api_key, secret)
         if recv_window <= 0:
             raise ConfigurationError(f"recv_window must be > 0 ms, got {recv_window}")
         if limit_scope is not None and not (
@@ -116,7 +125,7 @@ class BybitVenue:
                 f"limit_scope must be 1-64 printable ASCII characters, got {limit_scope!r}"
             )
         self.api_key = api_key
-        self._signer: Signer | None = make_signer(api_secret) if api_secret is not None else None
+        self._signer: Signer | None = make_signer(secret) if secret is not None else None
         self._recv_window = str(recv_window)
         if limit_scope is not None:  # keys of one UID share the UID's limits
             self._key_scope = f"bybit:scope:{limit_scope}"
@@ -201,7 +210,9 @@ class BybitVenue:
         )
 
     def __repr__(self) -> str:
-        return f"<BybitVenue api_key={_mask(self.api_key)} signer={self._signer!r}>"
+        # getattr: safe on a venue whose constructor failed half-way (tracebacks show it).
+        key, signer = getattr(self, "api_key", None), getattr(self, "_signer", None)
+        return f"<BybitVenue api_key={_mask(key)} signer={signer!r}>"
 
 
 #: Bybit counts its IP limit across all its production hosts (api.bybit.com, api.bytick.com

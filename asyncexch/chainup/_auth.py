@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import ConfigurationError
+from .._venue import Secret
 
 __all__ = ["Md5Signer", "string_to_sign"]
 
@@ -26,15 +26,15 @@ class Md5Signer:
 
     __slots__ = ("_secret",)
 
-    def __init__(self, secret: str) -> None:
-        if not secret:
-            raise ConfigurationError("api_secret is empty")
-        self._secret = secret
+    def __init__(self, secret: str | Secret) -> None:
+        self._secret = (secret if isinstance(secret, Secret) else Secret(secret)).reveal_bytes()
 
     def sign(self, fields: Iterable[tuple[str, str]]) -> str:
         """The ``sign`` parameter for ``fields``."""
-        text = string_to_sign(fields) + self._secret
-        return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+        # The secret goes straight into the digest: no local (and so no traceback) holds it.
+        digest = hashlib.md5(string_to_sign(fields).encode("utf-8"), usedforsecurity=False)
+        digest.update(self._secret)
+        return digest.hexdigest()
 
     def __repr__(self) -> str:
         return "Md5Signer(secret=***)"

@@ -22,6 +22,7 @@ from .._limits import RateLimit, RateLimiter
 from .._resource import AsyncResource
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
+from .._venue import Secret, as_secret
 from ..errors import (
     ConfigurationError,
     ExchangeError,
@@ -141,7 +142,7 @@ class ChainupContractClient(AsyncResource):
     def __init__(
         self,
         api_key: str | None = None,
-        api_secret: str | None = None,
+        api_secret: str | Secret | None = None,
         *,
         base_url: str,
         encoding: Encoding = "json",
@@ -158,6 +159,8 @@ class ChainupContractClient(AsyncResource):
         max_in_flight: int | None = None,
         max_body: int = MAX_BODY,
     ) -> None:
+        secret = as_secret(api_secret)
+        del api_secret  # from here on, a traceback's locals show only Secret(***)
         if transfer_margin_param not in ("contactId", "contractId"):
             raise ConfigurationError(
                 "transfer_margin_param must be 'contactId' or 'contractId', "
@@ -168,7 +171,7 @@ class ChainupContractClient(AsyncResource):
                 f"allow_cross_margin must be a bool, got {allow_cross_margin!r}"
             )
         self._venue = ChainupVenue(
-            api_key, api_secret, base_url=base_url, encoding=encoding, venue_timezone=venue_timezone
+            api_key, secret, base_url=base_url, encoding=encoding, venue_timezone=venue_timezone
         )
         self.session = Session(
             self._venue,
@@ -608,7 +611,10 @@ class ChainupContractClient(AsyncResource):
                 return
 
     def __repr__(self) -> str:
-        return f"<ChainupContractClient {self._venue!r} base_url={self.session.base_url!r}>"
+        # Safe on a client whose constructor failed half-way (tracebacks show it).
+        venue = getattr(self, "_venue", None)
+        session = getattr(self, "session", None)
+        return f"<ChainupContractClient {venue!r} base_url={getattr(session, 'base_url', None)!r}>"
 
 
 def _what_to_find(

@@ -16,7 +16,7 @@ import httpx
 from .._convert import datetime_from_millis, loads_exact, make_converter, optional
 from .._endpoint import Endpoint
 from .._limits import RateLimit
-from .._venue import Reply, WireRequest, check_credentials
+from .._venue import Reply, Secret, WireRequest, as_secret, check_credentials, check_text
 from ..errors import ConfigurationError, ExchangeError, MalformedResponse
 from ._auth import Md5Signer
 from ._endpoints import DEFAULT_LIMITS, IP_BUCKETS
@@ -68,13 +68,15 @@ class ChainupVenue:
     def __init__(
         self,
         api_key: str | None,
-        api_secret: str | None,
+        api_secret: str | Secret | None,
         *,
         base_url: str,
         encoding: Encoding,
         venue_timezone: tzinfo = VENUE_TIMEZONE,
     ) -> None:
-        check_credentials(api_key, api_secret)
+        secret = as_secret(api_secret)
+        del api_secret  # from here on, only the masked holder is a local
+        check_credentials(api_key, secret)
         if encoding not in ("json", "form"):
             raise ConfigurationError(f"encoding must be 'json' or 'form', got {encoding!r}")
         if not isinstance(venue_timezone, tzinfo):
@@ -82,7 +84,7 @@ class ChainupVenue:
         #: Decodes answers; times in the venue's timezone are read in ``venue_timezone``.
         self.converter = _make_converter(venue_timezone)
         self.api_key = api_key
-        self._signer = Md5Signer(api_secret) if api_secret is not None else None
+        self._signer = Md5Signer(secret) if secret is not None else None
         self._encoding = encoding
         fingerprint = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
         self._key_scope = f"chainup:key:{fingerprint}"
@@ -96,7 +98,9 @@ class ChainupVenue:
         if endpoint.signed and self._signer is None:
             raise ConfigurationError(f"{endpoint.name} needs an API key and secret")
         fields = tuple(
-            (key, str(value)) for key, value in params.items() if value not in (None, "")
+            (key, check_text(key, str(value)))
+            for key, value in params.items()
+            if value not in (None, "")
         )
         if endpoint.method == "GET":
             return WireRequest("GET", endpoint.path)
@@ -163,5 +167,8 @@ class ChainupVenue:
         raise TypeError("a ChainupVenue holds an API secret and cannot be pickled")
 
     def __repr__(self) -> str:
-        key = "None" if self.api_key is None else f"{self.api_key[:4]}…"
-        return f"<ChainupVenue api_key={key} signer={self._signer!r} encoding={self._encoding}>"
+        # getattr: safe on a venue whose constructor failed half-way (tracebacks show it).
+        api_key = getattr(self, "api_key", None)
+        key = "None" if api_key is None else f"{api_key[:4]}…"
+        signer, encoding = getattr(self, "_signer", None), getattr(self, "_encoding", None)
+        return f"<ChainupVenue api_key={key} signer={signer!r} encoding={encoding}>"

@@ -48,11 +48,13 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    """One redis-server process: no persistence, loopback only, in its own directory."""
+    """One redis-server process, loopback only, in its own directory: no persistence, or
+    with ``snapshots`` Redis's defaults (an RDB file, reloaded at start)."""
 
-    def __init__(self, binary: str, directory: Path) -> None:
+    def __init__(self, binary: str, directory: Path, *, snapshots: bool = False) -> None:
         self.binary = binary
         self.directory = directory
+        self.snapshots = snapshots
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -68,8 +70,7 @@ class RedisServer:
                 str(self.port),
                 "--bind",
                 "127.0.0.1",
-                "--save",
-                "",
+                *(() if self.snapshots else ("--save", "")),
                 "--appendonly",
                 "no",
                 "--dir",
@@ -104,7 +105,8 @@ class RedisServer:
             process.wait()
 
     def restart(self) -> None:
-        """Stop the server as if it crashed and start an empty one on the same port."""
+        """Stop the server as if it crashed and start it again on the same port: empty, or
+        (with ``snapshots``) with the last snapshot it saved."""
         self.stop(signal.SIGKILL)
         self.start()
 
@@ -112,6 +114,17 @@ class RedisServer:
 @pytest.fixture(name="redis_server")
 def redis_server_fixture(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(_redis_server_binary(), tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(name="snapshotting_redis_server")
+def snapshotting_redis_server_fixture(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server with Redis's default persistence: snapshots, reloaded after a crash."""
+    server = RedisServer(_redis_server_binary(), tmp_path, snapshots=True)
     server.start()
     try:
         yield server

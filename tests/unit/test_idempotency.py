@@ -576,14 +576,27 @@ async def test_distinct_orders_get_distinct_link_ids(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
     first, second = stake(), stake()
-    venue = Venue(bybit_mock, [lambda: ok({"orderId": "a", "orderLinkId": "x"})])
+    seen: list[str] = []
+    bybit_mock.post(PLACE_PATH).mock(side_effect=counting_acks(seen))
     client = make_client()
 
     await client.advance_earn.place_order(first)
     await client.advance_earn.place_order(second)
 
-    assert venue.link_ids() == {first.order_link_id, second.order_link_id}
+    assert seen == [first.order_link_id, second.order_link_id]
     assert first.order_link_id != second.order_link_id
+
+
+async def test_an_acknowledgement_of_another_order_link_id_is_not_success(
+    order: StakeOrder, make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+) -> None:
+    Venue(bybit_mock, [lambda: ok({"orderId": "a", "orderLinkId": "someone-else"})])
+    client = make_client()
+
+    with pytest.raises(OrderStatusUnknown, match="someone-else") as caught:
+        await client.advance_earn.place_order(order)
+
+    assert caught.value.request is order
 
 
 # --- cancellation while waiting for the rate limiter -----------------------------------------

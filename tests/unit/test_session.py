@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import Callable
 from decimal import Decimal
@@ -49,7 +50,7 @@ async def test_max_in_flight_caps_requests_between_capacity_and_answer(
         most = max(most, in_flight)
         await clock.sleep(0.5)
         in_flight -= 1
-        return ok({"orderId": "o", "orderLinkId": "x"})
+        return ok({"orderId": "o", "orderLinkId": json.loads(request.content)["orderLinkId"]})
 
     bybit_mock.post("/v5/earn/advance/place-order").mock(side_effect=slow)
     client = make_client(limits={"place_order": RateLimit(50)}, max_in_flight=2)
@@ -71,7 +72,7 @@ async def test_without_a_cap_the_same_batch_runs_all_at_once(
         most = max(most, in_flight)
         await clock.sleep(0.5)
         in_flight -= 1
-        return ok({"orderId": "o", "orderLinkId": "x"})
+        return ok({"orderId": "o", "orderLinkId": json.loads(request.content)["orderLinkId"]})
 
     bybit_mock.post("/v5/earn/advance/place-order").mock(side_effect=slow)
     client = make_client(limits={"place_order": RateLimit(50)})
@@ -128,7 +129,7 @@ async def test_unpaced_clients_keep_a_cap_on_requests_in_flight(
         most = max(most, in_flight)
         await clock.sleep(0.1)
         in_flight -= 1
-        return ok({"orderId": "o", "orderLinkId": "x"})
+        return ok({"orderId": "o", "orderLinkId": json.loads(request.content)["orderLinkId"]})
 
     bybit_mock.post("/v5/earn/advance/place-order").mock(side_effect=slow)
     client = make_client(limits=False)
