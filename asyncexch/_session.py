@@ -178,6 +178,12 @@ class Session(AsyncResource):
             await self._http.aclose()
 
     @property
+    def attempt_deadline(self) -> float:
+        """Seconds an attempt may take from sending to the last byte of its answer: after
+        that, a request whose answer was lost is no longer in this client's hands."""
+        return self._attempt_deadline
+
+    @property
     def limits(self) -> Mapping[str, RateLimit]:
         """The limits in force, by bucket name (empty when pacing is off)."""
         return self._limits

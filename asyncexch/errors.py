@@ -271,8 +271,8 @@ class OrderStatusUnknown(ExchangeError):
     ``request`` is the order as the caller built it (with its client order id, where the
     venue has one) and ``__cause__`` the last failure. Where the venue deduplicates by
     client order id (Bybit), placing the same request again is safe and tells the truth.
-    Where it has no client order id (ChainUP), ``sent_at`` and ``watermark`` bound the search
-    that finds the order.
+    Where it has none (ChainUP), ``sent_at`` bounds the search that finds the order (and the
+    venue's subclass carries what else that search needs).
     """
 
     outcome = Outcome.UNKNOWN
@@ -283,16 +283,11 @@ class OrderStatusUnknown(ExchangeError):
         *,
         request: object,
         sent_at: float | None = None,
-        watermark: int | None = None,
     ) -> None:
         super().__init__(message)
         self.request = request
         #: When the first attempt left (Unix time, the client's clock), to bound a search.
         self.sent_at = sent_at
-        #: The highest order id the venue had issued on the order's book (as far as the client
-        #: knew) before the order was sent, where the venue's ids increase: an order placed by
-        #: this request has a higher id. ``None`` when not known.
-        self.watermark = watermark
 
 
 class OrderWaitTimeout(ExchangeError, TimeoutError):

@@ -34,9 +34,7 @@ async def measure(calls: int, rate: RateLimit) -> dict[str, float]:
     wall = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    worst = max(
-        bisect.bisect_left(admitted, t + rate.per) - i for i, t in enumerate(admitted)
-    )
+    worst = max(bisect.bisect_left(admitted, t + rate.per) - i for i, t in enumerate(admitted))
     ideal = (calls - rate.limit) / rate.limit * rate.per  # first burst free, then limit per `per`
     return {
         "calls": calls,

@@ -1,7 +1,7 @@
 """ChainUP white-label exchanges' contract (futures) open-API v1 on the asyncexch core."""
 
 from ._auth import Md5Signer, string_to_sign
-from ._client import ChainupContractClient, OrderQuery, ReconcileStatus, Reconciliation
+from ._client import ChainupContractClient, OrderQuery
 from ._endpoints import DEFAULT_LIMITS
 from ._models import (
     Balance,
@@ -9,6 +9,7 @@ from ._models import (
     Contract,
     ContractOrder,
     MarginMode,
+    OpenContract,
     OrderCreated,
     OrderDetail,
     OrderStatus,
@@ -19,10 +20,12 @@ from ._models import (
     Ticker,
     Trade,
 )
-from ._venue import ChainupVenue
+from ._reconcile import ReconcileStatus, Reconciliation, TakeOrderUnknown
+from ._venue import VENUE_TIMEZONE, ChainupVenue
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "VENUE_TIMEZONE",
     "Balance",
     "ChainupContractClient",
     "ChainupVenue",
@@ -31,6 +34,7 @@ __all__ = [
     "ContractOrder",
     "MarginMode",
     "Md5Signer",
+    "OpenContract",
     "OrderCreated",
     "OrderDetail",
     "OrderQuery",
@@ -41,6 +45,7 @@ __all__ = [
     "Reconciliation",
     "Side",
     "TakeOrder",
+    "TakeOrderUnknown",
     "Ticker",
     "Trade",
     "string_to_sign",

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import enum
-import itertools
 import logging
 import math
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Literal
 
-import attrs
 import httpx
 
 from .._clock import Clock, utc
@@ -46,7 +42,6 @@ from ._endpoints import (
 )
 from ._models import (
     Balance,
-    CloseType,
     Contract,
     ContractOrder,
     MarginMode,
@@ -54,14 +49,25 @@ from ._models import (
     OrderCreated,
     OrderDetail,
     OrderList,
-    OrderType,
     Position,
     TakeOrder,
     Ticker,
+    whole,
+)
+from ._reconcile import (
+    Attempt,
+    Ledger,
+    ReconcileStatus,
+    Reconciliation,
+    TakeOrderUnknown,
+    decide,
+    matches,
+    page_ids,
+    scan,
 )
 from ._venue import VENUE_TIMEZONE, ChainupVenue, Encoding
 
-__all__ = ["ChainupContractClient", "OrderQuery", "ReconcileStatus", "Reconciliation"]
+__all__ = ["ChainupContractClient", "OrderQuery"]
 
 logger = logging.getLogger("asyncexch")
 OrderQuery = Literal["active", "filled", "history"]
@@ -73,46 +79,10 @@ _LISTS = ("1", "2", "3")
 _PAGE_SIZE = 200
 #: Pages of one list a search reads at most (10,000 orders at 200 a page).
 _MAX_PAGES = 50
-#: Orders this client acknowledged, remembered so a search never takes one for another order.
-_REMEMBERED_ORDERS = 10_000
-
-
-class ReconcileStatus(enum.Enum):
-    """What :meth:`ChainupContractClient.reconcile` found."""
-
-    #: Exactly one order matches: it was placed.
-    PLACED = "placed"
-    #: No order matches: it was not placed.
-    NOT_PLACED = "not_placed"
-    #: Several orders match, or one matches that the client cannot tell from an older identical
-    #: order: which one, if any, is this order is unknown. Do not send it again blindly.
-    AMBIGUOUS = "ambiguous"
-
-
-@attrs.frozen(kw_only=True)
-class Reconciliation:
-    """The truth about an order whose outcome was unknown."""
-
-    status: ReconcileStatus
-    #: The order, when exactly one matched.
-    order: ContractOrder | None
-    #: Every order that matched.
-    candidates: tuple[ContractOrder, ...]
-
-    @property
-    def placed(self) -> bool | None:
-        """True or False when known, None when ambiguous."""
-        if self.status is ReconcileStatus.AMBIGUOUS:
-            return None
-        return self.status is ReconcileStatus.PLACED
-
-
-@attrs.define(eq=False)
-class _Unresolved:
-    """A take_order of this client whose fate is not known (in flight, or unknown)."""
-
-    order: TakeOrder
-    sent: bool = False
+#: Pages ``orders()`` reads at most before calling the venue's paging broken.
+_MAX_ORDER_PAGES = 1_000
+#: The longest window and tolerance a reconcile takes.
+_LONGEST = timedelta(days=1)
 
 
 class ChainupContractClient(AsyncResource):
@@ -189,13 +159,9 @@ class ChainupContractClient(AsyncResource):
         self._transfer_margin_param = transfer_margin_param
         self._allow_cross_margin = allow_cross_margin
         self._contracts: dict[int, Contract] | None = None
-        #: The highest order id seen on each contract; see :meth:`reconcile`.
-        self._watermarks: dict[int, int] = {}
-        #: Contracts whose watermark bounds every list: looked at whole, or an order placed.
-        self._bounded: set[int] = set()
+        #: Order ids on the venue and this client's unresolved sends; see :meth:`reconcile`.
+        self._ledger = Ledger()
         self._learning: dict[int, asyncio.Lock] = {}
-        self._acknowledged: OrderedDict[int, None] = OrderedDict()
-        self._unresolved: list[_Unresolved] = []
 
     async def aclose(self) -> None:
         """Close the HTTP connections this client opened."""
@@ -215,7 +181,7 @@ class ChainupContractClient(AsyncResource):
 
     async def ticker(self, contract_id: int) -> Ticker:
         """The contract's ticker: last, bid, ask, index and mark prices (a signed call)."""
-        return await self.session.call(MARKET, {"contractId": _whole("contract_id", contract_id)})
+        return await self.session.call(MARKET, {"contractId": whole("contract_id", contract_id)})
 
     # --- orders -------------------------------------------------------------------------
 
@@ -240,29 +206,41 @@ class ChainupContractClient(AsyncResource):
                 "allow_cross_margin=True to the client if this venue supports it",
             )
         self._check_against_contract(order)
-        watermark = await self._watermark(order.contract_id)
-        pending = _Unresolved(order)
+        contract_id = order.contract_id
+        watermark = await self._watermark(contract_id)
+        bounded_at = self._ledger.bounded_at(contract_id)
+        attempt = Attempt(order, watermark, -math.inf if bounded_at is None else bounded_at)
+        clock = self.session.clock
 
         def mark_sent() -> None:
-            pending.sent = True
+            attempt.sent, attempt.sent_wall = clock.monotonic(), clock.time()
 
-        self._unresolved.append(pending)
+        self._ledger.open(attempt)
         try:
             created: OrderCreated = await self.session.call(
                 TAKE_ORDER, order.to_params(), request=order, on_sent=mark_sent
             )
         except OrderStatusUnknown as unknown:
-            unknown.watermark = watermark
-            raise  # unresolved until reconciled
+            # Unresolved until reconciled; what reconcile needs rides on the error.
+            raise TakeOrderUnknown(
+                str(unknown),
+                request=order,
+                # The last send: any before it was refused unprocessed (never resent after
+                # an outcome that may have placed it), so only this one can have arrived.
+                sent_at=attempt.sent_wall if attempt.sent_wall is not None else unknown.sent_at,
+                watermark=watermark,
+                attempt=attempt,
+            ) from unknown.__cause__
         except ExchangeError:
-            self._unresolved.remove(pending)  # refused, or never reached the venue
+            self._ledger.resolve(attempt)  # refused, or never reached the venue
             raise
         except BaseException:
-            if not pending.sent:  # cancelled before it left: not placed
-                self._unresolved.remove(pending)
+            if attempt.sent is None:  # cancelled before it left: not placed
+                self._ledger.resolve(attempt)
             raise
-        self._unresolved.remove(pending)
-        self._own(order.contract_id, created.order_id)
+        self._ledger.resolve(attempt)
+        assert attempt.sent is not None  # an answer came, so it was sent
+        self._ledger.own(contract_id, created.order_id, attempt.sent)
         return created
 
     def _check_against_contract(self, order: TakeOrder) -> None:
@@ -298,53 +276,57 @@ class ChainupContractClient(AsyncResource):
         await self.session.call(
             CANCEL_ORDER,
             {
-                "orderId": _whole("order_id", order_id),
-                "contractId": _whole("contract_id", contract_id),
+                "orderId": whole("order_id", order_id),
+                "contractId": whole("contract_id", contract_id),
             },
         )
 
     async def cancel_all(self, contract_id: int) -> None:
         """Cancel every open order on the contract."""
-        await self.session.call(CANCEL_ALL, {"contractId": _whole("contract_id", contract_id)})
+        await self.session.call(CANCEL_ALL, {"contractId": whole("contract_id", contract_id)})
 
     async def order_info(self, contract_id: int, order_ids: Sequence[int]) -> list[OrderDetail]:
         """The orders' details with their trades."""
         if not order_ids:
             raise InvalidRequest("order_ids", "must not be empty")
-        ids = ",".join(str(_whole("order_ids", order_id)) for order_id in order_ids)
-        details: list[OrderDetail] = await self.session.call(
-            ORDER_INFO, {"contract_id": _whole("contract_id", contract_id), "ids": ids}
+        ids = ",".join(str(whole("order_ids", order_id)) for order_id in order_ids)
+        return await self.session.call(
+            ORDER_INFO, {"contract_id": whole("contract_id", contract_id), "ids": ids}
         )
-        self._learn(contract_id, (detail.id for detail in details))
-        return details
 
     def orders(
-        self, contract_id: int, *, which: OrderQuery = "active", page_size: int = 100
+        self,
+        contract_id: int,
+        *,
+        which: OrderQuery = "active",
+        page_size: int = 100,
+        max_pages: int = _MAX_ORDER_PAGES,
     ) -> AsyncIterator[ContractOrder]:
         """The contract's orders (``active``, ``filled`` or finished ``history``) in the
         venue's order (undocumented), fetched a page at a time (``order_list_v2``) as you
-        iterate. A venue that serves the same page again raises :class:`MalformedResponse`."""
-        _whole("contract_id", contract_id)
-        if which not in _ORDER_QUERY:
+        iterate. A venue that serves the same page again, or more than ``max_pages`` pages,
+        raises :class:`MalformedResponse`."""
+        whole("contract_id", contract_id)
+        if not isinstance(which, str) or which not in _ORDER_QUERY:
             raise InvalidRequest("which", f"must be one of {sorted(_ORDER_QUERY)}, got {which!r}")
         _check_page_size(page_size)
-        return self._orders(contract_id, _ORDER_QUERY[which], page_size)
+        whole("max_pages", max_pages)
+        return self._orders(contract_id, _ORDER_QUERY[which], page_size, max_pages)
 
     async def _orders(
-        self, contract_id: int, which: str, page_size: int
+        self, contract_id: int, which: str, page_size: int, max_pages: int
     ) -> AsyncIterator[ContractOrder]:
         previous: tuple[int, ...] = ()
-        page_no = 1
         seen = 0
-        while True:
+        for page_no in range(1, max_pages + 1):
             page = await self._page(contract_id, which, page_no, page_size)
-            previous = _check_progress(page, previous, which, page_no)
+            previous = page_ids(which, page_no, page_size, previous, page)
             for order in page.order_list:
                 yield order
             seen += len(page.order_list)
             if not page.order_list or seen >= page.count:
                 return
-            page_no += 1
+        raise MalformedResponse(f"order list {which} has more than {max_pages} pages")
 
     async def _page(self, contract_id: int, which: str, page_no: int, page_size: int) -> OrderList:
         page: OrderList = await self.session.call(
@@ -356,12 +338,12 @@ class ChainupContractClient(AsyncResource):
                 "pageSize": page_size,
             },
         )
-        self._learn(contract_id, (order.order_id for order in page.order_list))
+        self._ledger.learn(contract_id, page.order_list)
         return page
 
     async def positions(self, contract_id: int | None = None) -> list[Position]:
         """Open positions, on one contract or all."""
-        params = {} if contract_id is None else {"contractId": _whole("contract_id", contract_id)}
+        params = {} if contract_id is None else {"contractId": whole("contract_id", contract_id)}
         return (await self.session.call(POSITIONS, params)).positions
 
     async def open_contracts(self) -> list[OpenContract]:
@@ -374,14 +356,14 @@ class ChainupContractClient(AsyncResource):
 
     async def change_leverage(self, contract_id: int, leverage: int, position_id: int) -> None:
         """Set a position's leverage (checked against the contract's levels once known)."""
-        contract, level = _whole("contract_id", contract_id), _whole("leverage", leverage)
+        contract, level = whole("contract_id", contract_id), whole("leverage", leverage)
         self._check_leverage(contract, level, "leverage")
         await self.session.call(
             CHANGE_LEVEL,
             {
                 "contractId": contract,
                 "leverageLevel": level,
-                "positionId": _whole("position_id", position_id),
+                "positionId": whole("position_id", position_id),
             },
         )
 
@@ -397,8 +379,8 @@ class ChainupContractClient(AsyncResource):
         await self.session.call(
             TRANSFER_MARGIN,
             {
-                self._transfer_margin_param: _whole("contract_id", contract_id),
-                "positionId": _whole("position_id", position_id),
+                self._transfer_margin_param: whole("contract_id", contract_id),
+                "positionId": whole("position_id", position_id),
                 "amount": format(amount, "f"),
             },
         )
@@ -412,45 +394,67 @@ class ChainupContractClient(AsyncResource):
         sent_at: datetime | None = None,
         watermark: int | None = None,
         window: timedelta = timedelta(minutes=2),
-        tolerance: timedelta = timedelta(seconds=5),
+        tolerance: timedelta = timedelta(seconds=60),
+        settle: timedelta | None = None,
         page_size: int = _PAGE_SIZE,
         max_pages: int = _MAX_PAGES,
     ) -> Reconciliation:
         """Whether an order whose outcome was unknown was placed.
 
-        Call it once the request can no longer arrive (after its timeout). It reads every
-        list that can hold the order (current, filled, history), whatever their sort order,
-        and keeps the orders that match exactly: contract, side, type, volume, a limit order's
-        price, and open/close and position where the venue shows them. Then:
+        Pass the error ``take_order`` raised (a :class:`TakeOrderUnknown`). It first waits
+        until the request can no longer arrive: ``settle`` after it was sent (by default the
+        session's attempt deadline and a second); then it reads every list that can hold the
+        order (current, filled, history), whatever their sort order, and keeps the exact
+        matches: contract, side, type, volume, a limit order's price, and open/close and
+        position where the venue shows them. Then:
 
         * **By order id** (``watermark``: the highest order id on the contract the client had
-          seen before sending, carried by the error). The venue issues ids in increasing order,
-          so this order, if placed, has a higher one: one match above the watermark ->
-          ``PLACED``; none -> ``NOT_PLACED``; several -> ``AMBIGUOUS``. Lists are read only
-          until they reach the watermark.
+          seen before sending). The venue issues ids in increasing order, so this order, if
+          placed, has a higher one: one match above the watermark -> ``PLACED``; none ->
+          ``NOT_PLACED``; several -> ``AMBIGUOUS``. A match below it that the venue says was
+          created after the send (ids only roughly in time order) makes it ``AMBIGUOUS``.
         * **By creation time**, without a watermark: matches created between ``sent_at`` minus
-          ``tolerance`` (clock differences) and ``window`` after it count, if the venue gives
-          times (``ctimeStr``, or ``ctime`` in milliseconds or as a date in the venue's
-          timezone); a match without a time makes the answer ``AMBIGUOUS``.
+          ``tolerance`` (the clocks' difference: the venue accepts ``time`` a minute off) and
+          ``window`` after it (at least the wait above plus ``tolerance``) count, if the venue
+          gives times; a match without a plausible time makes the answer ``AMBIGUOUS``.
 
-        Orders this client knows are other orders of its own (acknowledged, or found by an
-        earlier reconcile) never count. An identical order of this client whose fate is also
-        unknown makes a single match ``AMBIGUOUS`` (either could be it).
+        ``sent_at`` is the request's last send: ``take_order`` resends only what the venue
+        refused unprocessed, and never after an outcome that may have placed the order.
+
+        Orders this client knows are its own others (acknowledged, or found by an earlier
+        reconcile) never count. An identical order of this client whose fate is also unknown
+        makes a single match ``AMBIGUOUS`` (either could be it); given a bare ``TakeOrder``
+        rather than the error, its own send counts as such an order.
 
         Limits: another process or person placing an identical order on the same contract
-        between the watermark and this order's arrival makes a match look like this order
-        (one match: ``PLACED`` though it may not be; two: ``AMBIGUOUS``). An order the venue
-        has not yet listed is not found. Reading stops after ``max_pages`` pages of a list;
-        when the lists cannot be read (or a list runs past that bound) the order's fate is
-        still unknown: :class:`~asyncexch.OrderStatusUnknown` is raised, never ``NOT_PLACED``.
+        between the watermark (refreshed before a send when older than a minute) and this
+        order's arrival makes a match look like this order (one match: ``PLACED`` though it may
+        not be; two: ``AMBIGUOUS``). A venue that processes a request later than ``settle``
+        after it was sent (its gateway gave up on it first) can list the order after this
+        reconcile said ``NOT_PLACED``: give such a venue a longer ``settle``. When the lists
+        cannot be read, keep changing while read, or run past ``max_pages`` pages, the fate is
+        still unknown: :class:`TakeOrderUnknown` is raised again, never ``NOT_PLACED``.
         """
-        order, sent_at, watermark = _what_to_find(unknown, sent_at, watermark)
+        order, sent_at, watermark, attempt = _what_to_find(unknown, sent_at, watermark)
+        _check_span("window", window)
+        _check_span("tolerance", tolerance)
+        if settle is not None:
+            _check_span("settle", settle)
         _check_page_size(page_size)
-        if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
-            raise InvalidRequest("max_pages", f"must be an integer >= 1, got {max_pages!r}")
-        start = end = None
+        whole("max_pages", max_pages)
+        clock = self.session.clock
+        # How long after its send a request may still be processed: what the session allows
+        # an attempt, or the caller's longer word for a slow venue.
+        arrives_within = self.session.attempt_deadline + 1.0
+        wait_for = arrives_within if settle is None else settle.total_seconds()
         if sent_at is not None:
-            start, end = sent_at - tolerance, sent_at + window
+            await clock.sleep(sent_at.timestamp() + wait_for - clock.time())
+        arrives_within = max(arrives_within, wait_for)
+        # Created from a clock-difference before the send to the latest it can arrive (in
+        # the venue's clock, up to ``tolerance`` off) or ``window``, whichever is later.
+        latest = max(window, timedelta(seconds=arrives_within) + tolerance)
+        start = None if sent_at is None else sent_at - tolerance
+        end = None if sent_at is None else sent_at + latest
         mark = watermark  # narrowed for the closure
 
         def older(page: Sequence[ContractOrder]) -> bool:
@@ -461,154 +465,77 @@ class ChainupContractClient(AsyncResource):
                 item.created_at is not None and item.created_at < start for item in page
             )
 
-        matches: dict[int, ContractOrder] = {}
+        async def read_page(which: str, number: int, size: int) -> OrderList:
+            return await self._page(order.contract_id, which, number, size)
+
+        found: dict[int, ContractOrder] = {}
         try:
             for which in _LISTS:
-                async for candidate in self._search(
-                    order.contract_id, which, page_size, max_pages, older
-                ):
-                    if _matches(candidate, order):
-                        matches[candidate.order_id] = candidate
+                for candidate in await scan(read_page, which, page_size, max_pages, older):
+                    if matches(candidate, order):
+                        found[candidate.order_id] = candidate
         except ExchangeError as error:
-            raise OrderStatusUnknown(
+            raise TakeOrderUnknown(
                 f"reconcile could not read the orders of contract {order.contract_id} ({error}); "
                 "the order's fate is still unknown: reconcile again later",
                 request=order,
                 sent_at=None if sent_at is None else sent_at.timestamp(),
                 watermark=watermark,
+                attempt=attempt,
             ) from error
-        found = [m for m in matches.values() if m.order_id not in self._acknowledged]
-        if watermark is not None:
-            fresh = [m for m in found if m.order_id > watermark]
-            dated = True
-        else:
-            assert start is not None and end is not None  # _what_to_find needs one of the two
-            fresh = [m for m in found if m.created_at is None or start <= m.created_at <= end]
-            dated = all(m.created_at is not None for m in fresh)
-        siblings = [
-            pending
-            for pending in self._unresolved
-            if pending.order is not order and _same_key(pending.order, order)
-        ]
-        candidates = tuple(fresh)
-        if not fresh:
-            result = Reconciliation(status=ReconcileStatus.NOT_PLACED, order=None, candidates=())
-        elif len(fresh) == 1 and dated and not siblings:
-            result = Reconciliation(
-                status=ReconcileStatus.PLACED, order=fresh[0], candidates=candidates
-            )
-            self._own(order.contract_id, fresh[0].order_id)
-        else:
-            return Reconciliation(
-                status=ReconcileStatus.AMBIGUOUS, order=None, candidates=candidates
-            )
-        self._resolve(order)
+        # What is this client's own, and which identical sends are in doubt, as of now: an
+        # acknowledgement that came in while the lists were read counts.
+        result = decide(
+            [c for c in found.values() if not self._ledger.is_own(order.contract_id, c.order_id)],
+            watermark=watermark,
+            start=start,
+            end=end,
+            now=utc(clock.time()),
+            in_doubt=bool(self._ledger.siblings(attempt, order, arrives_within)),
+        )
+        if result.status is not ReconcileStatus.AMBIGUOUS:
+            self._ledger.resolve(attempt)
+        if result.order is not None:
+            self._ledger.claim(order.contract_id, result.order.order_id)
         return result
 
-    async def _search(
-        self,
-        contract_id: int,
-        which: str,
-        page_size: int,
-        max_pages: int,
-        older: Callable[[Sequence[ContractOrder]], bool],
-    ) -> AsyncIterator[ContractOrder]:
-        """The orders of one list that may be newer than a bound, whatever the list's order.
-
-        The first page shows how the list is sorted (by order id, which grows with time).
-        Newest first: read on until a page is entirely ``older``. Oldest first: read from the
-        last page back until one is. Sorted any other way (or a page that contradicts the
-        sort): read every page. Each list is read for at most ``max_pages`` pages.
-        """
-        first = await self._page(contract_id, which, 1, page_size)
-        previous = _check_progress(first, (), which, 1)
-        for order in first.order_list:
-            yield order
-        if not first.order_list or first.count <= len(first.order_list):
-            return
-        # A venue may serve fewer than asked: its pages are as long as the first one.
-        pages = math.ceil(first.count / min(page_size, len(first.order_list)))
-        sort = _sort_of(previous)
-        if sort == "desc" and older(first.order_list):
-            return
-        # Pages read after the first must go on getting older: never above the lowest id read
-        # so far, and (oldest first) never below the first page, which holds the oldest.
-        floor = min(previous) if sort == "desc" else None
-        oldest = max(previous) if sort == "asc" else None
-        numbers = range(pages, 1, -1) if sort == "asc" else range(2, pages + 1)
-        for read, number in enumerate(numbers, start=2):
-            if read > max_pages:
-                raise MalformedResponse(
-                    f"order list {which} of contract {contract_id} has more than {max_pages} "
-                    f"pages to read before the bound"
-                )
-            page = await self._page(contract_id, which, number, page_size)
-            ids = _check_progress(page, previous, which, number)
-            for order in page.order_list:
-                yield order
-            if sort is not None and ids:
-                if (
-                    _sort_of(ids) not in (sort, None)
-                    or (floor is not None and max(ids) > floor)
-                    or (oldest is not None and min(ids) < oldest)
-                ):
-                    sort = None  # the pages contradict the sort: no early stop
-                else:
-                    floor = min(ids) if floor is None else min(floor, min(ids))
-            if sort is not None and older(page.order_list):
-                return
-            previous = ids
-
     async def _watermark(self, contract_id: int) -> int | None:
-        """The highest order id on the contract, as far as this client knows: every order with
-        a lower id existed before now. Learned from one look at the newest orders of every list
-        before the client's first order on the contract (``None`` if that look fails), then
-        from every id seen."""
-        if contract_id not in self._bounded:
+        """The highest order id on the contract as far as this client knows: every order with
+        a lower id existed before now. Before a send, when no order of this client's or no
+        look at the lists bounded it within the last minute, the newest orders of every list
+        are read again (``None`` if that fails and nothing is known)."""
+        clock = self.session.clock
+        if self._ledger.needs_look(contract_id, clock.monotonic()):
             lock = self._learning.setdefault(contract_id, asyncio.Lock())
             async with lock:
-                if contract_id not in self._bounded:
-                    try:
-                        for which in _LISTS:
-                            async for _ in self._search(
-                                contract_id, which, _PAGE_SIZE, _MAX_PAGES, lambda page: True
-                            ):
-                                pass  # _page learns the ids it sees
-                    except ConfigurationError:
-                        raise  # no keys, a closed client: nothing can be sent at all
-                    except ExchangeError as error:
-                        logger.warning(
-                            "take_order: could not read the newest orders of contract %d (%s); "
-                            "if an order's outcome is unknown, reconcile can only go by "
-                            "creation times",
-                            contract_id,
-                            error,
-                        )
-                        return None
-                    self._watermarks.setdefault(contract_id, 0)
-                    self._bounded.add(contract_id)
-        return self._watermarks[contract_id]
+                if self._ledger.needs_look(contract_id, clock.monotonic()):
+                    await self._look(contract_id)
+        return self._ledger.watermark(contract_id)
 
-    def _learn(self, contract_id: int, order_ids: Iterator[int] | Sequence[int]) -> None:
-        """Raise the contract's watermark to the highest of ``order_ids``."""
-        highest = max(order_ids, default=None)
-        if highest is not None and highest > self._watermarks.get(contract_id, -1):
-            self._watermarks[contract_id] = highest
+    async def _look(self, contract_id: int) -> None:
+        """Read the newest orders of every list (the ids rise the watermark as they pass)."""
+        started = self.session.clock.monotonic()
 
-    def _own(self, contract_id: int, order_id: int) -> None:
-        """Remember ``order_id`` as an order of this client's (never another's match); the
-        venue issued it last, so it bounds every list."""
-        self._learn(contract_id, (order_id,))
-        self._bounded.add(contract_id)
-        self._acknowledged[order_id] = None
-        while len(self._acknowledged) > _REMEMBERED_ORDERS:
-            self._acknowledged.popitem(last=False)
+        async def read_page(which: str, number: int, size: int) -> OrderList:
+            return await self._page(contract_id, which, number, size)
 
-    def _resolve(self, order: TakeOrder) -> None:
-        for pending in self._unresolved:
-            if pending.order is order:
-                self._unresolved.remove(pending)
-                return
+        try:
+            for which in _LISTS:
+                await scan(read_page, which, _PAGE_SIZE, _MAX_PAGES, lambda page: True)
+        except ConfigurationError:
+            raise  # no keys, a closed client: nothing can be sent at all
+        except ExchangeError as error:
+            logger.warning(
+                "take_order: could not read the newest orders of contract %d (%s); if an "
+                "order's outcome is unknown, reconcile goes by %s",
+                contract_id,
+                error,
+                "an older watermark"
+                if self._ledger.watermark(contract_id) is not None
+                else "creation times",
+            )
+            return
+        self._ledger.looked(contract_id, started)
 
     def __repr__(self) -> str:
         # Safe on a client whose constructor failed half-way (tracebacks show it).
@@ -619,14 +546,24 @@ class ChainupContractClient(AsyncResource):
 
 def _what_to_find(
     unknown: OrderStatusUnknown | TakeOrder, sent_at: datetime | None, watermark: int | None
-) -> tuple[TakeOrder, datetime | None, int | None]:
-    """The order a reconcile looks for and its bounds, from the error or as given."""
+) -> tuple[TakeOrder, datetime | None, int | None, Attempt | None]:
+    """The order a reconcile looks for, its bounds and its send, from the error or as given."""
+    attempt: Attempt | None = None
     if isinstance(unknown, OrderStatusUnknown):
         order = unknown.request
         if sent_at is None and unknown.sent_at is not None:
-            sent_at = utc(unknown.sent_at)
-        if watermark is None:
-            watermark = unknown.watermark
+            stamp = unknown.sent_at
+            if (
+                isinstance(stamp, bool)
+                or not isinstance(stamp, (int, float))
+                or not (1e9 <= stamp <= 1e11)
+            ):
+                raise InvalidRequest("unknown", f"carries no usable send time: {stamp!r}")
+            sent_at = utc(stamp)
+        if isinstance(unknown, TakeOrderUnknown):
+            attempt = unknown.attempt
+            if watermark is None:
+                watermark = unknown.watermark
     else:
         order = unknown
     if not isinstance(order, TakeOrder):
@@ -637,70 +574,14 @@ def _what_to_find(
         raise InvalidRequest("watermark", f"must be an order id, got {watermark!r}")
     if sent_at is None and watermark is None:
         raise InvalidRequest("sent_at", "give the time the order was sent (or its watermark)")
-    return order, sent_at, watermark
+    return order, sent_at, watermark, attempt
 
 
-def _check_progress(
-    page: OrderList, previous: tuple[int, ...], which: str, number: int
-) -> tuple[int, ...]:
-    """The page's order ids; a venue that serves the previous page again is malformed."""
-    ids = tuple(order.order_id for order in page.order_list)
-    if ids and ids == previous:
-        raise MalformedResponse(f"order list {which}: page {number} repeats the page before it")
-    return ids
-
-
-def _sort_of(ids: Sequence[int]) -> str | None:
-    """``"desc"``/``"asc"`` when ``ids`` strictly fall/rise, ``None`` when neither (or too short
-    to tell)."""
-    if len(ids) < 2:
-        return None
-    pairs = list(itertools.pairwise(ids))
-    if all(a > b for a, b in pairs):
-        return "desc"
-    if all(a < b for a, b in pairs):
-        return "asc"
-    return None
-
-
-def _same_key(one: TakeOrder, other: TakeOrder) -> bool:
-    """Whether two orders would look the same in the venue's lists."""
-    limit = one.order_type is OrderType.LIMIT
-    return (
-        one.contract_id == other.contract_id
-        and one.side == other.side
-        and one.order_type == other.order_type
-        and one.volume == other.volume
-        and (not limit or one.price == other.price)
-        and one.close_type == other.close_type
-        and one.position_id == other.position_id
-    )
-
-
-def _matches(candidate: ContractOrder, order: TakeOrder) -> bool:
-    if (
-        candidate.contract_id != order.contract_id
-        or candidate.side != order.side
-        or candidate.type != order.order_type
-        or candidate.volume != order.volume
-    ):
-        return False
-    # A market order's price on the venue may be the one sent, zero or the fill: not compared.
-    limit = order.order_type is OrderType.LIMIT
-    if limit and candidate.price is not None and candidate.price != order.price:
-        return False
-    action = "CLOSE" if order.close_type is CloseType.CLOSE else "OPEN"
-    if candidate.action and candidate.action.upper() != action:
-        return False
-    return order.position_id is None or candidate.position_id in (None, order.position_id)
+def _check_span(field: str, value: object) -> None:
+    if not isinstance(value, timedelta) or not timedelta(0) <= value <= _LONGEST:
+        raise InvalidRequest(field, f"must be a timedelta from 0 to a day, got {value!r}")
 
 
 def _check_page_size(page_size: int) -> None:
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 200:
         raise InvalidRequest("page_size", f"must be an integer 1-200, got {page_size!r}")
-
-
-def _whole(field: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidRequest(field, f"must be an integer >= 1, got {value!r}")
-    return value

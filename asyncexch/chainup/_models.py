@@ -345,11 +345,17 @@ def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) 
         )
 
 
+def whole(field: str, value: object) -> int:
+    """``value`` if it is an integer >= 1 (an id, a contract), else ``InvalidRequest``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequest(field, f"must be an integer >= 1, got {value!r}")
+    return value
+
+
 def _whole(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None and attribute.default is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidRequest(attribute.name, f"must be an integer >= 1, got {value!r}")
+    whole(attribute.name, value)
 
 
 def _plain(value: Decimal) -> str:

@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 import cattrs
 import httpx
 
-from .._convert import datetime_from_millis, loads_exact, make_converter, optional
+from .._convert import datetime_from_millis, loads_exact, make_converter, millis, optional
 from .._endpoint import Endpoint
 from .._limits import RateLimit
 from .._venue import Reply, Secret, WireRequest, as_secret, check_credentials, check_text
@@ -28,6 +28,10 @@ Encoding = Literal["json", "form"]
 #: Where ChainUP's deployments run (UTC+8): the timezone of the dates they send as text.
 VENUE_TIMEZONE = timezone(timedelta(hours=8), "UTC+08:00")
 _LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: Read as milliseconds, anything up to 10**11 (ten digits and more) is in early 1973: no
+#: order's time. It is the venue sending seconds (2001-5138), and read as such.
+_SECONDS_UNTIL = _EPOCH + timedelta(milliseconds=10**11)
 
 
 def _code(value: object) -> int | None:
@@ -51,7 +55,10 @@ def _make_converter(venue_timezone: tzinfo) -> cattrs.Converter:
         if isinstance(value, str) and _LOCAL_TIME.fullmatch(value):
             local = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
             return local.replace(tzinfo=venue_timezone).astimezone(timezone.utc)
-        return datetime_from_millis(value)
+        moment = datetime_from_millis(value)
+        if _EPOCH < moment < _SECONDS_UNTIL:  # ten digits: seconds, not milliseconds
+            return datetime_from_millis(millis(moment) * 1000)
+        return moment
 
     converter.register_structure_hook(datetime, venue_time)
     converter.register_structure_hook(datetime | None, optional(venue_time))

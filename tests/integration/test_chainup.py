@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -50,6 +51,7 @@ def _client(url: str, transport: TransportChoice) -> ChainupContractClient:
         transport=transport,
         limits={"take_order": RateLimit(50), "order_list": RateLimit(50)},
         retry=RetryPolicy(max_attempts=6),
+        timeout=1.0,  # so a reconcile waits 3 s (the attempt deadline and a second), not 21
     )
 
 
@@ -80,7 +82,8 @@ async def test_200_orders_with_faults_no_duplicates_and_every_unknown_reconciled
             assert isinstance(result, OrderStatusUnknown), result
             unknown += 1
             truth = by_price.get(order.price)
-            verdict = await client.reconcile(result)
+            # The simulator commits before it fails an answer: nothing arrives later.
+            verdict = await client.reconcile(result, settle=timedelta(0))
             if truth is None:
                 assert verdict.status is ReconcileStatus.NOT_PLACED
             else:
@@ -208,5 +211,5 @@ async def test_40_orders_with_lost_answers_each_exist_once_and_every_verdict_is_
     assert len(verdicts) == lost > 0
     assert not [v for v in verdicts if v.status is ReconcileStatus.NOT_PLACED]
     ambiguous = [v for v in verdicts if v.status is ReconcileStatus.AMBIGUOUS]
-    assert len(ambiguous) <= 0.1 * len(verdicts)
+    assert ambiguous == []  # distinct orders: the watermark tells every one
     assert sim.stats.faults["drop_after_commit"] and sim.stats.faults["http_5xx_after_commit"]

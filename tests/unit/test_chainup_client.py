@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from chainup_wire import fail, ok, order
 from conftest import CHAINUP_API_KEY, CHAINUP_API_SECRET, CHAINUP_BASE_URL
 
 from asyncexch import RateLimit, RetryPolicy, VirtualClock
@@ -28,7 +29,7 @@ from asyncexch.chainup import (
     Md5Signer,
     OrderType,
     Side,
-    TakeOrder,
+    TakeOrderUnknown,
 )
 from asyncexch.errors import (
     AuthenticationError,
@@ -55,14 +56,6 @@ Responder = Callable[[httpx.Request], httpx.Response]
 # --- helpers and fixtures -----------------------------------------------------------------
 
 
-def ok(data: object) -> httpx.Response:
-    return httpx.Response(200, json={"code": "0", "msg": "成功", "data": data})
-
-
-def fail(code: int | str, message: str = "error") -> httpx.Response:
-    return httpx.Response(200, json={"code": str(code), "msg": message, "data": None})
-
-
 def html(status: int = 502) -> httpx.Response:
     return httpx.Response(status, text="<html><body><h1>502 Bad Gateway</h1></body></html>")
 
@@ -84,19 +77,6 @@ def answers(*steps: httpx.Response | Responder) -> Callable[[httpx.Request], htt
         return step if isinstance(step, httpx.Response) else step(request)
 
     return respond
-
-
-def order(**overrides: Any) -> TakeOrder:
-    fields: dict[str, Any] = {
-        "contract_id": 1,
-        "side": Side.BUY,
-        "volume": Decimal("1"),
-        "order_type": OrderType.LIMIT,
-        "price": Decimal("7000"),
-        "level": 10,
-    }
-    fields.update(overrides)
-    return TakeOrder(**fields)
 
 
 def sent(request: httpx.Request) -> dict[str, str]:
@@ -901,8 +881,8 @@ async def test_logs_and_errors_never_show_the_secret(
 
     assert [type(error) for error in errors] == [
         AuthenticationError,
-        OrderStatusUnknown,
-        OrderStatusUnknown,
+        TakeOrderUnknown,  # an OrderStatusUnknown with what reconcile needs
+        TakeOrderUnknown,
         InvalidRequest,
     ]
     assert caplog.records, "the session logs each attempt at DEBUG"

@@ -9,6 +9,7 @@ The lists' sort order is undocumented: every test that pages runs both ways.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
@@ -18,15 +19,15 @@ from typing import Any, Literal
 import httpx
 import pytest
 import respx
+from chainup_wire import fail, ok, order
 
 from asyncexch import RetryPolicy, VirtualClock
 from asyncexch.chainup import (
     ChainupContractClient,
     OrderStatus,
-    OrderType,
     ReconcileStatus,
-    Side,
     TakeOrder,
+    TakeOrderUnknown,
 )
 from asyncexch.errors import (
     InvalidRequest,
@@ -37,27 +38,6 @@ from asyncexch.errors import (
 TAKE = "/api/take_order"
 ORDER_LIST = "/api/order_list_v2"
 Sort = Literal["desc", "asc", "none"]
-
-
-def ok(data: object) -> httpx.Response:
-    return httpx.Response(200, json={"code": "0", "msg": "成功", "data": data})
-
-
-def fail(code: int, message: str = "error") -> httpx.Response:
-    return httpx.Response(200, json={"code": str(code), "msg": message, "data": None})
-
-
-def order(**overrides: Any) -> TakeOrder:
-    fields: dict[str, Any] = {
-        "contract_id": 1,
-        "side": Side.BUY,
-        "volume": Decimal("1"),
-        "order_type": OrderType.LIMIT,
-        "price": Decimal("7000"),
-        "level": 10,
-    }
-    fields.update(overrides)
-    return TakeOrder(**fields)
 
 
 def item(
@@ -106,6 +86,11 @@ class Venue:
         self.sort = sort
         self.page_cap = page_cap
         self.asked: list[tuple[str, int]] = []
+        self.sizes: list[int] = []
+        #: Added to the count the venue reports, by list (a venue whose count is wrong).
+        self.count_bias: dict[str, int] = {}
+        #: Called after each page is served, to change the lists under the reading.
+        self.after_page: Callable[[str, int], None] | None = None
         self.failing = False
         router.post(ORDER_LIST).mock(side_effect=self.order_list)
 
@@ -116,24 +101,30 @@ class Venue:
         which, page, size = body["order_type"], int(body["pageNo"]), int(body["pageSize"])
         assert body["contractId"] == "1"
         self.asked.append((which, page))
+        self.sizes.append(size)
         items = self.lists[which]  # "none": in the order given
         if self.sort != "none":
             items = sorted(items, key=lambda i: i["orderId"], reverse=self.sort == "desc")
         per_page = min(size, self.page_cap or size)
-        chunk = items[(page - 1) * per_page : page * per_page]
-        return ok({"count": len(items), "orderList": chunk})
+        # The offset comes from the size asked for: asking for more than is served skips some.
+        chunk = items[(page - 1) * size : (page - 1) * size + per_page]
+        count = max(len(items) + self.count_bias.get(which, 0), 0)
+        answer = ok({"count": count, "orderList": chunk})
+        if self.after_page is not None:
+            self.after_page(which, page)
+        return answer
 
 
 async def lost(
     client: ChainupContractClient, router: respx.MockRouter, placed: TakeOrder
-) -> OrderStatusUnknown:
-    """An OrderStatusUnknown from a take_order whose answer timed out."""
+) -> TakeOrderUnknown:
+    """The error of a take_order whose answer timed out."""
 
     def timeout(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("lost", request=request)
 
     router.post(TAKE).mock(side_effect=timeout)
-    with pytest.raises(OrderStatusUnknown) as caught:
+    with pytest.raises(TakeOrderUnknown) as caught:
         await client.take_order(placed)
     return caught.value
 
@@ -167,9 +158,10 @@ async def test_the_watermark_is_learned_from_every_list_before_the_first_order(
     error = await lost(client, chainup_mock, order())
 
     assert error.watermark == 40
-    # One page a list, and the last page where a list has more: the newest either way.
-    newest = 1 if sort == "desc" else 3
-    assert venue.asked == [("1", 1), ("2", 1), ("3", 1)] + ([("3", newest)] if newest > 1 else [])
+    # One page a short list; a long one up to its newest page and one more, which confirms
+    # the sort (newest first: pages 1 and 2; oldest first: 1, the last, and the one before).
+    history = [1, 2] if sort == "desc" else [1, 3, 2]
+    assert venue.asked == [("1", 1), ("2", 1)] + [("3", page) for page in history]
     # A second order on the contract does not look again.
     venue.asked.clear()
     again = await lost(client, chainup_mock, order(price=Decimal("7001")))
@@ -186,7 +178,9 @@ async def test_an_unsorted_list_is_read_whole_for_the_watermark(
     error = await lost(client, chainup_mock, order())
 
     assert error.watermark == 60
-    assert sorted(page for which, page in venue.asked if which == "3") == [1, 2, 3]
+    # Every page (page 1 looked oldest-first, the last page said otherwise), through one
+    # that is not full (the fourth, empty).
+    assert sorted(page for which, page in venue.asked if which == "3") == [1, 2, 3, 4]
 
 
 @pytest.mark.parametrize(
@@ -405,7 +399,7 @@ async def test_equal_numbers_in_another_notation_match(
 
 async def lost_without_watermark(
     client: ChainupContractClient, router: respx.MockRouter, placed: TakeOrder
-) -> tuple[OrderStatusUnknown, Venue]:
+) -> tuple[TakeOrderUnknown, Venue]:
     venue = Venue(router)
     venue.failing = True
     error = await lost(client, router, placed)
@@ -481,15 +475,33 @@ async def test_window_and_tolerance_bound_the_times(
     error, venue = await lost_without_watermark(client, chainup_mock, order())
     assert error.sent_at is not None
     at = int(error.sent_at * 1000)
-    venue.lists["1"] += [item(2, ctime=at - 8_000), item(3, ctime=at + 20_000)]
+    venue.lists["1"] += [item(2, ctime=at - 8_000), item(3, ctime=at + 40_000)]
 
-    narrow = await client.reconcile(error, window=timedelta(seconds=10))
+    # The window is never shorter than the request can take to arrive (the attempt deadline,
+    # 20 s, and a second) plus the clocks' difference: 26 s here.
+    narrow = await client.reconcile(
+        error, window=timedelta(seconds=10), tolerance=timedelta(seconds=5)
+    )
     wide = await client.reconcile(
-        error, window=timedelta(seconds=30), tolerance=timedelta(seconds=10)
+        error, window=timedelta(seconds=60), tolerance=timedelta(seconds=10)
     )
 
     assert narrow.status is ReconcileStatus.NOT_PLACED
     assert wide.status is ReconcileStatus.AMBIGUOUS
+
+
+async def test_a_longer_settle_widens_the_window_of_creation_times(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter, clock: VirtualClock
+) -> None:
+    """A venue given five minutes to process a request may create the order at +3 min."""
+    sent = datetime.fromtimestamp(clock.time(), timezone.utc)
+    late = int((sent + timedelta(minutes=3)).timestamp() * 1000)
+    Venue(chainup_mock, filled=[item(5, ctimeStr=late)])
+
+    result = await client.reconcile(order(), sent_at=sent, settle=timedelta(minutes=5))
+
+    assert result.status is ReconcileStatus.PLACED
+    assert result.order is not None and result.order.order_id == 5
 
 
 async def test_a_take_order_needs_sent_at_or_a_watermark(
@@ -530,7 +542,7 @@ async def test_unreadable_lists_leave_the_fate_unknown(
     error = await lost(client, chainup_mock, order())
     venue.failing = True
 
-    with pytest.raises(OrderStatusUnknown) as caught:
+    with pytest.raises(TakeOrderUnknown) as caught:
         await client.reconcile(error)
 
     assert "still unknown" in str(caught.value)
@@ -597,3 +609,389 @@ async def test_unknown_enum_values_are_kept_and_never_match(
     assert weird[3].status == OrderStatus(9) and not weird[3].status.known
     assert result.status is ReconcileStatus.PLACED
     assert result.order is not None and result.order.order_id == 4
+
+
+# --- lists that are not what they seem (the review of the first reconcile) -----------------------
+
+
+@pytest.mark.parametrize("bias", [+7, -38], ids=["count-too-high", "count-too-low"])
+async def test_a_wrong_count_never_hides_the_order(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter, sort: Sort, bias: int
+) -> None:
+    venue = Venue(chainup_mock, history=[item(n, side="SELL") for n in range(1, 41)], sort=sort)
+    error = await lost(client, chainup_mock, order())
+    venue.lists["3"].append(item(41))
+    venue.count_bias["3"] = bias
+
+    result = await client.reconcile(error, page_size=5)
+
+    assert result.status is ReconcileStatus.PLACED
+    assert result.order is not None and result.order.order_id == 41
+
+
+async def test_an_empty_first_page_that_counts_orders_leaves_the_fate_unknown(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    venue = Venue(chainup_mock)
+    error = await lost(client, chainup_mock, order())
+    venue.count_bias["1"] = 5  # count 5, no items
+
+    with pytest.raises(TakeOrderUnknown, match="still unknown"):
+        await client.reconcile(error)
+
+
+async def test_an_order_leaving_a_page_already_read_makes_the_list_read_again(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    """Newest first, 5 a page: order 104 fills right after page 1 is read, every order after
+    it moves up a place, and ours (101) would slip from page 2 onto page 1, unread."""
+    venue = Venue(chainup_mock, active=[item(n, side="SELL") for n in range(90, 96)])
+    error = await lost(client, chainup_mock, order())
+    venue.lists["1"] = [item(n, side="SELL") for n in (102, 103, 104, 105, 106, 100, 99)]
+    venue.lists["1"].insert(0, item(101))  # ours, sorted in below
+    moved = False
+
+    def fill_104(which: str, page: int) -> None:
+        nonlocal moved
+        if which == "1" and page == 1 and not moved:
+            moved = True
+            venue.lists["1"] = [i for i in venue.lists["1"] if i["orderId"] != 104]
+            venue.lists["3"].append(item(104, side="SELL", status=2))
+
+    venue.after_page = fill_104
+    venue.asked.clear()
+
+    result = await client.reconcile(error, page_size=5)
+
+    assert result.status is ReconcileStatus.PLACED
+    assert result.order is not None and result.order.order_id == 101
+    assert venue.asked.count(("1", 1)) == 2  # read again once its count changed
+
+
+async def test_a_first_page_that_only_looks_sorted_does_not_stop_the_reading(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    """History sorted by finish time: page 1 looks newest-first and older than the
+    watermark, but ours is on page 2."""
+    venue = Venue(chainup_mock, history=[item(n, side="SELL") for n in (90, 80)])
+    error = await lost(client, chainup_mock, order())
+    assert error.watermark == 90
+    venue.sort = "none"
+    venue.lists["3"] = [item(70, side="SELL"), item(60, side="SELL"), item(95), item(20)]
+
+    result = await client.reconcile(error, page_size=2)
+
+    assert result.status is ReconcileStatus.PLACED
+    assert result.order is not None and result.order.order_id == 95
+
+
+async def test_a_capped_page_size_is_asked_for_as_served(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    venue = Venue(chainup_mock, history=[item(n, side="SELL") for n in range(1, 13)], page_cap=5)
+    error = await lost(client, chainup_mock, order())
+    venue.lists["3"].append(item(13))
+    venue.sizes.clear()
+
+    result = await client.reconcile(error)
+
+    assert result.status is ReconcileStatus.PLACED
+    assert set(venue.sizes[1:]) <= {200, 5}  # after a capped page, ask for the served size
+    assert 5 in venue.sizes
+
+
+async def test_an_item_of_another_contract_never_moves_the_watermark(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    Venue(chainup_mock, active=[item(7), item(10**15, contract_id=2)])
+
+    error = await lost(client, chainup_mock, order())
+
+    assert error.watermark == 7
+
+
+async def test_a_match_below_the_watermark_created_after_the_send_is_ambiguous(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    """Ids only roughly in time order: the venue's own time says this one is new."""
+    venue = Venue(chainup_mock, active=[item(50)])
+    error = await lost(client, chainup_mock, order(price=Decimal("7001")))
+    assert error.sent_at is not None
+    venue.lists["1"].append(item(40, price="7001", ctime=int(error.sent_at * 1000) + 500))
+
+    result = await client.reconcile(error)
+
+    assert result.status is ReconcileStatus.AMBIGUOUS
+
+
+async def test_reconcile_waits_until_the_request_can_no_longer_arrive(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter, clock: VirtualClock
+) -> None:
+    """A gateway answered 502 while the venue still worked on the order: it appears 5 s
+    later. Reconcile reads the lists only after the attempt deadline (20 s) and a second."""
+    venue = Venue(chainup_mock)
+    error = await lost(client, chainup_mock, order())
+    assert error.sent_at is not None
+    listed_at = error.sent_at + 5
+
+    original = venue.order_list
+
+    def late(request: httpx.Request) -> httpx.Response:
+        if clock.time() >= listed_at and not venue.lists["1"]:
+            venue.lists["1"].append(item(1))
+        return original(request)
+
+    chainup_mock.post(ORDER_LIST).mock(side_effect=late)
+
+    result = await client.reconcile(error)
+
+    assert result.status is ReconcileStatus.PLACED
+    assert clock.time() >= error.sent_at + 21.0
+
+
+async def test_the_same_order_object_in_flight_twice_is_told_apart(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    """Two sends of one object, both lost: one order on the venue may be either."""
+    venue = Venue(chainup_mock)
+    placed = order()
+    first = await lost(client, chainup_mock, placed)
+    second = await lost(client, chainup_mock, placed)
+    venue.lists["1"].append(item(1))
+
+    assert (await client.reconcile(first)).status is ReconcileStatus.AMBIGUOUS
+    assert (await client.reconcile(second)).status is ReconcileStatus.AMBIGUOUS
+
+
+async def test_a_watermark_older_than_a_minute_is_looked_for_again(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter, clock: VirtualClock
+) -> None:
+    venue = Venue(chainup_mock, active=[item(5)])
+    await lost(client, chainup_mock, order())
+    venue.lists["1"].append(item(9, side="SELL"))  # someone else's, meanwhile
+    venue.asked.clear()
+    clock.advance(61)
+
+    error = await lost(client, chainup_mock, order(price=Decimal("7002")))
+
+    assert error.watermark == 9
+    assert ("1", 1) in venue.asked
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"window": 5}, "window"),
+        ({"window": timedelta(seconds=-1)}, "window"),
+        ({"tolerance": timedelta.max}, "tolerance"),
+        ({"settle": timedelta(days=2)}, "settle"),
+        ({"page_size": 0}, "page_size"),
+        ({"max_pages": 0}, "max_pages"),
+    ],
+)
+async def test_reconcile_refuses_arguments_it_cannot_use(
+    client: ChainupContractClient,
+    chainup_mock: respx.MockRouter,
+    options: dict[str, Any],
+    field: str,
+) -> None:
+    Venue(chainup_mock)
+    error = await lost(client, chainup_mock, order())
+
+    with pytest.raises(InvalidRequest) as caught:
+        await client.reconcile(error, **options)
+    assert caught.value.field == field
+
+
+async def test_a_hand_built_error_with_a_strange_send_time_is_refused(
+    client: ChainupContractClient,
+) -> None:
+    for stamp in ("x", 1e20, float("nan")):
+        error = OrderStatusUnknown("lost", request=order(), sent_at=stamp)  # type: ignore[arg-type]
+        with pytest.raises(InvalidRequest) as caught:
+            await client.reconcile(error)
+        assert caught.value.field == "unknown"
+
+
+async def test_orders_refuses_a_which_it_does_not_know(client: ChainupContractClient) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        client.orders(1, which=["active"])  # type: ignore[arg-type]
+    assert caught.value.field == "which"
+
+
+async def test_ctime_in_seconds_is_read_as_seconds(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    error, venue = await lost_without_watermark(client, chainup_mock, order())
+    assert error.sent_at is not None
+    venue.lists["1"].append(item(2, ctime=int(error.sent_at) + 1))  # ten digits
+
+    result = await client.reconcile(error)
+
+    assert result.status is ReconcileStatus.PLACED
+
+
+async def test_reconcile_waits_from_the_last_send_not_the_first(
+    make_chainup_client: Callable[..., ChainupContractClient],
+    chainup_mock: respx.MockRouter,
+    clock: VirtualClock,
+) -> None:
+    """Three sends that never connected (10 s each), then a 502 over half a minute after the
+    first: the order appears 5 s after that last send, and is found."""
+    client = make_chainup_client(retry=RetryPolicy(backoff=0.0))
+    venue = Venue(chainup_mock, history=[item(90, side="SELL")])
+    sends: list[float] = []
+
+    def take(request: httpx.Request) -> httpx.Response:
+        sends.append(clock.time())
+        if len(sends) < 4:
+            clock.advance(10)
+            raise httpx.ConnectTimeout("no connection", request=request)
+        return httpx.Response(502, text="<html>bad gateway</html>")
+
+    chainup_mock.post(TAKE).mock(side_effect=take)
+    with pytest.raises(TakeOrderUnknown) as caught:
+        await client.take_order(order())
+    error = caught.value
+    original = venue.order_list
+
+    def late(request: httpx.Request) -> httpx.Response:
+        if clock.time() >= sends[-1] + 5 and not venue.lists["1"]:
+            venue.lists["1"].append(item(91))
+        return original(request)
+
+    chainup_mock.post(ORDER_LIST).mock(side_effect=late)
+
+    result = await client.reconcile(error)
+
+    assert sends[-1] - sends[0] > client.session.attempt_deadline  # the first send is long gone
+    assert error.sent_at == sends[-1]
+    assert result.status is ReconcileStatus.PLACED
+    assert result.order is not None and result.order.order_id == 91
+
+
+async def test_a_short_page_that_counts_fewer_than_it_holds_is_read_on(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    """Oldest first, three a page whatever is asked, and a count of 2: the count cannot tell a
+    capped page from the end of the list, so the list is read on to the lost order."""
+    venue = Venue(
+        chainup_mock, history=[item(n, side="SELL") for n in range(1, 11)], sort="asc", page_cap=3
+    )
+    error = await lost(client, chainup_mock, order())
+    venue.lists["3"].append(item(50))
+    venue.count_bias["3"] = -9
+
+    result = await client.reconcile(error)
+
+    assert result.status is ReconcileStatus.PLACED
+    assert result.order is not None and result.order.order_id == 50
+
+
+async def test_a_page_with_more_orders_than_asked_for_leaves_the_fate_unknown(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    Venue(chainup_mock)
+    error = await lost(client, chainup_mock, order())
+    everything = ok({"count": 1000, "orderList": [item(n) for n in range(1000, 0, -1)]})
+    chainup_mock.post(ORDER_LIST).mock(return_value=everything)
+
+    with pytest.raises(TakeOrderUnknown, match="1000 orders, 200 were asked for"):
+        await client.reconcile(error)
+
+
+async def test_a_page_out_of_order_never_confirms_a_sort(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    """Filled orders sorted by fill time: page 1 falls, page 2 neither falls nor rises, and
+    the lost order (96, above the watermark 95) is on page 3."""
+    venue = Venue(chainup_mock, filled=[item(95, side="SELL")])
+    error = await lost(client, chainup_mock, order())
+    assert error.watermark == 95
+    venue.sort = "none"
+    venue.lists["2"] = [item(n, side="SELL") for n in (94, 93, 89, 80, 85, 82)]
+    venue.lists["2"] += [item(96), item(70, side="SELL"), item(60, side="SELL")]
+
+    result = await client.reconcile(error, page_size=3)
+
+    assert result.status is ReconcileStatus.PLACED
+    assert result.order is not None and result.order.order_id == 96
+
+
+async def test_an_acknowledgement_during_the_reading_takes_its_order_out(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    """An identical order of this client is in flight while the lost one is reconciled: its
+    order (12) is listed, and its acknowledgement lands while the later lists are read. It is
+    not the lost order; the lost one was not placed."""
+    venue = Venue(chainup_mock, active=[item(10, side="SELL")])
+    error = await lost(client, chainup_mock, order())
+    answer = asyncio.Event()
+    sent = asyncio.Event()
+
+    async def take(request: httpx.Request) -> httpx.Response:
+        sent.set()
+        await answer.wait()
+        return ok({"orderId": 12, "liquidationPrice": "1"})
+
+    chainup_mock.post(TAKE).mock(side_effect=take)
+    second = asyncio.create_task(client.take_order(order()))
+    await sent.wait()
+    venue.lists["1"].append(item(12))
+    original = venue.order_list
+
+    async def acknowledge_midway(request: httpx.Request) -> httpx.Response:
+        response = original(request)
+        if venue.asked[-1][0] == "2" and not answer.is_set():
+            answer.set()
+            await second  # the acknowledgement is in before list 3 is read
+        return response
+
+    chainup_mock.post(ORDER_LIST).mock(side_effect=acknowledge_midway)
+
+    result = await client.reconcile(error, settle=timedelta(0))
+
+    assert (await second).order_id == 12
+    assert result.status is ReconcileStatus.NOT_PLACED
+
+
+async def test_own_orders_are_told_apart_per_contract(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter
+) -> None:
+    """Nothing says the venue numbers every contract's orders from one sequence: an order of
+    this client with id 97 on contract 2 says nothing of order 97 on contract 1."""
+    venue = Venue(chainup_mock, history=[item(90, side="SELL")])
+    error = await lost(client, chainup_mock, order())
+    chainup_mock.post(TAKE).mock(return_value=ok({"orderId": 97, "liquidationPrice": "1"}))
+    client._ledger.looked(2, client.session.clock.monotonic())  # no look on contract 2
+    await client.take_order(order(contract_id=2))
+    venue.lists["1"].append(item(97))
+
+    result = await client.reconcile(error)
+
+    assert result.status is ReconcileStatus.PLACED
+    assert result.order is not None and result.order.order_id == 97
+
+
+async def test_an_identical_send_stays_in_doubt_whatever_settle_the_caller_gives(
+    client: ChainupContractClient, chainup_mock: respx.MockRouter, clock: VirtualClock
+) -> None:
+    """An order is lost; 5 s later another order is acknowledged as 5 (the new watermark);
+    then an identical order is lost. The first could still have been processed after 5 was
+    issued, so a match above 5 may be either, even when the caller, having waited, passes
+    settle=0."""
+    venue = Venue(chainup_mock)
+    await lost(client, chainup_mock, order())
+    clock.advance(5)
+    chainup_mock.post(TAKE).mock(return_value=ok({"orderId": 5, "liquidationPrice": "1"}))
+    await client.take_order(order(price=Decimal("7001")))
+    clock.advance(1)
+    second = await lost(client, chainup_mock, order())
+    assert second.watermark == 5
+    clock.advance(30)
+    venue.lists["1"] += [item(5, price="7001"), item(6)]
+
+    result = await client.reconcile(second, settle=timedelta(0))
+
+    assert result.status is ReconcileStatus.AMBIGUOUS
+    assert [c.order_id for c in result.candidates] == [6]

@@ -13,6 +13,7 @@ import pytest
 
 from asyncexch import errors
 from asyncexch.bybit import StakeOrder
+from asyncexch.chainup import TakeOrderUnknown
 
 ORDER = StakeOrder(
     product_id="13015",
@@ -39,6 +40,9 @@ EXAMPLES: dict[str, Callable[[], errors.ExchangeError]] = {
     "ServiceUnavailable": lambda: errors.ServiceUnavailable(10016, "busy", "bybit"),
     "OrderAlreadyExists": lambda: errors.OrderAlreadyExists(180025, "exists", "bybit"),
     "OrderStatusUnknown": lambda: errors.OrderStatusUnknown(
+        "lost", request=ORDER, sent_at=1_700_000_000.5
+    ),
+    "TakeOrderUnknown": lambda: TakeOrderUnknown(
         "lost", request=ORDER, sent_at=1_700_000_000.5, watermark=42
     ),
     "OrderWaitTimeout": lambda: errors.OrderWaitTimeout("slow", last_seen=None),
