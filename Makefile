@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e . --group dev
 	touch $(STAMP)
 
 ## test: lint, type-check and run the whole test suite
@@ -32,7 +32,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -e . --group dev --group bench
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)

@@ -1,37 +1,114 @@
-"""The command line: ``python -m asyncexch demo`` and ``python -m asyncexch sim``."""
+"""The command line: ``asyncexch demo`` and ``asyncexch sim`` (also ``python -m asyncexch``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import socket
 from collections.abc import Sequence
 
 __all__ = ["main"]
 
+_VENUES = ("bybit", "chainup")
+_SIM_KEY, _SIM_SECRET = "sim-key", "sim-secret"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command named in ``argv``; returns the process exit status."""
-    parser = argparse.ArgumentParser(prog="python -m asyncexch")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="a batch of orders against the simulator on loopback")
-    demo.add_argument("--orders", type=int, default=50, help="orders in the batch (default 50)")
-    demo.add_argument("--rate", type=int, default=5, help="place-order limit per second (5)")
-    demo.add_argument("--faults", type=float, default=0.1, help="share of faulty requests (0.1)")
-    demo.add_argument("--jitter", type=float, default=0.02, help="max network jitter, s (0.02)")
-    demo.add_argument("--seed", type=int, default=7, help="fault seed (7)")
-    sim = commands.add_parser("sim", help="serve the Bybit simulator on a loopback port")
-    sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=8080)
-    sim.add_argument("--api-key", default="sim-key")
-    sim.add_argument("--api-secret", default="sim-secret", help="HMAC secret (sim-secret)")
-    sim.add_argument("--faults", type=float, default=0.0, help="share of faulty requests")
-    sim.add_argument("--seed", type=int, default=0)
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="asyncexch",
+        description="asyncexch: an asyncio client for exchange trading APIs, and its simulator.",
+    )
+    parser.add_argument("--version", action="version", version=f"asyncexch {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    demo = commands.add_parser(
+        "demo",
+        help="a batch of orders against the Bybit simulator on loopback",
+        description="Place a concurrent batch of SmartLeverage stake orders against the "
+        "embedded Bybit simulator while it injects faults, wait until they settle, and show "
+        "what the exchange saw.",
+        formatter_class=formatter,
+    )
+    demo.add_argument("--orders", type=int, default=50, help="orders in the batch")
+    demo.add_argument("--rate", type=int, default=5, help="place-order limit per second")
+    demo.add_argument("--faults", type=float, default=0.1, help="share of requests that fail")
+    demo.add_argument("--jitter", type=float, default=0.02, help="most network delay, seconds")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the faults drawn")
+    sim = commands.add_parser(
+        "sim",
+        help="serve a venue's simulator on a port, for bots in any language",
+        description="Serve the Bybit (Advance Earn) or ChainUP (contract v1) simulator over "
+        "HTTP until Ctrl-C.",
+        formatter_class=formatter,
+    )
+    sim.add_argument("--venue", choices=_VENUES, default="bybit", help="which exchange to play")
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sim.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free)")
+    sim.add_argument("--api-key", default=_SIM_KEY, help="the API key it accepts")
+    sim.add_argument("--api-secret", default=_SIM_SECRET, help="that key's secret")
+    sim.add_argument("--faults", type=float, default=0.0, help="share of requests that fail")
+    sim.add_argument("--seed", type=int, default=0, help="seed of the faults drawn")
+    sim.add_argument(
+        "--settlement-delay",
+        type=float,
+        default=1.0,
+        help="seconds before an order settles (Bybit: Pending -> Success; ChainUP: a fill)",
+    )
+    sim.add_argument(
+        "--limits",
+        default=argparse.SUPPRESS,
+        metavar="NAME=N/SECONDS,...",
+        help="rate limits by endpoint bucket, e.g. place_order=10/1 (default: the venue's own)",
+    )
+    sim.add_argument(
+        "--verbose", action="store_true", help="log every request the simulator answers"
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
         if args.orders < 1 or args.rate < 1 or not 0 <= args.faults <= 1 or args.jitter < 0:
             parser.error("--orders and --rate must be >= 1, --faults in [0, 1], --jitter >= 0")
+        _need("cli", "asyncexch demo", "rich", "starlette", "uvicorn")
         return _demo(args)
-    return _sim(args)
+    if not 0 <= args.faults <= 1 or args.settlement_delay < 0 or not 0 <= args.port <= 65535:
+        parser.error("--faults must be in [0, 1], --settlement-delay >= 0, --port in 0..65535")
+    try:
+        limits = _parse_limits(getattr(args, "limits", ""))
+    except ValueError as error:
+        parser.error(f"--limits: {error}")
+    _need("sim", "asyncexch sim", "starlette", "uvicorn")
+    return _sim(args, limits)
+
+
+def _need(extra: str, what: str, *modules: str) -> None:
+    """Stop with the install command when an optional dependency is missing."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise SystemExit(
+                f"{what} needs the '{extra}' extra ({module} is missing): "
+                f"pip install 'asyncexch[{extra}]'"
+            ) from None
+
+
+def _parse_limits(text: str) -> dict[str, tuple[int, float]]:
+    """``place_order=10/1,order=20/1`` as ``{"place_order": (10, 1.0), ...}``."""
+    limits: dict[str, tuple[int, float]] = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        name, _, rate = part.partition("=")
+        count, _, per = rate.partition("/")
+        try:
+            limit, seconds = int(count), float(per or "1")
+        except ValueError:
+            raise ValueError(f"{part!r} is not NAME=N/SECONDS") from None
+        if not name or limit < 1 or not 0 < seconds < 86_400:
+            raise ValueError(f"{part!r}: N must be >= 1 and SECONDS in (0, 86400)")
+        limits[name.strip()] = (limit, seconds)
+    return limits
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -71,7 +148,7 @@ def _demo(args: argparse.Namespace) -> int:
         ("orders held by the exchange", summary.orders_on_exchange),
         ("duplicate orders", summary.duplicate_orders),
         ("rate-limit rejections (10006, 403)", summary.rate_limit_rejections),
-        ("faults injected", summary.faults_injected),
+        ("faults injected (every request)", summary.faults_injected),
         ("retries (extra place-order requests)", summary.retries),
         ("reused ids refused, then looked up", summary.duplicate_ids_refused),
         ("placement time", f"{summary.placement_seconds:.2f} s"),
@@ -87,6 +164,14 @@ def _demo(args: argparse.Namespace) -> int:
     ):
         table.add_row(name, str(value))
     console.print(table)
+    console.print(
+        "Faults hit every kind of request (quotes and order queries too); a place-order that "
+        "met one is sent again under the same orderLinkId, and when the first attempt had in "
+        "fact placed the order the exchange refuses the reused id and the client looks the "
+        "order up. Settling takes longer than placing: each order settles a second after it "
+        "is placed, and the client asks about 50 orders at the order-query limit (10/s).",
+        style="dim",
+    )
     if summary.healthy:
         console.print("[green]OK[/]: every order placed exactly once, no rate limit broken.")
         return 0
@@ -94,17 +179,52 @@ def _demo(args: argparse.Namespace) -> int:
     return 1
 
 
-def _sim(args: argparse.Namespace) -> int:
+def _sim(args: argparse.Namespace, limits: dict[str, tuple[int, float]]) -> int:
     import uvicorn
 
-    from .sim import BybitSimulator, Faults
+    from .sim import BybitSimulator, ChainupSimulator, Faults
     from .sim._serve import dropping
 
-    simulator = BybitSimulator(faults=Faults(rate=args.faults, seed=args.seed))
+    faults = Faults(rate=args.faults, seed=args.seed)
+    simulator: BybitSimulator | ChainupSimulator
+    try:
+        if args.venue == "chainup":
+            simulator = ChainupSimulator(
+                limits=limits or None, fill_delay=args.settlement_delay, faults=faults
+            )
+        else:
+            simulator = BybitSimulator(
+                limits=limits or None, settlement_delay=args.settlement_delay, faults=faults
+            )
+    except ValueError as error:  # an endpoint the venue does not have
+        raise SystemExit(f"asyncexch sim: {error}") from None
     simulator.add_account(args.api_key, args.api_secret)
+    # Bind before saying where we listen: a port in use is an error, not a banner.
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((args.host, args.port))
+    except OSError as error:
+        listener.close()
+        raise SystemExit(
+            f"asyncexch sim: cannot listen on {args.host}:{args.port}: {error.strerror or error}"
+        ) from None
+    host, port = listener.getsockname()[:2]
+    name = "ChainUP contract" if args.venue == "chainup" else "Bybit Advance Earn"
     print(
-        f"Bybit simulator on http://{args.host}:{args.port} for api key {args.api_key!r} "
-        "(secret from --api-secret); Ctrl-C stops it"
+        f"{name} simulator on http://{host}:{port} for api key {args.api_key!r} "
+        "(secret from --api-secret); Ctrl-C stops it",
+        flush=True,
     )
-    uvicorn.run(dropping(simulator.app), host=args.host, port=args.port, log_level="warning")
+    config = uvicorn.Config(
+        dropping(simulator.app),
+        log_level="info" if args.verbose else "warning",
+        access_log=args.verbose,
+        lifespan="off",
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    finally:
+        listener.close()
     return 0

@@ -3,6 +3,16 @@
 Needs the ``sim`` extra (``pip install 'asyncexch[sim]'``).
 """
 
+try:  # the sim extra: say how to install it rather than fail on a bare import
+    import starlette  # noqa: F401
+    import uvicorn  # noqa: F401
+except ImportError as _missing:
+    raise ModuleNotFoundError(
+        f"asyncexch.sim needs the sim extra ({_missing.name} is missing): "
+        "pip install 'asyncexch[sim]'",
+        name=_missing.name,
+    ) from _missing
+
 from ._bybit import (
     BybitSimulator,
     SimAccount,
