@@ -12,7 +12,16 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["MAX_DIGITS", "MAX_EXPONENT", "decimal_places", "is_sized", "parse_decimal"]
+from .errors import InvalidRequest
+
+__all__ = [
+    "MAX_DIGITS",
+    "MAX_EXPONENT",
+    "check_positive",
+    "decimal_places",
+    "is_sized",
+    "parse_decimal",
+]
 
 #: The most significant digits an amount or price may have.
 MAX_DIGITS = 40
@@ -31,6 +40,37 @@ def is_sized(value: Decimal) -> bool:
     if not isinstance(exponent, int):
         return False
     return len(digits) <= MAX_DIGITS and -MAX_EXPONENT <= exponent + len(digits) - 1 <= MAX_EXPONENT
+
+
+def check_positive(field: str, value: object) -> Decimal:
+    """``value`` if it is a sized, finite ``Decimal`` above zero; else an ``InvalidRequest``
+    naming ``field`` and saying what to write instead."""
+    if not isinstance(value, Decimal):
+        raise InvalidRequest(field, _not_decimal(value))
+    if not value.is_finite() or value <= 0:
+        raise InvalidRequest(field, f"must be a finite amount > 0, got {value}")
+    if not is_sized(value):
+        raise InvalidRequest(
+            field,
+            f"has more than {MAX_DIGITS} significant digits or a magnitude beyond "
+            f"1E±{MAX_EXPONENT}: no amount or price needs that",
+        )
+    return value
+
+
+def _not_decimal(value: object) -> str:
+    """Why ``value`` is refused as money, with the ``Decimal`` to write when there is one."""
+    if isinstance(value, float):
+        # repr gives the shortest text that reads back as this float: what the caller typed.
+        return (
+            f"must be a decimal.Decimal, never a float (a float is not exact): "
+            f"write Decimal({repr(value)!r}), got {value!r}"
+        )
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        text = str(value).strip()
+        if _TEXT.fullmatch(text):
+            return f"must be a decimal.Decimal: write Decimal({text!r}), got {value!r}"
+    return f"must be a decimal.Decimal, got {value!r}"
 
 
 def parse_decimal(text: str) -> Decimal:

@@ -431,7 +431,7 @@ class RedisLimiter(AsyncResource):
         bucket with another limit.
         """
         if self._closed:
-            raise ConfigurationError("this RedisLimiter is closed")
+            raise ConfigurationError("RedisLimiter is closed: make a new one")
         for key, rate in claims:
             if cost > rate.limit:
                 raise ConfigurationError(f"cost {cost} exceeds the limit {rate.limit} of {key!r}")
@@ -477,6 +477,10 @@ class RedisLimiter(AsyncResource):
         """Wait until every background write (``done``, ``pause``, ``halt``) has finished."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     async def aclose(self) -> None:
         """Finish the background writes and close the Redis client, if the limiter made it."""

@@ -27,7 +27,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from ._redis import _UNREACHABLE, _text, connect_redis
 from ._resource import AsyncResource
-from .errors import LimiterUnavailable
+from .errors import ConfigurationError, LimiterUnavailable
 
 __all__ = ["IdRecord", "IdStatus", "RedisIdRegistry"]
 
@@ -128,6 +128,7 @@ class RedisIdRegistry(AsyncResource):
         self._ttl_ms = max(1, round(ttl * 1000))
         self._record_script = self._redis.register_script(_RECORD)
         self._mark_script = self._redis.register_script(_MARK)
+        self._closed = False
 
     async def record(self, intent_key: str, order_link_id: str) -> IdRecord:
         """Record that ``order_link_id`` is about to be placed for ``intent_key``.
@@ -178,12 +179,19 @@ class RedisIdRegistry(AsyncResource):
             return None
         return _record(intent_key, list(fields))
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def aclose(self) -> None:
         """Close the Redis client, if the registry made it."""
+        self._closed = True
         if self._owns_redis:
             await self._redis.aclose()
 
     async def _call(self, script: AsyncScript, keys: list[str], args: list[str | int]) -> object:
+        if self._closed:
+            raise ConfigurationError("RedisIdRegistry is closed: make a new one")
         try:
             reply: object = await script(keys=keys, args=args)
         except _UNREACHABLE as error:

@@ -13,6 +13,7 @@ import math
 import random
 import ssl
 import sys
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -116,7 +117,12 @@ class Session(AsyncResource):
         max_in_flight: int | None = None,
         max_body: int = MAX_BODY,
         rng: random.Random | None = None,
+        owner: str = "Session",
     ) -> None:
+        #: What error messages and warnings call the object using this session.
+        self.owner = owner
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
@@ -156,7 +162,6 @@ class Session(AsyncResource):
         self._claims: dict[str, list[tuple[str, RateLimit]]] = {}
         self._sync_lock = asyncio.Lock()
         self._clock_generation = 0
-        self._closed = False
         if max_in_flight is None and http_client is not None:
             max_in_flight = 100
         elif max_in_flight is None and not self._limits:
@@ -171,11 +176,28 @@ class Session(AsyncResource):
             )
         self._in_flight = asyncio.Semaphore(max_in_flight) if max_in_flight else None
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def aclose(self) -> None:
         """Close the HTTP client, if this session made it; later calls raise."""
         self._closed = True
         if self._owns_http:
             await self._http.aclose()
+
+    def __del__(self) -> None:
+        # Connections opened and never closed: say so, as httpx and open files do. getattr:
+        # a session whose constructor failed half-way is collected too.
+        if getattr(self, "_loop", None) is not None and not getattr(self, "_closed", True):
+            if getattr(self, "_owns_http", False):
+                warnings.warn(
+                    f"{self.owner} was used and never closed: use 'async with' or "
+                    "'await ....aclose()' to close its connections",
+                    ResourceWarning,
+                    stacklevel=1,
+                    source=self,
+                )
 
     @property
     def attempt_deadline(self) -> float:
@@ -203,7 +225,15 @@ class Session(AsyncResource):
         handed to the transport (from then on the venue may have the request).
         """
         if self._closed:
-            raise ConfigurationError("this session is closed")
+            raise ConfigurationError(f"{self.owner} is closed: make a new one")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None:
+                raise ConfigurationError(
+                    f"{self.owner} is bound to the event loop it was first used on: make one "
+                    "per event loop (each asyncio.run() starts a new loop)"
+                )
+            self._loop = loop
         wire = self.venue.encode(endpoint, params)
         url = f"{self.base_url}{wire.path}" + (f"?{wire.query}" if wire.query else "")
         state = CallState(idempotent=endpoint.idempotent)
@@ -369,11 +399,11 @@ class Session(AsyncResource):
         if claims and pause is not None:
             self._get_limiter().pause(claims[0][0], pause)
         if error is None:
-            self._log(endpoint, state, waited, f"HTTP {response.status_code} ok")
+            self._log(endpoint, state, waited, "ok")
             return reply
         state.outcomes.append(error.outcome)
         state.last_error = error
-        self._log(endpoint, state, waited, f"HTTP {response.status_code} {error}")
+        self._log(endpoint, state, waited, str(error))
         if isinstance(error, TrafficHalted):
             self._halt(error)
         elif isinstance(error, ClockSkew) and endpoint is not self.venue.time_endpoint:

@@ -162,8 +162,10 @@ class ApiError(ExchangeError):
     """The venue answered with an error code.
 
     ``code`` is the venue's code (Bybit ``retCode``, ChainUP ``code``; the HTTP status when
-    the venue gave only that), ``message`` its text, ``venue`` the venue's name and
-    ``http_status`` the HTTP status of the answer.
+    the venue gave only that, and then ``code == http_status``), ``message`` its text,
+    ``venue`` the venue's name and ``http_status`` the HTTP status of the answer. The text
+    reads ``bybit error 10006: ...`` for a venue code and ``bybit HTTP 502: ...`` for a bare
+    status.
     """
 
     def __init__(
@@ -175,7 +177,8 @@ class ApiError(ExchangeError):
         http_status: int | None = None,
         outcome: Outcome | None = None,
     ) -> None:
-        super().__init__(f"{venue} error {code}: {message}")
+        bare_status = code == http_status and not 200 <= code < 300
+        super().__init__(f"{venue} {'HTTP' if bare_status else 'error'} {code}: {message}")
         self.code = code
         self.message = message
         self.venue = venue
@@ -185,7 +188,25 @@ class ApiError(ExchangeError):
 
 
 class AuthenticationError(ApiError):
-    """The API key is unknown or the signature does not match."""
+    """The API key is unknown or the signature does not match.
+
+    ``hint`` is the likeliest cause the venue's client knows (a key made for another of the
+    venue's environments), shown after the venue's own ``message``.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        venue: str,
+        *,
+        http_status: int | None = None,
+        hint: str = "",
+    ) -> None:
+        super().__init__(code, message, venue, http_status=http_status)
+        self.hint = hint
+        if hint:
+            self.args = (f"{self.args[0]} ({hint})",)
 
 
 class PermissionDenied(ApiError):

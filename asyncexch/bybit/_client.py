@@ -24,6 +24,7 @@ from .._session import MAX_BODY, Session, TransportChoice
 from .._venue import Secret, as_secret
 from ..errors import (
     ApiError,
+    ConfigurationError,
     ExchangeError,
     InvalidRequest,
     MalformedResponse,
@@ -100,6 +101,11 @@ class BybitClient(AsyncResource):
     ) -> None:
         secret = as_secret(api_secret)
         del api_secret  # from here on, a traceback's locals show only Secret(***)
+        if testnet and base_url is not None:
+            raise ConfigurationError(
+                "pass testnet=True or base_url, not both: testnet=True means "
+                f"{TESTNET}, and a base_url says the host itself"
+            )
         url = base_url or (TESTNET if testnet else MAINNET)
         venue = BybitVenue(
             api_key, secret, base_url=url, recv_window=recv_window, limit_scope=limit_scope
@@ -116,10 +122,15 @@ class BybitClient(AsyncResource):
             timeout=timeout,
             max_in_flight=max_in_flight,
             max_body=max_body,
+            owner="BybitClient",
         )
         self._venue = venue
         #: Advance Earn (SmartLeverage).
         self.advance_earn = AdvanceEarn(self.session)
+
+    @property
+    def closed(self) -> bool:
+        return self.session.closed
 
     async def aclose(self) -> None:
         """Close the HTTP connections this client opened."""

@@ -85,16 +85,26 @@ _CODES: dict[int, type[ApiError]] = {
 }
 
 
-def api_error(code: int, message: str, *, http_status: int) -> ApiError:
+def api_error(code: int, message: str, *, http_status: int, host: str = "") -> ApiError:
     """The typed error for retCode ``code``; unknown codes give a plain :class:`ApiError`.
 
     A rate-limit error waits :data:`DEFAULT_RATE_WAIT` unless the session learns the reset
-    time from the answer's headers.
+    time from the answer's headers. A refused key says which host refused it (``host``).
     """
     cls = _CODES.get(code, ApiError)
     if issubclass(cls, RateLimited):
         return cls(code, message, VENUE, http_status=http_status, retry_after=DEFAULT_RATE_WAIT)
+    if cls is AuthenticationError:
+        return AuthenticationError(
+            code, message, VENUE, http_status=http_status, hint=_environment_hint(host)
+        )
     return cls(code, message, VENUE, http_status=http_status)
+
+
+def _environment_hint(host: str) -> str:
+    """The likeliest cause of a refused key: one made for another of Bybit's environments."""
+    where = f": this client talks to {host}" if host else ""
+    return f"keys of Bybit's mainnet, testnet and demo trading are separate{where}"
 
 
 #: HTTP statuses Bybit's error page defines as refusals of the request (docs/v5/error.mdx):
@@ -109,7 +119,7 @@ _HTTP_REFUSALS: dict[int, tuple[type[ApiError], str]] = {
 }
 
 
-def http_error(status: int, text: str) -> ApiError | None:
+def http_error(status: int, text: str, *, host: str = "") -> ApiError | None:
     """The typed error for an HTTP status that carries no Bybit envelope, if it means one.
 
     403 is the IP-wide ban (every bucket of the key stops); 429 and 5xx are the venue's
@@ -121,7 +131,7 @@ def http_error(status: int, text: str) -> ApiError | None:
     if status == 403:
         return TrafficHalted(
             403,
-            "HTTP 403: IP rate limit exceeded (600 requests per 5 s) or access from a "
+            "IP rate limit exceeded (600 requests per 5 s) or access from a "
             f"blocked region: {excerpt}",
             VENUE,
             http_status=403,
@@ -130,17 +140,25 @@ def http_error(status: int, text: str) -> ApiError | None:
     if status == 429:
         return RateLimited(
             429,
-            "HTTP 429: system-level frequency protection",
+            "system-level frequency protection",
             VENUE,
             http_status=429,
             retry_after=DEFAULT_RATE_WAIT,
         )
     if status >= 500:
-        return ServiceUnavailable(status, f"HTTP {status}: {excerpt}", VENUE, http_status=status)
+        return ServiceUnavailable(status, excerpt, VENUE, http_status=status)
     if 400 <= status < 500:
         cls, meaning = _HTTP_REFUSALS.get(status, (ApiError, "refused"))
         # ApiError's outcome is FAILED: refused, not processed, never sent again.
-        return cls(status, f"HTTP {status}: {meaning}: {excerpt}", VENUE, http_status=status)
+        if cls is AuthenticationError:
+            return AuthenticationError(
+                status,
+                f"{meaning}: {excerpt}",
+                VENUE,
+                http_status=status,
+                hint=_environment_hint(host),
+            )
+        return cls(status, f"{meaning}: {excerpt}", VENUE, http_status=status)
     return None
 
 

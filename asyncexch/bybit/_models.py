@@ -15,7 +15,7 @@ import attrs
 
 from .._clock import Clock, ServerTime, SystemClock, utc
 from .._convert import LOCAL, datetime_from_millis
-from .._decimals import MAX_DIGITS, MAX_EXPONENT, decimal_places, is_sized
+from .._decimals import check_positive, decimal_places
 from .._enums import OpenStrEnum
 from .._ids import is_valid_order_link_id, new_order_link_id
 from ..errors import InvalidRequest
@@ -261,22 +261,7 @@ def _account(instance: object, attribute: attrs.Attribute[str], value: object) -
 def _positive_decimal(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None and attribute.default is None:
         return
-    _check_positive(attribute.name, value)
-
-
-def _check_positive(field: str, value: object) -> None:
-    if not isinstance(value, Decimal):
-        raise InvalidRequest(field, f"must be a decimal.Decimal (never a float), got {value!r}")
-    if not value.is_finite() or value <= 0:
-        raise InvalidRequest(field, f"must be a finite amount > 0, got {value}")
-    if not is_sized(value):
-        raise InvalidRequest(field, _OVERSIZED)
-
-
-_OVERSIZED = (
-    f"has more than {MAX_DIGITS} significant digits or a magnitude beyond 1E±{MAX_EXPONENT}: "
-    "no amount or price needs that"
-)
+    check_positive(attribute.name, value)
 
 
 def _plain(value: Decimal) -> str:
@@ -366,10 +351,10 @@ class StakeOrder:
                 f"{state} at {quote.expire_at.isoformat()} ({remaining.total_seconds():+.1f} s; "
                 f"an order needs {margin.total_seconds():g} s): fetch a new quote",
             )
-        _check_positive("amount", amount)
+        check_positive("amount", amount)
         limit = quote.max_investment_amount
         if limit is not None:
-            _check_positive("quote.max_investment_amount", limit)
+            check_positive("quote.max_investment_amount", limit)
         if limit is not None and amount > limit:
             raise InvalidRequest("amount", f"{amount} is above the offer's maximum {limit}")
         if product is not None:

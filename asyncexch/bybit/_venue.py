@@ -133,6 +133,7 @@ class BybitVenue:
             fingerprint = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
             self._key_scope = f"bybit:key:{fingerprint}"
         self._ip_scope = f"bybit:ip:{_ip_pool(base_url)}"
+        self._host = urlsplit(base_url).hostname or base_url
 
     def bucket_key(self, bucket: str) -> str:
         scope = self._ip_scope if bucket in IP_BUCKETS else self._key_scope
@@ -175,7 +176,7 @@ class BybitVenue:
             data = None
         if not isinstance(data, dict) or "retCode" not in data:
             text = body[:200].decode("utf-8", "replace")
-            error: ExchangeError | None = http_error(status, text)
+            error: ExchangeError | None = http_error(status, text, host=self._host)
             if error is None:
                 error = MalformedResponse(
                     f"{endpoint.path}: not a Bybit answer", status_code=status, excerpt=text[:80]
@@ -194,7 +195,12 @@ class BybitVenue:
             return Reply(error=error, server_time_ms=server_ms)
         if code != 0:
             message = data.get("retMsg")
-            error = api_error(code, message if isinstance(message, str) else "", http_status=status)
+            error = api_error(
+                code,
+                message if isinstance(message, str) else "",
+                http_status=status,
+                host=self._host,
+            )
             limited = exhausted or isinstance(error, RateLimited)
             return Reply(
                 error=error, server_time_ms=server_ms, reset_at_ms=reset_ms if limited else None

@@ -155,6 +155,7 @@ class ChainupContractClient(AsyncResource):
             timeout=timeout,
             max_in_flight=max_in_flight,
             max_body=max_body,
+            owner="ChainupContractClient",
         )
         self._transfer_margin_param = transfer_margin_param
         self._allow_cross_margin = allow_cross_margin
@@ -162,6 +163,10 @@ class ChainupContractClient(AsyncResource):
         #: Order ids on the venue and this client's unresolved sends; see :meth:`reconcile`.
         self._ledger = Ledger()
         self._learning: dict[int, asyncio.Lock] = {}
+
+    @property
+    def closed(self) -> bool:
+        return self.session.closed
 
     async def aclose(self) -> None:
         """Close the HTTP connections this client opened."""

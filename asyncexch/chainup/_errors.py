@@ -65,15 +65,13 @@ def http_error(status: int, text: str) -> ApiError | None:
     if status == 429:
         return RateLimited(
             429,
-            "HTTP 429: too many requests",
+            "too many requests",
             VENUE,
             http_status=429,
             retry_after=DEFAULT_RATE_WAIT,
         )
     if status >= 500:
-        return ServiceUnavailable(
-            status, f"HTTP {status}: {text[:120]!r}", VENUE, http_status=status
-        )
+        return ServiceUnavailable(status, repr(text[:120]), VENUE, http_status=status)
     if status in (401, 403):
-        return PermissionDenied(status, f"HTTP {status}: {text[:120]!r}", VENUE, http_status=status)
+        return PermissionDenied(status, repr(text[:120]), VENUE, http_status=status)
     return None

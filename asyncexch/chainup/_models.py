@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from .._decimals import MAX_DIGITS, MAX_EXPONENT, is_sized
+from .._decimals import check_positive
 from .._enums import OpenIntEnum, OpenStrEnum
 from ..errors import InvalidRequest
 
@@ -331,18 +331,7 @@ def _contracts(instance: object, attribute: attrs.Attribute[Any], value: Decimal
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None and attribute.default is None:
         return
-    if not isinstance(value, Decimal):
-        raise InvalidRequest(
-            attribute.name, f"must be a decimal.Decimal (never a float), got {value!r}"
-        )
-    if not value.is_finite() or value <= 0:
-        raise InvalidRequest(attribute.name, f"must be a finite number > 0, got {value}")
-    if not is_sized(value):
-        raise InvalidRequest(
-            attribute.name,
-            f"has more than {MAX_DIGITS} significant digits or a magnitude beyond "
-            f"1E±{MAX_EXPONENT}: no amount or price needs that",
-        )
+    check_positive(attribute.name, value)
 
 
 def whole(field: str, value: object) -> int:
