@@ -39,6 +39,7 @@ __all__ = [
     "make_converter",
     "millis",
     "optional",
+    "read_json",
     "to_camel",
 ]
 
@@ -74,6 +75,27 @@ def loads_exact(body: bytes | str) -> Any:
     if isinstance(body, (bytes, bytearray)):
         body = body.decode(json.detect_encoding(body), "surrogatepass")
     return _EXACT.decode(body)
+
+
+def read_json(body: bytes) -> tuple[Any, str]:
+    """``(value, "")`` for a body of exact JSON, else ``(None, what the body is)``: ``"an
+    empty body"``, ``"truncated JSON"``, ``"an HTML page"``, ``"not JSON"``, ... for the
+    error a venue raises about it."""
+    try:
+        return loads_exact(body), ""
+    except json.JSONDecodeError as error:
+        text = error.doc.rstrip()
+        if not text:
+            return None, "an empty body"
+        if error.pos >= len(text) or error.msg.startswith("Unterminated string"):
+            return None, "truncated JSON"
+        return None, "an HTML page" if text.lstrip().startswith("<") else "not JSON"
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    except RecursionError:
+        return None, "JSON nested too deep"
+    except ValueError:  # a number no field can hold (refused while parsing)
+        return None, "JSON with a number out of range"
 
 
 def _decimal(value: object, _: object) -> Decimal:

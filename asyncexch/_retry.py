@@ -18,6 +18,7 @@ client order ids.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,8 @@ from .errors import (
 )
 
 __all__ = ["MAX_DEADLINE", "RetryPolicy"]
+
+logger = logging.getLogger("asyncexch")
 
 T = TypeVar("T")
 
@@ -86,6 +89,8 @@ class CallState:
     """What one call has seen so far; the retry decisions read it."""
 
     idempotent: bool
+    #: What the call is, for log lines: method, path and the caller's label.
+    what: str = ""
     attempts: int = 0
     clock_resyncs: int = 0
     first_sent_at: float | None = None
@@ -173,11 +178,36 @@ def build_retrying(
             return False
         return clock.monotonic() + retry_state.upcoming_sleep - started > policy.deadline
 
+    def announce(retry_state: tenacity.RetryCallState) -> None:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        logger.info(
+            "%s: %s failed (%s); retrying in %.2f s (%s of %d)",
+            state.what,
+            ordinal(retry_state.attempt_number, "attempt"),
+            error,
+            retry_state.upcoming_sleep,
+            ordinal(retry_state.attempt_number + 1, "attempt"),
+            policy.max_attempts,
+        )
+
     retry: Callable[[BaseException], bool] = lambda error: should_retry(error, state)  # noqa: E731
     return tenacity.AsyncRetrying(
         retry=tenacity.retry_if_exception(retry),
         wait=wait,
         stop=stop,
         sleep=clock.sleep,
+        before_sleep=announce,
         reraise=True,
     )
+
+
+def ordinal(number: int, noun: str) -> str:
+    """``1, "attempt"`` -> ``"the 1st attempt"``; for log lines and messages."""
+    teen = 10 <= number % 100 <= 20
+    suffix = "th" if teen else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"the {number}{suffix} {noun}"
+
+
+def counted(number: int, noun: str) -> str:
+    """``1, "attempt"`` -> ``"1 attempt"``, ``2, "attempt"`` -> ``"2 attempts"``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -25,7 +25,7 @@ from ._convert import decode
 from ._endpoint import Endpoint
 from ._limits import LimiterHalted, Permit, RateLimit, RateLimiter, shared_limiter
 from ._resource import AsyncResource
-from ._retry import CallState, RetryPolicy, retry_after
+from ._retry import CallState, RetryPolicy, counted, ordinal, retry_after
 from ._venue import Reply, Venue, WireRequest
 from .errors import (
     ClockSkew,
@@ -217,12 +217,14 @@ class Session(AsyncResource):
         *,
         request: object = None,
         on_sent: Callable[[], None] | None = None,
+        label: str = "",
     ) -> T:
         """Call ``endpoint`` with ``params`` and return its decoded result.
 
         ``request`` is the caller's request object, carried by
         :class:`~asyncexch.OrderStatusUnknown`; ``on_sent`` runs each time an attempt is
-        handed to the transport (from then on the venue may have the request).
+        handed to the transport (from then on the venue may have the request); ``label``
+        names the request in log lines (``orderLinkId=...``).
         """
         if self._closed:
             raise ConfigurationError(f"{self.owner} is closed: make a new one")
@@ -236,7 +238,8 @@ class Session(AsyncResource):
             self._loop = loop
         wire = self.venue.encode(endpoint, params)
         url = f"{self.base_url}{wire.path}" + (f"?{wire.query}" if wire.query else "")
-        state = CallState(idempotent=endpoint.idempotent)
+        what = f"{endpoint.method} {endpoint.path}" + (f" {label}" if label else "")
+        state = CallState(idempotent=endpoint.idempotent, what=what)
         attempt = functools.partial(
             self._attempt if self._in_flight is None else self._attempt_gated,
             endpoint,
@@ -262,7 +265,7 @@ class Session(AsyncResource):
                     # venue's client may learn it (a lookup by client order id) from __cause__.
                     raise OrderStatusUnknown(
                         f"{endpoint.name}: the venue may or may not have acted on the request "
-                        f"({len(state.outcomes)} attempts; last: {error})",
+                        f"({counted(len(state.outcomes), 'attempt')}; the last: {error})",
                         request=request,
                         sent_at=state.first_sent_wall,
                     ) from error
@@ -360,7 +363,7 @@ class Session(AsyncResource):
                 f"{endpoint.path}: the answer is larger than {self._max_body} bytes",
                 status_code=exc.status_code,
             )
-            self._log(endpoint, state, waited, "answer too large")
+            self._log(state, waited, "answer too large")
             raise state.last_error from None
         except RuntimeError as exc:  # httpx refuses to send on a client closed under us
             raise ConfigurationError(f"the HTTP client cannot send: {exc}") from exc
@@ -397,13 +400,14 @@ class Session(AsyncResource):
         elif isinstance(error, RateLimited) and not isinstance(error, TrafficHalted):
             pause = error.retry_after
         if claims and pause is not None:
+            logger.info("%s: the venue asks for a pause of %.2f s", state.what, pause)
             self._get_limiter().pause(claims[0][0], pause)
         if error is None:
-            self._log(endpoint, state, waited, "ok")
+            self._log(state, waited, "ok")
             return reply
         state.outcomes.append(error.outcome)
         state.last_error = error
-        self._log(endpoint, state, waited, str(error))
+        self._log(state, waited, str(error))
         if isinstance(error, TrafficHalted):
             self._halt(error)
         elif isinstance(error, ClockSkew) and endpoint is not self.venue.time_endpoint:
@@ -439,7 +443,7 @@ class Session(AsyncResource):
         self, endpoint: Endpoint[Any], state: CallState, waited: float, outcome: Outcome, why: str
     ) -> TransportError:
         state.outcomes.append(outcome)
-        self._log(endpoint, state, waited, why)
+        self._log(state, waited, why)
         state.last_error = TransportError(
             f"{endpoint.method} {endpoint.path}: {why}", outcome=outcome
         )
@@ -461,8 +465,8 @@ class Session(AsyncResource):
         bound = max((rate.window for _, rate in claims), default=0.0) + PAUSE_MARGIN
         if asked > bound:
             logger.warning(
-                "%s %s: the venue asked for a pause of %.0f s; paused for %.1f s, the bucket's "
-                "window",
+                "%s %s: the venue asked for a pause of %.0f s; cut to %.1f s, the bucket's "
+                "window and a margin",
                 endpoint.method,
                 endpoint.path,
                 asked,
@@ -487,6 +491,11 @@ class Session(AsyncResource):
             return
         async with self._sync_lock:
             if self._clock_generation == generation:
+                logger.info(
+                    "%s: the venue refused our timestamp (%s); re-learning its clock",
+                    state.what,
+                    state.last_error,
+                )
                 try:
                     await self.sync_clock()
                 except ExchangeError as exc:  # retry with what we know; report the skew
@@ -497,6 +506,9 @@ class Session(AsyncResource):
             return  # pacing is off: the caller handles bans
         # Venues say how long a ban lasts; a minute is the fallback when one does not.
         seconds = error.retry_after if error.retry_after is not None else 60.0
+        logger.warning(
+            "%s: every request of this key stops for %.0f s (%s)", self.owner, seconds, error
+        )
         limiter = self._get_limiter()
         for name in self._limits:
             limiter.halt(
@@ -519,13 +531,12 @@ class Session(AsyncResource):
             self._limiter = shared_limiter(self.clock)
         return self._limiter
 
-    def _log(self, endpoint: Endpoint[Any], state: CallState, waited: float, result: str) -> None:
+    def _log(self, state: CallState, waited: float, result: str) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
-                "%s %s attempt %d waited %.3fs: %s",
-                endpoint.method,
-                endpoint.path,
-                state.attempts,
+                "%s: %s (waited %.3f s for capacity): %s",
+                state.what,
+                ordinal(state.attempts, "attempt"),
                 waited,
                 result,
             )

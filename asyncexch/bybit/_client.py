@@ -371,7 +371,11 @@ class AdvanceEarn:
             refusal: ApiError | None = None
             try:
                 ack: OrderAck = await self._session.call(
-                    PLACE_ORDER, order.to_params(), request=order, on_sent=mark_sent
+                    PLACE_ORDER,
+                    order.to_params(),
+                    request=order,
+                    on_sent=mark_sent,
+                    label=f"orderLinkId={order.order_link_id}",
                 )
             except OrderStatusUnknown as unknown:
                 unknown_seen = True
@@ -483,6 +487,7 @@ class AdvanceEarn:
         page = await self._session.call(
             ORDER,
             {"category": CATEGORY, "orderId": order_id, "orderLinkId": order_link_id, "limit": 1},
+            label=f"orderLinkId={order_link_id}" if order_link_id else f"orderId={order_id}",
         )
         for info in page.items:
             if (order_id is None or info.order_id == order_id) and (

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 import cattrs
 import httpx
 
-from .._convert import loads_exact, make_converter
+from .._convert import make_converter, read_json
 from .._endpoint import Endpoint
 from .._limits import RateLimit
 from .._venue import Reply, Secret, WireRequest, as_secret, check_credentials, check_text
@@ -170,16 +170,15 @@ class BybitVenue:
         body = response.content
         server_ms = _header_int(response, "Timenow")
         reset_ms = _header_int(response, "X-Bapi-Limit-Reset-Timestamp")
-        try:
-            data = loads_exact(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            data = None
+        data, unreadable = read_json(body)
         if not isinstance(data, dict) or "retCode" not in data:
             text = body[:200].decode("utf-8", "replace")
             error: ExchangeError | None = http_error(status, text, host=self._host)
             if error is None:
                 error = MalformedResponse(
-                    f"{endpoint.path}: not a Bybit answer", status_code=status, excerpt=text[:80]
+                    f"{endpoint.path}: {unreadable or 'JSON'}, not a Bybit answer",
+                    status_code=status,
+                    excerpt=text[:80],
                 )
             limited = isinstance(error, RateLimited) and not isinstance(error, TrafficHalted)
             return Reply(

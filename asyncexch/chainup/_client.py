@@ -223,7 +223,11 @@ class ChainupContractClient(AsyncResource):
         self._ledger.open(attempt)
         try:
             created: OrderCreated = await self.session.call(
-                TAKE_ORDER, order.to_params(), request=order, on_sent=mark_sent
+                TAKE_ORDER,
+                order.to_params(),
+                request=order,
+                on_sent=mark_sent,
+                label=f"contract {contract_id} {order.side} {order.volume}",
             )
         except OrderStatusUnknown as unknown:
             # Unresolved until reconciled; what reconcile needs rides on the error.

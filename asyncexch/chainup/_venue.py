@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 import cattrs
 import httpx
 
-from .._convert import datetime_from_millis, loads_exact, make_converter, millis, optional
+from .._convert import datetime_from_millis, make_converter, millis, optional, read_json
 from .._endpoint import Endpoint
 from .._limits import RateLimit
 from .._venue import Reply, Secret, WireRequest, as_secret, check_credentials, check_text
@@ -137,16 +137,15 @@ class ChainupVenue:
     def read(self, endpoint: Endpoint[Any], response: httpx.Response) -> Reply:
         status = response.status_code
         body = response.content
-        try:
-            data = loads_exact(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            data = None
+        data, unreadable = read_json(body)
         if not isinstance(data, dict) or "code" not in data:
             text = body[:200].decode("utf-8", "replace")
             error: ExchangeError | None = http_error(status, text)
             if error is None:
                 error = MalformedResponse(
-                    f"{endpoint.path}: not a ChainUP answer", status_code=status, excerpt=text[:80]
+                    f"{endpoint.path}: {unreadable or 'JSON'}, not a ChainUP answer",
+                    status_code=status,
+                    excerpt=text[:80],
                 )
             return Reply(error=error)
         number = _code(data["code"])
