@@ -1,4 +1,6 @@
-"""pytest fixtures for testing a bot against the Bybit simulator (registered automatically).
+"""pytest fixtures for testing a bot against the simulators (registered automatically).
+
+Bybit:
 
 * ``bybit_sim``: a :class:`~asyncexch.sim.BybitSimulator` with one account
   (``SIM_API_KEY``/``SIM_API_SECRET``). Options come from the ``bybit_sim`` marker, which takes
@@ -12,26 +14,37 @@
   for bots that open their own connections or run in another process.
 * ``bybit_client_factory``: builds :class:`~asyncexch.bybit.BybitClient` objects wired to the
   simulator in process, with the simulator's limits; ``bybit_client``: one such client, closed
-  after the test (needs pytest-asyncio).
+  after the test.
 
-The simulator needs the ``sim`` extra; nothing is imported until a fixture is used.
+ChainUP, the same four: ``chainup_sim`` (marker ``chainup_sim``), ``chainup_sim_server``,
+``chainup_client_factory`` and ``chainup_client``.
+
+The async fixtures need pytest-asyncio. No configuration is needed: a coroutine test that
+uses ``bybit_client`` or ``chainup_client`` runs on asyncio even in pytest-asyncio's strict
+mode (other async tests still need ``@pytest.mark.asyncio`` or ``asyncio_mode = "auto"``).
+The simulators need the ``sim`` extra; nothing is imported until a fixture is used.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+import inspect
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
+import pluggy
 import pytest
 
 if TYPE_CHECKING:
     from .bybit import BybitClient
-    from .sim import BybitSimulator, SimServer
+    from .chainup import ChainupContractClient
+    from .sim import BybitSimulator, ChainupSimulator, SimServer
 
 __all__ = ["SIM_API_KEY", "SIM_API_SECRET"]
 
 SIM_API_KEY = "sim-key"
 SIM_API_SECRET = "sim-secret"
+#: The fixtures that are coroutines: a test using one runs on asyncio, marked or not.
+_ASYNC_FIXTURES = frozenset({"bybit_client", "chainup_client"})
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,6 +52,32 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "bybit_sim(**options): BybitSimulator keyword arguments for the bybit_sim fixture",
     )
+    config.addinivalue_line(
+        "markers",
+        "chainup_sim(**options): ChainupSimulator keyword arguments for the chainup_sim fixture",
+    )
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> Generator[None, pluggy.Result[Any], None]:
+    """Mark a coroutine test that uses an async fixture of ours as an asyncio test.
+
+    Innermost of the wrappers (``trylast``), so pytest-asyncio, which turns marked coroutine
+    tests into its own items after collection, already sees the mark.
+    """
+    outcome = yield
+    if not inspect.iscoroutinefunction(obj):
+        return
+    collected = outcome.get_result()
+    for item in collected if isinstance(collected, list) else [collected]:
+        if (
+            isinstance(item, pytest.Function)
+            and _ASYNC_FIXTURES & set(item.fixturenames)
+            and item.get_closest_marker("asyncio") is None
+        ):
+            item.add_marker(pytest.mark.asyncio)
 
 
 @pytest.fixture
@@ -84,9 +123,54 @@ def bybit_client_factory(bybit_sim: BybitSimulator) -> Callable[..., BybitClient
     return build
 
 
+@pytest.fixture
+def chainup_sim(request: pytest.FixtureRequest) -> ChainupSimulator:
+    """A fresh ChainUP simulator with one account, configured by the ``chainup_sim`` marker."""
+    from .sim import ChainupSimulator
+
+    marker = request.node.get_closest_marker("chainup_sim")
+    simulator = ChainupSimulator(**(marker.kwargs if marker else {}))
+    simulator.add_account(SIM_API_KEY, SIM_API_SECRET)
+    return simulator
+
+
+@pytest.fixture
+def chainup_sim_server(chainup_sim: ChainupSimulator) -> Iterator[SimServer]:
+    """``chainup_sim`` on a free loopback port; ``.url`` is its base URL."""
+    from .sim import SimServer
+
+    with SimServer(chainup_sim.app) as server:
+        yield server
+
+
+@pytest.fixture
+def chainup_client_factory(
+    chainup_sim: ChainupSimulator,
+) -> Callable[..., ChainupContractClient]:
+    """Build clients wired to ``chainup_sim`` in process; keyword arguments go to
+    ChainupContractClient."""
+    from ._limits import RateLimit
+    from .chainup import ChainupContractClient
+    from .sim import SimTransport
+
+    def build(**options: Any) -> ChainupContractClient:
+        limits = {
+            name: RateLimit(limit, per=per) for name, (limit, per) in chainup_sim.limits.items()
+        }
+        options.setdefault("base_url", "http://chainup-sim.test")
+        options.setdefault("transport", SimTransport(chainup_sim.app))
+        options.setdefault("limits", limits)
+        options.setdefault("clock", chainup_sim.clock)
+        key = options.pop("api_key", SIM_API_KEY)
+        secret = options.pop("api_secret", SIM_API_SECRET)
+        return ChainupContractClient(key, secret, **options)
+
+    return build
+
+
 try:
     import pytest_asyncio
-except ImportError:  # the async fixture needs pytest-asyncio; the others do not
+except ImportError:  # the async fixtures need pytest-asyncio; the others do not
     pass
 else:
 
@@ -96,4 +180,12 @@ else:
     ) -> AsyncIterator[BybitClient]:
         """A client wired to ``bybit_sim`` in process, closed after the test."""
         async with bybit_client_factory() as client:
+            yield client
+
+    @pytest_asyncio.fixture
+    async def chainup_client(
+        chainup_client_factory: Callable[..., ChainupContractClient],
+    ) -> AsyncIterator[ChainupContractClient]:
+        """A client wired to ``chainup_sim`` in process, closed after the test."""
+        async with chainup_client_factory() as client:
             yield client

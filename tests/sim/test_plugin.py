@@ -59,6 +59,65 @@ def test_a_user_suite_runs_a_bot_against_the_simulator(pytester: pytest.Pytester
     result.assert_outcomes(passed=1)
 
 
+ZERO_CONFIG_TESTS = """
+from decimal import Decimal
+
+import pytest
+
+from asyncexch.bybit import StakeOrder
+from asyncexch.chainup import TakeOrder
+
+
+async def test_bybit_without_any_mark(bybit_client, bybit_sim):
+    quote = await bybit_client.advance_earn.quote("13015")
+    ack = await bybit_client.advance_earn.place_order(
+        StakeOrder.from_quote(quote, amount=Decimal("100"))
+    )
+    assert [o.order_id for o in bybit_sim.orders.values()] == [ack.order_id]
+
+
+@pytest.mark.chainup_sim(fill_delay=0.0)
+async def test_chainup_without_any_mark(chainup_client, chainup_sim):
+    await chainup_client.contracts()
+    created = await chainup_client.take_order(
+        TakeOrder(contract_id=1, side="BUY", volume=Decimal("1"), order_type="MARKET", level=10)
+    )
+    assert created.order_id in chainup_sim.orders
+
+
+def test_the_servers(bybit_sim_server, chainup_sim_server):
+    assert bybit_sim_server.url != chainup_sim_server.url
+"""
+
+
+def test_a_project_without_configuration_runs_the_fixtures(pytester: pytest.Pytester) -> None:
+    """No ini: pytest-asyncio is in strict mode, and the tests are not marked."""
+    pytester.makepyfile(test_zero_config=ZERO_CONFIG_TESTS)
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=3)
+
+
+def test_the_one_documented_line_leaves_no_warning(pytester: pytest.Pytester) -> None:
+    """pytest-asyncio warns about its own unset loop scope in any project; the README's one
+    line settles it, and the plugin adds no warning of its own (every warning an error)."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_zero_config=ZERO_CONFIG_TESTS)
+
+    result = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=3)
+
+
+def test_both_markers_are_registered(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--markers")
+
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.bybit_sim(**options)*", "@pytest.mark.chainup_sim(**options)*"]
+    )
+
+
 def test_a_failing_user_test_fails(pytester: pytest.Pytester) -> None:
     # The harness above can report a failure: a wrong expectation about the simulator fails.
     pytester.makeini(INI)
