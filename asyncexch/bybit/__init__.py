@@ -1,7 +1,7 @@
 """Bybit V5: the Advance Earn (SmartLeverage) API on the asyncexch core."""
 
 from ._auth import HmacSigner, RsaSigner
-from ._client import MAINNET, TESTNET, AdvanceEarn, BybitClient
+from ._client import MAINNET, TESTNET, AdvanceEarn, BybitClient, OrderBatchReport
 from ._endpoints import DEFAULT_LIMITS
 from ._models import (
     AccountType,
@@ -32,6 +32,7 @@ __all__ = [
     "Direction",
     "HmacSigner",
     "OrderAck",
+    "OrderBatchReport",
     "OrderInfo",
     "OrderStatus",
     "OrderType",

@@ -151,6 +151,11 @@ class BybitClient(AsyncResource):
         return f"<BybitClient {venue!r} base_url={getattr(session, 'base_url', None)!r}>"
 
 
+#: The record of a ``place_orders`` batch: ``OrderBatchReport(len(orders))`` needs no
+#: annotation (a bare ``BatchReport`` cannot tell what its results are).
+OrderBatchReport = BatchReport[OrderAck | ExchangeError]
+
+
 class AdvanceEarn:
     """Bybit V5 Advance Earn, category SmartLeverage."""
 
@@ -207,7 +212,7 @@ class AdvanceEarn:
         orders: Iterable[Order],
         *,
         on_result: Callable[[int, OrderAck | ExchangeError], None] | None = None,
-        report: BatchReport[OrderAck | ExchangeError] | None = None,
+        report: OrderBatchReport | None = None,
     ) -> list[OrderAck | ExchangeError]:
         """Place many orders concurrently; one result per order, in the orders' order.
 
@@ -215,8 +220,8 @@ class AdvanceEarn:
         with; one order's failure does not stop the others. Orders take the rate limit in the
         order given. ``on_result(index, result)`` is called as each order finishes.
 
-        Cancelling the call cancels every order not yet sent; ``report`` (a
-        :class:`~asyncexch.BatchReport` of the batch's size) then tells which orders were
+        Cancelling the call cancels every order not yet sent; ``report`` (an
+        :data:`OrderBatchReport` of the batch's size) then tells which orders were
         sent and which finished. Orders sent but unfinished can be placed again, with the same
         objects, to learn their outcome without creating a second order.
         """
