@@ -18,6 +18,9 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict asyncexch tests examples
+	# pyright reads the package through the venv's python (first on PATH): 100% or it fails.
+	PATH="$(abspath $(VENV))/bin:$$PATH" PYRIGHT_PYTHON_IGNORE_WARNINGS=1 \
+		$(VENV)/bin/pyright --verifytypes asyncexch --ignoreexternal
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q

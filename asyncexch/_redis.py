@@ -326,7 +326,7 @@ class RedisPermit:
         self._cost = cost
         self._token = token
         self._settled = False
-        self.admitted_at = admitted_at
+        self.admitted_at: float = admitted_at
 
     def done(self, arrived_ago: float = 0.0) -> None:
         """The answer arrived: move the slots to Redis's time now, less ``arrived_ago``
@@ -390,7 +390,7 @@ class RedisLimiter(AsyncResource):
         self._redis = connect_redis(redis) if isinstance(redis, str) else redis
         self._owns_redis = isinstance(redis, str)
         self.prefix = prefix
-        self.stats = RedisLimiterStats()
+        self.stats: RedisLimiterStats = RedisLimiterStats()
         self._clock: Clock = clock or SystemClock()
         self._fallback_choice = fallback
         self._fallback: RateLimiter | None = None

@@ -139,10 +139,10 @@ class Session(AsyncResource):
                 "another host. Pass one with follow_redirects=False"
             )
         self.venue = venue
-        self.base_url = base_url.rstrip("/")
+        self.base_url: str = base_url.rstrip("/")
         self.clock: Clock = clock or SystemClock()
-        self.server_time = ServerTime(self.clock)
-        self.retry = retry or RetryPolicy()
+        self.server_time: ServerTime = ServerTime(self.clock)
+        self.retry: RetryPolicy = retry or RetryPolicy()
         self._limits = _merge_limits(venue.default_limits, limits)
         self._limiter = limiter
         self._owns_http = http_client is None

@@ -205,8 +205,10 @@ class AuthenticationError(ApiError):
     ) -> None:
         super().__init__(code, message, venue, http_status=http_status)
         self.hint = hint
-        if hint:
-            self.args = (f"{self.args[0]} ({hint})",)
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text} ({self.hint})" if self.hint else text
 
 
 class PermissionDenied(ApiError):

@@ -110,7 +110,7 @@ class BybitClient(AsyncResource):
         venue = BybitVenue(
             api_key, secret, base_url=url, recv_window=recv_window, limit_scope=limit_scope
         )
-        self.session = Session(
+        self.session: Session = Session(
             venue,
             base_url=url,
             limits=limits,
@@ -126,7 +126,7 @@ class BybitClient(AsyncResource):
         )
         self._venue = venue
         #: Advance Earn (SmartLeverage).
-        self.advance_earn = AdvanceEarn(self.session)
+        self.advance_earn: AdvanceEarn = AdvanceEarn(self.session)
 
     @property
     def closed(self) -> bool:

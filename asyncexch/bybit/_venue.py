@@ -97,7 +97,7 @@ class BybitVenue:
     """Bybit's half of the session contract; holds the key and the signer."""
 
     name = VENUE
-    converter = _make_converter()
+    converter: cattrs.Converter = _make_converter()
     default_limits: Mapping[str, RateLimit] = DEFAULT_LIMITS
     time_endpoint: Endpoint[Any] | None = SERVER_TIME
 

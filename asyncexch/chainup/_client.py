@@ -143,7 +143,7 @@ class ChainupContractClient(AsyncResource):
         self._venue = ChainupVenue(
             api_key, secret, base_url=base_url, encoding=encoding, venue_timezone=venue_timezone
         )
-        self.session = Session(
+        self.session: Session = Session(
             self._venue,
             base_url=base_url,
             limits=limits,

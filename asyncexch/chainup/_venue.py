@@ -89,7 +89,7 @@ class ChainupVenue:
         if not isinstance(venue_timezone, tzinfo):
             raise ConfigurationError(f"venue_timezone must be a tzinfo, got {venue_timezone!r}")
         #: Decodes answers; times in the venue's timezone are read in ``venue_timezone``.
-        self.converter = _make_converter(venue_timezone)
+        self.converter: cattrs.Converter = _make_converter(venue_timezone)
         self.api_key = api_key
         self._signer = Md5Signer(secret) if secret is not None else None
         self._encoding = encoding

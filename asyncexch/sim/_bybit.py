@@ -216,7 +216,7 @@ class BybitSimulator(SimulatedExchange):
     """
 
     stats: SimStats
-    endpoint_names = frozenset({"time", *DEFAULT_LIMITS})
+    endpoint_names: frozenset[str] = frozenset({"time", *DEFAULT_LIMITS})
 
     def __init__(
         self,
@@ -247,7 +247,7 @@ class BybitSimulator(SimulatedExchange):
         if not quote_ttl > 0:
             raise ValueError(f"quote_ttl must be > 0 s, got {quote_ttl!r}")
         self.clock: Clock = clock or SystemClock()
-        self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        self.limits: dict[str, tuple[int, float]] = {**DEFAULT_LIMITS, **(limits or {})}
         self.ip_limit = ip_limit
         self.ip_ban = ip_ban
         self.idempotency = idempotency
@@ -257,7 +257,7 @@ class BybitSimulator(SimulatedExchange):
         self.settlement_delay = settlement_delay
         self.stats = SimStats()
         self.accounts: dict[str, SimAccount] = {}
-        self.products = {p.product_id: p for p in _default_products()}
+        self.products: dict[str, SimProduct] = {p.product_id: p for p in _default_products()}
         self.orders: dict[str, SimOrder] = {}
         self.positions: dict[str, SimPosition] = {}
         self._by_link: dict[tuple[str, str], SimOrder] = {}
@@ -277,7 +277,7 @@ class BybitSimulator(SimulatedExchange):
         self._price_swing = price_swing
         self._price_period = price_period
         self._started = self.clock.monotonic()
-        self.app = Starlette(routes=self._routes())
+        self.app: Starlette = Starlette(routes=self._routes())
 
     # --- setup and inspection -----------------------------------------------------------
 

@@ -292,7 +292,7 @@ class ChainupSimulator(SimulatedExchange):
     """
 
     stats: ChainupStats
-    endpoint_names = frozenset(DEFAULT_LIMITS)
+    endpoint_names: frozenset[str] = frozenset(DEFAULT_LIMITS)
 
     def __init__(
         self,
@@ -327,12 +327,14 @@ class ChainupSimulator(SimulatedExchange):
         if fill_delay < 0:
             raise ValueError("fill_delay must be non-negative")
         self.clock: Clock = clock or SystemClock()
-        self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        self.limits: dict[str, tuple[int, float]] = {**DEFAULT_LIMITS, **(limits or {})}
         self.time_window = time_window
         self.fill_delay = fill_delay
         self.stats = ChainupStats()
         self.accounts: dict[str, ChainupAccount] = {}
-        self.contracts = {contract.id: contract for contract in _default_contracts()}
+        self.contracts: dict[int, ChainupContract] = {
+            contract.id: contract for contract in _default_contracts()
+        }
         self.orders: dict[int, ChainupOrder] = {}
         self.positions: dict[int, ChainupPosition] = {}
         base = {"E_BTCUSD": Decimal("68403.6"), "E_ETHUSD": Decimal("3512.45"), **(prices or {})}
@@ -349,7 +351,7 @@ class ChainupSimulator(SimulatedExchange):
         self._position_ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
         self._uids = itertools.count(10010)
-        self.app = Starlette(routes=self._routes())
+        self.app: Starlette = Starlette(routes=self._routes())
 
     # --- setup and inspection -----------------------------------------------------------
 

@@ -54,7 +54,10 @@ class SimServer:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
-        self.host, self.port = self._socket.getsockname()[:2]
+        address = self._socket.getsockname()
+        #: Where the server listens (the port the system chose when ``port`` was 0).
+        self.host: str = address[0]
+        self.port: int = address[1]
         config = uvicorn.Config(
             dropping(app), log_level=log_level, lifespan="off", access_log=False
         )
