@@ -1,8 +1,9 @@
 """Bybit V5: the Advance Earn (SmartLeverage) API on the asyncexch core."""
 
 from ._auth import HmacSigner, RsaSigner
-from ._client import MAINNET, TESTNET, AdvanceEarn, BybitClient, OrderBatchReport
+from ._client import AdvanceEarn, BybitClient, OrderBatchReport
 from ._endpoints import DEFAULT_LIMITS
+from ._hosts import DEMO, MAINNET, REGIONS, TESTNET, Region
 from ._models import (
     AccountType,
     Direction,
@@ -23,7 +24,9 @@ from ._venue import BybitVenue
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "DEMO",
     "MAINNET",
+    "REGIONS",
     "TESTNET",
     "AccountType",
     "AdvanceEarn",
@@ -43,6 +46,7 @@ __all__ = [
     "Quote",
     "RedeemEstimate",
     "RedeemOrder",
+    "Region",
     "RsaSigner",
     "StakeOrder",
 ]

@@ -35,6 +35,7 @@ from ..errors import (
 )
 from ._endpoints import ORDER, PLACE_ORDER, POSITION, PRODUCT, QUOTE, REDEEM_ESTIMATE
 from ._errors import may_mean_already_exists
+from ._hosts import TESTNET, Region, base_url_for
 from ._models import (
     CATEGORY,
     OrderAck,
@@ -49,10 +50,7 @@ from ._models import (
 )
 from ._venue import BybitVenue
 
-__all__ = ["MAINNET", "TESTNET", "AdvanceEarn", "BybitClient"]
-
-MAINNET = "https://api.bybit.com"
-TESTNET = "https://api-testnet.bybit.com"
+__all__ = ["AdvanceEarn", "BybitClient", "OrderBatchReport"]
 
 logger = logging.getLogger("asyncexch")
 T = TypeVar("T")
@@ -76,7 +74,14 @@ class BybitClient(AsyncResource):
     ``ip``) or, as ``False``, turns client-side pacing off. Clients of the same key on one
     event loop share their buckets; Bybit counts private limits per UID, so keys of one UID
     share them: give their clients the same ``limit_scope`` (the UID, or any name) and they
-    share one set of buckets (the IP-wide buckets are shared by host anyway). See
+    share one set of buckets (the IP-wide buckets are shared by host anyway).
+
+    The host: mainnet by default; ``testnet=True``, ``demo=True`` (demo trading, with the demo
+    account's own keys) or ``region=`` (``"NL"``, ``"TR"``, ``"KZ"``, ``"GE"``, ``"AE"``,
+    ``"EU"``, ``"ID"``, ``"JP"``, ``"HK"``, ``"bytick"``: :data:`REGIONS`) pick one of
+    Bybit's; ``base_url`` names any other. Every mainnet host counts against the same IP-wide
+    limit, so clients on different regional hosts share that bucket. ``referer`` is a broker
+    or referral id sent as the ``Referer`` header of every request. See
     :class:`asyncexch.Session` for the other arguments.
     """
 
@@ -87,6 +92,9 @@ class BybitClient(AsyncResource):
         *,
         base_url: str | None = None,
         testnet: bool = False,
+        demo: bool = False,
+        region: Region | None = None,
+        referer: str | None = None,
         recv_window: int = 5000,
         limits: Mapping[str, RateLimit] | Literal[False] | None = None,
         limiter: RateLimiter | None = None,
@@ -101,14 +109,19 @@ class BybitClient(AsyncResource):
     ) -> None:
         secret = as_secret(api_secret)
         del api_secret  # from here on, a traceback's locals show only Secret(***)
-        if testnet and base_url is not None:
+        if base_url is not None and (testnet or demo or region is not None):
             raise ConfigurationError(
-                "pass testnet=True or base_url, not both: testnet=True means "
+                "pass base_url, or testnet/demo/region, not both: testnet=True means "
                 f"{TESTNET}, and a base_url says the host itself"
             )
-        url = base_url or (TESTNET if testnet else MAINNET)
+        url = base_url or base_url_for(testnet=testnet, demo=demo, region=region)
         venue = BybitVenue(
-            api_key, secret, base_url=url, recv_window=recv_window, limit_scope=limit_scope
+            api_key,
+            secret,
+            base_url=url,
+            recv_window=recv_window,
+            limit_scope=limit_scope,
+            referer=referer,
         )
         self.session: Session = Session(
             venue,

@@ -29,6 +29,7 @@ from ..errors import (
 from ._auth import Signer, make_signer
 from ._endpoints import DEFAULT_LIMITS, IP_BUCKETS, SERVER_TIME
 from ._errors import VENUE, api_error, http_error
+from ._hosts import ip_pool
 
 __all__ = ["BybitVenue", "encode_query"]
 
@@ -109,6 +110,7 @@ class BybitVenue:
         base_url: str,
         recv_window: int,
         limit_scope: str | None = None,
+        referer: str | None = None,
     ) -> None:
         secret = as_secret(api_secret)
         del api_secret  # from here on, only the masked holder is a local
@@ -124,6 +126,19 @@ class BybitVenue:
             raise ConfigurationError(
                 f"limit_scope must be 1-64 printable ASCII characters, got {limit_scope!r}"
             )
+        if referer is not None and not (
+            isinstance(referer, str)
+            and 0 < len(referer) <= 64
+            and referer.isascii()
+            and referer.isprintable()
+        ):
+            raise ConfigurationError(
+                f"referer must be 1-64 printable ASCII characters, got {referer!r}"
+            )
+        #: Headers every request carries: the broker/referral id, when given.
+        self._headers: tuple[tuple[str, str], ...] = (
+            (("Referer", referer),) if referer is not None else ()
+        )
         self.api_key = api_key
         self._signer: Signer | None = make_signer(secret) if secret is not None else None
         self._recv_window = str(recv_window)
@@ -132,7 +147,7 @@ class BybitVenue:
         else:
             fingerprint = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
             self._key_scope = f"bybit:key:{fingerprint}"
-        self._ip_scope = f"bybit:ip:{_ip_pool(base_url)}"
+        self._ip_scope = f"bybit:ip:{ip_pool(base_url)}"
         self._host = urlsplit(base_url).hostname or base_url
 
     def bucket_key(self, bucket: str) -> str:
@@ -143,13 +158,15 @@ class BybitVenue:
         if endpoint.signed and self._signer is None:
             raise ConfigurationError(f"{endpoint.name} needs an API key and secret")
         if endpoint.method == "GET":
-            return WireRequest("GET", endpoint.path, query=encode_query(params))
+            return WireRequest(
+                "GET", endpoint.path, query=encode_query(params), headers=self._headers
+            )
         body = json.dumps(_wire_value(params), separators=(",", ":")).encode("utf-8")
         return WireRequest(
             endpoint.method,
             endpoint.path,
             body=body,
-            headers=(("Content-Type", "application/json"),),
+            headers=(("Content-Type", "application/json"), *self._headers),
         )
 
     def sign(self, request: WireRequest, timestamp_ms: int) -> WireRequest:
@@ -218,30 +235,6 @@ class BybitVenue:
         # getattr: safe on a venue whose constructor failed half-way (tracebacks show it).
         key, signer = getattr(self, "api_key", None), getattr(self, "_signer", None)
         return f"<BybitVenue api_key={_mask(key)} signer={signer!r}>"
-
-
-#: Bybit counts its IP limit across all its production hosts (api.bybit.com, api.bytick.com
-#: and the regional sites); testnet is a separate deployment.
-_MAINNET_DOMAINS = (
-    "bybit.com",
-    "bytick.com",
-    "bybit.nl",
-    "bybit.tr",
-    "bybit.kz",
-    "bybit.ae",
-    "bybit.eu",
-    "bybit.id",
-    "bybitgeorgia.ge",
-    "manepa.jp",
-)
-
-
-def _ip_pool(base_url: str) -> str:
-    """Which IP-wide pool a host counts against: ``mainnet``, ``testnet`` or the host itself."""
-    host = (urlsplit(base_url).hostname or base_url).lower()
-    if host.endswith(_MAINNET_DOMAINS):
-        return "testnet" if "testnet" in host else "mainnet"
-    return host
 
 
 def _mask(api_key: str | None) -> str:

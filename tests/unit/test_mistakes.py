@@ -134,7 +134,7 @@ def test_a_client_is_bound_to_the_event_loop_it_was_first_used_on() -> None:
 
 
 def test_testnet_and_a_base_url_together_are_refused() -> None:
-    with pytest.raises(ConfigurationError, match="testnet=True or base_url, not both"):
+    with pytest.raises(ConfigurationError, match="pass base_url, or testnet/demo/region, not both"):
         BybitClient(API_KEY, API_SECRET, testnet=True, base_url="https://api.bybit.com")
 
 
