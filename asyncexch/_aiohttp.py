@@ -48,6 +48,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     * ``max_connections``: open connections at most; ``None`` for no cap (aiohttp's default
       is 100, which makes requests queue after taking rate-limit capacity).
     * ``keepalive_expiry``: seconds an idle connection is kept.
+    * ``proxy``: an ``http://`` or ``https://`` proxy every request goes through (credentials
+      in the URL are sent as its Basic auth); aiohttp speaks no SOCKS.
     """
 
     def __init__(
@@ -56,8 +58,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         verify: ssl.SSLContext | bool = True,
         max_connections: int | None = None,
         keepalive_expiry: float = 5.0,
+        proxy: str | None = None,
     ) -> None:
         self._ssl: ssl.SSLContext | bool = verify
+        self._proxy = yarl.URL(proxy) if proxy is not None else None
         self._limit = max_connections or 0  # aiohttp: 0 is no cap
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
@@ -107,6 +111,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     for name, value in request.headers.raw
                 ],
                 data=body or None,
+                proxy=self._proxy,
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(
                     total=None,

@@ -89,6 +89,10 @@ class Session(AsyncResource):
       over is of unknown outcome.
     * ``max_body``: the largest answer read, in bytes after decompression (4 MiB); a larger
       one is a :class:`~asyncexch.MalformedResponse` of unknown outcome.
+    * ``proxy``: every request goes through it: ``http://`` or ``https://`` on either
+      transport, ``socks5://`` on httpx's (extra ``socks``). Without it, httpx's transport
+      still honours ``HTTP(S)_PROXY`` from the environment; the aiohttp one does not.
+    * ``owner``: what error messages and warnings call the object using this session.
     * ``max_in_flight``: at most this many requests between taking capacity and getting an
       answer. A request that waits for a pooled connection after it was signed arrives with a
       stale timestamp and late for its rate-limit slot, so this must not exceed the HTTP
@@ -116,6 +120,7 @@ class Session(AsyncResource):
         timeout: float = 10.0,
         max_in_flight: int | None = None,
         max_body: int = MAX_BODY,
+        proxy: str | None = None,
         rng: random.Random | None = None,
         owner: str = "Session",
     ) -> None:
@@ -123,8 +128,11 @@ class Session(AsyncResource):
         self.owner = owner
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        if http_client is not None and transport is not None:
-            raise ConfigurationError("pass http_client or transport, not both")
+        if http_client is not None and (transport is not None or proxy is not None):
+            raise ConfigurationError(
+                "pass http_client, or transport and proxy, not both: the client you pass "
+                "carries its own transport and proxy"
+            )
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
             raise ConfigurationError(f"timeout must be a number of seconds, got {timeout!r}")
         if not 0 < timeout < math.inf:
@@ -148,12 +156,7 @@ class Session(AsyncResource):
         self._owns_http = http_client is None
         # No connection cap: the limiter already bounds what is in flight, and a request
         # waiting for a pooled connection after taking capacity would arrive late, in a bunch.
-        self._http = http_client or httpx.AsyncClient(
-            transport=_transport(transport),
-            timeout=timeout,
-            verify=_tls_context(),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
-        )
+        self._http = http_client or _http_client(transport, proxy, timeout)
         #: The whole attempt's deadline: twice a single operation's, so that the transport's
         #: own (more telling) connect or read timeout fires first when one of them hangs.
         self._attempt_deadline = 2.0 * timeout
@@ -570,7 +573,44 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def _transport(choice: TransportChoice) -> httpx.AsyncBaseTransport | None:
+def _http_client(choice: TransportChoice, proxy: str | None, timeout: float) -> httpx.AsyncClient:
+    """The HTTP client a session makes for itself: the transport ``choice`` names, through
+    ``proxy`` if given (the aiohttp transport proxies itself; httpx mounts its own)."""
+    if proxy is not None:
+        _check_proxy(proxy, choice)
+    transport = _transport(choice, proxy)
+    try:
+        return httpx.AsyncClient(
+            transport=transport,
+            proxy=proxy if transport is None else None,
+            timeout=timeout,
+            verify=_tls_context(),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+        )
+    except ImportError as exc:  # httpx without socksio, for a socks5:// proxy
+        raise ConfigurationError(
+            "a SOCKS proxy needs socksio: pip install 'asyncexch[socks]'"
+        ) from exc
+
+
+def _check_proxy(proxy: str, choice: TransportChoice) -> None:
+    if not isinstance(proxy, str) or "://" not in proxy:
+        raise ConfigurationError(
+            "proxy must be a URL such as http://host:3128 or socks5://host:1080"
+        )
+    scheme = proxy.split("://", 1)[0].lower()
+    if scheme not in ("http", "https", "socks5", "socks5h"):
+        raise ConfigurationError(f"proxy must be http://, https:// or socks5://, not {scheme}://")
+    if scheme.startswith("socks") and choice == "aiohttp":
+        raise ConfigurationError(
+            "the aiohttp transport speaks HTTP proxies only: use transport='httpx' "
+            "(pip install 'asyncexch[socks]') for a SOCKS proxy"
+        )
+    if isinstance(choice, httpx.AsyncBaseTransport):
+        raise ConfigurationError("with a transport of your own, give the proxy to it instead")
+
+
+def _transport(choice: TransportChoice, proxy: str | None) -> httpx.AsyncBaseTransport | None:
     """The transport a ``transport=`` argument names (``None``: httpx's own)."""
     if choice is None or choice == "httpx":
         return None
@@ -581,7 +621,7 @@ def _transport(choice: TransportChoice) -> httpx.AsyncBaseTransport | None:
             raise ConfigurationError(
                 "transport='aiohttp' needs aiohttp: pip install 'asyncexch[fast]'"
             ) from exc
-        return AiohttpTransport(verify=_tls_context())
+        return AiohttpTransport(verify=_tls_context(), proxy=proxy)
     if isinstance(choice, httpx.AsyncBaseTransport):
         return choice
     raise ConfigurationError(

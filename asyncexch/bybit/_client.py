@@ -105,6 +105,7 @@ class BybitClient(AsyncResource):
         timeout: float = 10.0,
         max_in_flight: int | None = None,
         max_body: int = MAX_BODY,
+        proxy: str | None = None,
         limit_scope: str | None = None,
     ) -> None:
         secret = as_secret(api_secret)
@@ -135,6 +136,7 @@ class BybitClient(AsyncResource):
             timeout=timeout,
             max_in_flight=max_in_flight,
             max_body=max_body,
+            proxy=proxy,
             owner="BybitClient",
         )
         self._venue = venue

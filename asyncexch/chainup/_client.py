@@ -128,6 +128,7 @@ class ChainupContractClient(AsyncResource):
         timeout: float = 10.0,
         max_in_flight: int | None = None,
         max_body: int = MAX_BODY,
+        proxy: str | None = None,
     ) -> None:
         secret = as_secret(api_secret)
         del api_secret  # from here on, a traceback's locals show only Secret(***)
@@ -155,6 +156,7 @@ class ChainupContractClient(AsyncResource):
             timeout=timeout,
             max_in_flight=max_in_flight,
             max_body=max_body,
+            proxy=proxy,
             owner="ChainupContractClient",
         )
         self._transfer_margin_param = transfer_margin_param

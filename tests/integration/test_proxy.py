@@ -1,0 +1,191 @@
+"""Through a proxy, on both transports: small HTTP and SOCKS5 proxies on 127.0.0.1 in front of
+the simulator, and a dead proxy (nothing sent, so safe to resend)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+
+from asyncexch import ConfigurationError, Outcome, RetryPolicy, TransportChoice, TransportError
+from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
+from asyncexch.sim import BybitSimulator, SimServer
+
+pytestmark = pytest.mark.integration
+
+
+class Seen:
+    """What a proxy forwarded: each request line, or target, and its Proxy-Authorization."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.auth: list[str | None] = []
+
+
+async def _relay(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    try:
+        while chunk := await source.read(65536):
+            sink.write(chunk)
+            await sink.drain()
+    finally:
+        sink.close()
+
+
+@asynccontextmanager
+async def http_proxy(seen: Seen) -> AsyncIterator[str]:
+    """A forward proxy for http:// targets: absolute-form requests, one per connection."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+            request_line, *lines = [line for line in head.split("\r\n") if line]
+            method, target, _ = request_line.split(" ")
+            headers = dict(line.split(": ", 1) for line in lines)
+            seen.requests.append(f"{method} {target}")
+            seen.auth.append(headers.pop("Proxy-Authorization", None))
+            body = await reader.readexactly(int(headers.get("Content-Length", "0")))
+            url = urlsplit(target)
+            assert url.hostname is not None and url.port is not None
+            up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port)
+            headers = {k: v for k, v in headers.items() if k.lower() not in ("connection",)}
+            path = url.path + (f"?{url.query}" if url.query else "")
+            lines_out = [f"{method} {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+            up_writer.write(("\r\n".join([*lines_out, "Connection: close"]) + "\r\n\r\n").encode())
+            up_writer.write(body)
+            await up_writer.drain()
+            writer.write(await up_reader.read())  # uvicorn closes after "Connection: close"
+            await writer.drain()
+            up_writer.close()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@asynccontextmanager
+async def socks5_proxy(seen: Seen) -> AsyncIterator[str]:
+    """A SOCKS5 proxy without authentication: CONNECT only."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            _, methods = await reader.readexactly(2)
+            await reader.readexactly(methods)
+            writer.write(b"\x05\x00")
+            _, command, _, kind = await reader.readexactly(4)
+            assert command == 1  # CONNECT
+            if kind == 1:
+                host = socket.inet_ntoa(await reader.readexactly(4))
+            else:
+                host = (await reader.readexactly((await reader.readexactly(1))[0])).decode()
+            port = int.from_bytes(await reader.readexactly(2), "big")
+            seen.requests.append(f"CONNECT {host}:{port}")
+            up_reader, up_writer = await asyncio.open_connection(host, port)
+            writer.write(b"\x05\x00\x00\x01" + bytes(6))
+            await writer.drain()
+            await asyncio.gather(_relay(reader, up_writer), _relay(up_reader, writer))
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"socks5://127.0.0.1:{port}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+def sim_server() -> Iterator[SimServer]:
+    sim = BybitSimulator(settlement_delay=0.05)
+    sim.add_account("sim-key", "sim-secret")
+    with SimServer(sim.app) as server:
+        yield server
+
+
+async def stake_once(bybit: BybitClient) -> OrderAck:
+    quote = await bybit.advance_earn.quote("13015")
+    return await bybit.advance_earn.place_order(StakeOrder.from_quote(quote, amount=Decimal("100")))
+
+
+async def test_an_http_proxy_carries_every_request_with_its_credentials(
+    sim_server: SimServer, http_transport: TransportChoice
+) -> None:
+    seen = Seen()
+    async with http_proxy(seen) as proxy:
+        with_credentials = proxy.replace("http://", "http://trader:s3cret@")
+        async with BybitClient(
+            "sim-key",
+            "sim-secret",
+            base_url=sim_server.url,
+            transport=http_transport,
+            proxy=with_credentials,
+        ) as bybit:
+            ack = await stake_once(bybit)
+
+    assert ack.order_id
+    assert [line.split("?")[0] for line in seen.requests] == [
+        f"GET {sim_server.url}/v5/earn/advance/product-extra-info",
+        f"POST {sim_server.url}/v5/earn/advance/place-order",
+    ]
+    expected = "Basic " + base64.b64encode(b"trader:s3cret").decode()
+    assert seen.auth == [expected, expected]
+
+
+async def test_a_socks5_proxy_carries_every_request(sim_server: SimServer) -> None:
+    seen = Seen()
+    async with socks5_proxy(seen) as proxy:
+        async with BybitClient(
+            "sim-key", "sim-secret", base_url=sim_server.url, transport="httpx", proxy=proxy
+        ) as bybit:
+            ack = await stake_once(bybit)
+
+    assert ack.order_id
+    host, port = sim_server.host, sim_server.port
+    assert seen.requests and set(seen.requests) == {f"CONNECT {host}:{port}"}
+
+
+async def test_a_dead_proxy_means_nothing_was_sent(
+    sim_server: SimServer, http_transport: TransportChoice
+) -> None:
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+    async with BybitClient(
+        "sim-key",
+        "sim-secret",
+        base_url=sim_server.url,
+        transport=http_transport,
+        proxy=dead,
+        retry=RetryPolicy(max_attempts=1),
+    ) as bybit:
+        with pytest.raises(TransportError) as caught:
+            await bybit.advance_earn.quote("13015")
+
+    assert caught.value.outcome is Outcome.NOT_PROCESSED
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"transport": "aiohttp", "proxy": "socks5://127.0.0.1:1080"}, "HTTP proxies only"),
+        ({"proxy": "ftp://127.0.0.1:21"}, "http://, https:// or socks5://"),
+        ({"proxy": "127.0.0.1:3128"}, "must be a URL"),
+    ],
+)
+def test_proxies_a_transport_cannot_use_are_refused(options: dict[str, str], says: str) -> None:
+    with pytest.raises(ConfigurationError, match=says):
+        BybitClient("sim-key", "sim-secret", **options)  # type: ignore[arg-type]
