@@ -13,11 +13,14 @@ from ._clock import Clock, ServerTime, SystemClock, VirtualClock
 from ._endpoint import Endpoint
 from ._ids import is_valid_order_link_id, new_order_link_id, order_link_id_for
 from ._limits import (
+    BucketState,
+    BucketUsage,
     InProcessLimiter,
     LimiterHalted,
     Permit,
     RateLimit,
     RateLimiter,
+    ReportsUsage,
     shared_limiter,
 )
 from ._retry import RetryPolicy
@@ -88,6 +91,8 @@ __all__ = [
     "AuthenticationError",
     "BadParameter",
     "BatchReport",
+    "BucketState",
+    "BucketUsage",
     "Clock",
     "ClockSkew",
     "ConfigurationError",
@@ -118,6 +123,7 @@ __all__ = [
     "RedisLimiterStats",
     "RedisPermit",
     "Reply",
+    "ReportsUsage",
     "RetryPolicy",
     "Secret",
     "ServerTime",

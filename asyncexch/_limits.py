@@ -31,7 +31,8 @@ import bisect
 import math
 import weakref
 from collections.abc import Sequence
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -40,11 +41,14 @@ from ._turns import Turns, sleep_unless_woken
 from .errors import ConfigurationError
 
 __all__ = [
+    "BucketState",
+    "BucketUsage",
     "InProcessLimiter",
     "LimiterHalted",
     "Permit",
     "RateLimit",
     "RateLimiter",
+    "ReportsUsage",
     "shared_limiter",
 ]
 
@@ -128,6 +132,54 @@ class RateLimiter(Protocol):
         ...
 
 
+@attrs.frozen(kw_only=True)
+class BucketUsage:
+    """What a limiter knows of one bucket at one moment."""
+
+    #: Requests counted in the bucket's rolling window now, those still in flight included.
+    in_window: int
+    #: Requests of this process waiting for the bucket.
+    waiting: int = 0
+    #: Seconds before the bucket admits again after a pause the venue asked for (0: none).
+    paused_for: float = 0.0
+    #: Seconds of halt left (0: not halted), and why it was halted.
+    halted_for: float = 0.0
+    halt_reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class BucketState:
+    """One rate-limit bucket of a client, as :meth:`limits_state` reports it.
+
+    ``in_window``, ``waiting``, ``paused_until``, ``halted_until`` and ``halt_reason`` come
+    from the limiter (``None`` when it cannot say: a limiter of your own); ``venue_left`` and
+    ``venue_limit`` are what the venue last said of the endpoint's quota (Bybit's
+    ``X-Bapi-Limit-Status`` and ``X-Bapi-Limit``), at ``venue_seen_at``; ``None`` before it
+    said anything.
+    """
+
+    name: str
+    limit: int
+    per: float
+    in_window: int | None
+    waiting: int | None
+    paused_until: datetime | None
+    halted_until: datetime | None
+    halt_reason: str
+    venue_left: int | None
+    venue_limit: int | None
+    venue_seen_at: datetime | None
+
+
+@runtime_checkable
+class ReportsUsage(Protocol):
+    """A limiter that can say how full its buckets are (both of asyncexch's can)."""
+
+    async def usage(self, key: str, rate: RateLimit) -> BucketUsage:
+        """Bucket ``key``'s usage now (a bucket never used: all zero)."""
+        ...
+
+
 class _Bucket:
     __slots__ = ("paused_until", "rate", "slots", "turns")
 
@@ -197,6 +249,13 @@ class Halts:
     def set(self, key: str, until: float, code: int, reason: str) -> None:
         """Halt bucket ``key`` until ``until`` (the limiter's monotonic clock)."""
         self._until[key] = (until, code, reason)
+
+    def left(self, key: str, now: float) -> tuple[float, str]:
+        """Seconds of halt left on ``key`` at ``now`` (0 when none), and why."""
+        halt = self._until.get(key)
+        if halt is None or halt[0] <= now:
+            return 0.0, ""
+        return halt[0] - now, halt[2]
 
     def check(self, claims: Sequence[tuple[str, RateLimit]], now: float) -> None:
         """Raise :class:`LimiterHalted` if one of the ``claims`` buckets is halted at ``now``."""
@@ -276,6 +335,21 @@ class InProcessLimiter:
             if wait <= 0:
                 return
             await sleep_unless_woken(self._clock, wait, [bucket.turns for bucket in held])
+
+    async def usage(self, key: str, rate: RateLimit) -> BucketUsage:
+        now = self._clock.monotonic()
+        halted_for, reason = self._halts.left(key, now)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return BucketUsage(in_window=0, halted_for=halted_for, halt_reason=reason)
+        start = bisect.bisect_right(bucket.slots, now - bucket.rate.per)
+        return BucketUsage(
+            in_window=len(bucket.slots) - start,
+            waiting=bucket.turns.waiting,
+            paused_for=max(bucket.paused_until - now, 0.0),
+            halted_for=halted_for,
+            halt_reason=reason,
+        )
 
     def pause(self, key: str, seconds: float) -> None:
         bucket = self._buckets.get(key)

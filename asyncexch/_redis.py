@@ -98,7 +98,16 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
     ) from missing
 
 from ._clock import Clock, SystemClock
-from ._limits import Halts, InProcessLimiter, LimiterHalted, Permit, RateLimit, RateLimiter
+from ._limits import (
+    BucketUsage,
+    Halts,
+    InProcessLimiter,
+    LimiterHalted,
+    Permit,
+    RateLimit,
+    RateLimiter,
+    ReportsUsage,
+)
 from ._resource import AsyncResource
 from ._turns import Turns, sleep_unless_woken
 from .errors import ConfigurationError, LimiterUnavailable
@@ -253,6 +262,17 @@ end
 return now
 """
 
+_USAGE = """
+-- KEYS: a bucket's log and state; ARGV: its window (us). Reads only.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local count = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
+local state = redis.call('HMGET', KEYS[2], 'pause', 'halt', 'reason')
+local pause = math.max((tonumber(state[1]) or now) - now, 0)
+local halt = math.max((tonumber(state[2]) or now) - now, 0)
+return {count, pause, halt, state[3] or ''}
+"""
+
 #: Round-trip times kept for :attr:`RedisLimiterStats.round_trips`.
 _KEEP_ROUND_TRIPS = 4096
 
@@ -399,6 +419,7 @@ class RedisLimiter(AsyncResource):
         self._acquire_script = self._redis.register_script(_ACQUIRE)
         self._settle_script = self._redis.register_script(_SETTLE)
         self._mark_script = self._redis.register_script(_MARK)
+        self._usage_script = self._redis.register_script(_USAGE)
         self._meta = f"{prefix}meta"
         #: The data generation this limiter last saw in Redis ("" before the first answer).
         self._generation = ""
@@ -450,6 +471,30 @@ class RedisLimiter(AsyncResource):
                     ) from cause
                 self._start_fallback(cause)
         return await self._acquire_fallback(claims, cost)
+
+    async def usage(self, key: str, rate: RateLimit) -> BucketUsage:
+        """Bucket ``key`` as every process sees it, from Redis (while falling back: this
+        process's fallback, when it can say). Raises ``LimiterUnavailable`` when neither can."""
+        lane = self._lanes.get(key)
+        waiting = lane.waiting if lane is not None else 0
+        if self._falling_back() and isinstance(self._fallback, ReportsUsage):
+            return attrs.evolve(await self._fallback.usage(key, rate), waiting=waiting)
+        try:
+            count, pause, halt, reason = await self._usage_script(
+                keys=[f"{self.prefix}{key}:log", f"{self.prefix}{key}:state"],
+                args=[_us(rate.per)],
+            )
+        except _UNREACHABLE as error:
+            raise LimiterUnavailable(
+                f"the shared rate limiter's Redis cannot be reached ({_describe(error)})"
+            ) from error
+        return BucketUsage(
+            in_window=int(count),
+            waiting=waiting,
+            paused_for=int(pause) / 1_000_000,
+            halted_for=int(halt) / 1_000_000,
+            halt_reason=reason.decode() if isinstance(reason, bytes) else str(reason),
+        )
 
     def pause(self, key: str, seconds: float) -> None:
         """Let nothing take from bucket ``key`` for ``seconds``, in every process."""

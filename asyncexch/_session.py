@@ -20,10 +20,18 @@ from typing import Any, Literal, TypeVar
 import certifi
 import httpx
 
-from ._clock import Clock, ServerTime, SystemClock
+from ._clock import Clock, ServerTime, SystemClock, utc
 from ._convert import decode
 from ._endpoint import Endpoint
-from ._limits import LimiterHalted, Permit, RateLimit, RateLimiter, shared_limiter
+from ._limits import (
+    BucketState,
+    LimiterHalted,
+    Permit,
+    RateLimit,
+    RateLimiter,
+    ReportsUsage,
+    shared_limiter,
+)
 from ._resource import AsyncResource
 from ._retry import CallState, RetryPolicy, counted, ordinal, retry_after
 from ._venue import Reply, Venue, WireRequest
@@ -165,6 +173,8 @@ class Session(AsyncResource):
         self._claims: dict[str, list[tuple[str, RateLimit]]] = {}
         self._sync_lock = asyncio.Lock()
         self._clock_generation = 0
+        #: What the venue last said of each bucket's quota: (left, size, wall time).
+        self._venue_quota: dict[str, tuple[int, int | None, float]] = {}
         if max_in_flight is None and http_client is not None:
             max_in_flight = 100
         elif max_in_flight is None and not self._limits:
@@ -212,6 +222,36 @@ class Session(AsyncResource):
     def limits(self) -> Mapping[str, RateLimit]:
         """The limits in force, by bucket name (empty when pacing is off)."""
         return self._limits
+
+    async def limits_state(self) -> list[BucketState]:
+        """Every bucket in force now: its limit, what the limiter counts in its window and
+        has waiting, its pause and halt, and what the venue last said of its quota."""
+        limiter = self._get_limiter() if self._limits else None
+        now = self.clock.time()
+        states = []
+        for name, rate in self._limits.items():
+            usage = None
+            if isinstance(limiter, ReportsUsage):
+                usage = await limiter.usage(self.venue.bucket_key(name), rate)
+            left, size, seen = self._venue_quota.get(name, (None, None, None))
+            paused = usage.paused_for if usage else 0.0
+            halted = usage.halted_for if usage else 0.0
+            states.append(
+                BucketState(
+                    name=name,
+                    limit=rate.limit,
+                    per=rate.per,
+                    in_window=usage.in_window if usage else None,
+                    waiting=usage.waiting if usage else None,
+                    paused_until=utc(now + paused) if paused else None,
+                    halted_until=utc(now + halted) if halted else None,
+                    halt_reason=usage.halt_reason if usage else "",
+                    venue_left=left,
+                    venue_limit=size,
+                    venue_seen_at=utc(seen) if seen is not None else None,
+                )
+            )
+        return states
 
     async def call(
         self,
@@ -394,6 +434,8 @@ class Session(AsyncResource):
                     permit.done(arrived_ago)
                 else:
                     permit.done()
+        if reply.quota_left is not None and endpoint.buckets:
+            self._venue_quota[endpoint.buckets[0]] = (reply.quota_left, reply.quota, received)
         error = reply.error
         pause = None
         if reply.reset_at_ms is not None:

@@ -138,13 +138,17 @@ class Reply:
     ``error`` the typed error when it did not. ``server_time_ms`` is the server's clock in
     the answer, if any; ``reset_at_ms`` the server time at which the endpoint's quota
     refills, when the answer says it is used up (the session pauses the bucket until then and
-    sets a rate-limit error's ``retry_after`` from it).
+    sets a rate-limit error's ``retry_after`` from it). ``quota_left`` and ``quota`` are the
+    venue's own count of what is left of the endpoint's quota in its window, and its size,
+    when the answer says (reported by ``limits_state``, never used for pacing).
     """
 
     result: Any = None
     error: ExchangeError | None = None
     server_time_ms: int | None = None
     reset_at_ms: int | None = None
+    quota_left: int | None = None
+    quota: int | None = None
 
 
 class Venue(Protocol):

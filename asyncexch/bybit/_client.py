@@ -17,7 +17,7 @@ from .._batch import BatchReport, gather_or_cancel
 from .._clock import Clock, utc
 from .._convert import millis
 from .._endpoint import Endpoint
-from .._limits import RateLimit, RateLimiter
+from .._limits import BucketState, RateLimit, RateLimiter
 from .._resource import AsyncResource
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
@@ -150,6 +150,11 @@ class BybitClient(AsyncResource):
     async def aclose(self) -> None:
         """Close the HTTP connections this client opened."""
         await self.session.aclose()
+
+    async def limits_state(self) -> list[BucketState]:
+        """Each rate-limit bucket of this client now: its limit, the requests in its window
+        and waiting, its pause or halt, and what the venue last said of its quota."""
+        return await self.session.limits_state()
 
     async def sync_clock(self) -> None:
         """Learn the offset between Bybit's clock and ours from ``/v5/market/time``.

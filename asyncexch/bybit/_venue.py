@@ -204,7 +204,9 @@ class BybitVenue:
         stamp = data.get("time")
         if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 < stamp < 10**16:
             server_ms = stamp
-        exhausted = _header_int(response, "X-Bapi-Limit-Status") == 0
+        left = _header_int(response, "X-Bapi-Limit-Status")
+        quota = _header_int(response, "X-Bapi-Limit")
+        exhausted = left == 0
         code = data["retCode"]
         if not isinstance(code, int) or isinstance(code, bool):
             error = MalformedResponse(f"{endpoint.path}: retCode is {code!r}", status_code=status)
@@ -219,7 +221,11 @@ class BybitVenue:
             )
             limited = exhausted or isinstance(error, RateLimited)
             return Reply(
-                error=error, server_time_ms=server_ms, reset_at_ms=reset_ms if limited else None
+                error=error,
+                server_time_ms=server_ms,
+                reset_at_ms=reset_ms if limited else None,
+                quota_left=left,
+                quota=quota,
             )
         result = data.get("result")
         if not isinstance(result, dict):
@@ -228,7 +234,11 @@ class BybitVenue:
             )
             return Reply(error=error, server_time_ms=server_ms)
         return Reply(
-            result=result, server_time_ms=server_ms, reset_at_ms=reset_ms if exhausted else None
+            result=result,
+            server_time_ms=server_ms,
+            reset_at_ms=reset_ms if exhausted else None,
+            quota_left=left,
+            quota=quota,
         )
 
     def __repr__(self) -> str:

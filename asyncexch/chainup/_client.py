@@ -14,7 +14,7 @@ import httpx
 
 from .._clock import Clock, utc
 from .._decimals import decimal_places, is_sized
-from .._limits import RateLimit, RateLimiter
+from .._limits import BucketState, RateLimit, RateLimiter
 from .._resource import AsyncResource
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
@@ -173,6 +173,11 @@ class ChainupContractClient(AsyncResource):
     async def aclose(self) -> None:
         """Close the HTTP connections this client opened."""
         await self.session.aclose()
+
+    async def limits_state(self) -> list[BucketState]:
+        """Each rate-limit bucket of this client now: its limit, the requests in its window
+        and waiting, its pause or halt, and what the venue last said of its quota."""
+        return await self.session.limits_state()
 
     # --- market data --------------------------------------------------------------------
 

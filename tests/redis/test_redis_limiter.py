@@ -325,3 +325,22 @@ async def test_done_with_arrived_ago_settles_the_slot_that_much_earlier_on_the_r
     assert isinstance(second, RedisPermit)
     assert second.admitted_at >= settled + rate.per - 0.001
     assert second.admitted_at < after - 0.3 + rate.per + 0.2  # sooner than answer + per
+
+
+async def test_usage_is_what_every_process_sees_in_redis(make_limiter: MakeLimiter) -> None:
+    one, other = make_limiter(), make_limiter()
+    key, rate = "bybit:key:k:place_order", RateLimit(5, per=1.0)
+    for _ in range(3):
+        (await one.acquire([(key, rate)])).done()
+    other.pause(key, 30.0)
+    other.halt(key, 600.0, code=403, reason="access too frequent")
+    await other.flush()
+
+    seen = await one.usage(key, rate)
+    unused = await one.usage("bybit:key:k:never", rate)
+
+    assert seen.in_window == 3
+    assert 29.0 < seen.paused_for <= 30.0
+    assert 599.0 < seen.halted_for <= 600.0
+    assert seen.halt_reason == "access too frequent"
+    assert (unused.in_window, unused.paused_for, unused.halted_for) == (0, 0.0, 0.0)
