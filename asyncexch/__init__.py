@@ -23,6 +23,7 @@ from ._limits import (
     ReportsUsage,
     shared_limiter,
 )
+from ._observe import AttemptEvent, AttemptHook, CallEvent, CallObserver
 from ._retry import RetryPolicy
 from ._session import Session, TransportChoice
 from ._venue import Reply, Secret, Venue, WireRequest
@@ -88,11 +89,15 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "AiohttpTransport",
     "ApiError",
+    "AttemptEvent",
+    "AttemptHook",
     "AuthenticationError",
     "BadParameter",
     "BatchReport",
     "BucketState",
     "BucketUsage",
+    "CallEvent",
+    "CallObserver",
     "Clock",
     "ClockSkew",
     "ConfigurationError",

@@ -28,6 +28,7 @@ import attrs
 import tenacity
 
 from ._clock import Clock
+from ._observe import AttemptEvent
 from .errors import (
     ClockSkew,
     ConfigurationError,
@@ -91,7 +92,16 @@ class CallState:
     idempotent: bool
     #: What the call is, for log lines: method, path and the caller's label.
     what: str = ""
+    label: str = ""
+    #: The attempts that ended, when the session has observers.
+    events: list[AttemptEvent] = attrs.Factory(list)
     attempts: int = 0
+    #: The current attempt, for observers: its wait for capacity, when it left (wall and
+    #: monotonic), and the HTTP status of its answer.
+    waited: float = 0.0
+    sent_wall: float | None = None
+    sent_mono: float | None = None
+    http_status: int | None = None
     clock_resyncs: int = 0
     first_sent_at: float | None = None
     first_sent_wall: float | None = None

@@ -14,7 +14,7 @@ import random
 import ssl
 import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, TypeVar
 
 import certifi
@@ -32,6 +32,7 @@ from ._limits import (
     ReportsUsage,
     shared_limiter,
 )
+from ._observe import AttemptEvent, AttemptHook, CallEvent, CallObserver, Observers
 from ._resource import AsyncResource
 from ._retry import CallState, RetryPolicy, counted, ordinal, retry_after
 from ._venue import Reply, Venue, WireRequest
@@ -129,11 +130,14 @@ class Session(AsyncResource):
         max_in_flight: int | None = None,
         max_body: int = MAX_BODY,
         proxy: str | None = None,
+        on_attempt: AttemptHook | None = None,
+        telemetry: CallObserver | None = None,
         rng: random.Random | None = None,
         owner: str = "Session",
     ) -> None:
         #: What error messages and warnings call the object using this session.
         self.owner = owner
+        self._observers = Observers(on_attempt, telemetry)
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         if http_client is not None and (transport is not None or proxy is not None):
@@ -282,8 +286,8 @@ class Session(AsyncResource):
         wire = self.venue.encode(endpoint, params)
         url = f"{self.base_url}{wire.path}" + (f"?{wire.query}" if wire.query else "")
         what = f"{endpoint.method} {endpoint.path}" + (f" {label}" if label else "")
-        state = CallState(idempotent=endpoint.idempotent, what=what)
-        attempt = functools.partial(
+        state = CallState(idempotent=endpoint.idempotent, what=what, label=label)
+        attempt: Callable[[], Awaitable[Reply]] = functools.partial(
             self._attempt if self._in_flight is None else self._attempt_gated,
             endpoint,
             wire,
@@ -291,6 +295,26 @@ class Session(AsyncResource):
             state,
             on_sent,
         )
+        if not self._observers:
+            return await self._complete(endpoint, attempt, state, request)
+        started, started_mono = self.clock.time(), self.clock.monotonic()
+        attempt = functools.partial(self._observed, endpoint, attempt, state)
+        try:
+            result = await self._complete(endpoint, attempt, state, request)
+        except ExchangeError as error:
+            self._call_ended(endpoint, state, started, started_mono, error)
+            raise
+        self._call_ended(endpoint, state, started, started_mono, None)
+        return result
+
+    async def _complete(
+        self,
+        endpoint: Endpoint[T],
+        attempt: Callable[[], Awaitable[Reply]],
+        state: CallState,
+        request: object,
+    ) -> T:
+        """Run the call's attempts (retried as the policy says) and decode the answer."""
         first_failure: ExchangeError | None = None
         try:
             reply = await attempt()  # nearly every call ends here, without retry machinery
@@ -325,6 +349,60 @@ class Session(AsyncResource):
                 sent_at=state.first_sent_wall,
             ) from error
 
+    async def _observed(
+        self, endpoint: Endpoint[Any], attempt: Callable[[], Awaitable[Reply]], state: CallState
+    ) -> Reply:
+        """``attempt``, reported to the observers when it ends."""
+        try:
+            reply = await attempt()
+        except ExchangeError as error:
+            self._attempt_ended(endpoint, state, error)
+            raise
+        self._attempt_ended(endpoint, state, None)
+        return reply
+
+    def _attempt_ended(
+        self, endpoint: Endpoint[Any], state: CallState, error: ExchangeError | None
+    ) -> None:
+        sent = state.sent_mono
+        event = AttemptEvent(
+            venue=self.venue.name,
+            endpoint=endpoint.name,
+            method=endpoint.method,
+            path=endpoint.path,
+            label=state.label,
+            attempt=state.attempts,
+            waited=state.waited,
+            sent_at=utc(state.sent_wall) if state.sent_wall is not None else None,
+            duration=self.clock.monotonic() - sent if sent is not None else None,
+            http_status=state.http_status,
+            error=error,
+        )
+        state.events.append(event)
+        self._observers.attempt_ended(event)
+
+    def _call_ended(
+        self,
+        endpoint: Endpoint[Any],
+        state: CallState,
+        started: float,
+        started_mono: float,
+        error: ExchangeError | None,
+    ) -> None:
+        self._observers.call_ended(
+            CallEvent(
+                venue=self.venue.name,
+                endpoint=endpoint.name,
+                method=endpoint.method,
+                path=endpoint.path,
+                label=state.label,
+                started_at=utc(started),
+                duration=self.clock.monotonic() - started_mono,
+                attempts=tuple(state.events),
+                error=error,
+            )
+        )
+
     async def sync_clock(self) -> None:
         """Learn the server's time from the venue's time endpoint."""
         endpoint = self.venue.time_endpoint
@@ -356,6 +434,7 @@ class Session(AsyncResource):
         on_sent: Callable[[], None] | None,
     ) -> Reply:
         state.attempts += 1
+        state.sent_wall = state.sent_mono = state.http_status = None
         claims = self._claims_for(endpoint)
         started = self.clock.monotonic()
         permit: Permit | None = None
@@ -364,7 +443,7 @@ class Session(AsyncResource):
                 permit = await self._get_limiter().acquire(claims, endpoint.cost)
             except LimiterHalted as halted:
                 raise self._halted(halted) from None
-        waited = self.clock.monotonic() - started
+        waited = state.waited = self.clock.monotonic() - started
         if state.first_sent_at is None:
             state.first_sent_at = self.clock.monotonic()
             state.first_sent_wall = self.clock.time()
@@ -385,8 +464,10 @@ class Session(AsyncResource):
             )
             if on_sent is not None:
                 on_sent()
-            sent = self.clock.monotonic()
+            sent = state.sent_mono = self.clock.monotonic()
+            state.sent_wall = self.clock.time()
             response = await self._exchange(request)
+            state.http_status = response.status_code
         except httpx.HTTPError as exc:
             outcome = Outcome.NOT_PROCESSED if isinstance(exc, _NOT_SENT) else Outcome.UNKNOWN
             raise self._transport_failed(

@@ -18,6 +18,7 @@ from .._clock import Clock, utc
 from .._convert import millis
 from .._endpoint import Endpoint
 from .._limits import BucketState, RateLimit, RateLimiter
+from .._observe import AttemptHook, CallObserver
 from .._resource import AsyncResource
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
@@ -106,6 +107,8 @@ class BybitClient(AsyncResource):
         max_in_flight: int | None = None,
         max_body: int = MAX_BODY,
         proxy: str | None = None,
+        on_attempt: AttemptHook | None = None,
+        telemetry: CallObserver | None = None,
         limit_scope: str | None = None,
     ) -> None:
         secret = as_secret(api_secret)
@@ -137,6 +140,8 @@ class BybitClient(AsyncResource):
             max_in_flight=max_in_flight,
             max_body=max_body,
             proxy=proxy,
+            on_attempt=on_attempt,
+            telemetry=telemetry,
             owner="BybitClient",
         )
         self._venue = venue

@@ -15,6 +15,7 @@ import httpx
 from .._clock import Clock, utc
 from .._decimals import decimal_places, is_sized
 from .._limits import BucketState, RateLimit, RateLimiter
+from .._observe import AttemptHook, CallObserver
 from .._resource import AsyncResource
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
@@ -129,6 +130,8 @@ class ChainupContractClient(AsyncResource):
         max_in_flight: int | None = None,
         max_body: int = MAX_BODY,
         proxy: str | None = None,
+        on_attempt: AttemptHook | None = None,
+        telemetry: CallObserver | None = None,
     ) -> None:
         secret = as_secret(api_secret)
         del api_secret  # from here on, a traceback's locals show only Secret(***)
@@ -157,6 +160,8 @@ class ChainupContractClient(AsyncResource):
             max_in_flight=max_in_flight,
             max_body=max_body,
             proxy=proxy,
+            on_attempt=on_attempt,
+            telemetry=telemetry,
             owner="ChainupContractClient",
         )
         self._transfer_margin_param = transfer_margin_param
