@@ -24,6 +24,7 @@ from ._limits import (
     shared_limiter,
 )
 from ._observe import AttemptEvent, AttemptHook, CallEvent, CallObserver
+from ._proxy import ProxyURL
 from ._retry import RetryPolicy
 from ._session import Session, TransportChoice
 from ._venue import Reply, Secret, Venue, WireRequest
@@ -119,6 +120,7 @@ __all__ = [
     "PermissionDenied",
     "Permit",
     "ProductUnavailable",
+    "ProxyURL",
     "RateLimit",
     "RateLimited",
     "RateLimiter",

@@ -30,6 +30,8 @@ import aiohttp
 import httpx
 import yarl
 
+from ._proxy import ProxyURL, as_proxy
+
 __all__ = ["AiohttpTransport"]
 
 if "_retry_connection" not in getattr(aiohttp.ClientSession, "ATTRS", ()):
@@ -58,10 +60,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         verify: ssl.SSLContext | bool = True,
         max_connections: int | None = None,
         keepalive_expiry: float = 5.0,
-        proxy: str | None = None,
+        proxy: str | ProxyURL | None = None,
     ) -> None:
         self._ssl: ssl.SSLContext | bool = verify
-        self._proxy = yarl.URL(proxy) if proxy is not None else None
+        proxy_url = as_proxy(proxy)
+        del proxy
+        # aiohttp writes the proxy URL into its errors: it gets none with credentials in it.
+        self._proxy = yarl.URL(proxy_url.bare) if proxy_url is not None else None
+        authorization = proxy_url.authorization if proxy_url is not None else None
+        # The credentials go to the proxy as a header: on the CONNECT for https:// targets,
+        # on the request itself for http:// ones (aiohttp sends proxy_headers on CONNECT only).
+        self._proxy_headers = {"Proxy-Authorization": authorization} if authorization else None
+        self._plain_proxy_headers: list[tuple[str, str]] = (
+            [("Proxy-Authorization", authorization)] if authorization else []
+        )
         self._limit = max_connections or 0  # aiohttp: 0 is no cap
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
@@ -107,11 +119,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 yarl.URL(str(request.url), encoded=True),  # the bytes that were signed
                 # the names as given (httpx keeps them; its multi_items() lower-cases them)
                 headers=[
-                    (name.decode("latin-1"), value.decode("latin-1"))
-                    for name, value in request.headers.raw
+                    *(
+                        (name.decode("latin-1"), value.decode("latin-1"))
+                        for name, value in request.headers.raw
+                    ),
+                    *(self._plain_proxy_headers if request.url.scheme == "http" else ()),
                 ],
                 data=body or None,
                 proxy=self._proxy,
+                proxy_headers=self._proxy_headers,
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(
                     total=None,

@@ -2,11 +2,14 @@
 
 The events carry what an operator needs (the endpoint, the caller's label, the attempt, the
 time spent waiting for capacity and on the wire, the HTTP status, the venue's code, the
-outcome) and nothing a request was signed with: no headers, no body, no query.
+outcome) and nothing a request was signed with: no headers, no body, no query. (An event's
+``error`` is the exception the caller gets; its ``__cause__`` may be the transport's, which
+holds the request, with the API key and signature but never the secret.)
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -45,10 +48,15 @@ class AttemptEvent:
     #: ``None`` if the attempt succeeded, else its error (``error.outcome`` says whether
     #: the venue may have acted).
     error: ExchangeError | None
+    #: The caller cancelled the call during this attempt (``error`` is then ``None``).
+    cancelled: bool = False
 
     @property
     def outcome(self) -> Outcome | None:
-        """``None`` on success, else the failure's outcome."""
+        """``None`` on success; the failure's outcome; for a cancelled attempt, ``UNKNOWN``
+        once it was sent and ``NOT_PROCESSED`` before."""
+        if self.cancelled:
+            return Outcome.UNKNOWN if self.sent_at is not None else Outcome.NOT_PROCESSED
         return None if self.error is None else self.error.outcome
 
     @property
@@ -72,6 +80,8 @@ class CallEvent:
     attempts: tuple[AttemptEvent, ...]
     #: ``None`` if the call succeeded, else the error it raised.
     error: ExchangeError | None
+    #: The caller cancelled the call (``error`` is then ``None``).
+    cancelled: bool = False
 
 
 @runtime_checkable
@@ -95,6 +105,13 @@ class Observers:
     def __init__(self, on_attempt: AttemptHook | None, telemetry: CallObserver | None) -> None:
         if on_attempt is not None and not callable(on_attempt):
             raise ConfigurationError(f"on_attempt must be callable, got {on_attempt!r}")
+        if inspect.iscoroutinefunction(on_attempt) or inspect.iscoroutinefunction(
+            getattr(telemetry, "attempt_ended", None)
+        ):
+            raise ConfigurationError(
+                "observers are called inline and never awaited: give a plain function "
+                "(start a task from it for async work)"
+            )
         if telemetry is not None and not isinstance(telemetry, CallObserver):
             raise ConfigurationError(
                 f"telemetry must have attempt_ended and call_ended methods, got {telemetry!r}"

@@ -101,6 +101,7 @@ class CallState:
     waited: float = 0.0
     sent_wall: float | None = None
     sent_mono: float | None = None
+    ended_mono: float | None = None
     http_status: int | None = None
     clock_resyncs: int = 0
     first_sent_at: float | None = None

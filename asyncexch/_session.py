@@ -33,6 +33,7 @@ from ._limits import (
     shared_limiter,
 )
 from ._observe import AttemptEvent, AttemptHook, CallEvent, CallObserver, Observers
+from ._proxy import ProxyURL, as_proxy
 from ._resource import AsyncResource
 from ._retry import CallState, RetryPolicy, counted, ordinal, retry_after
 from ._venue import Reply, Venue, WireRequest
@@ -58,7 +59,15 @@ T = TypeVar("T")
 logger = logging.getLogger("asyncexch")
 
 #: Failures that happen before a byte of the request can have reached the server.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+#: (httpx.ProxyError: a proxy refused the CONNECT or the SOCKS handshake, before the request
+#: was written; a proxy that took a request and failed answers it like any gateway.)
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.ProxyError,
+)
 #: The largest answer read, after decompression; venues answer in kilobytes.
 MAX_BODY = 4 * 1024 * 1024
 #: In flight at once when pacing is off and no cap is given: beyond a few hundred, httpx's
@@ -129,18 +138,20 @@ class Session(AsyncResource):
         timeout: float = 10.0,
         max_in_flight: int | None = None,
         max_body: int = MAX_BODY,
-        proxy: str | None = None,
+        proxy: str | ProxyURL | None = None,
         on_attempt: AttemptHook | None = None,
         telemetry: CallObserver | None = None,
         rng: random.Random | None = None,
         owner: str = "Session",
     ) -> None:
+        proxy_url = as_proxy(proxy)
+        del proxy  # from here on, a traceback's locals show the password masked
         #: What error messages and warnings call the object using this session.
         self.owner = owner
         self._observers = Observers(on_attempt, telemetry)
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        if http_client is not None and (transport is not None or proxy is not None):
+        if http_client is not None and (transport is not None or proxy_url is not None):
             raise ConfigurationError(
                 "pass http_client, or transport and proxy, not both: the client you pass "
                 "carries its own transport and proxy"
@@ -168,7 +179,7 @@ class Session(AsyncResource):
         self._owns_http = http_client is None
         # No connection cap: the limiter already bounds what is in flight, and a request
         # waiting for a pooled connection after taking capacity would arrive late, in a bunch.
-        self._http = http_client or _http_client(transport, proxy, timeout)
+        self._http = http_client or _http_client(transport, proxy_url, timeout)
         #: The whole attempt's deadline: twice a single operation's, so that the transport's
         #: own (more telling) connect or read timeout fires first when one of them hangs.
         self._attempt_deadline = 2.0 * timeout
@@ -304,6 +315,9 @@ class Session(AsyncResource):
         except ExchangeError as error:
             self._call_ended(endpoint, state, started, started_mono, error)
             raise
+        except asyncio.CancelledError:
+            self._call_ended(endpoint, state, started, started_mono, None, cancelled=True)
+            raise
         self._call_ended(endpoint, state, started, started_mono, None)
         return result
 
@@ -358,13 +372,22 @@ class Session(AsyncResource):
         except ExchangeError as error:
             self._attempt_ended(endpoint, state, error)
             raise
+        except asyncio.CancelledError:
+            self._attempt_ended(endpoint, state, None, cancelled=True)
+            raise
         self._attempt_ended(endpoint, state, None)
         return reply
 
     def _attempt_ended(
-        self, endpoint: Endpoint[Any], state: CallState, error: ExchangeError | None
+        self,
+        endpoint: Endpoint[Any],
+        state: CallState,
+        error: ExchangeError | None,
+        *,
+        cancelled: bool = False,
     ) -> None:
         sent = state.sent_mono
+        ended = state.ended_mono if state.ended_mono is not None else self.clock.monotonic()
         event = AttemptEvent(
             venue=self.venue.name,
             endpoint=endpoint.name,
@@ -374,9 +397,10 @@ class Session(AsyncResource):
             attempt=state.attempts,
             waited=state.waited,
             sent_at=utc(state.sent_wall) if state.sent_wall is not None else None,
-            duration=self.clock.monotonic() - sent if sent is not None else None,
+            duration=ended - sent if sent is not None else None,
             http_status=state.http_status,
             error=error,
+            cancelled=cancelled,
         )
         state.events.append(event)
         self._observers.attempt_ended(event)
@@ -388,6 +412,8 @@ class Session(AsyncResource):
         started: float,
         started_mono: float,
         error: ExchangeError | None,
+        *,
+        cancelled: bool = False,
     ) -> None:
         self._observers.call_ended(
             CallEvent(
@@ -400,6 +426,7 @@ class Session(AsyncResource):
                 duration=self.clock.monotonic() - started_mono,
                 attempts=tuple(state.events),
                 error=error,
+                cancelled=cancelled,
             )
         )
 
@@ -434,7 +461,8 @@ class Session(AsyncResource):
         on_sent: Callable[[], None] | None,
     ) -> Reply:
         state.attempts += 1
-        state.sent_wall = state.sent_mono = state.http_status = None
+        state.sent_wall = state.sent_mono = state.ended_mono = state.http_status = None
+        state.waited = 0.0
         claims = self._claims_for(endpoint)
         started = self.clock.monotonic()
         permit: Permit | None = None
@@ -466,7 +494,10 @@ class Session(AsyncResource):
                 on_sent()
             sent = state.sent_mono = self.clock.monotonic()
             state.sent_wall = self.clock.time()
-            response = await self._exchange(request)
+            try:
+                response = await self._exchange(request)
+            finally:  # answered or failed: what the attempt took, before any re-sync
+                state.ended_mono = self.clock.monotonic()
             state.http_status = response.status_code
         except httpx.HTTPError as exc:
             outcome = Outcome.NOT_PROCESSED if isinstance(exc, _NOT_SENT) else Outcome.UNKNOWN
@@ -482,6 +513,7 @@ class Session(AsyncResource):
                 f"no whole answer within {self._attempt_deadline:g} s",
             ) from exc
         except _TooLarge as exc:
+            state.http_status = exc.status_code
             state.outcomes.append(Outcome.UNKNOWN)
             state.last_error = MalformedResponse(
                 f"{endpoint.path}: the answer is larger than {self._max_body} bytes",
@@ -607,6 +639,9 @@ class Session(AsyncResource):
             f"{halted.reason}; all traffic for this key is stopped for "
             f"{halted.remaining:.0f} s more",
             self.venue.name,
+            # A halt's code in the HTTP range is the status that started it (Bybit's 403);
+            # venues' own codes lie outside it.
+            http_status=halted.code if 400 <= halted.code < 600 else None,
             retry_after=halted.remaining,
         )
 
@@ -696,7 +731,9 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def _http_client(choice: TransportChoice, proxy: str | None, timeout: float) -> httpx.AsyncClient:
+def _http_client(
+    choice: TransportChoice, proxy: ProxyURL | None, timeout: float
+) -> httpx.AsyncClient:
     """The HTTP client a session makes for itself: the transport ``choice`` names, through
     ``proxy`` if given (the aiohttp transport proxies itself; httpx mounts its own)."""
     if proxy is not None:
@@ -705,7 +742,7 @@ def _http_client(choice: TransportChoice, proxy: str | None, timeout: float) -> 
     try:
         return httpx.AsyncClient(
             transport=transport,
-            proxy=proxy if transport is None else None,
+            proxy=proxy.url if proxy is not None and transport is None else None,
             timeout=timeout,
             verify=_tls_context(),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
@@ -716,15 +753,8 @@ def _http_client(choice: TransportChoice, proxy: str | None, timeout: float) -> 
         ) from exc
 
 
-def _check_proxy(proxy: str, choice: TransportChoice) -> None:
-    if not isinstance(proxy, str) or "://" not in proxy:
-        raise ConfigurationError(
-            "proxy must be a URL such as http://host:3128 or socks5://host:1080"
-        )
-    scheme = proxy.split("://", 1)[0].lower()
-    if scheme not in ("http", "https", "socks5", "socks5h"):
-        raise ConfigurationError(f"proxy must be http://, https:// or socks5://, not {scheme}://")
-    if scheme.startswith("socks") and choice == "aiohttp":
+def _check_proxy(proxy: ProxyURL, choice: TransportChoice) -> None:
+    if proxy.scheme.startswith("socks") and choice == "aiohttp":
         raise ConfigurationError(
             "the aiohttp transport speaks HTTP proxies only: use transport='httpx' "
             "(pip install 'asyncexch[socks]') for a SOCKS proxy"
@@ -733,7 +763,7 @@ def _check_proxy(proxy: str, choice: TransportChoice) -> None:
         raise ConfigurationError("with a transport of your own, give the proxy to it instead")
 
 
-def _transport(choice: TransportChoice, proxy: str | None) -> httpx.AsyncBaseTransport | None:
+def _transport(choice: TransportChoice, proxy: ProxyURL | None) -> httpx.AsyncBaseTransport | None:
     """The transport a ``transport=`` argument names (``None``: httpx's own)."""
     if choice is None or choice == "httpx":
         return None

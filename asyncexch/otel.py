@@ -30,7 +30,7 @@ except ImportError as _missing:  # pragma: no cover - depends on the environment
 
 from . import __version__
 from ._observe import AttemptEvent, CallEvent
-from .errors import RateLimited
+from .errors import ExchangeError, RateLimited
 
 __all__ = ["Telemetry"]
 
@@ -97,11 +97,13 @@ class Telemetry:
                 start_time=_nanos(started),
                 attributes=_attempt_attributes(attempt),
             )
-            if attempt.error is not None:
-                span.set_status(Status(StatusCode.ERROR, type(attempt.error).__name__))
+            failure = _error_type(attempt.error, attempt.cancelled)
+            if failure is not None:
+                span.set_status(Status(StatusCode.ERROR, failure))
             span.end(end_time=_nanos(started) + int((attempt.duration or 0.0) * 1e9))
-        if event.error is not None:
-            call.set_status(Status(StatusCode.ERROR, type(event.error).__name__))
+        failure = _error_type(event.error, event.cancelled)
+        if failure is not None:
+            call.set_status(Status(StatusCode.ERROR, failure))
         call.end(end_time=_nanos(event.started_at) + int(event.duration * 1e9))
 
 
@@ -113,12 +115,7 @@ def _call_attributes(event: CallEvent) -> _Attributes:
         "url.path": event.path,
         "asyncexch.attempts": len(event.attempts),
     }
-    if event.label:
-        attributes["asyncexch.label"] = event.label
-    if event.error is not None:
-        attributes["error.type"] = type(event.error).__name__
-        attributes["asyncexch.outcome"] = event.error.outcome.value
-    return attributes
+    return _how_it_ended(attributes, event.label, event.error, event.cancelled)
 
 
 def _attempt_attributes(event: AttemptEvent) -> _Attributes:
@@ -128,16 +125,33 @@ def _attempt_attributes(event: AttemptEvent) -> _Attributes:
         "asyncexch.attempt": event.attempt,
         "asyncexch.capacity_wait": event.waited,
     }
-    if event.label:
-        attributes["asyncexch.label"] = event.label
     if event.http_status is not None:
         attributes["http.response.status_code"] = event.http_status
     if event.code is not None:
         attributes["asyncexch.venue_code"] = event.code
-    if event.error is not None:
-        attributes["error.type"] = type(event.error).__name__
-        attributes["asyncexch.outcome"] = event.error.outcome.value
+    if event.outcome is not None:
+        attributes["asyncexch.outcome"] = event.outcome.value
+    return _how_it_ended(attributes, event.label, event.error, event.cancelled)
+
+
+def _how_it_ended(
+    attributes: _Attributes, label: str, error: ExchangeError | None, cancelled: bool
+) -> _Attributes:
+    """The caller's label, and the error's type (or the cancellation) and outcome."""
+    if label:
+        attributes["asyncexch.label"] = label
+    failure = _error_type(error, cancelled)
+    if failure is not None:
+        attributes["error.type"] = failure
+    if error is not None:
+        attributes.setdefault("asyncexch.outcome", error.outcome.value)
     return attributes
+
+
+def _error_type(error: ExchangeError | None, cancelled: bool) -> str | None:
+    if error is not None:
+        return type(error).__name__
+    return "cancelled" if cancelled else None
 
 
 def _nanos(moment: datetime) -> int:

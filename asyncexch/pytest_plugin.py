@@ -28,19 +28,23 @@ The simulators need the ``sim`` extra; nothing is imported until a fixture is us
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 import pytest
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+    from ._clock import Clock
     from .bybit import BybitClient
     from .chainup import ChainupContractClient
     from .sim import BybitSimulator, ChainupSimulator, SimServer
 
 __all__ = ["SIM_API_KEY", "SIM_API_SECRET"]
 
+C = TypeVar("C")
 SIM_API_KEY = "sim-key"
 SIM_API_SECRET = "sim-secret"
 #: The fixtures that are coroutines: a test using one runs on asyncio, marked or not.
@@ -68,7 +72,11 @@ def pytest_pycollect_makeitem(
     tests into its own items after collection, already sees the mark.
     """
     outcome = yield
-    if not inspect.iscoroutinefunction(obj):
+    if (
+        outcome.exception is not None  # a collection error: pytest reports it as it is
+        or not inspect.iscoroutinefunction(obj)
+        or not collector.config.pluginmanager.hasplugin("asyncio")
+    ):
         return
     collected = outcome.get_result()
     for item in collected if isinstance(collected, list) else [collected]:
@@ -76,6 +84,7 @@ def pytest_pycollect_makeitem(
             isinstance(item, pytest.Function)
             and _ASYNC_FIXTURES & set(item.fixturenames)
             and item.get_closest_marker("asyncio") is None
+            and item.get_closest_marker("anyio") is None
         ):
             item.add_marker(pytest.mark.asyncio)
 
@@ -103,24 +112,10 @@ def bybit_sim_server(bybit_sim: BybitSimulator) -> Iterator[SimServer]:
 @pytest.fixture
 def bybit_client_factory(bybit_sim: BybitSimulator) -> Callable[..., BybitClient]:
     """Build clients wired to ``bybit_sim`` in process; keyword arguments go to BybitClient."""
-    from ._limits import RateLimit
     from .bybit import BybitClient
-    from .sim import SimTransport
 
-    def build(**options: Any) -> BybitClient:
-        limits = {
-            name: RateLimit(limit, per=per) for name, (limit, per) in bybit_sim.limits.items()
-        }
-        limits["ip"] = RateLimit(bybit_sim.ip_limit[0], per=bybit_sim.ip_limit[1])
-        options.setdefault("base_url", "http://bybit-sim.test")
-        options.setdefault("transport", SimTransport(bybit_sim.app))
-        options.setdefault("limits", limits)
-        options.setdefault("clock", bybit_sim.clock)
-        key = options.pop("api_key", SIM_API_KEY)
-        secret = options.pop("api_secret", SIM_API_SECRET)
-        return BybitClient(key, secret, **options)
-
-    return build
+    limits = {**bybit_sim.limits, "ip": bybit_sim.ip_limit}
+    return _factory(BybitClient, bybit_sim.app, bybit_sim.clock, limits, "http://bybit-sim.test")
 
 
 @pytest.fixture
@@ -149,21 +144,39 @@ def chainup_client_factory(
 ) -> Callable[..., ChainupContractClient]:
     """Build clients wired to ``chainup_sim`` in process; keyword arguments go to
     ChainupContractClient."""
-    from ._limits import RateLimit
     from .chainup import ChainupContractClient
+
+    return _factory(
+        ChainupContractClient,
+        chainup_sim.app,
+        chainup_sim.clock,
+        chainup_sim.limits,
+        "http://chainup-sim.test",
+    )
+
+
+def _factory(
+    client_type: Callable[..., C],
+    app: ASGIApp,
+    clock: Clock,
+    limits: Mapping[str, tuple[int, float]],
+    base_url: str,
+) -> Callable[..., C]:
+    """Builds clients of ``client_type`` wired to a simulator's ``app`` in process, on its
+    clock, with its ``limits``; keyword arguments override any of that."""
+    from ._limits import RateLimit
     from .sim import SimTransport
 
-    def build(**options: Any) -> ChainupContractClient:
-        limits = {
-            name: RateLimit(limit, per=per) for name, (limit, per) in chainup_sim.limits.items()
-        }
-        options.setdefault("base_url", "http://chainup-sim.test")
-        options.setdefault("transport", SimTransport(chainup_sim.app))
-        options.setdefault("limits", limits)
-        options.setdefault("clock", chainup_sim.clock)
+    def build(**options: Any) -> C:
+        options.setdefault("base_url", base_url)
+        options.setdefault("transport", SimTransport(app))
+        options.setdefault(
+            "limits", {name: RateLimit(limit, per=per) for name, (limit, per) in limits.items()}
+        )
+        options.setdefault("clock", clock)
         key = options.pop("api_key", SIM_API_KEY)
         secret = options.pop("api_secret", SIM_API_SECRET)
-        return ChainupContractClient(key, secret, **options)
+        return client_type(key, secret, **options)
 
     return build
 

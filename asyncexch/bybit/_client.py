@@ -17,12 +17,13 @@ from .._batch import BatchReport, gather_or_cancel
 from .._clock import Clock, utc
 from .._convert import millis
 from .._endpoint import Endpoint
-from .._limits import BucketState, RateLimit, RateLimiter
+from .._limits import RateLimit, RateLimiter
 from .._observe import AttemptHook, CallObserver
-from .._resource import AsyncResource
+from .._proxy import ProxyURL, as_proxy
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
 from .._venue import Secret, as_secret
+from .._venue_client import VenueClient
 from ..errors import (
     ApiError,
     ConfigurationError,
@@ -65,7 +66,7 @@ _LOOKUP_PAUSE = 0.5
 _REMEMBERED_UNKNOWN = 10_000
 
 
-class BybitClient(AsyncResource):
+class BybitClient(VenueClient):
     """An async Bybit V5 client. Use it as an async context manager.
 
     ``api_key``/``api_secret`` may be omitted for public data only. A secret containing
@@ -106,13 +107,15 @@ class BybitClient(AsyncResource):
         timeout: float = 10.0,
         max_in_flight: int | None = None,
         max_body: int = MAX_BODY,
-        proxy: str | None = None,
+        proxy: str | ProxyURL | None = None,
         on_attempt: AttemptHook | None = None,
         telemetry: CallObserver | None = None,
         limit_scope: str | None = None,
     ) -> None:
         secret = as_secret(api_secret)
         del api_secret  # from here on, a traceback's locals show only Secret(***)
+        proxy_url = as_proxy(proxy)
+        del proxy  # and a proxy's password masked
         if base_url is not None and (testnet or demo or region is not None):
             raise ConfigurationError(
                 "pass base_url, or testnet/demo/region, not both: testnet=True means "
@@ -139,7 +142,7 @@ class BybitClient(AsyncResource):
             timeout=timeout,
             max_in_flight=max_in_flight,
             max_body=max_body,
-            proxy=proxy,
+            proxy=proxy_url,
             on_attempt=on_attempt,
             telemetry=telemetry,
             owner="BybitClient",
@@ -147,19 +150,6 @@ class BybitClient(AsyncResource):
         self._venue = venue
         #: Advance Earn (SmartLeverage).
         self.advance_earn: AdvanceEarn = AdvanceEarn(self.session)
-
-    @property
-    def closed(self) -> bool:
-        return self.session.closed
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections this client opened."""
-        await self.session.aclose()
-
-    async def limits_state(self) -> list[BucketState]:
-        """Each rate-limit bucket of this client now: its limit, the requests in its window
-        and waiting, its pause or halt, and what the venue last said of its quota."""
-        return await self.session.limits_state()
 
     async def sync_clock(self) -> None:
         """Learn the offset between Bybit's clock and ours from ``/v5/market/time``.

@@ -1,10 +1,10 @@
 """Bybit's hosts: its environments (mainnet, testnet, demo trading), its regional sites, and
 which IP-wide rate-limit pool each one counts against.
 
-From Bybit's API guide (docs/v5/guide.mdx, demo.mdx, rate-limit.mdx) unless a comment says
-otherwise. The 600-requests-per-5-s IP limit "applies to all traffic directed to api.bybit.com
-[...] and local site hostnames such as api.bybit.kz": every mainnet host, regional or not,
-counts against one pool per IP.
+From Bybit's API guide (docs/v5/guide.mdx, demo.mdx, rate-limit/rate-limit.mdx) unless a
+comment says otherwise. The 600-requests-per-5-s IP limit "applies to all traffic directed
+to api.bybit.com [...] and local site hostnames such as api.bybit.kz": every mainnet host,
+regional or not, counts against one pool per IP.
 """
 
 from __future__ import annotations

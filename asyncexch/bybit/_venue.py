@@ -117,24 +117,8 @@ class BybitVenue:
         check_credentials(api_key, secret)
         if recv_window <= 0:
             raise ConfigurationError(f"recv_window must be > 0 ms, got {recv_window}")
-        if limit_scope is not None and not (
-            isinstance(limit_scope, str)
-            and 0 < len(limit_scope) <= 64
-            and limit_scope.isascii()
-            and limit_scope.isprintable()
-        ):
-            raise ConfigurationError(
-                f"limit_scope must be 1-64 printable ASCII characters, got {limit_scope!r}"
-            )
-        if referer is not None and not (
-            isinstance(referer, str)
-            and 0 < len(referer) <= 64
-            and referer.isascii()
-            and referer.isprintable()
-        ):
-            raise ConfigurationError(
-                f"referer must be 1-64 printable ASCII characters, got {referer!r}"
-            )
+        _check_short_ascii("limit_scope", limit_scope)
+        _check_short_ascii("referer", referer)
         #: Headers every request carries: the broker/referral id, when given.
         self._headers: tuple[tuple[str, str], ...] = (
             (("Referer", referer),) if referer is not None else ()
@@ -245,6 +229,14 @@ class BybitVenue:
         # getattr: safe on a venue whose constructor failed half-way (tracebacks show it).
         key, signer = getattr(self, "api_key", None), getattr(self, "_signer", None)
         return f"<BybitVenue api_key={_mask(key)} signer={signer!r}>"
+
+
+def _check_short_ascii(field: str, value: object) -> None:
+    """A name that goes into keys and headers: 1-64 printable ASCII characters, or None."""
+    if value is not None and not (
+        isinstance(value, str) and 0 < len(value) <= 64 and value.isascii() and value.isprintable()
+    ):
+        raise ConfigurationError(f"{field} must be 1-64 printable ASCII characters, got {value!r}")
 
 
 def _mask(api_key: str | None) -> str:

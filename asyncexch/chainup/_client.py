@@ -14,12 +14,13 @@ import httpx
 
 from .._clock import Clock, utc
 from .._decimals import decimal_places, is_sized
-from .._limits import BucketState, RateLimit, RateLimiter
+from .._limits import RateLimit, RateLimiter
 from .._observe import AttemptHook, CallObserver
-from .._resource import AsyncResource
+from .._proxy import ProxyURL, as_proxy
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
 from .._venue import Secret, as_secret
+from .._venue_client import VenueClient
 from ..errors import (
     ConfigurationError,
     ExchangeError,
@@ -86,7 +87,7 @@ _MAX_ORDER_PAGES = 1_000
 _LONGEST = timedelta(days=1)
 
 
-class ChainupContractClient(AsyncResource):
+class ChainupContractClient(VenueClient):
     """An async client for a ChainUP white-label exchange's contract open-API v1.
 
     ``base_url`` is the exchange's host (every ChainUP exchange has its own). The body is a
@@ -129,12 +130,14 @@ class ChainupContractClient(AsyncResource):
         timeout: float = 10.0,
         max_in_flight: int | None = None,
         max_body: int = MAX_BODY,
-        proxy: str | None = None,
+        proxy: str | ProxyURL | None = None,
         on_attempt: AttemptHook | None = None,
         telemetry: CallObserver | None = None,
     ) -> None:
         secret = as_secret(api_secret)
         del api_secret  # from here on, a traceback's locals show only Secret(***)
+        proxy_url = as_proxy(proxy)
+        del proxy  # and a proxy's password masked
         if transfer_margin_param not in ("contactId", "contractId"):
             raise ConfigurationError(
                 "transfer_margin_param must be 'contactId' or 'contractId', "
@@ -159,7 +162,7 @@ class ChainupContractClient(AsyncResource):
             timeout=timeout,
             max_in_flight=max_in_flight,
             max_body=max_body,
-            proxy=proxy,
+            proxy=proxy_url,
             on_attempt=on_attempt,
             telemetry=telemetry,
             owner="ChainupContractClient",
@@ -170,19 +173,6 @@ class ChainupContractClient(AsyncResource):
         #: Order ids on the venue and this client's unresolved sends; see :meth:`reconcile`.
         self._ledger = Ledger()
         self._learning: dict[int, asyncio.Lock] = {}
-
-    @property
-    def closed(self) -> bool:
-        return self.session.closed
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections this client opened."""
-        await self.session.aclose()
-
-    async def limits_state(self) -> list[BucketState]:
-        """Each rate-limit bucket of this client now: its limit, the requests in its window
-        and waiting, its pause or halt, and what the venue last said of its quota."""
-        return await self.session.limits_state()
 
     # --- market data --------------------------------------------------------------------
 

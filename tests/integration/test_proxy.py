@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import socket
+import traceback
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from asyncexch import ConfigurationError, Outcome, RetryPolicy, TransportChoice, TransportError
+from asyncexch._proxy import ProxyURL
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.sim import BybitSimulator, SimServer
 
@@ -189,3 +192,60 @@ async def test_a_dead_proxy_means_nothing_was_sent(
 def test_proxies_a_transport_cannot_use_are_refused(options: dict[str, str], says: str) -> None:
     with pytest.raises(ConfigurationError, match=says):
         BybitClient("sim-key", "sim-secret", **options)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def refusing_proxy() -> AsyncIterator[str]:
+    """A proxy that refuses every CONNECT with 407 (wrong credentials)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                b"Proxy-Authenticate: Basic realm=x\r\nContent-Length: 0\r\n\r\n"
+            )
+            await writer.drain()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://trader:s3cretPW@127.0.0.1:{port}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_refused_connect_is_never_sent_and_never_shows_the_password(
+    http_transport: TransportChoice, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="asyncexch")
+    async with refusing_proxy() as proxy:
+        async with BybitClient(
+            "sim-key",
+            "sim-secret",
+            base_url="https://bybit.example",  # https: the proxy is asked to CONNECT
+            transport=http_transport,
+            proxy=proxy,
+            retry=RetryPolicy(max_attempts=2),
+        ) as bybit:
+            with pytest.raises(TransportError) as caught:
+                await bybit.advance_earn.quote("13015")
+
+    assert caught.value.outcome is Outcome.NOT_PROCESSED
+    told = "".join(traceback.format_exception(caught.value)) + caplog.text + repr(bybit)
+    assert "s3cretPW" not in told
+    assert "trader:***" in repr(ProxyURL(proxy))
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    ["http://trader:s3cretPW@host:notaport", "http://trader:s3cretPW@host:99999", "http://:@"],
+)
+def test_a_malformed_proxy_is_refused_without_repeating_it(proxy: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        BybitClient("sim-key", "sim-secret", proxy=proxy)
+
+    assert "s3cretPW" not in str(caught.value)

@@ -110,6 +110,26 @@ def test_the_one_documented_line_leaves_no_warning(pytester: pytest.Pytester) ->
     result.assert_outcomes(passed=3)
 
 
+def test_a_collection_error_is_reported_as_it_is(pytester: pytest.Pytester) -> None:
+    """The plugin's hook stands aside when collecting a test fails (any project's)."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        test_broken="""
+import pytest
+
+@pytest.mark.parametrize("nope", [1])
+async def test_wrong_parameters(bybit_client):
+    pass
+"""
+    )
+
+    result = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(errors=1)
+    assert "PluggyTeardownRaisedWarning" not in result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(["*function uses no argument 'nope'*"])
+
+
 def test_both_markers_are_registered(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--markers")
 

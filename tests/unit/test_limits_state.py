@@ -11,22 +11,13 @@ import httpx
 import pytest
 import respx
 from conftest import SERVER_MS, fail, ok
+from stake_orders import stake_order
 
 from asyncexch import BucketState, RateLimited, RetryPolicy, TrafficHalted, VirtualClock
-from asyncexch.bybit import BybitClient, StakeOrder
+from asyncexch.bybit import BybitClient
 from asyncexch.chainup import ChainupContractClient
 
 PLACE = "/v5/earn/advance/place-order"
-
-
-def stake(n: int) -> StakeOrder:
-    return StakeOrder(
-        product_id="13016",
-        amount=Decimal(100 + n),
-        coin="USDT",
-        initial_price=Decimal("30000"),
-        breakeven_price=Decimal("29000"),
-    )
 
 
 def by_name(states: list[BucketState]) -> dict[str, BucketState]:
@@ -46,7 +37,7 @@ async def test_every_bucket_with_its_window_and_the_venues_own_count(
     client = make_client()
     before = by_name(await client.limits_state())
     for n in range(3):
-        await client.advance_earn.place_order(stake(n))
+        await client.advance_earn.place_order(stake_order(amount=Decimal(100 + n)))
 
     states = by_name(await client.limits_state())
 
@@ -82,7 +73,7 @@ async def test_a_pause_and_a_halt_show_until_when(
     client = make_client(retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(RateLimited):
-        await client.advance_earn.place_order(stake(0))
+        await client.advance_earn.place_order(stake_order())
     paused = by_name(await client.limits_state())["place_order"]
     with pytest.raises(TrafficHalted):
         await client.advance_earn.products()

@@ -12,26 +12,16 @@ import httpx
 import pytest
 import respx
 from conftest import SERVER_MS, fail, ok
+from stake_orders import stake_order
 
 from asyncexch import RetryPolicy
-from asyncexch.bybit import BybitClient, StakeOrder
+from asyncexch.bybit import BybitClient
 from asyncexch.chainup import ChainupContractClient, TakeOrder
 from asyncexch.errors import MalformedResponse, OrderStatusUnknown, TrafficHalted
 
 PLACE = "/v5/earn/advance/place-order"
 ORDER = "/v5/earn/advance/order"
 TIME = "/v5/market/time"
-
-
-def stake(link: str = "log-me-1") -> StakeOrder:
-    return StakeOrder(
-        product_id="13016",
-        amount=Decimal("100"),
-        coin="USDT",
-        initial_price=Decimal("30000"),
-        breakeven_price=Decimal("29000"),
-        order_link_id=link,
-    )
 
 
 def ack(link: str = "log-me-1") -> httpx.Response:
@@ -52,7 +42,7 @@ async def test_a_retry_is_one_info_line_with_the_endpoint_and_the_order_link_id(
         side_effect=[httpx.Response(502, text="<html>bad gateway</html>"), ack()]
     )
 
-    await make_client().advance_earn.place_order(stake())
+    await make_client().advance_earn.place_order(stake_order(order_link_id="log-me-1"))
 
     [retry] = lines(caplog, logging.INFO)
     assert retry.startswith(
@@ -87,7 +77,7 @@ async def test_a_lookup_after_a_refusal_is_logged_at_info(
     }
     bybit_mock.get(ORDER).mock(return_value=ok({"list": [info], "nextPageCursor": ""}))
 
-    await make_client().advance_earn.place_order(stake())
+    await make_client().advance_earn.place_order(stake_order(order_link_id="log-me-1"))
 
     said = lines(caplog, logging.INFO)
     assert any("orderLinkId log-me-1 refused" in line for line in said)
@@ -112,7 +102,7 @@ async def test_a_venue_pause_and_a_clock_resync_are_logged_at_info(
         return_value=ok({"timeSecond": "1700000000", "timeNano": "1700000000000000000"})
     )
 
-    await make_client().advance_earn.place_order(stake())
+    await make_client().advance_earn.place_order(stake_order(order_link_id="log-me-1"))
 
     said = lines(caplog, logging.INFO)
     assert any(
@@ -135,7 +125,7 @@ async def test_a_halt_is_a_warning(
     bybit_mock.post(PLACE).mock(return_value=httpx.Response(403, text="access too frequent"))
 
     with pytest.raises(TrafficHalted):
-        await make_client().advance_earn.place_order(stake())
+        await make_client().advance_earn.place_order(stake_order(order_link_id="log-me-1"))
 
     [warning] = lines(caplog, logging.WARNING)
     assert warning.startswith("BybitClient: every request of this key stops for 600 s")

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable
-from decimal import Decimal
 
 import httpx
 import pytest
 import respx
 from conftest import API_KEY, API_SECRET, BASE_URL, CHAINUP_BASE_URL, fail, ok
+from stake_orders import stake_order
 
 from asyncexch import (
     ConfigurationError,
@@ -23,19 +23,13 @@ from asyncexch import (
 )
 from asyncexch.bybit import BybitClient, StakeOrder
 from asyncexch.chainup import ChainupContractClient, TakeOrder
-from asyncexch.errors import AuthenticationError, ServiceUnavailable
+from asyncexch.errors import AuthenticationError, ServiceUnavailable, TrafficHalted
 
 TIME = {"timeSecond": "1700000000", "timeNano": "1700000000000000000"}
 
 
 def stake(amount: object) -> StakeOrder:
-    return StakeOrder(
-        product_id="13016",
-        amount=amount,  # type: ignore[arg-type]
-        coin="USDT",
-        initial_price=Decimal("30000"),
-        breakeven_price=Decimal("29000"),
-    )
+    return stake_order(amount=amount)
 
 
 def take(volume: object) -> TakeOrder:
@@ -179,3 +173,19 @@ async def test_messages_never_mix_http_statuses_and_venue_codes(
 
     assert str(caught.value).startswith(text)
     assert str(caught.value).count("502") <= 1
+
+
+async def test_a_halt_met_in_the_limiter_reads_as_the_http_status_that_started_it(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+) -> None:
+    bybit_mock.get("/v5/earn/advance/product").mock(
+        return_value=httpx.Response(403, text="access too frequent")
+    )
+    client = make_client()
+    with pytest.raises(TrafficHalted):
+        await client.advance_earn.products()  # the venue's 403
+
+    with pytest.raises(TrafficHalted) as caught:
+        await client.advance_earn.products()  # refused by the halted limiter, never sent
+
+    assert str(caught.value).startswith("bybit HTTP 403: IP rate limit exceeded")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import logging
 import sys
 from collections.abc import Callable
-from decimal import Decimal
 
 import httpx
 import pytest
@@ -18,24 +18,14 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from stake_orders import stake_order
 
-from asyncexch import AttemptEvent, ConfigurationError, Outcome
-from asyncexch.bybit import BybitClient, StakeOrder
-from asyncexch.errors import BadParameter
+from asyncexch import AttemptEvent, CallEvent, ConfigurationError, Outcome, RetryPolicy
+from asyncexch.bybit import BybitClient
+from asyncexch.errors import BadParameter, MalformedResponse
 from asyncexch.otel import Telemetry
 
 PLACE = "/v5/earn/advance/place-order"
-
-
-def stake(link: str = "watched-1") -> StakeOrder:
-    return StakeOrder(
-        product_id="13016",
-        amount=Decimal("100"),
-        coin="USDT",
-        initial_price=Decimal("30000"),
-        breakeven_price=Decimal("29000"),
-        order_link_id=link,
-    )
 
 
 def acknowledge(request: httpx.Request) -> httpx.Response:
@@ -49,7 +39,9 @@ async def test_on_attempt_sees_every_attempt_with_what_an_operator_needs(
     answers = iter([lambda _: httpx.Response(502, text="<html>bad gateway</html>"), acknowledge])
     bybit_mock.post(PLACE).mock(side_effect=lambda request: next(answers)(request))
 
-    await make_client(on_attempt=seen.append).advance_earn.place_order(stake())
+    await make_client(on_attempt=seen.append).advance_earn.place_order(
+        stake_order(order_link_id="watched-1")
+    )
 
     first, second = seen
     assert (first.attempt, second.attempt) == (1, 2)
@@ -75,7 +67,9 @@ async def test_an_observer_that_raises_never_changes_the_call(
 
     bybit_mock.post(PLACE).mock(side_effect=acknowledge)
 
-    ack = await make_client(on_attempt=broken).advance_earn.place_order(stake())
+    ack = await make_client(on_attempt=broken).advance_earn.place_order(
+        stake_order(order_link_id="watched-1")
+    )
 
     assert ack.order_id == "77"
     assert any(
@@ -128,7 +122,9 @@ async def test_telemetry_records_a_call_span_with_a_child_per_attempt_and_no_sec
     )
 
     with pytest.raises(BadParameter):
-        await make_client(telemetry=observer).advance_earn.place_order(stake())
+        await make_client(telemetry=observer).advance_earn.place_order(
+            stake_order(order_link_id="watched-1")
+        )
 
     finished = spans.get_finished_spans()
     call = next(s for s in finished if s.name == "asyncexch place_order")
@@ -163,7 +159,7 @@ async def test_a_call_without_observers_builds_no_events(
     bybit_mock.post(PLACE).mock(side_effect=acknowledge)
     client = make_client()
 
-    await client.advance_earn.place_order(stake())
+    await client.advance_earn.place_order(stake_order(order_link_id="watched-1"))
 
     assert not client.session._observers
 
@@ -176,3 +172,69 @@ def test_the_otel_module_without_its_extra_says_how_to_install_it(
 
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'asyncexch\[otel\]'"):
         importlib.import_module("asyncexch.otel")
+
+
+class Recorder:
+    """A CallObserver that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.attempts: list[AttemptEvent] = []
+        self.calls: list[CallEvent] = []
+
+    def attempt_ended(self, event: AttemptEvent) -> None:
+        self.attempts.append(event)
+
+    def call_ended(self, event: CallEvent) -> None:
+        self.calls.append(event)
+
+
+async def test_a_call_cancelled_after_sending_is_observed_as_unknown(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+) -> None:
+    recorder = Recorder()
+    arrived = asyncio.Event()
+
+    async def never_answer(request: httpx.Request) -> httpx.Response:
+        arrived.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    bybit_mock.post(PLACE).mock(side_effect=never_answer)
+    call = asyncio.create_task(
+        make_client(telemetry=recorder).advance_earn.place_order(
+            stake_order(order_link_id="watched-1")
+        )
+    )
+    await arrived.wait()
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+    [attempt] = recorder.attempts
+    [ended] = recorder.calls
+    assert attempt.cancelled and attempt.outcome is Outcome.UNKNOWN and attempt.error is None
+    assert ended.cancelled and ended.attempts == (attempt,)
+
+
+async def test_an_answer_too_large_keeps_its_status(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+) -> None:
+    seen: list[AttemptEvent] = []
+    bybit_mock.get("/v5/earn/advance/product").mock(
+        return_value=httpx.Response(200, content=b"[" + b"1," * 3_000_000 + b"1]")
+    )
+
+    with pytest.raises(MalformedResponse):
+        await make_client(
+            on_attempt=seen.append, retry=RetryPolicy(max_attempts=1)
+        ).advance_earn.products()
+
+    assert [e.http_status for e in seen] == [200]
+
+
+async def test_an_async_hook_is_refused_rather_than_never_awaited() -> None:
+    async def hook(event: AttemptEvent) -> None:
+        return None
+
+    with pytest.raises(ConfigurationError, match="never awaited"):
+        BybitClient(on_attempt=hook)  # type: ignore[arg-type]
