@@ -1,0 +1,241 @@
+"""The public names are a contract (examples, docs and checks outside this repository use
+them): each public module exports exactly these, each resolves, and the calls DESIGN.md shows
+exist with the parameters it shows. A change here is a change of the contract: keep the old
+name working and say so in the CHANGELOG.
+
+Modelled on httpx's ``test_exported_members.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+from asyncexch import errors
+from asyncexch.bybit import AdvanceEarn, BybitClient, RedeemOrder, StakeOrder
+from asyncexch.chainup import ChainupContractClient, ReconcileStatus, TakeOrder, TakeOrderUnknown
+
+PUBLIC: dict[str, set[str]] = {
+    "asyncexch": {
+        "AiohttpTransport",
+        "ApiError",
+        "AttemptEvent",
+        "AttemptHook",
+        "AuthenticationError",
+        "BadParameter",
+        "BatchReport",
+        "BucketState",
+        "BucketUsage",
+        "CallEvent",
+        "CallObserver",
+        "Clock",
+        "ClockSkew",
+        "ConfigurationError",
+        "Endpoint",
+        "ExchangeError",
+        "IdRecord",
+        "IdStatus",
+        "InProcessLimiter",
+        "InsufficientBalance",
+        "InvalidRequest",
+        "LimiterHalted",
+        "LimiterUnavailable",
+        "MalformedResponse",
+        "OrderAlreadyExists",
+        "OrderNotFound",
+        "OrderStatusUnknown",
+        "OrderWaitTimeout",
+        "Outcome",
+        "PermissionDenied",
+        "Permit",
+        "ProductUnavailable",
+        "ProxyURL",
+        "RateLimit",
+        "RateLimited",
+        "RateLimiter",
+        "RedeemNotAllowed",
+        "RedisIdRegistry",
+        "RedisLimiter",
+        "RedisLimiterStats",
+        "RedisPermit",
+        "Reply",
+        "ReportsUsage",
+        "RetryPolicy",
+        "Secret",
+        "ServerTime",
+        "ServiceUnavailable",
+        "Session",
+        "SlippageExceeded",
+        "SystemClock",
+        "TrafficHalted",
+        "TransportChoice",
+        "TransportError",
+        "Venue",
+        "VirtualClock",
+        "WireRequest",
+        "__version__",
+        "connect_redis",
+        "is_valid_order_link_id",
+        "new_order_link_id",
+        "order_link_id_for",
+        "shared_limiter",
+    },
+    "asyncexch.bybit": {
+        "AccountType",
+        "AdvanceEarn",
+        "BybitClient",
+        "BybitVenue",
+        "DEFAULT_LIMITS",
+        "DEMO",
+        "Direction",
+        "HmacSigner",
+        "MAINNET",
+        "OrderAck",
+        "OrderBatchReport",
+        "OrderInfo",
+        "OrderStatus",
+        "OrderType",
+        "Page",
+        "Position",
+        "PositionStatus",
+        "Product",
+        "Quote",
+        "REGIONS",
+        "RedeemEstimate",
+        "RedeemOrder",
+        "Region",
+        "RsaSigner",
+        "StakeOrder",
+        "TESTNET",
+    },
+    "asyncexch.chainup": {
+        "Balance",
+        "ChainupContractClient",
+        "ChainupVenue",
+        "CloseType",
+        "Contract",
+        "ContractOrder",
+        "DEFAULT_LIMITS",
+        "MarginMode",
+        "Md5Signer",
+        "OpenContract",
+        "OrderCreated",
+        "OrderDetail",
+        "OrderQuery",
+        "OrderStatus",
+        "OrderType",
+        "Position",
+        "ReconcileStatus",
+        "Reconciliation",
+        "Side",
+        "TakeOrder",
+        "TakeOrderUnknown",
+        "Ticker",
+        "Trade",
+        "VENUE_TIMEZONE",
+        "string_to_sign",
+    },
+    "asyncexch.sim": {
+        "BybitSimulator",
+        "ChainupAccount",
+        "ChainupContract",
+        "ChainupOrder",
+        "ChainupPosition",
+        "ChainupSimulator",
+        "ChainupStats",
+        "ChainupTrade",
+        "Fault",
+        "Faults",
+        "SimAccount",
+        "SimOrder",
+        "SimPosition",
+        "SimProduct",
+        "SimQuote",
+        "SimServer",
+        "SimStats",
+        "SimTransport",
+    },
+    "asyncexch.errors": {
+        "ApiError",
+        "AuthenticationError",
+        "BadParameter",
+        "ClockSkew",
+        "ConfigurationError",
+        "ExchangeError",
+        "InsufficientBalance",
+        "InvalidRequest",
+        "LimiterUnavailable",
+        "MalformedResponse",
+        "OrderAlreadyExists",
+        "OrderNotFound",
+        "OrderStatusUnknown",
+        "OrderWaitTimeout",
+        "Outcome",
+        "PermissionDenied",
+        "ProductUnavailable",
+        "RateLimited",
+        "RedeemNotAllowed",
+        "ServiceUnavailable",
+        "SlippageExceeded",
+        "TrafficHalted",
+        "TransportError",
+    },
+    "asyncexch.otel": {
+        "Telemetry",
+    },
+    "asyncexch.pytest_plugin": {
+        "SIM_API_KEY",
+        "SIM_API_SECRET",
+    },
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_each_public_module_exports_exactly_its_names(module: str) -> None:
+    imported = importlib.import_module(module)
+
+    assert set(imported.__all__) == PUBLIC[module]
+    for name in imported.__all__:
+        assert hasattr(imported, name), f"{module}.{name} is exported but missing"
+
+
+def test_the_errors_are_one_hierarchy_reexported_from_the_package() -> None:
+    import asyncexch
+
+    for name in errors.__all__:
+        error = getattr(errors, name)
+        assert getattr(asyncexch, name) is error
+        if name != "Outcome":
+            assert issubclass(error, errors.ExchangeError)
+            assert isinstance(error.outcome, errors.Outcome)
+    assert issubclass(errors.InvalidRequest, ValueError)
+    assert issubclass(errors.TrafficHalted, errors.RateLimited)
+    assert issubclass(TakeOrderUnknown, errors.OrderStatusUnknown)
+
+
+def parameters(call: object) -> set[str]:
+    return set(inspect.signature(call).parameters)  # type: ignore[arg-type]
+
+
+def test_the_calls_design_md_shows_keep_their_parameters() -> None:
+    assert {"api_key", "api_secret", "base_url", "testnet", "limits", "transport"} <= parameters(
+        BybitClient
+    )
+    assert {"api_key", "api_secret", "base_url"} <= parameters(ChainupContractClient)
+    assert {"coin"} <= parameters(AdvanceEarn.products)
+    assert {"product_id"} <= parameters(AdvanceEarn.quote)
+    assert {"order"} <= parameters(AdvanceEarn.place_order)
+    assert {"orders"} <= parameters(AdvanceEarn.place_orders)
+    assert {"order", "timeout"} <= parameters(AdvanceEarn.wait_for_order)  # positional: ack
+    assert {"product_id"} <= parameters(AdvanceEarn.positions)
+    assert {"position_ids"} <= parameters(AdvanceEarn.redeem_estimates)
+    assert {"quote", "amount", "account_type"} <= parameters(StakeOrder.from_quote)
+    assert {"position", "estimate"} <= parameters(RedeemOrder.from_position)
+    assert {"contract_id", "side", "volume", "order_type", "price", "close_type", "cop_type"} <= (
+        parameters(TakeOrder)
+    )
+    assert {"unknown"} <= parameters(ChainupContractClient.reconcile)
+    assert {member.name for member in ReconcileStatus} == {"PLACED", "NOT_PLACED", "AMBIGUOUS"}
+    assert {"code", "message", "venue"} <= parameters(errors.ApiError)
