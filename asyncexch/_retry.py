@@ -109,6 +109,27 @@ class CallState:
     outcomes: list[Outcome] = attrs.Factory(list)
     last_error: ExchangeError | None = None
 
+    def begin_attempt(self) -> None:
+        """A new attempt starts: count it, and forget what the one before did."""
+        self.attempts += 1
+        self.waited = 0.0
+        self.sent_wall = self.sent_mono = self.ended_mono = self.http_status = None
+
+    def may_send(self, clock: Clock, policy: RetryPolicy) -> bool:
+        """Whether the attempt that has its capacity may leave. The first marks the call's
+        start; a retry may not once the policy's deadline has passed (it waited for capacity
+        that long, and could land after the venue forgot the request's id)."""
+        if self.first_sent_at is None:
+            self.first_sent_at = clock.monotonic()
+            self.first_sent_wall = clock.time()
+            return True
+        return self.last_error is None or not self.past_deadline(clock, policy)
+
+    def first_resync(self) -> bool:
+        """Whether a refused timestamp now calls for the call's first (and only) re-sync."""
+        self.clock_resyncs += 1
+        return self.clock_resyncs == 1
+
     def past_deadline(self, clock: Clock, policy: RetryPolicy) -> bool:
         """Whether the policy's deadline has passed since the first attempt left."""
         return (

@@ -344,11 +344,12 @@ class Session(AsyncResource):
                 if endpoint.changes_state and state.unknown_seen:
                     # Even a refusal now does not say what an earlier attempt did; the
                     # venue's client may learn it (a lookup by client order id) from __cause__.
-                    raise OrderStatusUnknown(
-                        f"{endpoint.name}: the venue may or may not have acted on the request "
+                    raise _unknown(
+                        endpoint,
+                        request,
+                        state,
+                        "the venue may or may not have acted on the request "
                         f"({counted(len(state.outcomes), 'attempt')}; the last: {error})",
-                        request=request,
-                        sent_at=state.first_sent_wall,
                     ) from error
                 raise
         try:
@@ -356,11 +357,11 @@ class Session(AsyncResource):
         except MalformedResponse as error:
             if not endpoint.changes_state:
                 raise
-            raise OrderStatusUnknown(
-                f"{endpoint.name}: the venue accepted the request but its answer is unreadable "
-                f"({error})",
-                request=request,
-                sent_at=state.first_sent_wall,
+            raise _unknown(
+                endpoint,
+                request,
+                state,
+                f"the venue accepted the request but its answer is unreadable ({error})",
             ) from error
 
     async def _observed(
@@ -460,10 +461,21 @@ class Session(AsyncResource):
         state: CallState,
         on_sent: Callable[[], None] | None,
     ) -> Reply:
-        state.attempts += 1
-        state.sent_wall = state.sent_mono = state.ended_mono = state.http_status = None
-        state.waited = 0.0
+        """One attempt, in four stages: take capacity, exchange, read, apply the venue's
+        feedback (pauses, halts, clock re-syncs). Raises the attempt's failure."""
+        state.begin_attempt()
         claims = self._claims_for(endpoint)
+        permit = await self._take_capacity(endpoint, claims, state)
+        generation = self._clock_generation
+        response, sent = await self._send(endpoint, wire, url, state, on_sent, claims, permit)
+        reply = self._read(endpoint, response, sent, permit)
+        return await self._apply(endpoint, claims, state, reply, generation)
+
+    async def _take_capacity(
+        self, endpoint: Endpoint[Any], claims: list[tuple[str, RateLimit]], state: CallState
+    ) -> Permit | None:
+        """Wait for the endpoint's buckets. A retry that waited past the call's deadline is
+        not sent: it could land after the venue forgot the request's id."""
         started = self.clock.monotonic()
         permit: Permit | None = None
         if claims:
@@ -471,17 +483,26 @@ class Session(AsyncResource):
                 permit = await self._get_limiter().acquire(claims, endpoint.cost)
             except LimiterHalted as halted:
                 raise self._halted(halted) from None
-        waited = state.waited = self.clock.monotonic() - started
-        if state.first_sent_at is None:
-            state.first_sent_at = self.clock.monotonic()
-            state.first_sent_wall = self.clock.time()
-        elif state.last_error is not None and state.past_deadline(self.clock, self.retry):
-            # The retry waited for capacity past the deadline: sending it now could land
-            # after the venue forgot the request's id. Give up with what we know.
+        state.waited = self.clock.monotonic() - started
+        if not state.may_send(self.clock, self.retry):
             if permit is not None:
                 permit.done()
+            assert state.last_error is not None  # only a retry can be refused
             raise state.last_error
-        generation = self._clock_generation
+        return permit
+
+    async def _send(
+        self,
+        endpoint: Endpoint[Any],
+        wire: WireRequest,
+        url: str,
+        state: CallState,
+        on_sent: Callable[[], None] | None,
+        claims: list[tuple[str, RateLimit]],
+        permit: Permit | None,
+    ) -> tuple[httpx.Response, float]:
+        """Sign, send and read the answer's body; a failure is translated by whether the
+        request can have left. Returns the answer and when it was sent (monotonic)."""
         response: httpx.Response | None = None
         sent: float | None = None
         try:
@@ -499,16 +520,16 @@ class Session(AsyncResource):
             finally:  # answered or failed: what the attempt took, before any re-sync
                 state.ended_mono = self.clock.monotonic()
             state.http_status = response.status_code
+            return response, sent
         except httpx.HTTPError as exc:
             outcome = Outcome.NOT_PROCESSED if isinstance(exc, _NOT_SENT) else Outcome.UNKNOWN
             raise self._transport_failed(
-                endpoint, state, waited, outcome, f"{type(exc).__name__}: {exc}"
+                endpoint, state, outcome, f"{type(exc).__name__}: {exc}"
             ) from exc
         except (TimeoutError, asyncio.TimeoutError) as exc:  # the whole attempt ran out of time
             raise self._transport_failed(
                 endpoint,
                 state,
-                waited,
                 Outcome.UNKNOWN,
                 f"no whole answer within {self._attempt_deadline:g} s",
             ) from exc
@@ -519,7 +540,7 @@ class Session(AsyncResource):
                 f"{endpoint.path}: the answer is larger than {self._max_body} bytes",
                 status_code=exc.status_code,
             )
-            self._log(state, waited, "answer too large")
+            self._log(state, "answer too large")
             raise state.last_error from None
         except RuntimeError as exc:  # httpx refuses to send on a client closed under us
             raise ConfigurationError(f"the HTTP client cannot send: {exc}") from exc
@@ -530,6 +551,16 @@ class Session(AsyncResource):
                 # its slot stays where it was taken, at send + guard, if that is later.
                 if sent is None or self.clock.monotonic() >= sent + _guard(claims):
                     permit.done()
+
+    def _read(
+        self,
+        endpoint: Endpoint[Any],
+        response: httpx.Response,
+        sent: float,
+        permit: Permit | None,
+    ) -> Reply:
+        """The venue's reading of the answer; learns the server's clock from it and settles
+        the permit at the time the venue stamped, when it can be placed on our clock."""
         received_mono = self.clock.monotonic()
         received = self.clock.time()
         arrived_ago = 0.0
@@ -549,6 +580,17 @@ class Session(AsyncResource):
                     permit.done()
         if reply.quota_left is not None and endpoint.buckets:
             self._venue_quota[endpoint.buckets[0]] = (reply.quota_left, reply.quota, received)
+        return reply
+
+    async def _apply(
+        self,
+        endpoint: Endpoint[Any],
+        claims: list[tuple[str, RateLimit]],
+        state: CallState,
+        reply: Reply,
+        generation: int,
+    ) -> Reply:
+        """Act on what the answer says of the limits and the clock; the reply, or its error."""
         error = reply.error
         pause = None
         if reply.reset_at_ms is not None:
@@ -561,11 +603,11 @@ class Session(AsyncResource):
             logger.info("%s: the venue asks for a pause of %.2f s", state.what, pause)
             self._get_limiter().pause(claims[0][0], pause)
         if error is None:
-            self._log(state, waited, "ok")
+            self._log(state, "ok")
             return reply
         state.outcomes.append(error.outcome)
         state.last_error = error
-        self._log(state, waited, str(error))
+        self._log(state, str(error))
         if isinstance(error, TrafficHalted):
             self._halt(error)
         elif isinstance(error, ClockSkew) and endpoint is not self.venue.time_endpoint:
@@ -598,10 +640,10 @@ class Session(AsyncResource):
         return response
 
     def _transport_failed(
-        self, endpoint: Endpoint[Any], state: CallState, waited: float, outcome: Outcome, why: str
+        self, endpoint: Endpoint[Any], state: CallState, outcome: Outcome, why: str
     ) -> TransportError:
         state.outcomes.append(outcome)
-        self._log(state, waited, why)
+        self._log(state, why)
         state.last_error = TransportError(
             f"{endpoint.method} {endpoint.path}: {why}", outcome=outcome
         )
@@ -647,8 +689,7 @@ class Session(AsyncResource):
 
     async def _resync(self, generation: int, state: CallState) -> None:
         """Re-learn the server time once per call; concurrent failures share one sync."""
-        state.clock_resyncs += 1
-        if state.clock_resyncs > 1:
+        if not state.first_resync():
             return
         async with self._sync_lock:
             if self._clock_generation == generation:
@@ -692,13 +733,13 @@ class Session(AsyncResource):
             self._limiter = shared_limiter(self.clock)
         return self._limiter
 
-    def _log(self, state: CallState, waited: float, result: str) -> None:
+    def _log(self, state: CallState, result: str) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s: %s (waited %.3f s for capacity): %s",
                 state.what,
                 ordinal(state.attempts, "attempt"),
-                waited,
+                state.waited,
                 result,
             )
 
@@ -706,6 +747,15 @@ class Session(AsyncResource):
         # getattr: safe on a session whose constructor failed half-way (tracebacks show it).
         venue = getattr(getattr(self, "venue", None), "name", None)
         return f"<Session venue={venue} base_url={getattr(self, 'base_url', None)!r}>"
+
+
+def _unknown(
+    endpoint: Endpoint[Any], request: object, state: CallState, why: str
+) -> OrderStatusUnknown:
+    """The error of a state-changing call whose effect on the venue is not known."""
+    return OrderStatusUnknown(
+        f"{endpoint.name}: {why}", request=request, sent_at=state.first_sent_wall
+    )
 
 
 class _TooLarge(Exception):
