@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta, timezone
@@ -180,7 +181,7 @@ class Ledger:
         """This client's other sends of an identical order whose fate is unknown and whose
         order could have an id above ``attempt``'s watermark: it may have been processed
         after that watermark bounded the lists (a send is processed within ``settle``)."""
-        bounded = attempt.bounded_at if attempt is not None else -float("inf")
+        bounded = attempt.bounded_at if attempt is not None else -math.inf
         return [
             other
             for other in self._unresolved
