@@ -8,7 +8,7 @@ import base64
 import logging
 import socket
 import traceback
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -21,6 +21,8 @@ from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.sim import BybitSimulator, SimServer
 
 pytestmark = pytest.mark.integration
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 class Seen:
@@ -38,6 +40,17 @@ async def _relay(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> No
             await sink.drain()
     finally:
         sink.close()
+
+
+@asynccontextmanager
+async def serving(handle: Handler) -> AsyncIterator[int]:
+    """``handle`` serving connections on a free port of 127.0.0.1 (the port), stopped after."""
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 @asynccontextmanager
@@ -68,13 +81,8 @@ async def http_proxy(seen: Seen) -> AsyncIterator[str]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+    async with serving(handle) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 @asynccontextmanager
@@ -101,13 +109,8 @@ async def socks5_proxy(seen: Seen) -> AsyncIterator[str]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+    async with serving(handle) as port:
         yield f"socks5://127.0.0.1:{port}"
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 @pytest.fixture
@@ -209,13 +212,8 @@ async def refusing_proxy() -> AsyncIterator[str]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+    async with serving(handle) as port:
         yield f"http://trader:s3cretPW@127.0.0.1:{port}"
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 async def test_a_refused_connect_is_never_sent_and_never_shows_the_password(
