@@ -44,7 +44,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: 1970-01-01 UTC, the zero of the venues' epoch milliseconds.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _CAMEL = re.compile(r"_([a-z0-9])")
 
 #: Integers venues send (ids, counts, times in ms) fit in 64 bits: 19 digits.
@@ -131,12 +132,12 @@ def optional(
 
 def datetime_from_millis(value: object, _: object = None) -> datetime:
     """An aware UTC datetime from epoch milliseconds (an integer, or its digits as a string)."""
-    return _EPOCH + timedelta(milliseconds=_int(value, int))
+    return EPOCH + timedelta(milliseconds=_int(value, int))
 
 
 def millis(moment: datetime) -> int:
     """Epoch milliseconds of an aware datetime (what venues send as a time)."""
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def _int(value: object, type_: Any) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -9,9 +10,11 @@ import attrs
 import cattrs
 import httpx
 
+from ._convert import read_json
 from ._endpoint import Endpoint
+from ._error_table import ErrorTable
 from ._limits import RateLimit
-from .errors import ConfigurationError, ExchangeError, InvalidRequest
+from .errors import ConfigurationError, ExchangeError, InvalidRequest, MalformedResponse
 
 __all__ = [
     "Reply",
@@ -21,6 +24,8 @@ __all__ = [
     "as_secret",
     "check_credentials",
     "check_text",
+    "key_scope",
+    "open_envelope",
 ]
 
 
@@ -105,6 +110,39 @@ def check_credentials(api_key: str | None, api_secret: object) -> None:
             "api_key must be printable ASCII without spaces or line breaks "
             f"({len(api_key)} characters given; check for a trailing newline)"
         )
+
+
+def key_scope(venue: str, api_key: str | None) -> str:
+    """The scope of an API key's buckets: ``"<venue>:key:<fingerprint>"``.
+
+    Clients of one key share its buckets (in one limiter, or across processes in Redis)
+    without the key itself appearing in a bucket's name, a log line or Redis.
+    """
+    fingerprint = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
+    return f"{venue}:key:{fingerprint}"
+
+
+def open_envelope(
+    response: httpx.Response, *, key: str, errors: ErrorTable, title: str, path: str, host: str = ""
+) -> dict[str, Any] | ExchangeError:
+    """The answer's JSON envelope (an object holding ``key``), or the error the answer is.
+
+    An answer without an envelope is read by its HTTP status (``errors.http_error``), else it
+    is a :class:`~asyncexch.MalformedResponse` saying what the body is ("an HTML page, not a
+    Bybit answer"); ``title`` is the venue's name as its users write it.
+    """
+    data, unreadable = read_json(response.content)
+    if isinstance(data, dict) and key in data:
+        return data
+    text = response.content[:200].decode("utf-8", "replace")
+    error = errors.http_error(response.status_code, text, host=host)
+    if error is not None:
+        return error
+    return MalformedResponse(
+        f"{path}: {unreadable or 'JSON'}, not a {title} answer",
+        status_code=response.status_code,
+        excerpt=text[:80],
+    )
 
 
 @attrs.frozen

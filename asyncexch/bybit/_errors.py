@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._error_table import ErrorTable, StatusRule
 from ..errors import (
     ApiError,
     AuthenticationError,
@@ -19,7 +20,7 @@ from ..errors import (
     TrafficHalted,
 )
 
-__all__ = ["VENUE", "api_error", "http_error", "may_mean_already_exists"]
+__all__ = ["ERRORS", "VENUE", "may_mean_already_exists"]
 
 VENUE = "bybit"
 
@@ -85,81 +86,41 @@ _CODES: dict[int, type[ApiError]] = {
 }
 
 
-def api_error(code: int, message: str, *, http_status: int, host: str = "") -> ApiError:
-    """The typed error for retCode ``code``; unknown codes give a plain :class:`ApiError`.
-
-    A rate-limit error waits :data:`DEFAULT_RATE_WAIT` unless the session learns the reset
-    time from the answer's headers. A refused key says which host refused it (``host``).
-    """
-    cls = _CODES.get(code, ApiError)
-    if issubclass(cls, RateLimited):
-        return cls(code, message, VENUE, http_status=http_status, retry_after=DEFAULT_RATE_WAIT)
-    if cls is AuthenticationError:
-        return AuthenticationError(
-            code, message, VENUE, http_status=http_status, hint=_environment_hint(host)
-        )
-    return cls(code, message, VENUE, http_status=http_status)
-
-
 def _environment_hint(host: str) -> str:
     """The likeliest cause of a refused key: one made for another of Bybit's environments."""
     where = f": this client talks to {host}" if host else ""
     return f"keys of Bybit's mainnet, testnet and demo trading are separate{where}"
 
 
-#: HTTP statuses Bybit's error page defines as refusals of the request (docs/v5/error.mdx):
-#: a gateway answers them without an envelope, before the request is processed.
-_HTTP_REFUSALS: dict[int, tuple[type[ApiError], str]] = {
-    400: (BadParameter, "bad request (the method must be GET or POST, in capitals)"),
-    401: (
-        AuthenticationError,
-        "invalid request (a key of another environment, or authentication headers missing)",
-    ),
-    404: (ApiError, "cannot find path (a wrong path, or a category the account mode lacks)"),
-}
-
-
-def http_error(status: int, text: str, *, host: str = "") -> ApiError | None:
-    """The typed error for an HTTP status that carries no Bybit envelope, if it means one.
-
-    403 is the IP-wide ban (every bucket of the key stops); 429 and 5xx are the venue's
-    overload and failure; other 4xx are definite refusals (outcome ``FAILED``: the request
-    was refused, never processed, and is not sent again). Other statuses mean nothing on
-    their own (the caller reports a malformed answer).
-    """
-    excerpt = f"{text[:120]!r}"
-    if status == 403:
-        return TrafficHalted(
-            403,
-            "IP rate limit exceeded (600 requests per 5 s) or access from a "
-            f"blocked region: {excerpt}",
-            VENUE,
-            http_status=403,
+#: Bybit's codes and bare statuses (docs/v5/error.mdx). A gateway answers 400/401/404
+#: without an envelope, before the request is processed: definite refusals (outcome
+#: ``FAILED``, never sent again), like any other 4xx. 403 is the IP-wide ban (every bucket of
+#: the key stops); 429 and 5xx are the venue's overload and failure. A rate-limit code waits
+#: :data:`DEFAULT_RATE_WAIT` unless the session learns the reset time from the headers; a
+#: refused key says which host refused it.
+ERRORS = ErrorTable(
+    venue=VENUE,
+    codes=_CODES,
+    statuses={
+        400: StatusRule(BadParameter, "bad request (the method must be GET or POST, in capitals)"),
+        401: StatusRule(
+            AuthenticationError,
+            "invalid request (a key of another environment, or authentication headers missing)",
+        ),
+        403: StatusRule(
+            TrafficHalted,
+            "IP rate limit exceeded (600 requests per 5 s) or access from a blocked region",
             retry_after=IP_BAN_SECONDS,
-        )
-    if status == 429:
-        return RateLimited(
-            429,
-            "system-level frequency protection",
-            VENUE,
-            http_status=429,
-            retry_after=DEFAULT_RATE_WAIT,
-        )
-    if status >= 500:
-        return ServiceUnavailable(status, excerpt, VENUE, http_status=status)
-    if 400 <= status < 500:
-        cls, meaning = _HTTP_REFUSALS.get(status, (ApiError, "refused"))
-        # ApiError's outcome is FAILED: refused, not processed, never sent again.
-        if cls is AuthenticationError:
-            return AuthenticationError(
-                status,
-                f"{meaning}: {excerpt}",
-                VENUE,
-                http_status=status,
-                hint=_environment_hint(host),
-            )
-        return cls(status, f"{meaning}: {excerpt}", VENUE, http_status=status)
-    return None
+        ),
+        404: StatusRule(
+            ApiError, "cannot find path (a wrong path, or a category the account mode lacks)"
+        ),
+        429: StatusRule(RateLimited, "system-level frequency protection"),
+    },
+    refuse_other_4xx=True,
+    rate_wait=DEFAULT_RATE_WAIT,
+    auth_hint=_environment_hint,
+)
 
 
 def may_mean_already_exists(error: ApiError) -> bool:
@@ -172,4 +133,4 @@ def may_mean_already_exists(error: ApiError) -> bool:
     """
     if isinstance(error, OrderAlreadyExists):
         return True
-    return type(error) is ApiError and error.code not in _CODES and not 100 <= error.code < 600
+    return type(error) is ApiError and not ERRORS.knows(error.code) and not 100 <= error.code < 600

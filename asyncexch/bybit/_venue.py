@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 import re
 import typing
@@ -15,10 +14,19 @@ from urllib.parse import quote, urlsplit
 import cattrs
 import httpx
 
-from .._convert import make_converter, read_json
+from .._convert import make_converter
 from .._endpoint import Endpoint
 from .._limits import RateLimit
-from .._venue import Reply, Secret, WireRequest, as_secret, check_credentials, check_text
+from .._venue import (
+    Reply,
+    Secret,
+    WireRequest,
+    as_secret,
+    check_credentials,
+    check_text,
+    key_scope,
+    open_envelope,
+)
 from ..errors import (
     ConfigurationError,
     ExchangeError,
@@ -28,7 +36,7 @@ from ..errors import (
 )
 from ._auth import Signer, make_signer
 from ._endpoints import DEFAULT_LIMITS, IP_BUCKETS, SERVER_TIME
-from ._errors import VENUE, api_error, http_error
+from ._errors import ERRORS, VENUE
 from ._hosts import ip_pool
 
 __all__ = ["BybitVenue", "encode_query"]
@@ -129,8 +137,7 @@ class BybitVenue:
         if limit_scope is not None:  # keys of one UID share the UID's limits
             self._key_scope = f"bybit:scope:{limit_scope}"
         else:
-            fingerprint = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
-            self._key_scope = f"bybit:key:{fingerprint}"
+            self._key_scope = key_scope(VENUE, api_key)
         self._ip_scope = f"bybit:ip:{ip_pool(base_url)}"
         self._host = urlsplit(base_url).hostname or base_url
 
@@ -168,22 +175,20 @@ class BybitVenue:
 
     def read(self, endpoint: Endpoint[Any], response: httpx.Response) -> Reply:
         status = response.status_code
-        body = response.content
         server_ms = _header_int(response, "Timenow")
         reset_ms = _header_int(response, "X-Bapi-Limit-Reset-Timestamp")
-        data, unreadable = read_json(body)
-        if not isinstance(data, dict) or "retCode" not in data:
-            text = body[:200].decode("utf-8", "replace")
-            error: ExchangeError | None = http_error(status, text, host=self._host)
-            if error is None:
-                error = MalformedResponse(
-                    f"{endpoint.path}: {unreadable or 'JSON'}, not a Bybit answer",
-                    status_code=status,
-                    excerpt=text[:80],
-                )
-            limited = isinstance(error, RateLimited) and not isinstance(error, TrafficHalted)
+        data = open_envelope(
+            response,
+            key="retCode",
+            errors=ERRORS,
+            title="Bybit",
+            path=endpoint.path,
+            host=self._host,
+        )
+        if isinstance(data, ExchangeError):
+            limited = isinstance(data, RateLimited) and not isinstance(data, TrafficHalted)
             return Reply(
-                error=error, server_time_ms=server_ms, reset_at_ms=reset_ms if limited else None
+                error=data, server_time_ms=server_ms, reset_at_ms=reset_ms if limited else None
             )
         stamp = data.get("time")
         if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 < stamp < 10**16:
@@ -193,11 +198,13 @@ class BybitVenue:
         exhausted = left == 0
         code = data["retCode"]
         if not isinstance(code, int) or isinstance(code, bool):
-            error = MalformedResponse(f"{endpoint.path}: retCode is {code!r}", status_code=status)
+            error: ExchangeError = MalformedResponse(
+                f"{endpoint.path}: retCode is {code!r}", status_code=status
+            )
             return Reply(error=error, server_time_ms=server_ms)
         if code != 0:
             message = data.get("retMsg")
-            error = api_error(
+            error = ERRORS.api_error(
                 code,
                 message if isinstance(message, str) else "",
                 http_status=status,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._error_table import ErrorTable, StatusRule
 from ..errors import (
     ApiError,
     AuthenticationError,
@@ -15,7 +16,7 @@ from ..errors import (
     ServiceUnavailable,
 )
 
-__all__ = ["VENUE", "api_error"]
+__all__ = ["ERRORS", "VENUE"]
 
 VENUE = "chainup"
 #: Seconds to wait after code 119, 110041 or 110042 (the venue gives no reset time).
@@ -52,26 +53,15 @@ _CODES: dict[int, type[ApiError]] = {
 }
 
 
-def api_error(code: int, message: str, *, http_status: int) -> ApiError:
-    """The typed error for ``code``; unknown codes give a plain :class:`ApiError`."""
-    cls = _CODES.get(code, ApiError)
-    if issubclass(cls, RateLimited):
-        return cls(code, message, VENUE, http_status=http_status, retry_after=DEFAULT_RATE_WAIT)
-    return cls(code, message, VENUE, http_status=http_status)
-
-
-def http_error(status: int, text: str) -> ApiError | None:
-    """The typed error for an HTTP status without a ChainUP envelope, if it means one."""
-    if status == 429:
-        return RateLimited(
-            429,
-            "too many requests",
-            VENUE,
-            http_status=429,
-            retry_after=DEFAULT_RATE_WAIT,
-        )
-    if status >= 500:
-        return ServiceUnavailable(status, repr(text[:120]), VENUE, http_status=status)
-    if status in (401, 403):
-        return PermissionDenied(status, repr(text[:120]), VENUE, http_status=status)
-    return None
+#: ChainUP's codes (its contract API page) and bare statuses: 429 and 401/403 come from its
+#: gateway without an envelope; a rate-limit code waits :data:`DEFAULT_RATE_WAIT`.
+ERRORS = ErrorTable(
+    venue=VENUE,
+    codes=_CODES,
+    statuses={
+        401: StatusRule(PermissionDenied, ""),
+        403: StatusRule(PermissionDenied, ""),
+        429: StatusRule(RateLimited, "too many requests"),
+    },
+    rate_wait=DEFAULT_RATE_WAIT,
+)

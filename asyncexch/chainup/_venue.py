@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -13,14 +12,23 @@ from urllib.parse import urlencode, urlsplit
 import cattrs
 import httpx
 
-from .._convert import datetime_from_millis, make_converter, millis, optional, read_json
+from .._convert import EPOCH, datetime_from_millis, make_converter, millis, optional
 from .._endpoint import Endpoint
 from .._limits import RateLimit
-from .._venue import Reply, Secret, WireRequest, as_secret, check_credentials, check_text
+from .._venue import (
+    Reply,
+    Secret,
+    WireRequest,
+    as_secret,
+    check_credentials,
+    check_text,
+    key_scope,
+    open_envelope,
+)
 from ..errors import ConfigurationError, ExchangeError, MalformedResponse
 from ._auth import Md5Signer
 from ._endpoints import DEFAULT_LIMITS, IP_BUCKETS
-from ._errors import VENUE, api_error, http_error
+from ._errors import ERRORS, VENUE
 
 __all__ = ["VENUE_TIMEZONE", "ChainupVenue"]
 
@@ -28,10 +36,9 @@ Encoding = Literal["json", "form"]
 #: Where ChainUP's deployments run (UTC+8): the timezone of the dates they send as text.
 VENUE_TIMEZONE = timezone(timedelta(hours=8), "UTC+08:00")
 _LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: Read as milliseconds, anything up to 10**11 (ten digits and more) is in early 1973: no
 #: order's time. It is the venue sending seconds (2001-5138), and read as such.
-_SECONDS_UNTIL = _EPOCH + timedelta(milliseconds=10**11)
+_SECONDS_UNTIL = EPOCH + timedelta(milliseconds=10**11)
 
 
 def _code(value: object) -> int | None:
@@ -56,7 +63,7 @@ def _make_converter(venue_timezone: tzinfo) -> cattrs.Converter:
             local = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
             return local.replace(tzinfo=venue_timezone).astimezone(timezone.utc)
         moment = datetime_from_millis(value)
-        if _EPOCH < moment < _SECONDS_UNTIL:  # ten digits: seconds, not milliseconds
+        if EPOCH < moment < _SECONDS_UNTIL:  # ten digits: seconds, not milliseconds
             return datetime_from_millis(millis(moment) * 1000)
         return moment
 
@@ -93,8 +100,7 @@ class ChainupVenue:
         self.api_key = api_key
         self._signer = Md5Signer(secret) if secret is not None else None
         self._encoding = encoding
-        fingerprint = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
-        self._key_scope = f"chainup:key:{fingerprint}"
+        self._key_scope = key_scope(VENUE, api_key)
         self._ip_scope = f"chainup:ip:{urlsplit(base_url).hostname or base_url}"
 
     def bucket_key(self, bucket: str) -> str:
@@ -109,8 +115,8 @@ class ChainupVenue:
             for key, value in params.items()
             if value not in (None, "")
         )
-        if endpoint.method == "GET":
-            return WireRequest("GET", endpoint.path)
+        if endpoint.method == "GET":  # unsigned: the parameters go in the query string
+            return WireRequest("GET", endpoint.path, query=urlencode(fields))
         request = WireRequest(endpoint.method, endpoint.path, fields=fields)
         return request if endpoint.signed else self._with_body(request, fields)
 
@@ -136,18 +142,11 @@ class ChainupVenue:
 
     def read(self, endpoint: Endpoint[Any], response: httpx.Response) -> Reply:
         status = response.status_code
-        body = response.content
-        data, unreadable = read_json(body)
-        if not isinstance(data, dict) or "code" not in data:
-            text = body[:200].decode("utf-8", "replace")
-            error: ExchangeError | None = http_error(status, text)
-            if error is None:
-                error = MalformedResponse(
-                    f"{endpoint.path}: {unreadable or 'JSON'}, not a ChainUP answer",
-                    status_code=status,
-                    excerpt=text[:80],
-                )
-            return Reply(error=error)
+        data = open_envelope(
+            response, key="code", errors=ERRORS, title="ChainUP", path=endpoint.path
+        )
+        if isinstance(data, ExchangeError):
+            return Reply(error=data)
         number = _code(data["code"])
         if number is None:
             return Reply(
@@ -158,7 +157,7 @@ class ChainupVenue:
         if number != 0:
             message = data.get("msg")
             return Reply(
-                error=api_error(
+                error=ERRORS.api_error(
                     number, message if isinstance(message, str) else "", http_status=status
                 )
             )

@@ -21,6 +21,7 @@ import respx
 from conftest import CHAINUP_API_KEY, CHAINUP_API_SECRET, CHAINUP_BASE_URL
 
 from asyncexch import RetryPolicy, VirtualClock
+from asyncexch._endpoint import Endpoint
 from asyncexch.chainup import (
     ChainupContractClient,
     ChainupVenue,
@@ -314,6 +315,14 @@ def test_each_signing_starts_from_the_unsigned_fields() -> None:
     assert second["time"] == str(DOC_TIME_MS + 1000)
     assert second["sign"] == independent_sign(second) != first["sign"]
     assert set(second) == {"contractId", "api_key", "time", "sign"}
+
+
+def test_get_parameters_go_in_the_query_string_not_dropped() -> None:
+    # A GET endpoint (public, unsigned) once lost its parameters on the way to the wire.
+    ticker = Endpoint("ticker", "GET", "/api/ticker", dict, buckets=("market",), signed=False)
+    wire = venue().encode(ticker, {"contractName": "E-BTC-USDT", "depth": 5, "skip": None})
+    assert (wire.method, wire.path, wire.body) == ("GET", "/api/ticker", None)
+    assert wire.query == "contractName=E-BTC-USDT&depth=5"
 
 
 @pytest.mark.parametrize(
