@@ -21,6 +21,7 @@ __all__ = [
     "decimal_places",
     "is_sized",
     "parse_decimal",
+    "plain",
 ]
 
 #: The most significant digits an amount or price may have.
@@ -71,6 +72,12 @@ def _not_decimal(value: object) -> str:
         if _TEXT.fullmatch(text):
             return f"must be a decimal.Decimal: write Decimal({text!r}), got {value!r}"
     return f"must be a decimal.Decimal, got {value!r}"
+
+
+def plain(value: Decimal) -> str:
+    """``value`` as venues read a decimal: plain notation (``"1000"``, ``"0.00000001"``),
+    never an exponent or a float's rounding."""
+    return format(value, "f")
 
 
 def parse_decimal(text: str) -> Decimal:

@@ -6,13 +6,17 @@ import hashlib
 import re
 import secrets
 import time
+from datetime import timedelta
 
-__all__ = ["is_valid_order_link_id", "new_order_link_id", "order_link_id_for"]
+import attrs
+
+from ._validators import Check
+
+__all__ = ["IdRule", "is_valid_order_link_id", "new_order_link_id", "order_link_id_for"]
 
 #: Digits, then upper case, then lower case: ASCII order, so fixed-width numbers in this
 #: alphabet sort as text in the same order as their values.
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_VALID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 _PREFIX = re.compile(r"[A-Za-z0-9_]{0,8}")
 _TIME_WIDTH = 9  # 62**9 ms is about 400,000 years
 _RANDOM_WIDTH = 17  # 62**17 > 2**100
@@ -58,6 +62,45 @@ def order_link_id_for(key: str, prefix: str = "ax") -> str:
     return f"{prefix}-{_base62(digest, _DIGEST_WIDTH)}"
 
 
+@attrs.frozen
+class IdRule:
+    """What a venue accepts as a client order id, and how long it remembers one.
+
+    ``max_length`` characters at most, of ``alphabet`` (a regular-expression character
+    class); the venue refuses a reused id for ``remembered`` (``None``: for ever). A venue
+    states one rule per product family; every id this module makes (35 characters at most,
+    of ``[A-Za-z0-9_-]``) fits a rule of 35 characters or more.
+    """
+
+    max_length: int
+    alphabet: str = "A-Za-z0-9_-"
+    remembered: timedelta | None = None
+    _pattern: re.Pattern[str] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        pattern = re.compile(f"[{self.alphabet}]{{1,{self.max_length}}}")
+        object.__setattr__(self, "_pattern", pattern)
+
+    def is_valid(self, value: object) -> bool:
+        """Whether ``value`` is a string this rule accepts."""
+        return isinstance(value, str) and self._pattern.fullmatch(value) is not None
+
+    def check(self) -> Check:
+        """This rule as a validator: the refusal says what an id must be."""
+        return Check(
+            lambda value: (
+                None
+                if self.is_valid(value)
+                else f"must be 1-{self.max_length} characters of [{self.alphabet}], got {value!r}"
+            )
+        )
+
+
+#: The rule every venue here accepts (Bybit's Advance Earn, 36 characters).
+_COMMON = IdRule(36)
+
+
 def is_valid_order_link_id(value: str) -> bool:
-    """Whether ``value`` is 1 to 36 characters of ``[A-Za-z0-9_-]``."""
-    return _VALID.fullmatch(value) is not None
+    """Whether ``value`` is 1 to 36 characters of ``[A-Za-z0-9_-]``, an id every venue here
+    accepts (a venue's own :class:`IdRule` may accept more)."""
+    return _COMMON.is_valid(value)

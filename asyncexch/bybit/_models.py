@@ -15,9 +15,10 @@ import attrs
 
 from .._clock import Clock, ServerTime, SystemClock, utc
 from .._convert import LOCAL, datetime_from_millis
-from .._decimals import check_positive, decimal_places
+from .._decimals import check_positive, decimal_places, plain
 from .._enums import OpenStrEnum
-from .._ids import is_valid_order_link_id, new_order_link_id
+from .._ids import IdRule, new_order_link_id
+from .._validators import flag, one_of, optional, positive_decimal, text
 from ..errors import InvalidRequest
 
 __all__ = [
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 CATEGORY = "SmartLeverage"
+#: Advance Earn's orderLinkId: 1-36 characters of [A-Za-z0-9_-], remembered by Bybit for
+#: ever per category (docs/v5/finance/advanced-earn/smart-lvg/create-order.mdx).
+ADVANCE_EARN_IDS = IdRule(36)
 T = TypeVar("T")
 #: How long a quote must still be valid when an order is built from it: the order may wait
 #: for rate-limit capacity, and the venue checks expiry on arrival.
@@ -248,32 +252,7 @@ class MarketTime:
 # --- requests -----------------------------------------------------------------------------
 
 
-def _text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise InvalidRequest(attribute.name, f"must be a non-empty string, got {value!r}")
-
-
-def _account(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if value not in ("FUND", "UNIFIED"):
-        raise InvalidRequest(attribute.name, f"must be 'FUND' or 'UNIFIED', got {value!r}")
-
-
-def _positive_decimal(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None and attribute.default is None:
-        return
-    check_positive(attribute.name, value)
-
-
-def _plain(value: Decimal) -> str:
-    """A decimal as Bybit reads it: plain notation, never an exponent or a float."""
-    return format(value, "f")
-
-
-def _link_id(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not is_valid_order_link_id(value):
-        raise InvalidRequest(
-            attribute.name, f"must be 1-36 characters of [A-Za-z0-9_-], got {value!r}"
-        )
+_ACCOUNT = one_of("FUND", "UNIFIED")
 
 
 @attrs.frozen(kw_only=True)
@@ -288,13 +267,13 @@ class StakeOrder:
 
     order_type: ClassVar[OrderType] = OrderType.STAKE
 
-    product_id: str = attrs.field(validator=_text)
-    coin: str = attrs.field(validator=_text)
-    amount: Decimal = attrs.field(validator=_positive_decimal)
-    initial_price: Decimal = attrs.field(validator=_positive_decimal)
-    breakeven_price: Decimal = attrs.field(validator=_positive_decimal)
-    account_type: str = attrs.field(default="FUND", validator=_account)
-    order_link_id: str = attrs.field(factory=new_order_link_id, validator=_link_id)
+    product_id: str = attrs.field(validator=text())
+    coin: str = attrs.field(validator=text())
+    amount: Decimal = attrs.field(validator=positive_decimal())
+    initial_price: Decimal = attrs.field(validator=positive_decimal())
+    breakeven_price: Decimal = attrs.field(validator=positive_decimal())
+    account_type: str = attrs.field(default="FUND", validator=_ACCOUNT)
+    order_link_id: str = attrs.field(factory=new_order_link_id, validator=ADVANCE_EARN_IDS.check())
 
     @classmethod
     def from_quote(
@@ -377,12 +356,12 @@ class StakeOrder:
             "productId": self.product_id,
             "coin": self.coin,
             "orderType": self.order_type.value,
-            "amount": _plain(self.amount),
+            "amount": plain(self.amount),
             "accountType": self.account_type,
             "orderLinkId": self.order_link_id,
             "smartLeverageStakeExtra": {
-                "initialPrice": _plain(self.initial_price),
-                "breakevenPrice": _plain(self.breakeven_price),
+                "initialPrice": plain(self.initial_price),
+                "breakevenPrice": plain(self.breakeven_price),
             },
         }
 
@@ -405,25 +384,15 @@ class RedeemOrder:
 
     order_type: ClassVar[OrderType] = OrderType.REDEEM
 
-    product_id: str = attrs.field(validator=_text)
-    position_id: str = attrs.field(validator=_text)
-    est_redeem_amount: Decimal = attrs.field(validator=_positive_decimal)
-    is_slippage_protected: bool = attrs.field(default=True)
-    account_type: str = attrs.field(default="FUND", validator=_account)
+    product_id: str = attrs.field(validator=text())
+    position_id: str = attrs.field(validator=text())
+    est_redeem_amount: Decimal = attrs.field(validator=positive_decimal())
+    is_slippage_protected: bool = attrs.field(default=True, validator=flag())
+    account_type: str = attrs.field(default="FUND", validator=_ACCOUNT)
     #: The position's staked amount (not the estimate).
-    amount: Decimal | None = attrs.field(default=None, validator=_positive_decimal)
-    coin: str | None = attrs.field(default=None)
-    order_link_id: str = attrs.field(factory=new_order_link_id, validator=_link_id)
-
-    @is_slippage_protected.validator
-    def _check_flag(self, attribute: attrs.Attribute[bool], value: object) -> None:
-        if not isinstance(value, bool):
-            raise InvalidRequest(attribute.name, f"must be a bool, got {value!r}")
-
-    @coin.validator
-    def _check_coin(self, attribute: attrs.Attribute[str | None], value: object) -> None:
-        if value is not None:
-            _text(self, attribute, value)
+    amount: Decimal | None = attrs.field(default=None, validator=optional(positive_decimal()))
+    coin: str | None = attrs.field(default=None, validator=optional(text()))
+    order_link_id: str = attrs.field(factory=new_order_link_id, validator=ADVANCE_EARN_IDS.check())
 
     @classmethod
     def from_position(
@@ -539,14 +508,14 @@ class RedeemOrder:
             "orderType": self.order_type.value,
         }
         if self.amount is not None:
-            params["amount"] = _plain(self.amount)
+            params["amount"] = plain(self.amount)
         if self.coin is not None:
             params["coin"] = self.coin
         params["accountType"] = self.account_type
         params["orderLinkId"] = self.order_link_id
         params["smartLeverageRedeemExtra"] = {
             "positionId": self.position_id,
-            "estRedeemAmount": _plain(self.est_redeem_amount),
+            "estRedeemAmount": plain(self.est_redeem_amount),
             "isSlippageProtected": self.is_slippage_protected,
         }
         return params

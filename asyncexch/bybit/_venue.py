@@ -15,6 +15,7 @@ import cattrs
 import httpx
 
 from .._convert import make_converter
+from .._decimals import plain
 from .._endpoint import Endpoint
 from .._limits import RateLimit
 from .._venue import (
@@ -46,7 +47,7 @@ def _wire_value(value: object, field: str = "params") -> object:
     if isinstance(value, str):
         return check_text(field, value)
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return plain(value)
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):

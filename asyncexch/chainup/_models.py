@@ -10,11 +10,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import attrs
 
-from .._decimals import check_positive
+from .. import _validators as validators
+from .._decimals import plain
 from .._enums import OpenIntEnum, OpenStrEnum
 from ..errors import InvalidRequest
 
@@ -322,33 +323,14 @@ def _margin_mode(value: object) -> MarginMode:
     return _member(MarginMode, "cop_type", value)
 
 
-def _contracts(instance: object, attribute: attrs.Attribute[Any], value: Decimal) -> None:
-    _positive(instance, attribute, value)
-    if value != value.to_integral_value():
-        raise InvalidRequest(attribute.name, f"must be a whole number of contracts, got {value}")
-
-
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None and attribute.default is None:
-        return
-    check_positive(attribute.name, value)
-
-
 def whole(field: str, value: object) -> int:
     """``value`` if it is an integer >= 1 (an id, a contract), else ``InvalidRequest``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidRequest(field, f"must be an integer >= 1, got {value!r}")
+    _WHOLE.at(field, value)
+    assert isinstance(value, int)  # checked
     return value
 
 
-def _whole(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None and attribute.default is None:
-        return
-    whole(attribute.name, value)
-
-
-def _plain(value: Decimal) -> str:
-    return format(value, "f")
+_WHOLE = validators.whole()
 
 
 @attrs.frozen(kw_only=True)
@@ -360,17 +342,21 @@ class TakeOrder:
     :meth:`ChainupContractClient.reconcile` finds out whether it was placed.
     """
 
-    contract_id: int = attrs.field(validator=_whole)
+    contract_id: int = attrs.field(validator=_WHOLE)
     side: Side = attrs.field(converter=_side)
     #: Whole contracts (张).
-    volume: Decimal = attrs.field(validator=_contracts)
+    volume: Decimal = attrs.field(
+        validator=[validators.positive_decimal(), validators.integral("contracts")]
+    )
     order_type: OrderType = attrs.field(converter=_order_type)
-    price: Decimal | None = attrs.field(default=None, validator=_positive)
+    price: Decimal | None = attrs.field(
+        default=None, validator=validators.optional(validators.positive_decimal())
+    )
     close_type: CloseType = attrs.field(default=CloseType.OPEN, converter=_close_type)
     cop_type: MarginMode = attrs.field(default=MarginMode.ISOLATED, converter=_margin_mode)
-    position_id: int | None = attrs.field(default=None, validator=_whole)
+    position_id: int | None = attrs.field(default=None, validator=validators.optional(_WHOLE))
     #: Leverage; the venue keeps the position's (or 1) when omitted.
-    level: int | None = attrs.field(default=None, validator=_whole)
+    level: int | None = attrs.field(default=None, validator=validators.optional(_WHOLE))
 
     def __attrs_post_init__(self) -> None:
         if self.order_type is OrderType.LIMIT and self.price is None:
@@ -382,8 +368,8 @@ class TakeOrder:
         """The parameters as sent (strings), optional ones ``None`` when absent."""
         return {
             "contractId": str(self.contract_id),
-            "volume": _plain(self.volume.to_integral_value()),  # whole contracts: "2", not "2.0"
-            "price": None if self.price is None else _plain(self.price),
+            "volume": plain(self.volume.to_integral_value()),  # whole contracts: "2", not "2.0"
+            "price": None if self.price is None else plain(self.price),
             "level": None if self.level is None else str(self.level),
             "orderType": self.order_type.wire,
             "copType": self.cop_type.wire,
