@@ -308,43 +308,16 @@ class StakeOrder:
         """
         if not isinstance(quote, Quote):
             raise InvalidRequest("quote", f"must be a Quote, got {quote!r}")
-        if not isinstance(margin, timedelta):
-            raise InvalidRequest("margin", f"must be a timedelta, got {margin!r}")
-        if product is not None and not isinstance(product, Product):
-            raise InvalidRequest("product", f"must be a Product, got {product!r}")
-        product = product if product is not None else quote.product
-        if product is not None and product.product_id != quote.product_id:
-            raise InvalidRequest(
-                "product", f"is {product.product_id}, but the quote is for {quote.product_id}"
-            )
-        if quote.breakeven_price is None or quote.expire_at is None:
-            raise InvalidRequest(
-                "quote", f"product {quote.product_id} has no active offer (no breakeven price)"
-            )
-        remaining = quote.expires_in(now)
-        assert remaining is not None  # an offer with an expiry, checked above
-        if remaining < margin:
-            state = "expired" if remaining <= timedelta(0) else "expires"
-            raise InvalidRequest(
-                "quote",
-                f"{state} at {quote.expire_at.isoformat()} ({remaining.total_seconds():+.1f} s; "
-                f"an order needs {margin.total_seconds():g} s): fetch a new quote",
-            )
-        check_positive("amount", amount)
-        limit = quote.max_investment_amount
-        if limit is not None:
-            check_positive("quote.max_investment_amount", limit)
-        if limit is not None and amount > limit:
-            raise InvalidRequest("amount", f"{amount} is above the offer's maximum {limit}")
-        if product is not None:
-            _check_purchase(product, amount)
+        product = _quoted_product(quote, product)
+        breakeven_price = _live_offer(quote, now, margin)
+        _check_stake_amount(amount, quote, product)
         extra: dict[str, Any] = {} if order_link_id is None else {"order_link_id": order_link_id}
         return cls(
             product_id=quote.product_id,
             coin=coin if coin is not None else product.invest_coin if product else "USDT",
             amount=amount,
             initial_price=quote.current_price,
-            breakeven_price=quote.breakeven_price,
+            breakeven_price=breakeven_price,
             account_type=account_type,
             **extra,
         )
@@ -531,6 +504,53 @@ def _venue_now(server_time: ServerTime | None) -> datetime:
 def _require_aware(field: str, moment: object) -> None:
     if not isinstance(moment, datetime) or moment.tzinfo is None:
         raise InvalidRequest(field, f"must be a timezone-aware datetime, got {moment!r}")
+
+
+def _quoted_product(quote: Quote, product: object) -> Product | None:
+    """The product ``quote`` prices: ``product`` when given (it must be that one), else the
+    one the client had listed when it fetched the quote, if any."""
+    if product is not None and not isinstance(product, Product):
+        raise InvalidRequest("product", f"must be a Product, got {product!r}")
+    product = product if product is not None else quote.product
+    if product is not None and product.product_id != quote.product_id:
+        raise InvalidRequest(
+            "product", f"is {product.product_id}, but the quote is for {quote.product_id}"
+        )
+    return product
+
+
+def _live_offer(quote: Quote, now: datetime | None, margin: object) -> Decimal:
+    """The breakeven price of ``quote``'s offer, if the offer is live for ``margin`` more at
+    ``now`` (the venue's time); else the refusal says when it expired."""
+    if not isinstance(margin, timedelta):
+        raise InvalidRequest("margin", f"must be a timedelta, got {margin!r}")
+    if quote.breakeven_price is None or quote.expire_at is None:
+        raise InvalidRequest(
+            "quote", f"product {quote.product_id} has no active offer (no breakeven price)"
+        )
+    remaining = quote.expires_in(now)
+    assert remaining is not None  # an offer with an expiry, checked above
+    if remaining < margin:
+        state = "expired" if remaining <= timedelta(0) else "expires"
+        raise InvalidRequest(
+            "quote",
+            f"{state} at {quote.expire_at.isoformat()} ({remaining.total_seconds():+.1f} s; "
+            f"an order needs {margin.total_seconds():g} s): fetch a new quote",
+        )
+    return quote.breakeven_price
+
+
+def _check_stake_amount(amount: object, quote: Quote, product: Product | None) -> None:
+    """``amount`` within the offer's maximum and, when known, the product's purchase rules."""
+    check_positive("amount", amount)
+    assert isinstance(amount, Decimal)  # checked
+    limit = quote.max_investment_amount
+    if limit is not None:
+        check_positive("quote.max_investment_amount", limit)
+    if limit is not None and amount > limit:
+        raise InvalidRequest("amount", f"{amount} is above the offer's maximum {limit}")
+    if product is not None:
+        _check_purchase(product, amount)
 
 
 def _check_purchase(product: Product, amount: Decimal) -> None:
