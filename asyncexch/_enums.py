@@ -8,9 +8,13 @@ requests built by the client refuse unknown values (see ``known``).
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["OpenIntEnum", "OpenStrEnum"]
+from .errors import InvalidRequest
+
+__all__ = ["OpenIntEnum", "OpenStrEnum", "known_member"]
+
+E = TypeVar("E", bound=enum.Enum)
 
 
 class OpenStrEnum(str, enum.Enum):
@@ -50,3 +54,26 @@ class OpenIntEnum(enum.IntEnum):
     def known(self) -> bool:
         """Whether this value is one the library knows."""
         return self._value_ in type(self)._value2member_map_
+
+
+def known_member(enum_type: type[E], field: str, value: object) -> E:
+    """The known member of ``enum_type`` that ``value`` names, for a request built by a
+    caller: the member itself, its name (any case) or its wire value. Anything else, and
+    an unknown value an open enum would keep, is an ``InvalidRequest`` naming ``field``
+    and listing the members."""
+    if isinstance(value, enum_type) and getattr(value, "known", True):
+        return value
+    if isinstance(value, str) and value.upper() in enum_type.__members__:
+        return enum_type.__members__[value.upper()]
+    names = ", ".join(enum_type.__members__)
+    if isinstance(value, bool) or not isinstance(value, (int, str)):  # True == 1, 1.0 == 1
+        raise InvalidRequest(
+            field, f"must be one of {names} (a member, its name or its wire value), got {value!r}"
+        )
+    try:
+        member = enum_type(int(value) if isinstance(value, str) and value.isdigit() else value)
+    except ValueError:  # only ints and strs get here, and an enum refuses them with it
+        member = None
+    if member is None or not getattr(member, "known", True):  # open enums keep any value
+        raise InvalidRequest(field, f"must be one of {names}, got {value!r}")
+    return member

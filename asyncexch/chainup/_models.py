@@ -7,16 +7,14 @@ strings, sometimes with many digits: every amount and price is an exact ``Decima
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import TypeVar
 
 import attrs
 
 from .. import _validators as validators
 from .._decimals import plain
-from .._enums import OpenIntEnum, OpenStrEnum
+from .._enums import OpenIntEnum, OpenStrEnum, known_member
 from ..errors import InvalidRequest
 
 __all__ = [
@@ -36,8 +34,6 @@ __all__ = [
     "Ticker",
     "Trade",
 ]
-
-E = TypeVar("E", bound=enum.Enum)
 
 
 class Side(OpenStrEnum):
@@ -287,40 +283,20 @@ class Balance:
 # --- requests -----------------------------------------------------------------------------
 
 
-def _member(enum_type: type[E], field: str, value: object) -> E:
-    """A known member from itself, its name (any case) or its wire value."""
-    if isinstance(value, enum_type) and getattr(value, "known", True):
-        return value
-    if isinstance(value, str) and value.upper() in enum_type.__members__:
-        return enum_type.__members__[value.upper()]
-    names = ", ".join(enum_type.__members__)
-    if isinstance(value, bool) or not isinstance(value, (int, str)):  # True == 1, 1.0 == 1
-        raise InvalidRequest(
-            field, f"must be one of {names} (a member, its name or its wire value), got {value!r}"
-        )
-    try:
-        member = enum_type(int(value) if isinstance(value, str) and value.isdigit() else value)
-    except ValueError:  # only ints and strs get here, and an enum refuses them with it
-        member = None
-    if member is None or not getattr(member, "known", True):  # open enums keep any value
-        raise InvalidRequest(field, f"must be one of {names}, got {value!r}")
-    return member
-
-
 def _side(value: object) -> Side:
-    return _member(Side, "side", value)
+    return known_member(Side, "side", value)
 
 
 def _order_type(value: object) -> OrderType:
-    return _member(OrderType, "order_type", value)
+    return known_member(OrderType, "order_type", value)
 
 
 def _close_type(value: object) -> CloseType:
-    return _member(CloseType, "close_type", value)
+    return known_member(CloseType, "close_type", value)
 
 
 def _margin_mode(value: object) -> MarginMode:
-    return _member(MarginMode, "cop_type", value)
+    return known_member(MarginMode, "cop_type", value)
 
 
 def whole(field: str, value: object) -> int:

@@ -48,10 +48,10 @@ def test_the_session_has_the_options_this_test_expects() -> None:
 
 
 @pytest.mark.parametrize("client", [BybitClient, ChainupContractClient])
-def test_each_client_takes_every_session_option_as_the_session_does(client: type) -> None:
-    taken = options(client.__init__)
+def test_each_client_takes_every_session_option_as_the_session_does(client: object) -> None:
+    taken = options(client)
     for name, session_parameter in SESSION_OPTIONS.items():
-        assert name in taken, f"{client.__name__} lacks the session option {name}"
+        assert name in taken, f"{client!r} lacks the session option {name}"
         parameter = taken[name]
         assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, name
         assert parameter.default == session_parameter.default, name
