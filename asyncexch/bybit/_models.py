@@ -39,8 +39,10 @@ __all__ = [
 ]
 
 CATEGORY = "SmartLeverage"
-#: Advance Earn's orderLinkId: 1-36 characters of [A-Za-z0-9_-], remembered by Bybit for
-#: ever per category (docs/v5/finance/advanced-earn/smart-lvg/create-order.mdx).
+#: Advance Earn's orderLinkId: at most 36 characters (docs/v5/finance/advanced-earn/
+#: smart-lvg/create-order.mdx: a reused one "returns an error indicating the order already
+#: exists"); "permanently recorded per product type" is Bybit's MCP server's word
+#: (trading-mcp src/tools/advanceearn/placeAdvanceEarnOrder.ts), the docs give no duration.
 ADVANCE_EARN_IDS = IdRule(36)
 T = TypeVar("T")
 #: How long a quote must still be valid when an order is built from it: the order may wait
