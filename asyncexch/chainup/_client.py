@@ -204,32 +204,38 @@ class ChainupContractClient(VenueClient):
         :class:`~asyncexch.OrderStatusUnknown` carries the order, the send time and the
         watermark for :meth:`reconcile`.
         """
-        if not isinstance(order, TakeOrder):
-            raise InvalidRequest("order", f"must be a TakeOrder, got {order!r}")
-        if order.cop_type is MarginMode.CROSS and not self._allow_cross_margin:
-            raise InvalidRequest(
-                "cop_type",
-                "cross margin (copType=1) is 'not supported now' by the published API; pass "
-                "allow_cross_margin=True to the client if this venue supports it",
-            )
-        self._check_against_contract(order)
+        self._check_take_order(order)
         contract_id = order.contract_id
         watermark = await self._watermark(contract_id)
         bounded_at = self._ledger.bounded_at(contract_id)
         attempt = Attempt(order, watermark, -math.inf if bounded_at is None else bounded_at)
+        self._ledger.open(attempt)
+        created = await self._send_once(attempt)
+        self._ledger.resolve(attempt)
+        assert attempt.sent is not None  # an answer came, so it was sent
+        self._ledger.own(contract_id, created.order_id, attempt.sent)
+        return created
+
+    async def _send_once(self, attempt: Attempt) -> OrderCreated:
+        """Send the attempt's order (resent only where the venue refused it unprocessed).
+
+        A failure that leaves the order unplaced resolves the attempt in the ledger; one
+        that may have placed it leaves the attempt open and raises :class:`TakeOrderUnknown`
+        carrying it.
+        """
+        order = attempt.order
         clock = self.session.clock
 
         def mark_sent() -> None:
             attempt.sent, attempt.sent_wall = clock.monotonic(), clock.time()
 
-        self._ledger.open(attempt)
         try:
-            created: OrderCreated = await self.session.call(
+            return await self.session.call(
                 TAKE_ORDER,
                 order.to_params(),
                 request=order,
                 on_sent=mark_sent,
-                label=f"contract {contract_id} {order.side} {order.volume}",
+                label=f"contract {order.contract_id} {order.side} {order.volume}",
             )
         except OrderStatusUnknown as unknown:
             # Unresolved until reconciled; what reconcile needs rides on the error.
@@ -239,7 +245,7 @@ class ChainupContractClient(VenueClient):
                 # The last send: any before it was refused unprocessed (never resent after
                 # an outcome that may have placed it), so only this one can have arrived.
                 sent_at=attempt.sent_wall if attempt.sent_wall is not None else unknown.sent_at,
-                watermark=watermark,
+                watermark=attempt.watermark,
                 attempt=attempt,
             ) from unknown.__cause__
         except ExchangeError:
@@ -249,10 +255,19 @@ class ChainupContractClient(VenueClient):
             if attempt.sent is None:  # cancelled before it left: not placed
                 self._ledger.resolve(attempt)
             raise
-        self._ledger.resolve(attempt)
-        assert attempt.sent is not None  # an answer came, so it was sent
-        self._ledger.own(contract_id, created.order_id, attempt.sent)
-        return created
+
+    def _check_take_order(self, order: TakeOrder) -> None:
+        """Refuse, naming the field, what is not a ``TakeOrder``, cross margin unless allowed,
+        and what the loaded contract would refuse."""
+        if not isinstance(order, TakeOrder):
+            raise InvalidRequest("order", f"must be a TakeOrder, got {order!r}")
+        if order.cop_type is MarginMode.CROSS and not self._allow_cross_margin:
+            raise InvalidRequest(
+                "cop_type",
+                "cross margin (copType=1) is 'not supported now' by the published API; pass "
+                "allow_cross_margin=True to the client if this venue supports it",
+            )
+        self._check_against_contract(order)
 
     def _check_against_contract(self, order: TakeOrder) -> None:
         """Refuse what the loaded contract would refuse, naming the field."""
