@@ -16,6 +16,25 @@ _SIM_KEY, _SIM_SECRET = "sim-key", "sim-secret"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command named in ``argv``; returns the process exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        if args.orders < 1 or args.rate < 1 or not 0 <= args.faults <= 1 or args.jitter < 0:
+            parser.error("--orders and --rate must be >= 1, --faults in [0, 1], --jitter >= 0")
+        _need("cli", "asyncexch demo", "rich", "starlette", "uvicorn")
+        return _demo(args)
+    if not 0 <= args.faults <= 1 or args.settlement_delay < 0 or not 0 <= args.port <= 65535:
+        parser.error("--faults must be in [0, 1], --settlement-delay >= 0, --port in 0..65535")
+    try:
+        limits = _parse_limits(getattr(args, "limits", ""))
+    except ValueError as error:
+        parser.error(f"--limits: {error}")
+    _need("sim", "asyncexch sim", "starlette", "uvicorn")
+    return _sim(args, limits)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line: ``--version`` and the commands ``demo`` and ``sim``."""
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -24,26 +43,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"asyncexch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    formatter = argparse.ArgumentDefaultsHelpFormatter
+    _add_demo(commands)
+    _add_sim(commands)
+    return parser
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``asyncexch demo`` and its options, each with its default."""
     demo = commands.add_parser(
         "demo",
         help="a batch of orders against the Bybit simulator on loopback",
         description="Place a concurrent batch of SmartLeverage stake orders against the "
         "embedded Bybit simulator while it injects faults, wait until they settle, and show "
         "what the exchange saw.",
-        formatter_class=formatter,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     demo.add_argument("--orders", type=int, default=50, help="orders in the batch")
     demo.add_argument("--rate", type=int, default=5, help="place-order limit per second")
     demo.add_argument("--faults", type=float, default=0.1, help="share of requests that fail")
     demo.add_argument("--jitter", type=float, default=0.02, help="most network delay, seconds")
     demo.add_argument("--seed", type=int, default=7, help="seed of the faults drawn")
+
+
+def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``asyncexch sim`` and its options, each with its default."""
     sim = commands.add_parser(
         "sim",
         help="serve a venue's simulator on a port, for bots in any language",
         description="Serve the Bybit (Advance Earn) or ChainUP (contract v1) simulator over "
         "HTTP until Ctrl-C.",
-        formatter_class=formatter,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     sim.add_argument("--venue", choices=_VENUES, default="bybit", help="which exchange to play")
     sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -67,20 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.add_argument(
         "--verbose", action="store_true", help="log every request the simulator answers"
     )
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        if args.orders < 1 or args.rate < 1 or not 0 <= args.faults <= 1 or args.jitter < 0:
-            parser.error("--orders and --rate must be >= 1, --faults in [0, 1], --jitter >= 0")
-        _need("cli", "asyncexch demo", "rich", "starlette", "uvicorn")
-        return _demo(args)
-    if not 0 <= args.faults <= 1 or args.settlement_delay < 0 or not 0 <= args.port <= 65535:
-        parser.error("--faults must be in [0, 1], --settlement-delay >= 0, --port in 0..65535")
-    try:
-        limits = _parse_limits(getattr(args, "limits", ""))
-    except ValueError as error:
-        parser.error(f"--limits: {error}")
-    _need("sim", "asyncexch sim", "starlette", "uvicorn")
-    return _sim(args, limits)
 
 
 def _need(extra: str, what: str, *modules: str) -> None:
