@@ -7,6 +7,13 @@ import asyncio
 import importlib
 import socket
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the demo needs the "cli" extra (rich, starlette): imported when it runs
+    from rich.console import Console
+    from rich.table import Table
+
+    from ._demo import DemoOptions, DemoSummary
 
 __all__ = ["main"]
 
@@ -127,11 +134,10 @@ def _parse_limits(text: str) -> dict[str, tuple[int, float]]:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    """Run the demo with progress bars and show what the exchange saw; 0 when it is healthy."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-    from rich.table import Table
 
-    from ._demo import DemoOptions, run_demo
+    from ._demo import DemoOptions
 
     options = DemoOptions(
         orders=args.orders, rate=args.rate, faults=args.faults, jitter=args.jitter, seed=args.seed
@@ -142,17 +148,46 @@ def _demo(args: argparse.Namespace) -> int:
         f"{options.rate}/s against the simulator on loopback, "
         f"{options.faults:.0%} of requests faulty, 0-{options.jitter * 1000:.0f} ms jitter"
     )
+    summary = _run_with_progress(options, console)
+    console.print(_summary_table(summary))
+    console.print(
+        "Faults hit every kind of request (quotes and order queries too); a place-order that "
+        "met one is sent again under the same orderLinkId, and when the first attempt had in "
+        "fact placed the order the exchange refuses the reused id and the client looks the "
+        "order up. Settling takes longer than placing: each order settles a second after it "
+        "is placed, and the client asks about 50 orders at the order-query limit (10/s).",
+        style="dim",
+    )
+    if summary.healthy:
+        console.print("[green]OK[/]: every order placed exactly once, no rate limit broken.")
+        return 0
+    console.print("[red]PROBLEM[/]: see the table above.")
+    return 1
+
+
+def _run_with_progress(options: DemoOptions, console: Console) -> DemoSummary:
+    """Run the demo, advancing a bar as each order is placed and as each settles."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from ._demo import run_demo
+
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         placing = progress.add_task("placing ", total=options.orders)
         settling = progress.add_task("settling", total=options.orders)
-        summary = asyncio.run(
+        return asyncio.run(
             run_demo(
                 options,
                 on_placed=lambda index, result: progress.advance(placing),
                 on_settled=lambda: progress.advance(settling),
             )
         )
+
+
+def _summary_table(summary: DemoSummary) -> Table:
+    """What the exchange saw, one row a figure."""
+    from rich.table import Table
+
     table = Table(title="What the exchange saw", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -178,20 +213,7 @@ def _demo(args: argparse.Namespace) -> int:
         ),
     ):
         table.add_row(name, str(value))
-    console.print(table)
-    console.print(
-        "Faults hit every kind of request (quotes and order queries too); a place-order that "
-        "met one is sent again under the same orderLinkId, and when the first attempt had in "
-        "fact placed the order the exchange refuses the reused id and the client looks the "
-        "order up. Settling takes longer than placing: each order settles a second after it "
-        "is placed, and the client asks about 50 orders at the order-query limit (10/s).",
-        style="dim",
-    )
-    if summary.healthy:
-        console.print("[green]OK[/]: every order placed exactly once, no rate limit broken.")
-        return 0
-    console.print("[red]PROBLEM[/]: see the table above.")
-    return 1
+    return table
 
 
 def _sim(args: argparse.Namespace, limits: dict[str, tuple[int, float]]) -> int:
