@@ -112,6 +112,11 @@ class BybitClient(VenueClient):
         telemetry: CallObserver | None = None,
         limit_scope: str | None = None,
     ) -> None:
+        """Check the host arguments and build the venue and its session.
+
+        Long because it takes the session's keyword arguments one per line and hands each
+        on by name: an argument table, which a split would only move.
+        """
         secret = as_secret(api_secret)
         del api_secret  # from here on, a traceback's locals show only Secret(***)
         proxy_url = as_proxy(proxy)

@@ -135,6 +135,11 @@ class ChainupContractClient(VenueClient):
         on_attempt: AttemptHook | None = None,
         telemetry: CallObserver | None = None,
     ) -> None:
+        """Check the venue's readings and build the venue and its session.
+
+        Long because it takes the session's keyword arguments one per line and hands each
+        on by name: an argument table, which a split would only move.
+        """
         secret = as_secret(api_secret)
         del api_secret  # from here on, a traceback's locals show only Secret(***)
         proxy_url = as_proxy(proxy)
