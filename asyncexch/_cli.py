@@ -7,6 +7,13 @@ import asyncio
 import importlib
 import socket
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the demo needs the "cli" extra (rich, starlette): imported when it runs
+    from rich.console import Console
+    from rich.table import Table
+
+    from ._demo import DemoOptions, DemoSummary
 
 __all__ = ["main"]
 
@@ -16,6 +23,25 @@ _SIM_KEY, _SIM_SECRET = "sim-key", "sim-secret"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command named in ``argv``; returns the process exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        if args.orders < 1 or args.rate < 1 or not 0 <= args.faults <= 1 or args.jitter < 0:
+            parser.error("--orders and --rate must be >= 1, --faults in [0, 1], --jitter >= 0")
+        _need("cli", "asyncexch demo", "rich", "starlette", "uvicorn")
+        return _demo(args)
+    if not 0 <= args.faults <= 1 or args.settlement_delay < 0 or not 0 <= args.port <= 65535:
+        parser.error("--faults must be in [0, 1], --settlement-delay >= 0, --port in 0..65535")
+    try:
+        limits = _parse_limits(getattr(args, "limits", ""))
+    except ValueError as error:
+        parser.error(f"--limits: {error}")
+    _need("sim", "asyncexch sim", "starlette", "uvicorn")
+    return _sim(args, limits)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line: ``--version`` and the commands ``demo`` and ``sim``."""
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -24,26 +50,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"asyncexch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    formatter = argparse.ArgumentDefaultsHelpFormatter
+    _add_demo(commands)
+    _add_sim(commands)
+    return parser
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``asyncexch demo`` and its options, each with its default."""
     demo = commands.add_parser(
         "demo",
         help="a batch of orders against the Bybit simulator on loopback",
         description="Place a concurrent batch of SmartLeverage stake orders against the "
         "embedded Bybit simulator while it injects faults, wait until they settle, and show "
         "what the exchange saw.",
-        formatter_class=formatter,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     demo.add_argument("--orders", type=int, default=50, help="orders in the batch")
     demo.add_argument("--rate", type=int, default=5, help="place-order limit per second")
     demo.add_argument("--faults", type=float, default=0.1, help="share of requests that fail")
     demo.add_argument("--jitter", type=float, default=0.02, help="most network delay, seconds")
     demo.add_argument("--seed", type=int, default=7, help="seed of the faults drawn")
+
+
+def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``asyncexch sim`` and its options, each with its default."""
     sim = commands.add_parser(
         "sim",
         help="serve a venue's simulator on a port, for bots in any language",
         description="Serve the Bybit (Advance Earn) or ChainUP (contract v1) simulator over "
         "HTTP until Ctrl-C.",
-        formatter_class=formatter,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     sim.add_argument("--venue", choices=_VENUES, default="bybit", help="which exchange to play")
     sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -67,20 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.add_argument(
         "--verbose", action="store_true", help="log every request the simulator answers"
     )
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        if args.orders < 1 or args.rate < 1 or not 0 <= args.faults <= 1 or args.jitter < 0:
-            parser.error("--orders and --rate must be >= 1, --faults in [0, 1], --jitter >= 0")
-        _need("cli", "asyncexch demo", "rich", "starlette", "uvicorn")
-        return _demo(args)
-    if not 0 <= args.faults <= 1 or args.settlement_delay < 0 or not 0 <= args.port <= 65535:
-        parser.error("--faults must be in [0, 1], --settlement-delay >= 0, --port in 0..65535")
-    try:
-        limits = _parse_limits(getattr(args, "limits", ""))
-    except ValueError as error:
-        parser.error(f"--limits: {error}")
-    _need("sim", "asyncexch sim", "starlette", "uvicorn")
-    return _sim(args, limits)
 
 
 def _need(extra: str, what: str, *modules: str) -> None:
@@ -112,11 +134,10 @@ def _parse_limits(text: str) -> dict[str, tuple[int, float]]:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    """Run the demo with progress bars and show what the exchange saw; 0 when it is healthy."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-    from rich.table import Table
 
-    from ._demo import DemoOptions, run_demo
+    from ._demo import DemoOptions
 
     options = DemoOptions(
         orders=args.orders, rate=args.rate, faults=args.faults, jitter=args.jitter, seed=args.seed
@@ -127,17 +148,46 @@ def _demo(args: argparse.Namespace) -> int:
         f"{options.rate}/s against the simulator on loopback, "
         f"{options.faults:.0%} of requests faulty, 0-{options.jitter * 1000:.0f} ms jitter"
     )
+    summary = _run_with_progress(options, console)
+    console.print(_summary_table(summary))
+    console.print(
+        "Faults hit every kind of request (quotes and order queries too); a place-order that "
+        "met one is sent again under the same orderLinkId, and when the first attempt had in "
+        "fact placed the order the exchange refuses the reused id and the client looks the "
+        "order up. Settling takes longer than placing: each order settles a second after it "
+        "is placed, and the client asks about 50 orders at the order-query limit (10/s).",
+        style="dim",
+    )
+    if summary.healthy:
+        console.print("[green]OK[/]: every order placed exactly once, no rate limit broken.")
+        return 0
+    console.print("[red]PROBLEM[/]: see the table above.")
+    return 1
+
+
+def _run_with_progress(options: DemoOptions, console: Console) -> DemoSummary:
+    """Run the demo, advancing a bar as each order is placed and as each settles."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from ._demo import run_demo
+
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         placing = progress.add_task("placing ", total=options.orders)
         settling = progress.add_task("settling", total=options.orders)
-        summary = asyncio.run(
+        return asyncio.run(
             run_demo(
                 options,
                 on_placed=lambda index, result: progress.advance(placing),
                 on_settled=lambda: progress.advance(settling),
             )
         )
+
+
+def _summary_table(summary: DemoSummary) -> Table:
+    """What the exchange saw, one row a figure."""
+    from rich.table import Table
+
     table = Table(title="What the exchange saw", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -163,20 +213,7 @@ def _demo(args: argparse.Namespace) -> int:
         ),
     ):
         table.add_row(name, str(value))
-    console.print(table)
-    console.print(
-        "Faults hit every kind of request (quotes and order queries too); a place-order that "
-        "met one is sent again under the same orderLinkId, and when the first attempt had in "
-        "fact placed the order the exchange refuses the reused id and the client looks the "
-        "order up. Settling takes longer than placing: each order settles a second after it "
-        "is placed, and the client asks about 50 orders at the order-query limit (10/s).",
-        style="dim",
-    )
-    if summary.healthy:
-        console.print("[green]OK[/]: every order placed exactly once, no rate limit broken.")
-        return 0
-    console.print("[red]PROBLEM[/]: see the table above.")
-    return 1
+    return table
 
 
 def _sim(args: argparse.Namespace, limits: dict[str, tuple[int, float]]) -> int:

@@ -17,9 +17,9 @@ from typing import Any
 import attrs
 import httpx
 
-from ._clock import SystemClock
+from ._clock import Clock, SystemClock
 from ._limits import RateLimit
-from .bybit import BybitClient, OrderAck, StakeOrder
+from .bybit import AdvanceEarn, BybitClient, OrderAck, StakeOrder
 from .errors import ExchangeError
 from .sim import BybitSimulator, Faults, SimServer
 
@@ -78,7 +78,21 @@ async def run_demo(
     on_settled: Callable[[], None] | None = None,
 ) -> DemoSummary:
     """Run the demo; ``on_placed``/``on_settled`` report progress order by order."""
-    clock = SystemClock()
+    sim = _simulator(options)
+    timer = _PlaceOrderTimer(SystemClock())
+    async with SimServer(sim.app) as server, httpx.AsyncClient(event_hooks=timer.hooks) as http:
+        limits = {"place_order": RateLimit(options.rate, per=1.0)}
+        async with BybitClient(
+            _KEY, _SECRET, base_url=server.url, limits=limits, http_client=http
+        ) as bybit:
+            batch = await _place_and_settle(
+                bybit.advance_earn, options, timer.clock, on_placed, on_settled
+            )
+    return _summary(options, sim, batch, timer.round_trips)
+
+
+def _simulator(options: DemoOptions) -> BybitSimulator:
+    """The Bybit simulator the demo plays against, with the demo's account."""
     sim = BybitSimulator(
         limits={"place_order": (options.rate, 1.0)},
         # One quote prices the whole batch: it must outlive the batch at the paced rate.
@@ -87,56 +101,90 @@ async def run_demo(
         faults=Faults(rate=options.faults, latency=(0.0, options.jitter), seed=options.seed),
     )
     sim.add_account(_KEY, _SECRET)
-    round_trips: list[float] = []
+    return sim
 
-    async def sent(request: httpx.Request) -> None:
-        request.extensions["asyncexch.demo.sent"] = clock.monotonic()
 
-    async def answered(response: httpx.Response) -> None:
+class _PlaceOrderTimer:
+    """The round trip of every place-order request, from sending to its answer, measured
+    through httpx's event hooks (``hooks``)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        #: Seconds each place-order request took, in the order the answers came.
+        self.round_trips: list[float] = []
+        self.hooks: dict[str, list[Callable[..., Any]]] = {
+            "request": [self._sent],
+            "response": [self._answered],
+        }
+
+    async def _sent(self, request: httpx.Request) -> None:
+        request.extensions["asyncexch.demo.sent"] = self.clock.monotonic()
+
+    async def _answered(self, response: httpx.Response) -> None:
         if response.request.url.path.endswith("place-order"):
-            round_trips.append(
-                clock.monotonic() - response.request.extensions["asyncexch.demo.sent"]
+            self.round_trips.append(
+                self.clock.monotonic() - response.request.extensions["asyncexch.demo.sent"]
             )
 
-    hooks: dict[str, list[Callable[..., Any]]] = {"request": [sent], "response": [answered]}
-    async with SimServer(sim.app) as server, httpx.AsyncClient(event_hooks=hooks) as http:
-        limits = {"place_order": RateLimit(options.rate, per=1.0)}
-        async with BybitClient(
-            _KEY, _SECRET, base_url=server.url, limits=limits, http_client=http
-        ) as bybit:
-            earn = bybit.advance_earn
-            products = await earn.products(coin="BTC")
-            quote = await earn.quote(products[0].product_id)
-            batch = [
-                StakeOrder.from_quote(quote, amount=Decimal("100") + index)
-                for index in range(options.orders)
-            ]
-            started = clock.monotonic()
-            results = await earn.place_orders(batch, on_result=on_placed)
-            placement = clock.monotonic() - started
-            acks = [result for result in results if isinstance(result, OrderAck)]
 
-            async def settle(ack: OrderAck) -> bool:
-                info = await earn.wait_for_order(ack, timeout=30, poll_interval=0.5)
-                if on_settled is not None:
-                    on_settled()
-                return info.status.is_terminal
+@attrs.frozen(kw_only=True)
+class _Batch:
+    """What the client saw of the batch."""
 
-            settled = await asyncio.gather(*(settle(ack) for ack in acks))
+    results: list[OrderAck | ExchangeError]
+    acks: list[OrderAck]
+    settled: int
+    placement_seconds: float
+
+
+async def _place_and_settle(
+    earn: AdvanceEarn,
+    options: DemoOptions,
+    clock: Clock,
+    on_placed: Callable[[int, OrderAck | ExchangeError], None] | None,
+    on_settled: Callable[[], None] | None,
+) -> _Batch:
+    """Price the batch with one quote, place it at the limit, and wait for every
+    acknowledged order to settle."""
+    products = await earn.products(coin="BTC")
+    quote = await earn.quote(products[0].product_id)
+    orders = [
+        StakeOrder.from_quote(quote, amount=Decimal("100") + index)
+        for index in range(options.orders)
+    ]
+    started = clock.monotonic()
+    results = await earn.place_orders(orders, on_result=on_placed)
+    placement = clock.monotonic() - started
+    acks = [result for result in results if isinstance(result, OrderAck)]
+
+    async def settle(ack: OrderAck) -> bool:
+        info = await earn.wait_for_order(ack, timeout=30, poll_interval=0.5)
+        if on_settled is not None:
+            on_settled()
+        return info.status.is_terminal
+
+    settled = await asyncio.gather(*(settle(ack) for ack in acks))
+    return _Batch(results=results, acks=acks, settled=sum(settled), placement_seconds=placement)
+
+
+def _summary(
+    options: DemoOptions, sim: BybitSimulator, batch: _Batch, round_trips: list[float]
+) -> DemoSummary:
+    """What the exchange saw of the batch, beside what the client saw."""
     intents = {order.order_link_id for order in sim.orders.values()}
     place_requests = sim.stats.requests["place_order"]
     return DemoSummary(
         orders=options.orders,
-        acknowledged=len(acks),
-        failed=len(results) - len(acks),
-        settled=sum(settled),
+        acknowledged=len(batch.acks),
+        failed=len(batch.results) - len(batch.acks),
+        settled=batch.settled,
         orders_on_exchange=len(sim.orders),
         duplicate_orders=len(sim.orders) - len(intents),
         duplicate_ids_refused=sim.stats.duplicates_refused,
         rate_limit_rejections=sim.stats.rate_limit_rejections,
         faults_injected=sum(sim.stats.faults.values()),
         retries=place_requests - options.orders,
-        placement_seconds=placement,
+        placement_seconds=batch.placement_seconds,
         achieved_rate=_sustained_rate(sim.stats.arrivals.get("place_order", []), options.rate),
         limit=options.rate,
         latency_p50_ms=_percentile(round_trips, 50) * 1000,

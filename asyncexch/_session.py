@@ -144,6 +144,13 @@ class Session(AsyncResource):
         rng: random.Random | None = None,
         owner: str = "Session",
     ) -> None:
+        """Check and keep the keyword arguments documented on the class.
+
+        Long because it is the table of those arguments: each is checked where it is kept
+        (a few lines each, the error naming the argument), and the defaults that depend on
+        one another (``max_in_flight`` on ``http_client`` and ``limits``) are settled here;
+        split up, a reader would follow one argument across several functions.
+        """
         proxy_url = as_proxy(proxy)
         del proxy  # from here on, a traceback's locals show the password masked
         #: What error messages and warnings call the object using this session.

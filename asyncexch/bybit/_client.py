@@ -112,6 +112,11 @@ class BybitClient(VenueClient):
         telemetry: CallObserver | None = None,
         limit_scope: str | None = None,
     ) -> None:
+        """Check the host arguments and build the venue and its session.
+
+        Long because it takes the session's keyword arguments one per line and hands each
+        on by name: an argument table, which a split would only move.
+        """
         secret = as_secret(api_secret)
         del api_secret  # from here on, a traceback's locals show only Secret(***)
         proxy_url = as_proxy(proxy)
@@ -374,67 +379,71 @@ class AdvanceEarn:
         return [by_id[position_id] for position_id in ids]
 
     async def _place(self, order: Order, on_sent: Callable[[], None] | None) -> OrderAck:
+        """Place ``order`` once, however many attempts it takes; remember its id when the call
+        ends without telling whether the venue holds it."""
         if not isinstance(order, (StakeOrder, RedeemOrder)):
             raise InvalidRequest("order", f"must be a StakeOrder or RedeemOrder, got {order!r}")
-        link = order.order_link_id
-        sent_at: float | None = None
-        unknown_seen = False
-
-        def mark_sent() -> None:
-            nonlocal sent_at
-            if sent_at is None:
-                sent_at = self._clock.time()
-            if on_sent is not None:
-                on_sent()
-
+        placing = _Placing(self._clock, on_sent)
         try:
-            refusal: ApiError | None = None
-            try:
-                ack: OrderAck = await self._session.call(
-                    PLACE_ORDER,
-                    order.to_params(),
-                    request=order,
-                    on_sent=mark_sent,
-                    label=f"orderLinkId={order.order_link_id}",
-                )
-            except OrderStatusUnknown as unknown:
-                unknown_seen = True
-                cause = unknown.__cause__
-                if not (isinstance(cause, ApiError) and cause.outcome is Outcome.FAILED):
-                    raise
-                # Refused after an attempt that may have placed it: the refusal may be the
-                # venue's "already exists" in any code, or a check the placed order now fails.
-                refusal = cause
-            except ApiError as error:
-                if error.outcome is not Outcome.FAILED or not (
-                    link in self._maybe_placed or may_mean_already_exists(error)
-                ):
-                    raise
-                refusal = error
-            if refusal is not None:  # outside the except blocks: no chaining to the refusal
-                ack = await self._check_refusal(order, refusal, sent_at)
-            if ack.order_link_id != link:
-                # Not an acknowledgement of this order: what the venue did with it is unknown.
-                raise OrderStatusUnknown(
-                    f"Bybit acknowledged orderLinkId {ack.order_link_id!r} (order "
-                    f"{ack.order_id}) for an order sent with {link!r}; place the same order "
-                    "again to learn its state",
-                    request=order,
-                    sent_at=sent_at,
-                )
+            ack = await self._acknowledged(order, placing)
         except BaseException as error:
             # Sent, and the call ended without telling whether the venue holds the order (its
             # fate unknown, cancelled, or refused after an attempt that may have placed it):
             # a later refusal of this id is checked by a lookup.
-            if sent_at is not None and (
-                unknown_seen
-                or isinstance(error, OrderStatusUnknown)
-                or not isinstance(error, ExchangeError)
-            ):
-                self._remember_unknown(link)
+            if placing.left_untold(error):
+                self._remember_unknown(order.order_link_id)
             raise
-        self._maybe_placed.pop(link, None)
+        self._maybe_placed.pop(order.order_link_id, None)
         return ack
+
+    async def _acknowledged(self, order: Order, placing: _Placing) -> OrderAck:
+        """The acknowledgement of ``order``: the venue's answer, or what a refusal that may
+        mean it is placed turns out to be (:meth:`_check_refusal`); never another order's."""
+        link = order.order_link_id
+        answer = await self._send_order(order, placing)
+        # Checked outside _send_order's except blocks: no chaining to the refusal.
+        if isinstance(answer, ApiError):
+            ack = await self._check_refusal(order, answer, placing.sent_at)
+        else:
+            ack = answer
+        if ack.order_link_id != link:
+            # Not an acknowledgement of this order: what the venue did with it is unknown.
+            raise OrderStatusUnknown(
+                f"Bybit acknowledged orderLinkId {ack.order_link_id!r} (order "
+                f"{ack.order_id}) for an order sent with {link!r}; place the same order "
+                "again to learn its state",
+                request=order,
+                sent_at=placing.sent_at,
+            )
+        return ack
+
+    async def _send_order(self, order: Order, placing: _Placing) -> OrderAck | ApiError:
+        """The venue's answer to ``order``: its acknowledgement, or a refusal to check by a
+        lookup (one after an attempt that may have placed the order, or one that may mean its
+        id exists already). Any other failure is raised."""
+        link = order.order_link_id
+        try:
+            return await self._session.call(
+                PLACE_ORDER,
+                order.to_params(),
+                request=order,
+                on_sent=placing.mark_sent,
+                label=f"orderLinkId={order.order_link_id}",
+            )
+        except OrderStatusUnknown as unknown:
+            placing.unknown_seen = True
+            cause = unknown.__cause__
+            if not (isinstance(cause, ApiError) and cause.outcome is Outcome.FAILED):
+                raise
+            # Refused after an attempt that may have placed it: the refusal may be the
+            # venue's "already exists" in any code, or a check the placed order now fails.
+            return cause
+        except ApiError as error:
+            if error.outcome is not Outcome.FAILED or not (
+                link in self._maybe_placed or may_mean_already_exists(error)
+            ):
+                raise
+            return error
 
     async def _check_refusal(
         self, order: Order, refusal: ApiError, sent_at: float | None
@@ -532,6 +541,32 @@ class AdvanceEarn:
             if cursor in seen:
                 raise MalformedResponse(f"{endpoint.path}: the cursor {cursor!r} repeats")
             seen.add(cursor)
+
+
+@attrs.define
+class _Placing:
+    """One ``place_order`` call as it goes: when it was first handed to the transport, and
+    whether an attempt's outcome was unknown."""
+
+    clock: Clock
+    on_sent: Callable[[], None] | None
+    sent_at: float | None = None
+    unknown_seen: bool = False
+
+    def mark_sent(self) -> None:
+        if self.sent_at is None:
+            self.sent_at = self.clock.time()
+        if self.on_sent is not None:
+            self.on_sent()
+
+    def left_untold(self, error: BaseException) -> bool:
+        """Whether the call was sent and, ending with ``error``, leaves untold whether the
+        venue holds the order."""
+        return self.sent_at is not None and (
+            self.unknown_seen
+            or isinstance(error, OrderStatusUnknown)
+            or not isinstance(error, ExchangeError)
+        )
 
 
 def _same_order(existing: OrderInfo, order: Order) -> bool:

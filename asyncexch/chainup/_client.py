@@ -58,6 +58,7 @@ from ._models import (
 )
 from ._reconcile import (
     Attempt,
+    Bounds,
     Ledger,
     ReconcileStatus,
     Reconciliation,
@@ -134,6 +135,11 @@ class ChainupContractClient(VenueClient):
         on_attempt: AttemptHook | None = None,
         telemetry: CallObserver | None = None,
     ) -> None:
+        """Check the venue's readings and build the venue and its session.
+
+        Long because it takes the session's keyword arguments one per line and hands each
+        on by name: an argument table, which a split would only move.
+        """
         secret = as_secret(api_secret)
         del api_secret  # from here on, a traceback's locals show only Secret(***)
         proxy_url = as_proxy(proxy)
@@ -204,32 +210,38 @@ class ChainupContractClient(VenueClient):
         :class:`~asyncexch.OrderStatusUnknown` carries the order, the send time and the
         watermark for :meth:`reconcile`.
         """
-        if not isinstance(order, TakeOrder):
-            raise InvalidRequest("order", f"must be a TakeOrder, got {order!r}")
-        if order.cop_type is MarginMode.CROSS and not self._allow_cross_margin:
-            raise InvalidRequest(
-                "cop_type",
-                "cross margin (copType=1) is 'not supported now' by the published API; pass "
-                "allow_cross_margin=True to the client if this venue supports it",
-            )
-        self._check_against_contract(order)
+        self._check_take_order(order)
         contract_id = order.contract_id
         watermark = await self._watermark(contract_id)
         bounded_at = self._ledger.bounded_at(contract_id)
         attempt = Attempt(order, watermark, -math.inf if bounded_at is None else bounded_at)
+        self._ledger.open(attempt)
+        created = await self._send_once(attempt)
+        self._ledger.resolve(attempt)
+        assert attempt.sent is not None  # an answer came, so it was sent
+        self._ledger.own(contract_id, created.order_id, attempt.sent)
+        return created
+
+    async def _send_once(self, attempt: Attempt) -> OrderCreated:
+        """Send the attempt's order (resent only where the venue refused it unprocessed).
+
+        A failure that leaves the order unplaced resolves the attempt in the ledger; one
+        that may have placed it leaves the attempt open and raises :class:`TakeOrderUnknown`
+        carrying it.
+        """
+        order = attempt.order
         clock = self.session.clock
 
         def mark_sent() -> None:
             attempt.sent, attempt.sent_wall = clock.monotonic(), clock.time()
 
-        self._ledger.open(attempt)
         try:
-            created: OrderCreated = await self.session.call(
+            return await self.session.call(
                 TAKE_ORDER,
                 order.to_params(),
                 request=order,
                 on_sent=mark_sent,
-                label=f"contract {contract_id} {order.side} {order.volume}",
+                label=f"contract {order.contract_id} {order.side} {order.volume}",
             )
         except OrderStatusUnknown as unknown:
             # Unresolved until reconciled; what reconcile needs rides on the error.
@@ -239,7 +251,7 @@ class ChainupContractClient(VenueClient):
                 # The last send: any before it was refused unprocessed (never resent after
                 # an outcome that may have placed it), so only this one can have arrived.
                 sent_at=attempt.sent_wall if attempt.sent_wall is not None else unknown.sent_at,
-                watermark=watermark,
+                watermark=attempt.watermark,
                 attempt=attempt,
             ) from unknown.__cause__
         except ExchangeError:
@@ -249,10 +261,19 @@ class ChainupContractClient(VenueClient):
             if attempt.sent is None:  # cancelled before it left: not placed
                 self._ledger.resolve(attempt)
             raise
-        self._ledger.resolve(attempt)
-        assert attempt.sent is not None  # an answer came, so it was sent
-        self._ledger.own(contract_id, created.order_id, attempt.sent)
-        return created
+
+    def _check_take_order(self, order: TakeOrder) -> None:
+        """Refuse, naming the field, what is not a ``TakeOrder``, cross margin unless allowed,
+        and what the loaded contract would refuse."""
+        if not isinstance(order, TakeOrder):
+            raise InvalidRequest("order", f"must be a TakeOrder, got {order!r}")
+        if order.cop_type is MarginMode.CROSS and not self._allow_cross_margin:
+            raise InvalidRequest(
+                "cop_type",
+                "cross margin (copType=1) is 'not supported now' by the published API; pass "
+                "allow_cross_margin=True to the client if this venue supports it",
+            )
+        self._check_against_contract(order)
 
     def _check_against_contract(self, order: TakeOrder) -> None:
         """Refuse what the loaded contract would refuse, naming the field."""
@@ -447,12 +468,22 @@ class ChainupContractClient(VenueClient):
         still unknown: :class:`TakeOrderUnknown` is raised again, never ``NOT_PLACED``.
         """
         order, sent_at, watermark, attempt = _what_to_find(unknown, sent_at, watermark)
-        _check_span("window", window)
-        _check_span("tolerance", tolerance)
-        if settle is not None:
-            _check_span("settle", settle)
-        _check_page_size(page_size)
-        whole("max_pages", max_pages)
+        _check_search(window, tolerance, settle, page_size, max_pages)
+        arrives_within = await self._wait_until_arrived(sent_at, settle)
+        bounds = Bounds.around(
+            sent_at, watermark, window=window, tolerance=tolerance, arrives_within=arrives_within
+        )
+        try:
+            found = await self._matches(order, bounds, page_size, max_pages)
+        except ExchangeError as error:
+            raise _still_unknown(order, sent_at, watermark, attempt, error) from error
+        return self._verdict(order, attempt, found, bounds, arrives_within)
+
+    async def _wait_until_arrived(
+        self, sent_at: datetime | None, settle: timedelta | None
+    ) -> float:
+        """Wait until a request sent at ``sent_at`` can no longer arrive; the seconds after
+        its send within which the venue may still process it."""
         clock = self.session.clock
         # How long after its send a request may still be processed: what the session allows
         # an attempt, or the caller's longer word for a slow venue.
@@ -460,48 +491,40 @@ class ChainupContractClient(VenueClient):
         wait_for = arrives_within if settle is None else settle.total_seconds()
         if sent_at is not None:
             await clock.sleep(sent_at.timestamp() + wait_for - clock.time())
-        arrives_within = max(arrives_within, wait_for)
-        # Created from a clock-difference before the send to the latest it can arrive (in
-        # the venue's clock, up to ``tolerance`` off) or ``window``, whichever is later.
-        latest = max(window, timedelta(seconds=arrives_within) + tolerance)
-        start = None if sent_at is None else sent_at - tolerance
-        end = None if sent_at is None else sent_at + latest
-        mark = watermark  # narrowed for the closure
+        return max(arrives_within, wait_for)
 
-        def older(page: Sequence[ContractOrder]) -> bool:
-            """Whether every order on the page is older than anything this order can be."""
-            if mark is not None:
-                return all(item.order_id <= mark for item in page)
-            return start is not None and all(
-                item.created_at is not None and item.created_at < start for item in page
-            )
+    async def _matches(
+        self, order: TakeOrder, bounds: Bounds, page_size: int, max_pages: int
+    ) -> list[ContractOrder]:
+        """The exact matches of ``order`` in every list that can hold it, each once."""
 
         async def read_page(which: str, number: int, size: int) -> OrderList:
             return await self._page(order.contract_id, which, number, size)
 
         found: dict[int, ContractOrder] = {}
-        try:
-            for which in _LISTS:
-                for candidate in await scan(read_page, which, page_size, max_pages, older):
-                    if matches(candidate, order):
-                        found[candidate.order_id] = candidate
-        except ExchangeError as error:
-            raise TakeOrderUnknown(
-                f"reconcile could not read the orders of contract {order.contract_id} ({error}); "
-                "the order's fate is still unknown: reconcile again later",
-                request=order,
-                sent_at=None if sent_at is None else sent_at.timestamp(),
-                watermark=watermark,
-                attempt=attempt,
-            ) from error
+        for which in _LISTS:
+            for candidate in await scan(read_page, which, page_size, max_pages, bounds.older):
+                if matches(candidate, order):
+                    found[candidate.order_id] = candidate
+        return list(found.values())
+
+    def _verdict(
+        self,
+        order: TakeOrder,
+        attempt: Attempt | None,
+        found: list[ContractOrder],
+        bounds: Bounds,
+        arrives_within: float,
+    ) -> Reconciliation:
+        """The verdict on the matches ``found``, recorded in the ledger."""
         # What is this client's own, and which identical sends are in doubt, as of now: an
         # acknowledgement that came in while the lists were read counts.
         result = decide(
-            [c for c in found.values() if not self._ledger.is_own(order.contract_id, c.order_id)],
-            watermark=watermark,
-            start=start,
-            end=end,
-            now=utc(clock.time()),
+            [c for c in found if not self._ledger.is_own(order.contract_id, c.order_id)],
+            watermark=bounds.watermark,
+            start=bounds.start,
+            end=bounds.end,
+            now=utc(self.session.clock.time()),
             in_doubt=bool(self._ledger.siblings(attempt, order, arrives_within)),
         )
         if result.status is not ReconcileStatus.AMBIGUOUS:
@@ -586,6 +609,40 @@ def _what_to_find(
     if sent_at is None and watermark is None:
         raise InvalidRequest("sent_at", "give the time the order was sent (or its watermark)")
     return order, sent_at, watermark, attempt
+
+
+def _check_search(
+    window: timedelta,
+    tolerance: timedelta,
+    settle: timedelta | None,
+    page_size: int,
+    max_pages: int,
+) -> None:
+    """Refuse, naming the argument, a reconcile's search out of range."""
+    _check_span("window", window)
+    _check_span("tolerance", tolerance)
+    if settle is not None:
+        _check_span("settle", settle)
+    _check_page_size(page_size)
+    whole("max_pages", max_pages)
+
+
+def _still_unknown(
+    order: TakeOrder,
+    sent_at: datetime | None,
+    watermark: int | None,
+    attempt: Attempt | None,
+    error: ExchangeError,
+) -> TakeOrderUnknown:
+    """What a reconcile that could not read the lists raises: the fate is still unknown."""
+    return TakeOrderUnknown(
+        f"reconcile could not read the orders of contract {order.contract_id} ({error}); "
+        "the order's fate is still unknown: reconcile again later",
+        request=order,
+        sent_at=None if sent_at is None else sent_at.timestamp(),
+        watermark=watermark,
+        attempt=attempt,
+    )
 
 
 def _check_span(field: str, value: object) -> None:

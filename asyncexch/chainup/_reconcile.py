@@ -1,13 +1,14 @@
 """Finding out whether a ChainUP order whose answer was lost was placed.
 
 The contract API has no client order id, so the truth is in the order lists. This module
-holds the three pieces ``ChainupContractClient.reconcile`` is made of:
+holds the pieces ``ChainupContractClient.reconcile`` is made of:
 
 * :class:`Ledger`: what the client knows of its contracts' order ids (the *watermark*: the
   highest id seen; ids the venue issued to this client's own orders) and of its own sends
   whose fate is not known yet.
 * :func:`scan`: every order of one list that may be newer than a bound, read page by page
   whatever the list's sort order, re-read when the list changes under the reading.
+* :class:`Bounds`: how new an order must be to be the one sent.
 * :func:`decide`: the verdict from the exact matches.
 """
 
@@ -27,6 +28,7 @@ from ._models import CloseType, ContractOrder, OrderList, OrderType, TakeOrder
 
 __all__ = [
     "Attempt",
+    "Bounds",
     "Ledger",
     "ReconcileStatus",
     "Reconciliation",
@@ -384,6 +386,44 @@ def plausible(moment: datetime | None, now: datetime) -> datetime | None:
     if moment is None or not _EARLIEST <= moment <= now + timedelta(days=1):
         return None
     return moment
+
+
+@attrs.frozen
+class Bounds:
+    """How new an order must be to be the one sent: an id above ``watermark`` (the highest
+    order id seen before the send) when known, else created within [``start``, ``end``] on
+    the venue's clock (both ``None`` without a send time)."""
+
+    watermark: int | None
+    start: datetime | None
+    end: datetime | None
+
+    @classmethod
+    def around(
+        cls,
+        sent_at: datetime | None,
+        watermark: int | None,
+        *,
+        window: timedelta,
+        tolerance: timedelta,
+        arrives_within: float,
+    ) -> Bounds:
+        """The bounds of an order sent at ``sent_at`` and processed, if at all, within
+        ``arrives_within`` seconds; the clocks may be ``tolerance`` apart."""
+        if sent_at is None:
+            return cls(watermark, None, None)
+        # Created from a clock-difference before the send to the latest it can arrive (in
+        # the venue's clock, up to ``tolerance`` off) or ``window``, whichever is later.
+        latest = max(window, timedelta(seconds=arrives_within) + tolerance)
+        return cls(watermark, sent_at - tolerance, sent_at + latest)
+
+    def older(self, page: Sequence[ContractOrder]) -> bool:
+        """Whether every order on the page is older than anything this order can be."""
+        if self.watermark is not None:
+            return all(item.order_id <= self.watermark for item in page)
+        return self.start is not None and all(
+            item.created_at is not None and item.created_at < self.start for item in page
+        )
 
 
 def decide(
