@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -30,6 +30,8 @@ __all__ = [
     "whole",
 ]
 
+T = TypeVar("T")
+
 
 @attrs.frozen
 class Check:
@@ -41,14 +43,15 @@ class Check:
 
     refusal: Callable[[object], str | None]
 
-    def at(self, field: str, value: object) -> None:
-        """Refuse ``value`` as the argument ``field``, or return."""
+    def at(self, field: str, value: T) -> T:
+        """``value``, if this check accepts it as the argument ``field``; else the refusal."""
         try:
             why = self.refusal(value)
         except InvalidRequest as error:
             raise InvalidRequest(field, error.message) from None
         if why is not None:
             raise InvalidRequest(field, why)
+        return value
 
     def __call__(self, instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         self.at(attribute.name, value)

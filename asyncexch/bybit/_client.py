@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -22,6 +21,7 @@ from .._observe import AttemptHook, CallObserver
 from .._proxy import ProxyURL, as_proxy
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
+from .._validators import seconds, text, whole
 from .._venue import Secret, as_secret
 from .._venue_client import VenueClient
 from ..errors import (
@@ -64,6 +64,9 @@ _LOOKUP_PAUSE = 0.5
 #: How many orderLinkIds whose placement ended unknown a client remembers: a later refusal of
 #: one of them is checked by a lookup, since an earlier attempt may have placed it.
 _REMEMBERED_UNKNOWN = 10_000
+#: The venue's page sizes for orders and positions.
+_PAGE_SIZES = whole(high=20)
+_TEXT = text()
 
 
 class BybitClient(VenueClient):
@@ -206,7 +209,7 @@ class AdvanceEarn:
         product when this client has listed it, so ``from_quote`` can check the amount
         against the product's minimum and precision.
         """
-        _require_text("product_id", product_id)
+        _TEXT.at("product_id", product_id)
         quote = await self._session.call(QUOTE, {"category": CATEGORY, "productId": product_id})
         return attrs.evolve(
             quote,
@@ -286,9 +289,9 @@ class AdvanceEarn:
         seen) after ``timeout`` seconds.
         """
         order_id = order.order_id if isinstance(order, OrderAck) else order
-        _require_text("order", order_id)
-        _require_seconds("timeout", timeout, allow_zero=True)
-        _require_seconds("poll_interval", poll_interval)
+        _TEXT.at("order", order_id)
+        seconds(allow_zero=True).at("timeout", timeout)
+        seconds().at("poll_interval", poll_interval)
         deadline = self._clock.monotonic() + timeout
         last: OrderInfo | None = None
         while True:
@@ -326,7 +329,7 @@ class AdvanceEarn:
         page_size: int = 20,
     ) -> AsyncIterator[OrderInfo]:
         """Orders, newest first, fetched a page at a time as you iterate."""
-        _check_page_size(page_size)
+        _PAGE_SIZES.at("page_size", page_size)
         return self._paged(
             ORDER,
             {
@@ -343,7 +346,7 @@ class AdvanceEarn:
         self, *, product_id: str | None = None, coin: str | None = None, page_size: int = 20
     ) -> AsyncIterator[Position]:
         """Positions, fetched a page at a time as you iterate."""
-        _check_page_size(page_size)
+        _PAGE_SIZES.at("page_size", page_size)
         return self._paged(POSITION, {"productId": product_id, "coin": coin}, page_size)
 
     async def redeem_estimates(self, position_ids: Sequence[str]) -> list[RedeemEstimate]:
@@ -356,7 +359,7 @@ class AdvanceEarn:
         if not ids:
             raise InvalidRequest("position_ids", "must not be empty")
         for position_id in ids:
-            _require_text("position_ids", position_id)
+            _TEXT.at("position_ids", position_id)
             if "," in position_id:
                 raise InvalidRequest("position_ids", f"{position_id!r} contains a comma")
 
@@ -581,28 +584,6 @@ def _same_order(existing: OrderInfo, order: Order) -> bool:
     if existing.product_id != order.product_id or existing.order_type != order.order_type:
         return False
     return order.amount is None or existing.amount == order.amount
-
-
-def _check_page_size(page_size: int) -> None:
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 20:
-        raise InvalidRequest("page_size", f"must be an integer 1-20, got {page_size!r}")
-
-
-def _require_seconds(field: str, value: object, *, allow_zero: bool = False) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-        or (value == 0 and not allow_zero)
-    ):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InvalidRequest(field, f"must be a finite number of seconds {bound}, got {value!r}")
-
-
-def _require_text(field: str, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise InvalidRequest(field, f"must be a non-empty string, got {value!r}")
 
 
 def _millis(moment: datetime | None) -> int | None:

@@ -19,6 +19,7 @@ from .._observe import AttemptHook, CallObserver
 from .._proxy import ProxyURL, as_proxy
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
+from .._validators import whole
 from .._venue import Secret, as_secret
 from .._venue_client import VenueClient
 from ..errors import (
@@ -54,7 +55,6 @@ from ._models import (
     Position,
     TakeOrder,
     Ticker,
-    whole,
 )
 from ._reconcile import (
     Attempt,
@@ -80,6 +80,9 @@ _ORDER_QUERY = {"active": "1", "filled": "2", "history": "3"}
 _LISTS = ("1", "2", "3")
 #: The largest page the venue serves.
 _PAGE_SIZE = 200
+_PAGE_SIZES = whole(high=_PAGE_SIZE)
+#: Order, contract and position ids, leverage and page counts: integers from 1.
+_ID = whole()
 #: Pages of one list a search reads at most (10,000 orders at 200 a page).
 _MAX_PAGES = 50
 #: Pages ``orders()`` reads at most before calling the venue's paging broken.
@@ -194,7 +197,7 @@ class ChainupContractClient(VenueClient):
 
     async def ticker(self, contract_id: int) -> Ticker:
         """The contract's ticker: last, bid, ask, index and mark prices (a signed call)."""
-        return await self.session.call(MARKET, {"contractId": whole("contract_id", contract_id)})
+        return await self.session.call(MARKET, {"contractId": _ID.at("contract_id", contract_id)})
 
     # --- orders -------------------------------------------------------------------------
 
@@ -308,22 +311,22 @@ class ChainupContractClient(VenueClient):
         await self.session.call(
             CANCEL_ORDER,
             {
-                "orderId": whole("order_id", order_id),
-                "contractId": whole("contract_id", contract_id),
+                "orderId": _ID.at("order_id", order_id),
+                "contractId": _ID.at("contract_id", contract_id),
             },
         )
 
     async def cancel_all(self, contract_id: int) -> None:
         """Cancel every open order on the contract."""
-        await self.session.call(CANCEL_ALL, {"contractId": whole("contract_id", contract_id)})
+        await self.session.call(CANCEL_ALL, {"contractId": _ID.at("contract_id", contract_id)})
 
     async def order_info(self, contract_id: int, order_ids: Sequence[int]) -> list[OrderDetail]:
         """The orders' details with their trades."""
         if not order_ids:
             raise InvalidRequest("order_ids", "must not be empty")
-        ids = ",".join(str(whole("order_ids", order_id)) for order_id in order_ids)
+        ids = ",".join(str(_ID.at("order_ids", order_id)) for order_id in order_ids)
         return await self.session.call(
-            ORDER_INFO, {"contract_id": whole("contract_id", contract_id), "ids": ids}
+            ORDER_INFO, {"contract_id": _ID.at("contract_id", contract_id), "ids": ids}
         )
 
     def orders(
@@ -338,11 +341,11 @@ class ChainupContractClient(VenueClient):
         venue's order (undocumented), fetched a page at a time (``order_list_v2``) as you
         iterate. A venue that serves the same page again, or more than ``max_pages`` pages,
         raises :class:`MalformedResponse`."""
-        whole("contract_id", contract_id)
+        _ID.at("contract_id", contract_id)
         if not isinstance(which, str) or which not in _ORDER_QUERY:
             raise InvalidRequest("which", f"must be one of {sorted(_ORDER_QUERY)}, got {which!r}")
-        _check_page_size(page_size)
-        whole("max_pages", max_pages)
+        _PAGE_SIZES.at("page_size", page_size)
+        _ID.at("max_pages", max_pages)
         return self._orders(contract_id, _ORDER_QUERY[which], page_size, max_pages)
 
     async def _orders(
@@ -375,7 +378,7 @@ class ChainupContractClient(VenueClient):
 
     async def positions(self, contract_id: int | None = None) -> list[Position]:
         """Open positions, on one contract or all."""
-        params = {} if contract_id is None else {"contractId": whole("contract_id", contract_id)}
+        params = {} if contract_id is None else {"contractId": _ID.at("contract_id", contract_id)}
         return (await self.session.call(POSITIONS, params)).positions
 
     async def open_contracts(self) -> list[OpenContract]:
@@ -388,14 +391,14 @@ class ChainupContractClient(VenueClient):
 
     async def change_leverage(self, contract_id: int, leverage: int, position_id: int) -> None:
         """Set a position's leverage (checked against the contract's levels once known)."""
-        contract, level = whole("contract_id", contract_id), whole("leverage", leverage)
+        contract, level = _ID.at("contract_id", contract_id), _ID.at("leverage", leverage)
         self._check_leverage(contract, level, "leverage")
         await self.session.call(
             CHANGE_LEVEL,
             {
                 "contractId": contract,
                 "leverageLevel": level,
-                "positionId": whole("position_id", position_id),
+                "positionId": _ID.at("position_id", position_id),
             },
         )
 
@@ -411,8 +414,8 @@ class ChainupContractClient(VenueClient):
         await self.session.call(
             TRANSFER_MARGIN,
             {
-                self._transfer_margin_param: whole("contract_id", contract_id),
-                "positionId": whole("position_id", position_id),
+                self._transfer_margin_param: _ID.at("contract_id", contract_id),
+                "positionId": _ID.at("position_id", position_id),
                 "amount": format(amount, "f"),
             },
         )
@@ -623,8 +626,8 @@ def _check_search(
     _check_span("tolerance", tolerance)
     if settle is not None:
         _check_span("settle", settle)
-    _check_page_size(page_size)
-    whole("max_pages", max_pages)
+    _PAGE_SIZES.at("page_size", page_size)
+    _ID.at("max_pages", max_pages)
 
 
 def _still_unknown(
@@ -648,8 +651,3 @@ def _still_unknown(
 def _check_span(field: str, value: object) -> None:
     if not isinstance(value, timedelta) or not timedelta(0) <= value <= _LONGEST:
         raise InvalidRequest(field, f"must be a timedelta from 0 to a day, got {value!r}")
-
-
-def _check_page_size(page_size: int) -> None:
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 200:
-        raise InvalidRequest("page_size", f"must be an integer 1-200, got {page_size!r}")

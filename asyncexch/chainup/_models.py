@@ -299,13 +299,6 @@ def _margin_mode(value: object) -> MarginMode:
     return known_member(MarginMode, "cop_type", value)
 
 
-def whole(field: str, value: object) -> int:
-    """``value`` if it is an integer >= 1 (an id, a contract), else ``InvalidRequest``."""
-    _WHOLE.at(field, value)
-    assert isinstance(value, int)  # checked
-    return value
-
-
 _WHOLE = validators.whole()
 
 
