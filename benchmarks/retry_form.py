@@ -14,7 +14,7 @@ retry; sleeping on the injected clock):
   its iteration state on the object (``threading.local``, one per thread, not per task: see
   check 2). ``(b) per-call closures`` is the plain way (today's strategies rebuilt per call).
 * **(c) own loop**: a ``while`` loop over the attempts and one function that decides whether
-  and how long to wait (the proposal for asyncexch).
+  and how long to wait: asyncexch's (``_retry.run_attempts`` and ``pause_before_retry``).
 
 Measured:
 
@@ -65,7 +65,7 @@ from asyncexch import ClockSkew, RateLimited, RetryPolicy, Session, SystemClock,
 from asyncexch._clock import Clock
 from asyncexch._convert import decode
 from asyncexch._endpoint import Endpoint
-from asyncexch._retry import CallState, ordinal, should_retry
+from asyncexch._retry import CallState, ordinal, run_attempts, should_retry
 from asyncexch._session import _unknown
 from asyncexch._venue import Reply
 from asyncexch.bybit import BybitVenue
@@ -257,55 +257,7 @@ async def through_tenacity_closures(
     return result
 
 
-# --- (c) an own loop --------------------------------------------------------------------------
-
-
-def pause_before_retry(
-    error: ExchangeError,
-    number: int,
-    policy: RetryPolicy,
-    clock: Clock,
-    state: CallState,
-    rng: random.Random,
-) -> float | None:
-    """Seconds to wait before the attempt after attempt ``number`` failed with ``error``; None
-    when the call stops."""
-    if number >= policy.max_attempts or not should_retry(error, state):
-        return None
-    if isinstance(error, ClockSkew):
-        pause = 0.0
-    elif isinstance(error, RateLimited) and error.retry_after is not None:
-        pause = error.retry_after + rng.uniform(0, 0.05)
-    else:
-        pause = rng.uniform(0, min(policy.max_backoff, policy.backoff * 2 ** (number - 1)))
-    started = state.first_sent_at
-    if started is not None and clock.monotonic() + pause - started > policy.deadline:
-        return None
-    return pause
-
-
-async def own_loop(
-    attempt: Attempt[T], policy: RetryPolicy, clock: Clock, state: CallState, rng: random.Random
-) -> T:
-    number = 1
-    while True:
-        try:
-            return await attempt()
-        except ExchangeError as error:
-            pause = pause_before_retry(error, number, policy, clock, state, rng)
-            if pause is None:
-                raise
-            logger.info(
-                "%s: %s failed (%s); retrying in %.2f s (%s of %d)",
-                state.what,
-                ordinal(number, "attempt"),
-                error,
-                pause,
-                ordinal(number + 1, "attempt"),
-                policy.max_attempts,
-            )
-        await clock.sleep(pause)  # outside the handler: the next failure is not chained to it
-        number += 1
+# --- (c) asyncexch's own loop: asyncexch._retry.run_attempts ------------------------------
 
 
 async def bare(
@@ -324,7 +276,7 @@ FORMS: dict[str, Form] = {
     "(a) hybrid": hybrid,
     "(b) tenacity, strategies per policy": through_tenacity,
     "(b) tenacity, per-call closures": through_tenacity_closures,
-    "(c) own loop": own_loop,
+    "(c) own loop": run_attempts,
 }
 
 
@@ -441,7 +393,7 @@ def answer_body() -> bytes:
 class FormSession(Session):
     """The real Session with ``form`` wired where ``Session._complete`` runs the attempts."""
 
-    form: Form = staticmethod(own_loop)
+    form: Form = staticmethod(run_attempts)
 
     async def _complete(
         self,
