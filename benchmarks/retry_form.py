@@ -12,7 +12,7 @@ retry; sleeping on the injected clock):
   stays correct: the strategies are made once per policy and read the call's ``CallState``
   from ``retry_state.retry_object``; one ``AsyncRetrying`` per call, because tenacity keeps
   its iteration state on the object (``threading.local``, one per thread, not per task: see
-  check 2). ``(b) per-call closures`` is the plain way (today's strategies rebuilt per call).
+  check 2). ``(b) per-call closures`` is the plain way (the hybrid's strategies, made per call).
 * **(c) own loop**: a ``while`` loop over the attempts and one function that decides whether
   and how long to wait: asyncexch's (``_retry.run_attempts`` and ``pause_before_retry``).
 
@@ -34,7 +34,8 @@ Checks (they fail the run if they do not hold):
 1. The forms decide alike: scripted failures on a ``VirtualClock`` with a seeded rng give the
    same attempts, the same waits, the same final answer or error and the same log lines.
 2. The shared-instance hazard on the installed tenacity: one ``AsyncRetrying`` shared by
-   concurrent tasks, with plain callbacks and with a ``before_sleep`` that yields to the loop.
+   concurrent tasks against one per call, with plain callbacks, a ``before_sleep`` that
+   yields to the loop and a ``retry`` predicate that does (only one per call must be right).
 
 Prints tables; writes ``benchmarks/results/retry_form.json``.
 
