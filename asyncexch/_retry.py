@@ -14,6 +14,12 @@ halted key (:class:`~asyncexch.TrafficHalted`) and an unreachable shared limiter
 one, and every retry is bounded by ``max_attempts`` and by ``deadline`` seconds after the first
 attempt left; the default deadline is far below the 30 minutes for which venues remember
 client order ids.
+
+The loop is this module's own (:func:`run_attempts`), and every decision in it is one function
+(:func:`pause_before_retry`). Running the attempts through ``tenacity.AsyncRetrying`` instead
+would cost every call 25-50 µs of CPU and 3 KB while in flight, even one that succeeds at once
+(tenacity inspects its callbacks again at every decision, and needs an object per call: it
+keeps its iteration state per thread, not per task); ``benchmarks/retry_form.py`` measures both.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import attrs
-import tenacity
 
 from ._clock import Clock
 from ._observe import AttemptEvent
@@ -156,81 +161,71 @@ def should_retry(error: BaseException, state: CallState) -> bool:
     return error.outcome is Outcome.UNKNOWN and state.idempotent
 
 
-async def retry_after(
-    failure: ExchangeError,
+async def run_attempts(
     attempt: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
     clock: Clock,
     state: CallState,
     rng: random.Random,
 ) -> T:
-    """Carry on a call whose first attempt failed with ``failure``: retry ``attempt`` until it
-    succeeds or ``policy`` says to stop, then re-raise the last failure.
+    """Run ``attempt`` until it succeeds or :func:`pause_before_retry` says to stop, then
+    re-raise the last failure. Before each retry it logs one INFO line and sleeps on ``clock``.
 
-    The caller runs the first attempt itself, bare: a call that succeeds at once (nearly
-    every call) builds no retry machinery and holds no frame of it while it waits in the
-    limiter's queue, which saves ~75 µs and ~2.5 KB per call. From the first failure on, a
-    :class:`tenacity.AsyncRetrying` decides: it is handed ``failure`` as attempt 1 and makes
-    every later decision exactly as if it had run from the start.
+    Only an :class:`~asyncexch.ExchangeError` is a failure to decide on; anything else
+    (a bug, a cancellation) goes straight through.
     """
-    if not should_retry(failure, state) or policy.max_attempts == 1:
-        raise failure
-    replay: ExchangeError | None = failure
+    number = 1
+    while True:
+        try:
+            return await attempt()
+        except ExchangeError as error:
+            pause = pause_before_retry(error, number, policy, clock, state, rng)
+            if pause is None:
+                raise
+            logger.info(
+                "%s: %s failed (%s); retrying in %.2f s (%s of %d)",
+                state.what,
+                ordinal(number, "attempt"),
+                error,
+                pause,
+                ordinal(number + 1, "attempt"),
+                policy.max_attempts,
+            )
+        # Outside the handler, so that the next attempt's failure is not chained to this one.
+        await clock.sleep(pause)
+        number += 1
 
-    async def replay_then_attempt() -> T:
-        nonlocal replay
-        if replay is not None:
-            first, replay = replay, None
-            raise first
-        return await attempt()
 
-    retrying = build_retrying(policy, clock, state, rng)
-    return await retrying(replay_then_attempt)
+def pause_before_retry(
+    error: ExchangeError,
+    number: int,
+    policy: RetryPolicy,
+    clock: Clock,
+    state: CallState,
+    rng: random.Random,
+) -> float | None:
+    """Seconds to wait before retrying a call whose attempt ``number`` (the first is 1)
+    failed with ``error``; ``None`` when the call stops: the failure may not be retried
+    (:func:`should_retry`), the attempts are used up, or the retry would start after the
+    deadline.
 
-
-def build_retrying(
-    policy: RetryPolicy, clock: Clock, state: CallState, rng: random.Random
-) -> tenacity.AsyncRetrying:
-    """A fresh :class:`tenacity.AsyncRetrying` for one call (never share one between calls)."""
-
-    def wait(retry_state: tenacity.RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(error, ClockSkew):
-            return 0.0
-        if isinstance(error, RateLimited) and error.retry_after is not None:
-            return error.retry_after + rng.uniform(0, 0.05)
-        cap = min(policy.max_backoff, policy.backoff * 2 ** (retry_state.attempt_number - 1))
-        return rng.uniform(0, cap)
-
-    def stop(retry_state: tenacity.RetryCallState) -> bool:
-        if retry_state.attempt_number >= policy.max_attempts:
-            return True
-        started = state.first_sent_at
-        if started is None:
-            return False
-        return clock.monotonic() + retry_state.upcoming_sleep - started > policy.deadline
-
-    def announce(retry_state: tenacity.RetryCallState) -> None:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        logger.info(
-            "%s: %s failed (%s); retrying in %.2f s (%s of %d)",
-            state.what,
-            ordinal(retry_state.attempt_number, "attempt"),
-            error,
-            retry_state.upcoming_sleep,
-            ordinal(retry_state.attempt_number + 1, "attempt"),
-            policy.max_attempts,
-        )
-
-    retry: Callable[[BaseException], bool] = lambda error: should_retry(error, state)  # noqa: E731
-    return tenacity.AsyncRetrying(
-        retry=tenacity.retry_if_exception(retry),
-        wait=wait,
-        stop=stop,
-        sleep=clock.sleep,
-        before_sleep=announce,
-        reraise=True,
-    )
+    A refused timestamp is retried at once (the session has re-learned the clock); a rate
+    limit waits the time the venue gave and up to 50 ms more, so that the calls it stopped
+    do not all come back at once; anything else waits full jitter, uniform between 0 and a
+    cap doubling from ``backoff`` up to ``max_backoff``.
+    """
+    if number >= policy.max_attempts or not should_retry(error, state):
+        return None
+    if isinstance(error, ClockSkew):
+        pause = 0.0
+    elif isinstance(error, RateLimited) and error.retry_after is not None:
+        pause = error.retry_after + rng.uniform(0, 0.05)
+    else:
+        pause = rng.uniform(0, min(policy.max_backoff, policy.backoff * 2 ** (number - 1)))
+    started = state.first_sent_at
+    if started is not None and clock.monotonic() + pause - started > policy.deadline:
+        return None
+    return pause
 
 
 def ordinal(number: int, noun: str) -> str:

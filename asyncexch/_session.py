@@ -35,7 +35,7 @@ from ._limits import (
 from ._observe import AttemptEvent, AttemptHook, CallEvent, CallObserver, Observers
 from ._proxy import ProxyURL, as_proxy
 from ._resource import AsyncResource
-from ._retry import CallState, RetryPolicy, counted, ordinal, retry_after
+from ._retry import CallState, RetryPolicy, counted, ordinal, run_attempts
 from ._venue import Reply, Venue, WireRequest
 from .errors import (
     ClockSkew,
@@ -336,29 +336,20 @@ class Session(AsyncResource):
         request: object,
     ) -> T:
         """Run the call's attempts (retried as the policy says) and decode the answer."""
-        first_failure: ExchangeError | None = None
         try:
-            reply = await attempt()  # nearly every call ends here, without retry machinery
-        except ExchangeError as failure:
-            first_failure = failure
-        if first_failure is not None:
-            # Outside the except block, so later failures are not chained to the first one.
-            try:
-                reply = await retry_after(
-                    first_failure, attempt, self.retry, self.clock, state, self._rng
-                )
-            except ExchangeError as error:
-                if endpoint.changes_state and state.unknown_seen:
-                    # Even a refusal now does not say what an earlier attempt did; the
-                    # venue's client may learn it (a lookup by client order id) from __cause__.
-                    raise _unknown(
-                        endpoint,
-                        request,
-                        state,
-                        "the venue may or may not have acted on the request "
-                        f"({counted(len(state.outcomes), 'attempt')}; the last: {error})",
-                    ) from error
-                raise
+            reply = await run_attempts(attempt, self.retry, self.clock, state, self._rng)
+        except ExchangeError as error:
+            if endpoint.changes_state and state.unknown_seen:
+                # Even a refusal now does not say what an earlier attempt did; the venue's
+                # client may learn it (a lookup by client order id) from __cause__.
+                raise _unknown(
+                    endpoint,
+                    request,
+                    state,
+                    "the venue may or may not have acted on the request "
+                    f"({counted(len(state.outcomes), 'attempt')}; the last: {error})",
+                ) from error
+            raise
         try:
             return decode(self.venue.converter, reply.result, endpoint.result)
         except MalformedResponse as error:

@@ -5,9 +5,9 @@
    the simulator in a separate process (the server from ``overhead.py``). pyinstrument's own
    cost grows with the number of Python calls, so shares are approximate. The sampled time is
    split into the pipeline's stages (signing, encoding, reading the answer, cattrs decoding,
-   limiter, retry set-up and tenacity, logging, the httpx client, the transport) and each
-   stage's share of the busy (not idle) time is turned into µs per call with the client's
-   measured CPU time per call (``time.process_time``, unprofiled run).
+   limiter, logging, the httpx client, the transport) and each stage's share of the busy (not
+   idle) time is turned into µs per call with the client's measured CPU time per call
+   (``time.process_time``, unprofiled run).
 2. **Stages alone.** Each stage timed on its own with ``timeit`` (best of several runs), and
    the whole call over an in-process transport that answers at once, against a bare httpx
    call with hand-written signing and ``json.loads`` over the same transport: the pipeline's
@@ -43,7 +43,7 @@ import overhead  # the separate-process server and the order to ask for
 
 from asyncexch import InProcessLimiter, RateLimit, SystemClock, TransportChoice
 from asyncexch._convert import decode, loads_exact
-from asyncexch._retry import CallState, RetryPolicy, build_retrying
+from asyncexch._retry import CallState, RetryPolicy, run_attempts
 from asyncexch.bybit import AdvanceEarn, BybitClient, BybitVenue, OrderInfo, Page
 from asyncexch.bybit._endpoints import ORDER
 
@@ -92,10 +92,6 @@ TRANSPORT = either(
     in_file("site-packages/aiohttp/"),
 )
 HTTPX_CLIENT = fn("httpx/_client.py", "send", "build_request")
-TENACITY = in_file("site-packages/tenacity/")
-ATTEMPT = either(
-    fn("asyncexch/_session.py", "_attempt"), fn("asyncexch/_session.py", "_attempt_gated")
-)
 STAGES: dict[str, Pred] = {
     "signing (BybitVenue.sign)": fn("asyncexch/bybit/_venue.py", "sign"),
     "encoding (BybitVenue.encode)": fn("asyncexch/bybit/_venue.py", "encode"),
@@ -107,7 +103,6 @@ STAGES: dict[str, Pred] = {
         fn("asyncexch/_session.py", "_acquire"), fn("asyncexch/_limits.py", "done")
     ),
     "logging (Session._log)": fn("asyncexch/_session.py", "_log"),
-    "retry set-up (build_retrying)": fn("asyncexch/_retry.py", "build_retrying"),
     "server time (ServerTime.now_ms/observe)": fn("asyncexch/_clock.py", "now_ms", "observe"),
 }
 
@@ -122,9 +117,6 @@ def attribute(root: Frame, calls: int, cpu_per_call: float) -> list[dict[str, An
         spent = within(root, SESSION_CALL, pred)
         rows.append((name, spent))
         accounted += spent
-    tenacity_own = within(root, SESSION_CALL, TENACITY) - within(root, TENACITY, ATTEMPT)
-    rows.append(("tenacity AsyncRetrying (its own frames, not the attempt)", tenacity_own))
-    accounted += tenacity_own
     httpx_own = within(root, SESSION_CALL, HTTPX_CLIENT) - within(root, HTTPX_CLIENT, TRANSPORT)
     rows.append(("httpx client (request/response models, not the transport)", httpx_own))
     accounted += httpx_own
@@ -287,26 +279,21 @@ async def stages_alone(number: int, repeat: int) -> list[dict[str, Any]]:
         "sign (BybitVenue.sign: HMAC + WireRequest.with_headers)",
         best(lambda: venue.sign(wire, 1_763_700_000_000), number, repeat),
     )
-    add(
-        "CallState + build_retrying (tenacity, built only after a failure)",
-        best(
-            lambda: build_retrying(RetryPolicy(), clock, CallState(idempotent=True), rng),
-            number,
-            repeat,
-        ),
-    )
+    add("CallState (one per call)", best(lambda: CallState(idempotent=True), number, repeat))
 
     async def noop() -> int:
         return 1
 
+    policy = RetryPolicy()
+
     async def retried() -> int:
-        retrying = build_retrying(RetryPolicy(), clock, CallState(idempotent=True), rng)
-        value: int = await retrying(noop)
+        value: int = await run_attempts(noop, policy, clock, CallState(idempotent=True), rng)
         return value
 
     bare = await best_async(noop, number, repeat)
     add(
-        "tenacity, were it on the success path: build + one attempt, over a bare await",
+        "retry loop (run_attempts + its CallState) around an attempt that succeeds, over a "
+        "bare await",
         await best_async(retried, number, repeat) - bare,
     )
     limiter = InProcessLimiter(clock)

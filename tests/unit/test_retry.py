@@ -19,7 +19,6 @@ import pytest
 import respx
 from conftest import SERVER_MS, fail, ok
 
-import asyncexch._retry
 from asyncexch import (
     ClockSkew,
     ConfigurationError,
@@ -35,12 +34,11 @@ from asyncexch import (
     TransportError,
     VirtualClock,
 )
-from asyncexch._retry import CallState, retry_after, should_retry
+from asyncexch._retry import CallState, run_attempts, should_retry
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.errors import (
     AuthenticationError,
     BadParameter,
-    ExchangeError,
     InsufficientBalance,
     OrderAlreadyExists,
 )
@@ -741,42 +739,23 @@ def _scripted(results: list[BaseException | str]) -> tuple[Callable[[], Any], li
     return attempt, runs
 
 
-async def first_then_retry_after(
+async def run_scripted(
     attempt: Callable[[], Any], policy: RetryPolicy, clock: VirtualClock, state: CallState
 ) -> Any:
-    """What Session.call does: the first attempt bare, then retry_after on a failure."""
-    try:
-        return await attempt()
-    except ExchangeError as failure:
-        return await retry_after(failure, attempt, policy, clock, state, random.Random(1))
+    """What Session.call does: the attempts through the retry loop."""
+    return await run_attempts(attempt, policy, clock, state, random.Random(1))
 
 
-async def test_a_call_whose_first_attempt_succeeds_builds_no_tenacity_state(
-    monkeypatch: pytest.MonkeyPatch,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
-) -> None:
-    def refuse(*args: object) -> None:
-        raise AssertionError("tenacity was set up for a call that needed no retry")
-
-    monkeypatch.setattr(asyncexch._retry, "build_retrying", refuse)
-    bybit_mock.get(QUOTE_PATH).mock(return_value=ok(QUOTE_RESULT))
-
-    quote = await make_client().advance_earn.quote("P1")
-
-    assert quote.product_id == "P1"
-
-
-async def test_tenacity_takes_over_from_the_first_failure_without_resending_it() -> None:
+async def test_each_failure_is_one_run_and_the_retries_wait_within_their_caps() -> None:
     clock = VirtualClock()
     busy = ServiceUnavailable(10016, "restarting", "bybit")
     attempt, runs = _scripted([busy, busy, "answer"])
 
-    result = await first_then_retry_after(
+    result = await run_scripted(
         attempt, RetryPolicy(backoff=1.0), clock, CallState(idempotent=True)
     )
 
-    # the replayed first failure is not a run: three runs, two backoff waits within their caps
+    # three runs, two backoff waits within their caps
     assert (result, runs) == ("answer", [1, 2, 3])
     assert 0 < clock.monotonic() <= 1.0 + 2.0
 
@@ -786,7 +765,7 @@ async def test_the_first_failure_counts_as_attempt_one_of_max_attempts() -> None
     attempt, runs = _scripted([busy, busy, busy, "never reached"])
 
     with pytest.raises(ServiceUnavailable):
-        await first_then_retry_after(
+        await run_scripted(
             attempt, RetryPolicy(max_attempts=3), VirtualClock(), CallState(idempotent=True)
         )
 
@@ -799,7 +778,7 @@ async def test_a_failure_that_may_not_be_retried_is_raised_after_one_run(max_att
     attempt, runs = _scripted([unknown, "never reached"])
 
     with pytest.raises(TransportError) as info:
-        await first_then_retry_after(
+        await run_scripted(
             attempt,
             RetryPolicy(max_attempts=max_attempts),
             VirtualClock(),
