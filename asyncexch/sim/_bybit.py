@@ -41,7 +41,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._clock import Clock, SystemClock
-from ._exchange import RollingWindows, SimulatedExchange
+from ._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from ._faults import Fault, Faults
 
 __all__ = [
@@ -181,21 +181,16 @@ def _default_products() -> list[SimProduct]:
     ]
 
 
-class _Refused(Exception):
-    def __init__(self, code: int, message: str, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
-
-
 def _text(value: Decimal, places: int | None = None) -> str:
     if places is not None:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
     return format(value, "f")
 
 
-class BybitSimulator(SimulatedExchange):
+Handler = Callable[[SimAccount | None, dict[str, Any]], dict[str, Any]]
+
+
+class BybitSimulator(SimulatedExchange[SimAccount | None]):
     """An offline Bybit Advance Earn exchange; see the module docstring for what it checks.
 
     **Parameters:**
@@ -345,18 +340,13 @@ class BybitSimulator(SimulatedExchange):
     # --- the HTTP surface ---------------------------------------------------------------
 
     def _routes(self) -> list[Route]:
-        def route(
-            path: str,
-            name: str,
-            handler: Callable[[SimAccount | None, dict[str, Any]], dict[str, Any]],
-            *,
-            private: bool,
-            method: str = "GET",
-        ) -> Route:
-            async def endpoint(request: Request) -> Response:
-                return await self._serve(request, name, handler, private=private)
+        self._handlers: dict[str, Handler] = {}
 
-            return Route(path, endpoint, methods=[method])
+        def route(
+            path: str, name: str, handler: Handler, *, private: bool, method: str = "GET"
+        ) -> Route:
+            self._handlers[name] = handler
+            return self._route(path, name, private=private, method=method)
 
         return [
             route("/v5/market/time", "time", self._time, private=False),
@@ -379,47 +369,36 @@ class BybitSimulator(SimulatedExchange):
             ),
         ]
 
-    async def _serve(
-        self,
-        request: Request,
-        name: str,
-        handler: Callable[[SimAccount | None, dict[str, Any]], dict[str, Any]],
-        *,
-        private: bool,
-    ) -> Response:
-        await self.clock.sleep(self._plan.next_latency())  # the network, on the way in
-        body = await request.body()
-        arrived = self.clock.monotonic()
-        self.stats.requests[name] += 1
-        self.stats.arrivals.setdefault(name, []).append(arrived)
-        ip = request.client.host if request.client else "unknown"
-        banned = self._banned_until.get(ip, -math.inf) > arrived
-        if banned or not self._windows.hit(("ip", ip), *self.ip_limit, arrived)[0]:
-            if not banned:
-                self._banned_until[ip] = arrived + self.ip_ban
-            self.stats.rejections[403] += 1
-            return Response(
-                "403 Forbidden: access too frequent", status_code=403, media_type="text/plain"
-            )
-        limit_headers: dict[str, str] = {}
-        fault: Fault | None = None
-        try:
-            account = self._authenticate(request, body) if private else None
-            scope = account.uid if account is not None else ip
-            if name in self.limits:
-                limit_headers = self._limit(scope, name, arrived)
-            fault = self._plan.next_fault(name)
-            if fault is not None and not fault.after_commit:
-                return self._fault(fault)
-            answer = self._envelope(
-                0, "OK", handler(account, self._params(request, body)), limit_headers
-            )
-        except _Refused as refused:
-            self.stats.rejections[refused.code] += 1
-            answer = self._envelope(
-                refused.code, refused.message, {}, {**limit_headers, **refused.headers}
-            )
-        return answer if fault is None else self._fault(fault, answer)
+    def _turn_away(self, arrival: Arrival) -> Response | None:
+        """Over the IP-wide limit, or banned for having been: HTTP 403 and a ban."""
+        banned = self._banned_until.get(arrival.ip, -math.inf) > arrival.at
+        if not banned and self._windows.hit(("ip", arrival.ip), *self.ip_limit, arrival.at)[0]:
+            return None
+        if not banned:
+            self._banned_until[arrival.ip] = arrival.at + self.ip_ban
+        self.stats.rejections[403] += 1
+        return Response(
+            "403 Forbidden: access too frequent", status_code=403, media_type="text/plain"
+        )
+
+    def _admit(self, arrival: Arrival) -> tuple[SimAccount | None, Mapping[str, str]]:
+        """The API key, timestamp and signature (private endpoints), then the endpoint's
+        window per UID (per IP for the public ones), whose headers go on every answer."""
+        account = self._authenticate(arrival.request, arrival.body) if arrival.private else None
+        scope = account.uid if account is not None else arrival.ip
+        limited = arrival.endpoint in self.limits
+        return account, self._limit(scope, arrival.endpoint, arrival.at) if limited else {}
+
+    def _commit(self, arrival: Arrival, admitted: SimAccount | None) -> object:
+        """The parameters are read only now: a body that is not JSON meets its fault first."""
+        params = self._params(arrival.request, arrival.body)
+        return self._handlers[arrival.endpoint](admitted, params)
+
+    def _success(self, result: object, headers: Mapping[str, str]) -> Response:
+        return self._envelope(0, "OK", result, headers)
+
+    def _refusal(self, refused: Refused, headers: Mapping[str, str]) -> Response:
+        return self._envelope(refused.code, refused.message, {}, headers)
 
     def _params(self, request: Request, body: bytes) -> dict[str, Any]:
         if request.method == "GET":
@@ -427,23 +406,23 @@ class BybitSimulator(SimulatedExchange):
         try:
             parsed = json.loads(body, parse_float=Decimal)
         except ValueError:
-            raise _Refused(10001, "request parameter error: body is not JSON") from None
+            raise Refused(10001, "request parameter error: body is not JSON") from None
         if not isinstance(parsed, dict):
-            raise _Refused(10001, "request parameter error: body is not an object")
+            raise Refused(10001, "request parameter error: body is not an object")
         return parsed
 
     def _authenticate(self, request: Request, body: bytes) -> SimAccount:
         headers = request.headers
         account = self.accounts.get(headers.get("X-BAPI-API-KEY", ""))
         if account is None:
-            raise _Refused(10003, "API key is invalid.")
+            raise Refused(10003, "API key is invalid.")
         timestamp = headers.get("X-BAPI-TIMESTAMP", "")
         recv_window = headers.get("X-BAPI-RECV-WINDOW", "5000")
         if not timestamp.isdigit() or not recv_window.isdigit():
-            raise _Refused(10001, "openapi sign params error!")
+            raise Refused(10001, "openapi sign params error!")
         server_ms = self.now_ms()
         if not server_ms - int(recv_window) <= int(timestamp) < server_ms + 1000:
-            raise _Refused(
+            raise Refused(
                 10002,
                 "invalid request, please check your server timestamp or recv_window param. "
                 f"req_timestamp[{timestamp}],server_timestamp[{server_ms}],recv_window[{recv_window}]",
@@ -451,7 +430,7 @@ class BybitSimulator(SimulatedExchange):
         payload = body if request.method != "GET" else request.scope["query_string"]
         message = (timestamp + account.api_key + recv_window).encode() + payload
         if not self._signature_ok(account, message, headers.get("X-BAPI-SIGN", "")):
-            raise _Refused(
+            raise Refused(
                 10004, "error sign! origin_string[" + message.decode("utf-8", "replace") + "]"
             )
         return account
@@ -492,11 +471,11 @@ class BybitSimulator(SimulatedExchange):
             "X-Bapi-Limit-Reset-Timestamp": str(reset_ms),
         }
         if not admitted:
-            raise _Refused(10006, "Too many visits!", headers)
+            raise Refused(10006, "Too many visits!", headers)
         return headers
 
     def _envelope(
-        self, code: int, message: str, result: dict[str, Any], headers: Mapping[str, str]
+        self, code: int | str, message: str, result: object, headers: Mapping[str, str]
     ) -> Response:
         now = self.now_ms()
         body = json.dumps(
@@ -567,9 +546,9 @@ class BybitSimulator(SimulatedExchange):
         self._category(body)
         link = body.get("orderLinkId")
         if not isinstance(link, str) or not link:
-            raise _Refused(180019, "empty order link id")
+            raise Refused(180019, "empty order link id")
         if not _LINK_ID.fullmatch(link):
-            raise _Refused(10001, "orderLinkId: at most 36 characters of [A-Za-z0-9_-]")
+            raise Refused(10001, "orderLinkId: at most 36 characters of [A-Za-z0-9_-]")
         previous = self._by_link.get((account.uid, link))
         if previous is not None:
             self.stats.duplicates_refused += 1
@@ -578,18 +557,18 @@ class BybitSimulator(SimulatedExchange):
                 and now - previous.placed_at < _OLD_DEDUPE_WINDOW
             ):
                 return {"orderId": previous.order_id, "orderLinkId": link}
-            raise _Refused(self.duplicate_code, "Order already exists")
+            raise Refused(self.duplicate_code, "Order already exists")
         product = self._find_product(body.get("productId"))
         account_type = body.get("accountType")
         if account_type not in ("FUND", "UNIFIED"):
-            raise _Refused(10001, "accountType must be FUND or UNIFIED")
+            raise Refused(10001, "accountType must be FUND or UNIFIED")
         order_type = body.get("orderType")
         if order_type == "Stake":
             order = self._stake(account, product, body, link, account_type, now)
         elif order_type == "Redeem":
             order = self._redeem(account, product, body, link, account_type, now)
         else:
-            raise _Refused(10001, "orderType must be Stake or Redeem")
+            raise Refused(10001, "orderType must be Stake or Redeem")
         self.orders[order.order_id] = order
         self._by_link[(account.uid, link)] = order
         return {"orderId": order.order_id, "orderLinkId": link}
@@ -604,31 +583,31 @@ class BybitSimulator(SimulatedExchange):
         now: float,
     ) -> SimOrder:
         if body.get("coin") != product.invest_coin:
-            raise _Refused(180002, "Invalid coin")
+            raise Refused(180002, "Invalid coin")
         amount = _decimal(body.get("amount"), "amount")
         step = Decimal(1).scaleb(-product.order_precision_digital)
         if amount < product.min_purchase_amount or amount % step != 0:
-            raise _Refused(180012, "Purchase share is invalid")
+            raise Refused(180012, "Purchase share is invalid")
         extra = body.get("smartLeverageStakeExtra")
         if not isinstance(extra, dict):
-            raise _Refused(10001, "smartLeverageStakeExtra is required for Stake")
+            raise Refused(10001, "smartLeverageStakeExtra is required for Stake")
         initial = _decimal(extra.get("initialPrice"), "initialPrice")
         breakeven = _decimal(extra.get("breakevenPrice"), "breakevenPrice")
         quote = self._quotes.get(product.product_id, {}).get(breakeven)
         if quote is None or quote.expire_ms < self.now_ms():
-            raise _Refused(
+            raise Refused(
                 180006, "Validation failed: breakevenPrice is not a live quote; fetch a new one"
             )
         if amount > quote.max_investment_amount:
-            raise _Refused(180013, "Stake over maximum share")
+            raise Refused(180013, "Stake over maximum share")
         market = self.price(product.underlying_asset)
         if abs(initial - market) / market > _SLIPPAGE:
-            raise _Refused(180030, "Slippage fail")
+            raise Refused(180030, "Slippage fail")
         if amount > product.remaining_amount:
-            raise _Refused(180015, "Products share not enough")
+            raise Refused(180015, "Products share not enough")
         balance = account.balances.get(product.invest_coin, Decimal(0))
         if amount > balance:
-            raise _Refused(180016, "Balance not enough")
+            raise Refused(180016, "Balance not enough")
         account.balances[product.invest_coin] = balance - amount
         product.remaining_amount -= amount
         return self._new_order(
@@ -654,24 +633,24 @@ class BybitSimulator(SimulatedExchange):
     ) -> SimOrder:
         extra = body.get("smartLeverageRedeemExtra")
         if not isinstance(extra, dict):
-            raise _Refused(10001, "smartLeverageRedeemExtra is required for Redeem")
+            raise Refused(10001, "smartLeverageRedeemExtra is required for Redeem")
         position = self.positions.get(str(extra.get("positionId")))
         if (
             position is None
             or position.uid != account.uid
             or position.product_id != product.product_id
         ):
-            raise _Refused(180020, "Position not found")
+            raise Refused(180020, "Position not found")
         if not self._redeemable(position):
-            raise _Refused(180029, "Redeem not allowed")
+            raise Refused(180029, "Redeem not allowed")
         self._check_redeem_amount_and_coin(product, position, body)
         protected = extra.get("isSlippageProtected", False)
         if not isinstance(protected, bool):
-            raise _Refused(10001, "isSlippageProtected must be a bool")
+            raise Refused(10001, "isSlippageProtected must be a bool")
         estimated = _decimal(extra.get("estRedeemAmount"), "estRedeemAmount")
         cached = self._estimates.get((account.uid, position.position_id))
         if cached is None or now - cached[1] > _ESTIMATE_TTL or cached[0] != estimated:
-            raise _Refused(
+            raise Refused(
                 180006, "Validation failed: redeem estimate expired or unknown; query it again"
             )
         position.status = "Redeeming"
@@ -699,13 +678,13 @@ class BybitSimulator(SimulatedExchange):
         amount, coin = body.get("amount"), body.get("coin")
         if self.redeem_rules == "official-tools":
             if amount is None:
-                raise _Refused(10001, "amount is required: the position's staked amount")
+                raise Refused(10001, "amount is required: the position's staked amount")
             if coin is None:
-                raise _Refused(10001, "coin is required: the position's invest coin")
+                raise Refused(10001, "coin is required: the position's invest coin")
         if amount is not None and _decimal(amount, "amount") != position.amount:
-            raise _Refused(180014, "Redeem share invalid: amount must be the staked amount")
+            raise Refused(180014, "Redeem share invalid: amount must be the staked amount")
         if coin is not None and coin != product.invest_coin:
-            raise _Refused(180002, "Invalid coin")
+            raise Refused(180002, "Invalid coin")
 
     def _redeemable(self, position: SimPosition) -> bool:
         """Active, no redeem pending, and more than 60 minutes before settlement."""
@@ -798,7 +777,7 @@ class BybitSimulator(SimulatedExchange):
         self._category(params)
         ids = [part for part in str(params.get("positionIds", "")).split(",") if part]
         if not 1 <= len(ids) <= 5:
-            raise _Refused(10001, "positionIds: 1 to 5 ids")
+            raise Refused(10001, "positionIds: 1 to 5 ids")
         items = []
         for position_id in ids:
             position = self.positions.get(position_id)
@@ -908,9 +887,9 @@ class BybitSimulator(SimulatedExchange):
     ) -> dict[str, Any]:
         limit_text, cursor = params.get("limit", "20"), params.get("cursor", "") or "0"
         if not str(limit_text).isdigit() or not 1 <= int(limit_text) <= 20:
-            raise _Refused(10001, "limit: 1 to 20")
+            raise Refused(10001, "limit: 1 to 20")
         if not str(cursor).isdigit():
-            raise _Refused(10001, "cursor is invalid")
+            raise Refused(10001, "cursor is invalid")
         start, limit = int(cursor), int(limit_text)
         page = items[start : start + limit]
         more = start + limit < len(items)
@@ -923,12 +902,12 @@ class BybitSimulator(SimulatedExchange):
     @staticmethod
     def _category(params: Mapping[str, Any]) -> None:
         if params.get("category") != CATEGORY:
-            raise _Refused(10001, "category must be SmartLeverage")
+            raise Refused(10001, "category must be SmartLeverage")
 
     def _find_product(self, product_id: object) -> SimProduct:
         product = self.products.get(str(product_id)) if product_id is not None else None
         if product is None:
-            raise _Refused(180008, "Invalid Product")
+            raise Refused(180008, "Invalid Product")
         return product
 
     def _new_order(
@@ -972,11 +951,11 @@ def _duration_ms(duration: str) -> int:
 
 def _decimal(value: object, field: str) -> Decimal:
     if not isinstance(value, str):
-        raise _Refused(10001, f"{field} must be a decimal string")
+        raise Refused(10001, f"{field} must be a decimal string")
     try:
         number = Decimal(value)
     except InvalidOperation:
-        raise _Refused(10001, f"{field} is not a number") from None
+        raise Refused(10001, f"{field} is not a number") from None
     if not number.is_finite() or number <= 0:
-        raise _Refused(10001, f"{field} must be positive")
+        raise Refused(10001, f"{field} must be positive")
     return number

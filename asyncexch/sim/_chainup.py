@@ -48,7 +48,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._clock import Clock, SystemClock
-from ._exchange import RollingWindows, SimulatedExchange
+from ._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from ._faults import Fault, Faults
 
 __all__ = [
@@ -261,17 +261,13 @@ def _default_contracts() -> list[ChainupContract]:
     ]
 
 
-class _Refused(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 Handler = Callable[[ChainupAccount | None, dict[str, str]], Any]
+#: What admission hands the commit step: the account (``None`` on the public endpoint) and
+#: the parameters as received.
+Admitted = tuple[ChainupAccount | None, dict[str, str]]
 
 
-class ChainupSimulator(SimulatedExchange):
+class ChainupSimulator(SimulatedExchange[Admitted]):
     """An offline ChainUP contract exchange; see the module docstring for what it checks.
 
     **Parameters:**
@@ -436,13 +432,13 @@ class ChainupSimulator(SimulatedExchange):
     # --- the HTTP surface ---------------------------------------------------------------
 
     def _routes(self) -> list[Route]:
+        self._handlers: dict[str, Handler] = {}
+
         def route(
             path: str, name: str, handler: Handler, *, private: bool, method: str = "POST"
         ) -> Route:
-            async def endpoint(request: Request) -> Response:
-                return await self._serve(request, name, handler, private=private)
-
-            return Route("/api/" + path, endpoint, methods=[method])
+            self._handlers[name] = handler
+            return self._route("/api/" + path, name, private=private, method=method)
 
         return [
             route(
@@ -461,29 +457,26 @@ class ChainupSimulator(SimulatedExchange):
             route("transfer_margin", "transfer_margin", self._transfer_margin, private=True),
         ]
 
-    async def _serve(
-        self, request: Request, name: str, handler: Handler, *, private: bool
-    ) -> Response:
-        await self.clock.sleep(self._plan.next_latency())  # the network, on the way in
-        body = await request.body()
-        arrived = self.clock.monotonic()
-        self.stats.requests[name] += 1
-        self.stats.arrivals.setdefault(name, []).append(arrived)
-        ip = request.client.host if request.client else "unknown"
-        fault: Fault | None = None
-        try:
-            params = self._params(request, body)
-            account = self._authenticate(params) if private else None
-            self._limit(account.api_key if account is not None else ip, name, arrived)
-            fault = self._plan.next_fault(name)
-            if fault is not None and not fault.after_commit:
-                return self._fault(fault)
-            self._match(arrived)
-            answer = self._envelope("0", SUCCESS_MSG, handler(account, params))
-        except _Refused as refused:
-            self.stats.rejections[refused.code] += 1
-            answer = self._envelope(refused.code, refused.message, None)
-        return answer if fault is None else self._fault(fault, answer)
+    def _admit(self, arrival: Arrival) -> tuple[Admitted, Mapping[str, str]]:
+        """The parameters as received, the API key and signature over them (private
+        endpoints), then the endpoint's window: per key, or per IP for the public one."""
+        params = self._params(arrival.request, arrival.body)
+        account = self._authenticate(params) if arrival.private else None
+        scope = account.api_key if account is not None else arrival.ip
+        self._limit(scope, arrival.endpoint, arrival.at)
+        return (account, params), {}
+
+    def _commit(self, arrival: Arrival, admitted: Admitted) -> object:
+        """Orders due by now fill first, so every answer sees the market as it is."""
+        self._match(arrival.at)
+        account, params = admitted
+        return self._handlers[arrival.endpoint](account, params)
+
+    def _success(self, result: object, headers: Mapping[str, str]) -> Response:
+        return self._envelope("0", SUCCESS_MSG, result)
+
+    def _refusal(self, refused: Refused, headers: Mapping[str, str]) -> Response:
+        return self._envelope(str(refused.code), refused.message, None)
 
     @staticmethod
     def _params(request: Request, body: bytes) -> dict[str, str]:
@@ -493,28 +486,28 @@ class ChainupSimulator(SimulatedExchange):
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            raise _Refused("2", "parameter error: the body is not UTF-8") from None
+            raise Refused("2", "parameter error: the body is not UTF-8") from None
         content_type = request.headers.get("content-type", "")
         raw: dict[str, object] = {}
         if content_type.startswith("application/x-www-form-urlencoded"):
             for key, value in parse_qsl(text, keep_blank_values=True):
                 if key in raw:
-                    raise _Refused("2", f"parameter error: {key} is given twice")
+                    raise Refused("2", f"parameter error: {key} is given twice")
                 raw[key] = value
         elif text.strip():
             try:
                 parsed = json.loads(text)
             except ValueError:
-                raise _Refused("2", "parameter error: the body is not JSON") from None
+                raise Refused("2", "parameter error: the body is not JSON") from None
             if not isinstance(parsed, dict):
-                raise _Refused("2", "parameter error: the body is not a JSON object")
+                raise Refused("2", "parameter error: the body is not a JSON object")
             raw = parsed
         params: dict[str, str] = {}
         for key, item in raw.items():
             if item is None or item == "":
                 continue
             if not isinstance(item, str):
-                raise _Refused("2", f"parameter error: {key} must be a string")
+                raise Refused("2", f"parameter error: {key} must be a string")
             params[key] = item
         return params
 
@@ -522,7 +515,7 @@ class ChainupSimulator(SimulatedExchange):
         key = params.get("api_key")
         account = self.accounts.get(key) if key is not None else None
         if account is None:
-            raise _Refused(
+            raise Refused(
                 "100005",
                 "parameter signature error: api_key is missing"
                 if key is None
@@ -530,26 +523,26 @@ class ChainupSimulator(SimulatedExchange):
             )
         stamp = params.get("time")
         if stamp is None:
-            raise _Refused("100008", "request expired: time is missing")
+            raise Refused("100008", "request expired: time is missing")
         if not _DIGITS.fullmatch(stamp):
-            raise _Refused("2", "parameter error: time must be a timestamp in milliseconds")
+            raise Refused("2", "parameter error: time must be a timestamp in milliseconds")
         server_ms = self.now_ms()
         if self.time_window is not None and abs(int(stamp) - server_ms) > self.time_window * 1000:
-            raise _Refused(
+            raise Refused(
                 "100008",
                 f"request expired: time={stamp} is more than {self.time_window:g} s "
                 f"from the server time {server_ms}",
             )
         sign = params.get("sign", "")
         if not hmac.compare_digest(_sign(params, account.secret), sign):
-            raise _Refused("100005", "parameter signature error: sign does not match")
+            raise Refused("100005", "parameter signature error: sign does not match")
         return account
 
     def _limit(self, scope: str, name: str, now: float) -> None:
         """Count an arrival in the endpoint's rolling window (refused ones are not counted)."""
         limit, per = self.limits[name]
         if not self._windows.hit((scope, name), limit, per, now)[0]:
-            raise _Refused("119", "ordering too frequently (下单频繁)")
+            raise Refused("119", "ordering too frequently (下单频繁)")
 
     @staticmethod
     def _envelope(code: str, message: str, data: object) -> Response:
@@ -617,21 +610,21 @@ class ChainupSimulator(SimulatedExchange):
         _require(params, "contractId", "volume", "orderType", "copType", "closeType", "side")
         contract = self._find_contract(params, "contractId")
         if contract.status in (2, 3):
-            raise _Refused("111", "the contract is settling")
+            raise Refused("111", "the contract is settling")
         order_type = _choice(params, "orderType", {"1": LIMIT, "2": MARKET})
         cop_type = _choice(params, "copType", {"1": 1, "2": ISOLATED})
         if cop_type != ISOLATED:
-            raise _Refused("2", "parameter error: only isolated margin (copType=2) is supported")
+            raise Refused("2", "parameter error: only isolated margin (copType=2) is supported")
         close_type = _choice(params, "closeType", {"0": OPEN, "1": CLOSE})
         side = _choice(params, "side", {"BUY": "BUY", "SELL": "SELL"})
         volume = self._volume_of(contract, params["volume"])
         price: Decimal | None = None
         if order_type == LIMIT:
             if "price" not in params:
-                raise _Refused("2", "parameter error: price is required for a limit order")
+                raise Refused("2", "parameter error: price is required for a limit order")
             price = _positive(params["price"], "price")
             if price != price.quantize(contract.tick, rounding=ROUND_DOWN):
-                raise _Refused(
+                raise Refused(
                     "112",
                     f"price precision error: {contract.symbol} takes "
                     f"{contract.price_precision} decimals",
@@ -668,7 +661,7 @@ class ChainupSimulator(SimulatedExchange):
             if level is None:
                 level = held if held is not None else min(contract.lever_types)
             elif held is not None and level != held:
-                raise _Refused(
+                raise Refused(
                     "102",
                     f"changing leverage is not allowed now: the {side} side is at {held}x; "
                     "use change_level",
@@ -677,7 +670,7 @@ class ChainupSimulator(SimulatedExchange):
             freeze_margin = notional / level
             freeze_fee = notional * max(contract.fee_rate_taker, Decimal(0))
             if freeze_margin + freeze_fee > self.available(account.api_key, contract.quote_symbol):
-                raise _Refused("106", "insufficient margin")
+                raise Refused("106", "insufficient margin")
             position_id = current.position_id if current is not None else None
             size = (current.volume if current else 0) + volume
             avg = (
@@ -718,15 +711,15 @@ class ChainupSimulator(SimulatedExchange):
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise _Refused("2", "parameter error: volume is not a number") from None
+            raise Refused("2", "parameter error: volume is not a number") from None
         if not number.is_finite() or number != number.to_integral_value():
-            raise _Refused("2", "parameter error: volume must be a whole number of contracts")
+            raise Refused("2", "parameter error: volume must be a whole number of contracts")
         if number < contract.min_order_volume:
-            raise _Refused(
+            raise Refused(
                 "109", f"order volume too small: the minimum is {contract.min_order_volume}"
             )
         if number > contract.max_order_volume:
-            raise _Refused(
+            raise Refused(
                 "108", f"order volume too large: the maximum is {contract.max_order_volume}"
             )
         return int(number)
@@ -735,7 +728,7 @@ class ChainupSimulator(SimulatedExchange):
     def _level_of(contract: ChainupContract, params: dict[str, str], name: str = "level") -> int:
         text = params[name]
         if not _DIGITS.fullmatch(text) or int(text) not in contract.lever_types:
-            raise _Refused(
+            raise Refused(
                 "2",
                 f"parameter error: {name} must be one of "
                 + ",".join(str(level) for level in contract.lever_types),
@@ -751,10 +744,10 @@ class ChainupSimulator(SimulatedExchange):
         volume: int,
     ) -> ChainupPosition:
         if "positionId" not in params:
-            raise _Refused("2", "parameter error: positionId is required to close (closeType=1)")
+            raise Refused("2", "parameter error: positionId is required to close (closeType=1)")
         position = self._find_position(account, contract, params)
         if position.side == side:
-            raise _Refused(
+            raise Refused(
                 "2", f"parameter error: a {position.side} position is closed by the other side"
             )
         reserved = sum(
@@ -763,7 +756,7 @@ class ChainupSimulator(SimulatedExchange):
             if o.active and o.close_type == CLOSE and o.position_id == position.position_id
         )
         if volume > position.volume - reserved:
-            raise _Refused(
+            raise Refused(
                 "108",
                 f"order volume too large: the position can close {position.volume - reserved}",
             )
@@ -779,9 +772,9 @@ class ChainupSimulator(SimulatedExchange):
             or position.api_key != account.api_key
             or position.contract_id != contract.id
         ):
-            raise _Refused("110", f"position info not found: {text}")
+            raise Refused("110", f"position info not found: {text}")
         if not position.open:
-            raise _Refused("105", "the user has no position: it is closed")
+            raise Refused("105", "the user has no position: it is closed")
         return position
 
     def _cancel_order(self, account: ChainupAccount | None, params: dict[str, str]) -> Any:
@@ -791,9 +784,9 @@ class ChainupSimulator(SimulatedExchange):
         text = params["orderId"]
         order = self.orders.get(int(text)) if _DIGITS.fullmatch(text) else None
         if order is None or order.api_key != account.api_key or order.contract_id != contract.id:
-            raise _Refused("2", f"parameter error: order {text} does not exist")
+            raise Refused("2", f"parameter error: order {text} does not exist")
         if not order.active:
-            raise _Refused("2", f"parameter error: order {text} is already finished")
+            raise Refused("2", f"parameter error: order {text} is already finished")
         self._cancel(order)
         return None
 
@@ -821,7 +814,7 @@ class ChainupSimulator(SimulatedExchange):
         contract = self._find_contract(params, "contract_id")
         parts = params["ids"].split(",")
         if not all(_DIGITS.fullmatch(part) for part in parts):
-            raise _Refused("2", "parameter error: ids are order ids separated by commas")
+            raise Refused("2", "parameter error: ids are order ids separated by commas")
         found = []
         for part in parts:
             order = self.orders.get(int(part))
@@ -870,12 +863,12 @@ class ChainupSimulator(SimulatedExchange):
         contract = self._find_contract(params, "contractId")
         wanted = {"1": _ACTIVE, "2": frozenset({FILLED}), "3": _FINISHED}.get(params["order_type"])
         if wanted is None:
-            raise _Refused("2", "parameter error: order_type is 1, 2 or 3")
+            raise Refused("2", "parameter error: order_type is 1, 2 or 3")
         page_no, page_size = params["pageNo"], params["pageSize"]
         if not _DIGITS.fullmatch(page_no) or int(page_no) < 1:
-            raise _Refused("2", "parameter error: pageNo starts at 1")
+            raise Refused("2", "parameter error: pageNo starts at 1")
         if not _DIGITS.fullmatch(page_size) or not 1 <= int(page_size) <= 200:
-            raise _Refused("2", "parameter error: pageSize is 1 to 200")
+            raise Refused("2", "parameter error: pageSize is 1 to 200")
         selected = [
             order
             for order in self.orders.values()
@@ -1018,11 +1011,11 @@ class ChainupSimulator(SimulatedExchange):
             and o.close_type == OPEN
             for o in self.orders.values()
         ):
-            raise _Refused("102", "changing leverage is not allowed now: the position has orders")
+            raise Refused("102", "changing leverage is not allowed now: the position has orders")
         notional = position.volume * contract.multiplier * position.avg_price
         extra = notional / level - notional / position.leverage
         if extra > self.available(account.api_key, contract.quote_symbol):
-            raise _Refused("106", "insufficient margin for the lower leverage")
+            raise Refused("106", "insufficient margin for the lower leverage")
         position.margin += extra
         position.leverage = level
         return None
@@ -1035,11 +1028,11 @@ class ChainupSimulator(SimulatedExchange):
         position = self._find_position(account, contract, params)
         amount = _decimal(params["amount"], "amount")
         if amount == 0:
-            raise _Refused("2", "parameter error: amount must not be 0")
+            raise Refused("2", "parameter error: amount must not be 0")
         if amount > 0 and amount > self.available(account.api_key, contract.quote_symbol):
-            raise _Refused("118", "insufficient available balance")
+            raise Refused("118", "insufficient available balance")
         if amount < 0 and -amount > self._withdrawable(position):
-            raise _Refused("101", "reducing margin is not allowed now")
+            raise Refused("101", "reducing margin is not allowed now")
         position.margin += amount
         return None
 
@@ -1182,11 +1175,11 @@ class ChainupSimulator(SimulatedExchange):
 
     def _find_contract(self, params: Mapping[str, str], name: str) -> ChainupContract:
         if name not in params:
-            raise _Refused("2", f"parameter error: {name} is required")
+            raise Refused("2", f"parameter error: {name} is required")
         text = params[name]
         contract = self.contracts.get(int(text)) if _DIGITS.fullmatch(text) else None
         if contract is None:
-            raise _Refused("107", f"the contract {text} does not exist")
+            raise Refused("107", f"the contract {text} does not exist")
         return contract
 
 
@@ -1202,13 +1195,13 @@ def _sign(params: Mapping[str, str], secret: str) -> str:
 def _require(params: Mapping[str, str], *names: str) -> None:
     for name in names:
         if name not in params:
-            raise _Refused("2", f"parameter error: {name} is required")
+            raise Refused("2", f"parameter error: {name} is required")
 
 
 def _choice(params: Mapping[str, str], name: str, options: Mapping[str, Any]) -> Any:
     value = params[name]
     if value not in options:
-        raise _Refused("2", f"parameter error: {name} must be one of {', '.join(options)}")
+        raise Refused("2", f"parameter error: {name} must be one of {', '.join(options)}")
     return options[value]
 
 
@@ -1216,16 +1209,16 @@ def _decimal(text: str, name: str) -> Decimal:
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise _Refused("2", f"parameter error: {name} is not a number") from None
+        raise Refused("2", f"parameter error: {name} is not a number") from None
     if not number.is_finite():
-        raise _Refused("2", f"parameter error: {name} is not a number")
+        raise Refused("2", f"parameter error: {name} is not a number")
     return number
 
 
 def _positive(text: str, name: str) -> Decimal:
     number = _decimal(text, name)
     if number <= 0:
-        raise _Refused("2", f"parameter error: {name} must be positive")
+        raise Refused("2", f"parameter error: {name} must be positive")
     return number
 
 
