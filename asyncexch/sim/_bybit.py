@@ -43,6 +43,7 @@ from starlette.routing import Route
 from .._clock import Clock, SystemClock
 from ._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from ._faults import Fault, Faults
+from ._json import decimal_text, dumps
 
 __all__ = [
     "BybitSimulator",
@@ -179,12 +180,6 @@ def _default_products() -> list[SimProduct]:
         SimProduct("13016", "BTC", "Long", Decimal("5"), "1d", Decimal("10"), Decimal("5000000")),
         SimProduct("13020", "ETH", "Long", Decimal("3"), "3d", Decimal("5"), Decimal("2000000")),
     ]
-
-
-def _text(value: Decimal, places: int | None = None) -> str:
-    if places is not None:
-        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
-    return format(value, "f")
 
 
 Handler = Callable[[SimAccount | None, dict[str, Any]], dict[str, Any]]
@@ -478,9 +473,9 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         self, code: int | str, message: str, result: object, headers: Mapping[str, str]
     ) -> Response:
         now = self.now_ms()
-        body = json.dumps(
+        body = dumps(
             {"retCode": code, "retMsg": message, "result": result, "retExtInfo": {}, "time": now},
-            separators=(",", ":"),
+            ascii_only=True,
         )
         return Response(
             body, media_type="application/json", headers={**headers, "Timenow": str(now)}
@@ -516,14 +511,14 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             "investCoin": product.invest_coin,
             "underlyingAsset": product.underlying_asset,
             "direction": product.direction,
-            "leverage": _text(product.leverage),
+            "leverage": decimal_text(product.leverage),
             "duration": product.duration,
             "subscribeStartAt": str(now - 86_400_000),
             "subscribeEndAt": str(now + 86_400_000),
             "settlementTime": str(now + _duration_ms(product.duration)),
             "expectReceiveAt": str(now + _duration_ms(product.duration) + 3_600_000),
-            "minPurchaseAmount": _text(product.min_purchase_amount),
-            "remainingAmount": _text(product.remaining_amount),
+            "minPurchaseAmount": decimal_text(product.min_purchase_amount),
+            "remainingAmount": decimal_text(product.remaining_amount),
             "orderPrecisionDigital": product.order_precision_digital,
         }
 
@@ -533,10 +528,10 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         return {
             "category": CATEGORY,
             "productId": quote.product_id,
-            "breakevenPrice": _text(quote.breakeven_price),
-            "currentPrice": _text(quote.current_price),
+            "breakevenPrice": decimal_text(quote.breakeven_price),
+            "currentPrice": decimal_text(quote.current_price),
             "expireAt": str(quote.expire_ms),
-            "maxInvestmentAmount": _text(quote.max_investment_amount),
+            "maxInvestmentAmount": decimal_text(quote.max_investment_amount),
         }
 
     def _place(self, account: SimAccount | None, body: dict[str, Any]) -> dict[str, Any]:
@@ -716,7 +711,7 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             "productId": order.product_id,
             "category": CATEGORY,
             "orderType": order.order_type,
-            "amount": _text(order.amount),
+            "amount": decimal_text(order.amount),
             "createdTime": str(order.created_ms),
             "status": order.status,
             "duration": product.duration,
@@ -726,11 +721,13 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             "investCoin": product.invest_coin,
             "underlyingAsset": product.underlying_asset,
             "direction": product.direction,
-            "leverage": _text(product.leverage),
-            "breakevenPrice": _text(order.breakeven_price) if order.breakeven_price else "",
-            "initialPrice": _text(order.initial_price) if order.initial_price else "",
-            "settlementPrice": _text(order.settlement_price) if order.settlement_price else "",
-            "pnl": _text(order.pnl) if order.pnl is not None else "",
+            "leverage": decimal_text(product.leverage),
+            "breakevenPrice": decimal_text(order.breakeven_price) if order.breakeven_price else "",
+            "initialPrice": decimal_text(order.initial_price) if order.initial_price else "",
+            "settlementPrice": decimal_text(order.settlement_price)
+            if order.settlement_price
+            else "",
+            "pnl": decimal_text(order.pnl) if order.pnl is not None else "",
             "toAccountType": order.account_type if order.status in ("Settled", "Fail") else "",
         }
 
@@ -754,16 +751,16 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             "productId": position.product_id,
             "category": CATEGORY,
             "investCoin": product.invest_coin,
-            "amount": _text(position.amount),
+            "amount": decimal_text(position.amount),
             "duration": product.duration,
             "settlementTime": str(position.settlement_ms),
             "accountType": position.account_type,
             "orderId": position.order_id,
             "underlyingAsset": product.underlying_asset,
             "direction": product.direction,
-            "leverage": _text(product.leverage),
-            "breakevenPrice": _text(position.breakeven_price),
-            "initialPrice": _text(position.initial_price),
+            "leverage": decimal_text(product.leverage),
+            "breakevenPrice": decimal_text(position.breakeven_price),
+            "initialPrice": decimal_text(position.initial_price),
             "status": position.status,
             "createdTime": str(position.created_ms),
             "redeemable": self._redeemable(position),
@@ -798,7 +795,7 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
                 {
                     "success": True,
                     "positionId": position_id,
-                    "estRedeemAmount": _text(amount),
+                    "estRedeemAmount": decimal_text(amount),
                     "estRedeemTime": str(self.now_ms()),
                     "slippageRate": "0.05",
                 }

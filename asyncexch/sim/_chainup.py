@@ -50,6 +50,7 @@ from starlette.routing import Route
 from .._clock import Clock, SystemClock
 from ._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from ._faults import Fault, Faults
+from ._json import decimal_text, dumps, java_double
 
 __all__ = [
     "ChainupAccount",
@@ -378,11 +379,11 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
     def index_price(self, symbol_or_id: str | int) -> Decimal:
         """The index price, as the venue prints it: the last price off by the index basis."""
         contract = self.contract(symbol_or_id)
-        return _double(self._last[contract.id] * (1 + contract.index_basis))
+        return java_double(self._last[contract.id] * (1 + contract.index_basis))
 
     def tag_price(self, symbol_or_id: str | int) -> Decimal:
         """The mark (tag) price: unrealised profit is measured at it."""
-        return _double(self.index_price(symbol_or_id) * Decimal("1.0000123"))
+        return java_double(self.index_price(symbol_or_id) * Decimal("1.0000123"))
 
     def set_price(self, symbol_or_id: str | int, price: Decimal) -> None:
         """Move the market: the contract trades at ``price``; resting orders it crosses fill."""
@@ -546,7 +547,7 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
 
     @staticmethod
     def _envelope(code: str, message: str, data: object) -> Response:
-        return Response(_dumps({"code": code, "msg": message, "data": data}), media_type=_JSON)
+        return Response(dumps({"code": code, "msg": message, "data": data}), media_type=_JSON)
 
     def _error_answer(self, fault: Fault) -> Response:
         return self._envelope("1", "system error", None)  # busy or timed out alike
@@ -580,7 +581,7 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
             "maxOrderVolume": str(contract.max_order_volume),
             "minMargin": contract.min_margin,
             "pricePrecision": contract.price_precision,
-            "multiplier": _text(contract.multiplier),
+            "multiplier": decimal_text(contract.multiplier),
             "settleTime": contract.settle_time,
             "status": contract.status,
         }
@@ -595,8 +596,8 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
             "low": self._low[contract.id],
             "vol": self._volume[contract.id],
             "last": last,
-            "buy": _text(last - spread, contract.price_precision + 1),
-            "sell": _text(last + spread, contract.price_precision + 1),
+            "buy": decimal_text(last - spread, contract.price_precision + 1),
+            "sell": decimal_text(last + spread, contract.price_precision + 1),
             "rose": ((last - opening) / opening).quantize(_EIGHT),
             "indexPrice": self.index_price(contract.id),
             "tagPrice": self.tag_price(contract.id),
@@ -704,7 +705,7 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
         )
         self.orders[order.order_id] = order
         self._match(now)
-        return {"orderId": order.order_id, "liquidationPrice": _double(liquidation)}
+        return {"orderId": order.order_id, "liquidationPrice": java_double(liquidation)}
 
     @staticmethod
     def _volume_of(contract: ChainupContract, text: str) -> int:
@@ -830,23 +831,23 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
             "type": order.order_type,
             "volume": order.volume,
             "dealVolume": order.deal_volume,
-            "price": _double(order.price or Decimal(0)),
-            "avgPrice": _double(order.avg_price),
-            "realizedAmount": _double(order.realized_amount),
-            "freezeAmount": _double(order.freeze_amount),
+            "price": java_double(order.price or Decimal(0)),
+            "avgPrice": java_double(order.avg_price),
+            "realizedAmount": java_double(order.realized_amount),
+            "freezeAmount": java_double(order.freeze_amount),
             "status": order.status,
             "tradeList": [self._trade_json(order, trade) for trade in order.trades],
         }
 
     @staticmethod
     def _trade_json(order: ChainupOrder, trade: ChainupTrade) -> dict[str, Any]:
-        mine = {"Id": order.order_id, "Uid": order.uid, "Fee": _double(trade.fee)}
+        mine = {"Id": order.order_id, "Uid": order.uid, "Fee": java_double(trade.fee)}
         maker = {"Id": 0, "Uid": MAKER_UID, "Fee": Decimal(0)}
         bid, ask = (mine, maker) if order.side == "BUY" else (maker, mine)
         other = "SELL" if order.side == "BUY" else "BUY"
         return {
             "id": trade.trade_id,
-            "price": _double(trade.price),
+            "price": java_double(trade.price),
             "volume": trade.volume,
             "askId": ask["Id"],
             "bidId": bid["Id"],
@@ -889,7 +890,7 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
             "type": order.order_type,
             "volume": order.volume,
             "dealVolume": order.deal_volume,
-            "price": _double(order.price or Decimal(0)),
+            "price": java_double(order.price or Decimal(0)),
             "status": order.status,
             "positionId": order.position_id,
             "level": order.level,
@@ -934,16 +935,16 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
             "quoteSymbol": contract.quote_symbol,
             "side": position.side,
             "volume": position.volume,
-            "avgPrice": _double(position.avg_price),
-            "liquidationPrice": _double(self._position_liquidation(position)),
+            "avgPrice": java_double(position.avg_price),
+            "liquidationPrice": java_double(self._position_liquidation(position)),
             "indexPrice": mark,
             "leverageLevel": position.leverage,
-            "usedMargin": _text(position.margin, 8),
-            "holdAmount": _double(position.margin),
-            "priceValue": _double(position.volume * contract.multiplier * mark),
-            "canUseMargin": _double(self.available(account.api_key, contract.quote_symbol)),
-            "realisedAmountCurr": _text(position.realised, 8),
-            "unrealisedAmountIndex": _text(self._unrealised(position), 8),
+            "usedMargin": decimal_text(position.margin, 8),
+            "holdAmount": java_double(position.margin),
+            "priceValue": java_double(position.volume * contract.multiplier * mark),
+            "canUseMargin": java_double(self.available(account.api_key, contract.quote_symbol)),
+            "realisedAmountCurr": decimal_text(position.realised, 8),
+            "unrealisedAmountIndex": decimal_text(self._unrealised(position), 8),
             "copType": ISOLATED,
             "ctime": position.created_ms,
         }
@@ -958,11 +959,11 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
                     "volume": position.volume,
                     "symbol": contract.symbol,
                     "side": position.side,
-                    "avgPrice": _double(position.avg_price),
+                    "avgPrice": java_double(position.avg_price),
                     "contractId": contract.id,
                     "contractName": contract.contract_name,
-                    "unrealisedAmount": _text(self._unrealised(position), 14),
-                    "realisedAmount": _double(position.realised),
+                    "unrealisedAmount": decimal_text(self._unrealised(position), 14),
+                    "realisedAmount": java_double(position.realised),
                     "quoteSymbol": contract.quote_symbol,
                 }
             )
@@ -986,13 +987,13 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
             items.append(
                 {
                     "quoteSymbol": coin,
-                    "margin": _double(wallet),
-                    "accountRight": _text(wallet + unrealised, 8),
-                    "canUseBalance": _double(wallet - position_margin - order_margin),
-                    "positionMargin": _text(position_margin, 8),
-                    "orderMargin": _text(order_margin, 8),
-                    "unrealisedAmount": _text(unrealised, 8),
-                    "openPositionFee": _double(order_fee),
+                    "margin": java_double(wallet),
+                    "accountRight": decimal_text(wallet + unrealised, 8),
+                    "canUseBalance": java_double(wallet - position_margin - order_margin),
+                    "positionMargin": decimal_text(position_margin, 8),
+                    "orderMargin": decimal_text(order_margin, 8),
+                    "unrealisedAmount": decimal_text(unrealised, 8),
+                    "openPositionFee": java_double(order_fee),
                 }
             )
         return items
@@ -1224,58 +1225,3 @@ def _positive(text: str, name: str) -> Decimal:
 
 def _marketable(side: str, price: Decimal, last: Decimal) -> bool:
     return price >= last if side == "BUY" else price <= last
-
-
-def _text(value: Decimal, places: int | None = None) -> str:
-    if places is not None:
-        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
-    return format(value, "f")
-
-
-def _double(value: Decimal) -> Decimal:
-    """``value`` as the venue's Java ``double`` prints it: the shortest text that reads back as
-    the nearest double. Exact for up to 15 significant digits; longer values keep up to 17
-    digits (``6857.054400004785``), which is what clients must decode exactly."""
-    if value == 0:
-        return Decimal(0)
-    return Decimal(repr(float(value)))
-
-
-def _dumps(value: object) -> str:
-    """Compact JSON where a ``Decimal`` is written as a JSON number from its own digits."""
-    parts: list[str] = []
-    _write(value, parts)
-    return "".join(parts)
-
-
-def _write(value: object, parts: list[str]) -> None:
-    if value is None:
-        parts.append("null")
-    elif isinstance(value, bool):
-        parts.append("true" if value else "false")
-    elif isinstance(value, int):
-        parts.append(str(value))
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} has no JSON form")
-        parts.append(format(value, "f"))
-    elif isinstance(value, str):
-        parts.append(json.dumps(value, ensure_ascii=False))
-    elif isinstance(value, Mapping):
-        parts.append("{")
-        for index, (key, item) in enumerate(value.items()):
-            if index:
-                parts.append(",")
-            parts.append(json.dumps(str(key), ensure_ascii=False))
-            parts.append(":")
-            _write(item, parts)
-        parts.append("}")
-    elif isinstance(value, (list, tuple)):
-        parts.append("[")
-        for index, item in enumerate(value):
-            if index:
-                parts.append(",")
-            _write(item, parts)
-        parts.append("]")
-    else:  # floats included: they would lose digits
-        raise TypeError(f"cannot write {type(value).__name__} as JSON")
