@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from .._clock import Clock
 from ._faults import Fault, FaultPlan, Faults
+from ._instant import Instant
 from ._refused import Refused
 
 __all__ = [
@@ -202,6 +203,10 @@ class SimulatedExchange(Generic[Admitted]):
     def now_ms(self) -> int:
         """The exchange's clock, in milliseconds (its clock plus the configured skew)."""
         return int((self.clock.time() + self.faults.clock_skew) * 1000)
+
+    def _instant(self, monotonic: float | None = None) -> Instant:
+        """Now (or the monotonic moment ``monotonic``, read just now) for the engine."""
+        return Instant(self.clock.monotonic() if monotonic is None else monotonic, self.now_ms())
 
     def _fault(self, fault: Fault, answer: Response | None = None) -> Response:
         """What the client gets under ``fault``; ``answer`` is what it would have got (for

@@ -12,6 +12,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 import asyncexch.sim
 
 SIM = Path(asyncexch.sim.__file__).parent
@@ -100,3 +102,78 @@ def test_the_scan_resolves_relative_imports_and_sees_a_client_import() -> None:
     assert resolved["asyncexch.sim._bybit._records"] == {"SimOrder"}
     assert package_of(SIM / "__init__.py") == "asyncexch.sim"
     assert package_of(SIM / "_faults.py") == "asyncexch.sim"
+
+
+# --- the engines are pure ---------------------------------------------------------------------
+
+#: Each venue's engine: its rules, free of HTTP and of clocks, so they can be driven directly.
+ENGINES = ["asyncexch.sim._chainup._engine"]
+#: What an engine, and every module of the simulator it builds on, must not import: the HTTP
+#: stack, and anything that reads or waits on time (time arrives as an ``Instant`` argument).
+IMPURE = (
+    "starlette",
+    "httpx",
+    "uvicorn",
+    "asyncio",
+    "time",
+    "datetime",
+    "threading",
+    "asyncexch._clock",
+)
+
+
+def module_path(module: str) -> Path | None:
+    """The file of a module of ``asyncexch.sim``, if it is one."""
+    base = PACKAGE.parent.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def dependencies(module: str) -> dict[str, frozenset[str]]:
+    """Every module of the simulator ``module`` builds on (itself included, parent packages'
+    ``__init__`` not: they only re-export), with what each imports from outside the simulator."""
+    seen: dict[str, frozenset[str]] = {}
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        path = module_path(name)
+        if name in seen or path is None:
+            continue
+        outside: set[str] = set()
+        for imported, names in imports(path.read_text("utf-8"), package_of(path)):
+            if imported.startswith("asyncexch.sim"):
+                todo.append(imported)
+                todo.extend(f"{imported}.{item}" for item in names)  # `from . import _x`
+            else:
+                outside.add(imported)
+        seen[name] = frozenset(outside)
+    return seen
+
+
+def impure(imported: str) -> bool:
+    return any(imported == bad or imported.startswith(bad + ".") for bad in IMPURE)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_engine_needs_no_http_and_no_clock(engine: str) -> None:
+    found = dependencies(engine)
+    assert engine in found and len(found) >= 3  # the engine and the records it books into
+    assert {name: sorted(filter(impure, outside)) for name, outside in found.items()} == {
+        name: [] for name in found
+    }
+
+
+def test_the_purity_check_sees_an_impure_dependency() -> None:
+    """The check itself can fail: the HTTP layer is impure, through Starlette and the clock."""
+    found = dependencies("asyncexch.sim._chainup._app")
+    assert "asyncexch.sim._chainup._engine" in found
+    assert sorted(filter(impure, found["asyncexch.sim._chainup._app"])) == [
+        "asyncexch._clock",
+        "starlette.applications",
+        "starlette.requests",
+        "starlette.responses",
+        "starlette.routing",
+    ]
+    assert any(impure(name) for name in found["asyncexch.sim._exchange"])
