@@ -107,7 +107,7 @@ def test_the_scan_resolves_relative_imports_and_sees_a_client_import() -> None:
 # --- the engines are pure ---------------------------------------------------------------------
 
 #: Each venue's engine: its rules, free of HTTP and of clocks, so they can be driven directly.
-ENGINES = ["asyncexch.sim._chainup._engine"]
+ENGINES = ["asyncexch.sim._bybit._engine", "asyncexch.sim._chainup._engine"]
 #: What an engine, and every module of the simulator it builds on, must not import: the HTTP
 #: stack, and anything that reads or waits on time (time arrives as an ``Instant`` argument).
 IMPURE = (
