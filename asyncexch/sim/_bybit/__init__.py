@@ -1,0 +1,24 @@
+"""The offline Bybit Advance Earn exchange: records, a pure engine, and its HTTP surface.
+
+``_records`` (products, quotes, accounts, orders, positions, statistics), ``_engine`` (the
+book: quotes, the ``orderLinkId`` rule, stakes, redeems, estimates and settlement; no HTTP,
+time as an argument), ``_render`` (Bybit's JSON) and ``_app`` (:class:`BybitSimulator`:
+routes, the IP ban, authentication, limits, envelopes).
+"""
+
+from ._app import DEFAULT_LIMITS, IP_LIMIT, BybitSimulator
+from ._engine import AdvanceEarnBook
+from ._records import SimAccount, SimOrder, SimPosition, SimProduct, SimQuote, SimStats
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "IP_LIMIT",
+    "AdvanceEarnBook",
+    "BybitSimulator",
+    "SimAccount",
+    "SimOrder",
+    "SimPosition",
+    "SimProduct",
+    "SimQuote",
+    "SimStats",
+]

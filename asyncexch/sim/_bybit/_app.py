@@ -1,0 +1,530 @@
+"""An offline Bybit V5 Advance Earn (SmartLeverage) exchange, faithful where clients break.
+
+It checks what Bybit checks, in Bybit's order and with Bybit's codes: the IP-wide limit
+(HTTP 403 and a ban), the API key (10003), the timestamp window (10002), the HMAC or RSA
+signature over the raw bytes received (10004), the per-UID per-endpoint rolling one-second
+window (10006 with the ``X-Bapi-Limit*`` headers), then the request itself: ``orderLinkId``
+reuse (180025 or another configured code, or the same ``orderId`` in the older server mode),
+the stake's breakeven price from a quote still valid and within its maximum amount, ±5%
+slippage against a moving price (180030), balances (180016), redeem estimates honoured for 10
+minutes, no redeem within 60 minutes of settlement (180029). Orders settle asynchronously
+(Pending -> Success) after a configurable delay; stakes become positions that settle after
+the product's duration; a redeem pays the position's value when it settles, or fails when it
+is slippage-protected and the value fell too far. Everything it did is in
+:attr:`BybitSimulator.stats`, ``orders`` and ``positions``.
+
+Where Bybit's sources disagree the simulator plays each reading: ``redeem_rules="any"``
+(the API page: a redeem's ``amount`` and ``coin`` are optional) or ``"official-tools"``
+(Bybit's MCP server and skill: both required, ``amount`` the staked amount). Codes Bybit does
+not document are the simulator's choice: 180006 for a stake priced from an expired or unknown
+quote, 180014 for a redeem whose ``amount`` is not the staked amount.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..._clock import Clock, SystemClock
+from .._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
+from .._faults import Fault, Faults
+from .._instant import Instant
+from .._json import dumps
+from . import _render as render
+from ._engine import AdvanceEarnBook
+from ._records import (
+    CATEGORY,
+    SimAccount,
+    SimOrder,
+    SimPosition,
+    SimProduct,
+    SimQuote,
+    SimStats,
+    default_products,
+)
+
+__all__ = ["DEFAULT_LIMITS", "IP_LIMIT", "BybitSimulator"]
+
+#: Requests per rolling window, per UID (private) or per IP (public), as documented.
+DEFAULT_LIMITS: Mapping[str, tuple[int, float]] = {
+    "place_order": (5, 1.0),
+    "order": (10, 1.0),
+    "position": (10, 1.0),
+    "redeem_estimate": (10, 1.0),
+    "product": (50, 1.0),
+    "quote": (50, 1.0),
+}
+IP_LIMIT = (600, 5.0)
+_LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
+T = TypeVar("T")
+_PRICES = {"BTC": Decimal("68403.67"), "ETH": Decimal("3512.40")}
+
+#: An endpoint's handler: the account (``None`` on public endpoints), the parameters (a GET's
+#: query or a POST's JSON body) and the moment; what goes into the envelope's ``result``.
+Handler = Callable[[SimAccount | None, dict[str, Any], Instant], dict[str, Any]]
+
+
+class BybitSimulator(SimulatedExchange[SimAccount | None]):
+    """An offline Bybit Advance Earn exchange; see the module docstring for what it checks.
+
+    **Parameters:**
+
+    * ``clock``: the exchange's time source (real time by default).
+    * ``limits``: per-endpoint ``(limit, per)`` overrides of the documented limits.
+    * ``ip_limit`` / ``ip_ban``: the IP-wide limit and how long an IP is banned after it.
+    * ``idempotency``: ``"error"`` (today's Bybit: a reused ``orderLinkId`` gets an error) or
+      ``"same_order_id"`` (older Bybit: the same ``orderId`` comes back for 30 minutes).
+    * ``duplicate_code``: the retCode of that error. Bybit documents none for Advance Earn;
+      180025 ("Order already exists") by default, 180031 ("Duplicate order") or any other.
+    * ``redeem_rules``: ``"any"`` (a redeem's ``amount`` and ``coin`` optional, checked when
+      given) or ``"official-tools"`` (both required: the staked amount and the invest coin).
+    * ``quote_ttl``: seconds a quote stays valid.
+    * ``settlement_delay``: seconds from placement to Success.
+    * ``faults``: what goes wrong (:class:`Faults`).
+    * ``price_swing``: how far prices move (fraction of the price) over ``price_period`` s.
+    """
+
+    stats: SimStats
+    endpoint_names: frozenset[str] = frozenset({"time", *DEFAULT_LIMITS})
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        limits: Mapping[str, tuple[int, float]] | None = None,
+        ip_limit: tuple[int, float] = IP_LIMIT,
+        ip_ban: float = 600.0,
+        idempotency: Literal["error", "same_order_id"] = "error",
+        duplicate_code: int = 180025,
+        redeem_rules: Literal["any", "official-tools"] = "any",
+        quote_ttl: float = 60.0,
+        settlement_delay: float = 1.0,
+        faults: Faults | None = None,
+        prices: Mapping[str, Decimal] | None = None,
+        price_swing: float = 0.01,
+        price_period: float = 120.0,
+    ) -> None:
+        _check_options(limits, idempotency, redeem_rules, quote_ttl)
+        self.clock: Clock = clock or SystemClock()
+        self.limits: dict[str, tuple[int, float]] = {**DEFAULT_LIMITS, **(limits or {})}
+        self.ip_limit = ip_limit
+        self.ip_ban = ip_ban
+        self.stats = SimStats()
+        self._windows = RollingWindows()
+        self._banned_until: dict[str, float] = {}
+        self.set_faults(faults or Faults())
+        #: The exchange's engine: its products, accounts, quotes, orders and positions.
+        self._book: AdvanceEarnBook = AdvanceEarnBook(
+            default_products(),
+            {**_PRICES, **(prices or {})},
+            started=self.clock.monotonic(),
+            stats=self.stats,
+            price_swing=price_swing,
+            price_period=price_period,
+            quote_ttl=quote_ttl,
+            settlement_delay=settlement_delay,
+            idempotency=idempotency,
+            duplicate_code=duplicate_code,
+            redeem_rules=redeem_rules,
+        )
+        self.app: Starlette = Starlette(routes=self._routes())
+
+    # --- setup and inspection -----------------------------------------------------------
+
+    @property
+    def accounts(self) -> dict[str, SimAccount]:
+        """The accounts by API key."""
+        return self._book.accounts
+
+    @property
+    def products(self) -> dict[str, SimProduct]:
+        """The products by id."""
+        return self._book.products
+
+    @property
+    def orders(self) -> dict[str, SimOrder]:
+        """Every order placed, by id, oldest first."""
+        return self._book.orders
+
+    @property
+    def positions(self) -> dict[str, SimPosition]:
+        """Every position, by id, settled ones included."""
+        return self._book.positions
+
+    @property
+    def idempotency(self) -> Literal["error", "same_order_id"]:
+        """What a reused ``orderLinkId`` gets: an error, or the first order's id."""
+        return self._book.idempotency
+
+    @idempotency.setter
+    def idempotency(self, mode: Literal["error", "same_order_id"]) -> None:
+        self._book.idempotency = mode
+
+    @property
+    def duplicate_code(self) -> int:
+        """The retCode a reused ``orderLinkId`` gets."""
+        return self._book.duplicate_code
+
+    @duplicate_code.setter
+    def duplicate_code(self, code: int) -> None:
+        self._book.duplicate_code = code
+
+    @property
+    def redeem_rules(self) -> Literal["any", "official-tools"]:
+        """Whether a redeem's ``amount`` and ``coin`` are optional or required."""
+        return self._book.redeem_rules
+
+    @redeem_rules.setter
+    def redeem_rules(self, rules: Literal["any", "official-tools"]) -> None:
+        self._book.redeem_rules = rules
+
+    @property
+    def quote_ttl(self) -> float:
+        """Seconds a quote stays valid."""
+        return self._book.quote_ttl
+
+    @quote_ttl.setter
+    def quote_ttl(self, seconds: float) -> None:
+        self._book.quote_ttl = seconds
+
+    @property
+    def settlement_delay(self) -> float:
+        """Seconds from placement to Success."""
+        return self._book.settlement_delay
+
+    @settlement_delay.setter
+    def settlement_delay(self, seconds: float) -> None:
+        self._book.settlement_delay = seconds
+
+    def add_account(
+        self,
+        api_key: str,
+        secret: str | None = None,
+        *,
+        public_key_pem: str | None = None,
+        balances: Mapping[str, Decimal] | None = None,
+    ) -> SimAccount:
+        """Register an API key with an HMAC ``secret`` or an RSA ``public_key_pem``."""
+        if (secret is None) == (public_key_pem is None):
+            raise ValueError("give exactly one of secret and public_key_pem")
+        return self._book.add_account(
+            api_key,
+            balances or {"USDT": Decimal("10000000")},
+            secret=secret,
+            public_key_pem=public_key_pem,
+        )
+
+    def price(self, asset: str, at: float | None = None) -> Decimal:
+        """The market price of ``asset`` now (or at monotonic time ``at``): it swings slowly
+        around its base price."""
+        return self._book.price(asset, self.clock.monotonic() if at is None else at)
+
+    def set_price(self, asset: str, price: Decimal) -> None:
+        """Move the market: ``asset`` trades at ``price`` from now on (before the swing).
+        Whatever was due to settle before now settles first, at the prices before the move."""
+        self._book.set_price(asset, price, self._instant())
+
+    def issue_quote(self, product_id: str) -> SimQuote:
+        """Quote ``product_id`` now, as ``GET .../product-extra-info`` does: a stake at the
+        quote's breakeven price is accepted until it expires. For tests that build orders
+        without asking the exchange over HTTP."""
+        return self._book.issue_quote(product_id, self._instant())
+
+    def orders_for(self, api_key: str) -> list[SimOrder]:
+        """Every order the key placed, oldest first."""
+        return self._book.orders_for(api_key)
+
+    # --- the HTTP surface ---------------------------------------------------------------
+
+    def _routes(self) -> list[Route]:
+        self._handlers: dict[str, Handler] = {}
+
+        def route(
+            path: str, name: str, handler: Handler, *, private: bool = True, method: str = "GET"
+        ) -> Route:
+            self._handlers[name] = handler
+            return self._route("/v5/" + path, name, private=private, method=method)
+
+        return [
+            route("market/time", "time", self._time, private=False),
+            route("earn/advance/product", "product", self._product, private=False),
+            route("earn/advance/product-extra-info", "quote", self._quote, private=False),
+            route("earn/advance/place-order", "place_order", self._place, method="POST"),
+            route("earn/advance/order", "order", self._order),
+            route("earn/advance/position", "position", self._position),
+            route("earn/advance/get-redeem-est-amount-list", "redeem_estimate", self._estimate),
+        ]
+
+    def _turn_away(self, arrival: Arrival) -> Response | None:
+        """Over the IP-wide limit, or banned for having been: HTTP 403 and a ban."""
+        banned = self._banned_until.get(arrival.ip, -math.inf) > arrival.at
+        if not banned and self._windows.hit(("ip", arrival.ip), *self.ip_limit, arrival.at)[0]:
+            return None
+        if not banned:
+            self._banned_until[arrival.ip] = arrival.at + self.ip_ban
+        self.stats.rejections[403] += 1
+        return Response(
+            "403 Forbidden: access too frequent", status_code=403, media_type="text/plain"
+        )
+
+    def _admit(self, arrival: Arrival) -> tuple[SimAccount | None, Mapping[str, str]]:
+        """The API key, timestamp and signature (private endpoints), then the endpoint's
+        window per UID (per IP for the public ones), whose headers go on every answer."""
+        account = self._authenticate(arrival.request, arrival.body) if arrival.private else None
+        scope = account.uid if account is not None else arrival.ip
+        limited = arrival.endpoint in self.limits
+        return account, self._limit(scope, arrival.endpoint, arrival.at) if limited else {}
+
+    def _commit(self, arrival: Arrival, admitted: SimAccount | None) -> object:
+        """The parameters are read only now: a body that is not JSON meets its fault first."""
+        params = self._params(arrival.request, arrival.body)
+        return self._handlers[arrival.endpoint](admitted, params, self._instant(arrival.at))
+
+    def _success(self, result: object, headers: Mapping[str, str]) -> Response:
+        return self._envelope(0, "OK", result, headers)
+
+    def _refusal(self, refused: Refused, headers: Mapping[str, str]) -> Response:
+        return self._envelope(refused.code, refused.message, {}, headers)
+
+    @staticmethod
+    def _params(request: Request, body: bytes) -> dict[str, Any]:
+        """A GET's query, or a POST's JSON object (numbers as Decimal)."""
+        if request.method == "GET":
+            return dict(request.query_params)
+        try:
+            parsed = json.loads(body, parse_float=Decimal)
+        except ValueError:
+            raise Refused(10001, "request parameter error: body is not JSON") from None
+        if not isinstance(parsed, dict):
+            raise Refused(10001, "request parameter error: body is not an object")
+        return parsed
+
+    def _authenticate(self, request: Request, body: bytes) -> SimAccount:
+        headers = request.headers
+        account = self.accounts.get(headers.get("X-BAPI-API-KEY", ""))
+        if account is None:
+            raise Refused(10003, "API key is invalid.")
+        timestamp = headers.get("X-BAPI-TIMESTAMP", "")
+        recv_window = headers.get("X-BAPI-RECV-WINDOW", "5000")
+        if not timestamp.isdigit() or not recv_window.isdigit():
+            raise Refused(10001, "openapi sign params error!")
+        server_ms = self.now_ms()
+        if not server_ms - int(recv_window) <= int(timestamp) < server_ms + 1000:
+            raise Refused(
+                10002,
+                "invalid request, please check your server timestamp or recv_window param. "
+                f"req_timestamp[{timestamp}],server_timestamp[{server_ms}],recv_window[{recv_window}]",
+            )
+        payload = body if request.method != "GET" else request.scope["query_string"]
+        message = (timestamp + account.api_key + recv_window).encode() + payload
+        if not self._signature_ok(account, message, headers.get("X-BAPI-SIGN", "")):
+            raise Refused(
+                10004, "error sign! origin_string[" + message.decode("utf-8", "replace") + "]"
+            )
+        return account
+
+    @staticmethod
+    def _signature_ok(account: SimAccount, message: bytes, signature: str) -> bool:
+        if account.secret is not None:
+            expected = hmac.new(account.secret.encode(), message, hashlib.sha256).hexdigest()
+            return hmac.compare_digest(expected, signature)
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        assert account.public_key_pem is not None
+        key = load_pem_public_key(account.public_key_pem.encode())
+        if not isinstance(key, RSAPublicKey):
+            return False
+        try:
+            key.verify(
+                base64.b64decode(signature, validate=True),
+                message,
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def _limit(self, scope: str, name: str, now: float) -> dict[str, str]:
+        limit, per = self.limits[name]
+        admitted, remaining, reset = self._windows.hit((scope, name), limit, per, now)
+        reset_ms = self.now_ms() + int((reset - now) * 1000)
+        headers = {
+            "X-Bapi-Limit": str(limit),
+            "X-Bapi-Limit-Status": str(remaining),
+            "X-Bapi-Limit-Reset-Timestamp": str(reset_ms),
+        }
+        if not admitted:
+            raise Refused(10006, "Too many visits!", headers)
+        return headers
+
+    def _envelope(
+        self, code: int | str, message: str, result: object, headers: Mapping[str, str]
+    ) -> Response:
+        now = self.now_ms()
+        body = dumps(
+            {"retCode": code, "retMsg": message, "result": result, "retExtInfo": {}, "time": now},
+            ascii_only=True,
+        )
+        return Response(
+            body, media_type="application/json", headers={**headers, "Timenow": str(now)}
+        )
+
+    def _error_answer(self, fault: Fault) -> Response:
+        if fault is Fault.BUSY:
+            return self._envelope(10016, "Server error: service is restarting", {}, {})
+        return self._envelope(10000, "Server Timeout", {}, {})
+
+    # --- the endpoints: read the parameters, ask the book, render -----------------------
+
+    def _time(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        return {"timeSecond": str(at.ms // 1000), "timeNano": str(at.ms * 1_000_000)}
+
+    def _product(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        _category(params)
+        coin, duration = params.get("coin"), params.get("duration")
+        items = [
+            render.product_json(product, at.ms)
+            for product in self.products.values()
+            if (coin is None or product.underlying_asset == coin)
+            and (duration is None or product.duration == duration)
+        ]
+        return {"category": CATEGORY, "list": items}
+
+    def _quote(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        _category(params)
+        product = self._book.find_product(params.get("productId"))
+        return render.quote_json(self._book.issue_quote(product.product_id, at))
+
+    def _place(
+        self, account: SimAccount | None, body: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        assert account is not None
+        self._book.settle(at)
+        _category(body)
+        link = body.get("orderLinkId")
+        if not isinstance(link, str) or not link:
+            raise Refused(180019, "empty order link id")
+        if not _LINK_ID.fullmatch(link):
+            raise Refused(10001, "orderLinkId: at most 36 characters of [A-Za-z0-9_-]")
+        order = self._book.place(account, link, body, at)
+        return {"orderId": order.order_id, "orderLinkId": link}
+
+    def _order(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        assert account is not None
+        self._book.settle(at)
+        _category(params)
+        selected = [
+            order
+            for order in self.orders.values()
+            if order.uid == account.uid
+            and params.get("orderId") in (None, order.order_id)
+            and params.get("orderLinkId") in (None, order.order_link_id)
+            and params.get("productId") in (None, order.product_id)
+        ]
+        selected.sort(key=lambda order: order.created_ms, reverse=True)
+        return _page(
+            selected,
+            params,
+            lambda order: render.order_json(self.products[order.product_id], order),
+        )
+
+    def _position(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        assert account is not None
+        self._book.settle(at)
+        _category(params)
+        selected = [
+            position
+            for position in self.positions.values()
+            if position.uid == account.uid
+            and params.get("productId") in (None, position.product_id)
+            and params.get("coin") in (None, self.products[position.product_id].underlying_asset)
+        ]
+
+        def position_json(position: SimPosition) -> dict[str, Any]:
+            product = self.products[position.product_id]
+            return render.position_json(product, position, self._book.redeemable(position, at))
+
+        return _page(selected, params, position_json)
+
+    def _estimate(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        assert account is not None
+        self._book.settle(at)
+        _category(params)
+        ids = [part for part in str(params.get("positionIds", "")).split(",") if part]
+        if not 1 <= len(ids) <= 5:
+            raise Refused(10001, "positionIds: 1 to 5 ids")
+        items = [
+            render.estimate_json(position_id, self._book.estimate(account, position_id, at), at.ms)
+            for position_id in ids
+        ]
+        return {"list": items}
+
+
+def _check_options(
+    limits: Mapping[str, tuple[int, float]] | None,
+    idempotency: str,
+    redeem_rules: str,
+    quote_ttl: float,
+) -> None:
+    unknown = set(limits or {}) - set(DEFAULT_LIMITS)
+    if unknown:
+        raise ValueError(f"unknown endpoint limits {sorted(unknown)}")
+    if idempotency not in ("error", "same_order_id"):
+        raise ValueError(f"idempotency must be 'error' or 'same_order_id', got {idempotency!r}")
+    if redeem_rules not in ("any", "official-tools"):
+        raise ValueError(f"redeem_rules must be 'any' or 'official-tools', got {redeem_rules!r}")
+    if not quote_ttl > 0:
+        raise ValueError(f"quote_ttl must be > 0 s, got {quote_ttl!r}")
+
+
+def _category(params: Mapping[str, Any]) -> None:
+    if params.get("category") != CATEGORY:
+        raise Refused(10001, "category must be SmartLeverage")
+
+
+def _page(
+    items: list[T], params: Mapping[str, Any], render_item: Callable[[T], dict[str, Any]]
+) -> dict[str, Any]:
+    """One page of ``items`` by the request's ``limit`` (1 to 20) and ``cursor``."""
+    limit_text, cursor = params.get("limit", "20"), params.get("cursor", "") or "0"
+    if not str(limit_text).isdigit() or not 1 <= int(limit_text) <= 20:
+        raise Refused(10001, "limit: 1 to 20")
+    if not str(cursor).isdigit():
+        raise Refused(10001, "cursor is invalid")
+    start, limit = int(cursor), int(limit_text)
+    page = items[start : start + limit]
+    more = start + limit < len(items)
+    return {
+        "category": CATEGORY,
+        "nextPageCursor": str(start + limit) if more else "",
+        "list": [render_item(item) for item in page],
+    }

@@ -1,0 +1,443 @@
+"""The Bybit Advance Earn exchange's engine: products, quotes, orders, positions, redeem and
+settlement rules.
+
+Pure: no HTTP and no clock. Time comes in as an :class:`~asyncexch.sim._instant.Instant` (or
+monotonic seconds where only a price is asked for), an order as the decoded JSON body Bybit
+receives, so the rules can be driven (and property-tested) directly; a refusal is
+:class:`~asyncexch.sim._refused.Refused` with Bybit's code, in Bybit's order of checks.
+
+An ``orderLinkId`` places at most one order per UID: a reuse is refused with the configured
+code, or (``idempotency="same_order_id"``, older Bybit) answered with the first order for 30
+minutes. A stake is accepted at a live quote's breakeven price, within 5% of the market and
+the quote's maximum, and becomes a position when it settles; a redeem is accepted against a
+fresh estimate (10 minutes) more than 60 minutes before settlement, and pays the position's
+value when it settles (or fails, when it is slippage-protected and the value fell more than
+5% below the estimate). Positions left alone pay out at their settlement time's price.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any, Literal
+
+import attrs
+
+from .._instant import Instant
+from .._refused import Refused
+from ._records import (
+    SimAccount,
+    SimOrder,
+    SimPosition,
+    SimProduct,
+    SimQuote,
+    SimStats,
+    duration_ms,
+)
+
+__all__ = ["AdvanceEarnBook", "positive_decimal"]
+
+_ESTIMATE_TTL = 600.0
+_SLIPPAGE = Decimal("0.05")
+#: How far below its estimate a slippage-protected redeem may pay (the estimate's slippageRate).
+_REDEEM_SLIPPAGE = Decimal("0.05")
+_OLD_DEDUPE_WINDOW = 1800.0
+#: No redeem this close to a position's settlement (Bybit: "less than 60 minutes remain").
+_REDEEM_CUTOFF_MS = 3_600_000
+#: A quote's breakeven price sits this far from the market, against the product's direction.
+_QUOTE_SPREAD = Decimal("0.0036")
+
+
+@attrs.frozen
+class _Slip:
+    """What every new order carries whatever its type: its link id, the account type it is
+    paid from and to, and when it was placed."""
+
+    link: str
+    account_type: str
+    at: Instant
+
+
+class AdvanceEarnBook:
+    """Products, accounts, quotes, orders and positions of one exchange, and the rules that
+    move them.
+
+    ``prices`` are the assets' base prices, which swing by ``price_swing`` (a fraction) over
+    ``price_period`` seconds from monotonic time ``started``; ``quote_ttl`` is how long a
+    quote is good for, ``settlement_delay`` how long an order stays Pending. Refused
+    duplicates are counted in ``stats``. The dictionaries are the simulator's own (``orders``
+    and ``positions`` by id, ``accounts`` by API key, ``products`` by id): read them freely.
+    """
+
+    def __init__(
+        self,
+        products: Iterable[SimProduct],
+        prices: Mapping[str, Decimal],
+        *,
+        started: float,
+        stats: SimStats,
+        price_swing: float = 0.01,
+        price_period: float = 120.0,
+        quote_ttl: float = 60.0,
+        settlement_delay: float = 1.0,
+        idempotency: Literal["error", "same_order_id"] = "error",
+        duplicate_code: int = 180025,
+        redeem_rules: Literal["any", "official-tools"] = "any",
+    ) -> None:
+        self.quote_ttl = quote_ttl
+        self.settlement_delay = settlement_delay
+        self.idempotency = idempotency
+        self.duplicate_code = duplicate_code
+        self.redeem_rules = redeem_rules
+        self.stats = stats
+        self.accounts: dict[str, SimAccount] = {}
+        self.products: dict[str, SimProduct] = {p.product_id: p for p in products}
+        self.orders: dict[str, SimOrder] = {}
+        self.positions: dict[str, SimPosition] = {}
+        self._by_link: dict[tuple[str, str], SimOrder] = {}
+        self._estimates: dict[tuple[str, str], tuple[Decimal, float]] = {}
+        #: Live quotes by product, then breakeven price (the latest quote at that price).
+        self._quotes: dict[str, dict[Decimal, SimQuote]] = {}
+        self._ids = itertools.count(1)
+        self._uids = itertools.count(100001)
+        self._base_prices = dict(prices)
+        self._price_swing = price_swing
+        self._price_period = price_period
+        self._started = started
+
+    # --- accounts, prices and quotes --------------------------------------------------
+
+    def add_account(
+        self,
+        api_key: str,
+        balances: Mapping[str, Decimal],
+        *,
+        secret: str | None = None,
+        public_key_pem: str | None = None,
+    ) -> SimAccount:
+        """Register an API key with an HMAC ``secret`` or an RSA ``public_key_pem``; it gets
+        the next UID."""
+        account = SimAccount(
+            api_key,
+            str(next(self._uids)),
+            secret=secret,
+            public_key_pem=public_key_pem,
+            balances=dict(balances),
+        )
+        self.accounts[api_key] = account
+        return account
+
+    def price(self, asset: str, at: float) -> Decimal:
+        """The market price of ``asset`` at monotonic time ``at``: it swings slowly around
+        its base price."""
+        elapsed = at - self._started
+        swing = self._price_swing * math.sin(2 * math.pi * elapsed / self._price_period)
+        return (self._base_prices[asset] * (1 + Decimal(repr(swing)))).quantize(Decimal("0.01"))
+
+    def set_price(self, asset: str, price: Decimal, at: Instant) -> None:
+        """``asset`` trades at ``price`` from ``at`` on, without the swing. Whatever was due
+        to settle by ``at`` settles first, at the prices before the move."""
+        self.settle(at)
+        self._base_prices[asset] = price
+        self._price_swing = 0.0
+
+    def issue_quote(self, product_id: str, at: Instant) -> SimQuote:
+        """Quote the product at ``at``: a stake at the quote's breakeven price is accepted
+        until it expires, up to its maximum. Expired quotes of the product are forgotten."""
+        product = self.products[product_id]
+        current = self.price(product.underlying_asset, at.monotonic)
+        spread = _QUOTE_SPREAD if product.direction == "Short" else -_QUOTE_SPREAD
+        quote = SimQuote(
+            product_id,
+            current,
+            (current * (1 + spread)).quantize(Decimal("0.01"), rounding=ROUND_DOWN),
+            at.ms + int(self.quote_ttl * 1000),
+            min(product.max_investment_amount, product.remaining_amount),
+        )
+        live = self._quotes.setdefault(product_id, {})
+        for price in [price for price, old in live.items() if old.expire_ms < at.ms]:
+            del live[price]
+        live[quote.breakeven_price] = quote
+        return quote
+
+    def find_product(self, product_id: object) -> SimProduct:
+        """The product a request names (180008 when there is none)."""
+        product = self.products.get(str(product_id)) if product_id is not None else None
+        if product is None:
+            raise Refused(180008, "Invalid Product")
+        return product
+
+    def orders_for(self, api_key: str) -> list[SimOrder]:
+        """Every order the key placed, oldest first."""
+        uid = self.accounts[api_key].uid
+        return [order for order in self.orders.values() if order.uid == uid]
+
+    # --- placing orders ---------------------------------------------------------------
+
+    def place(
+        self, account: SimAccount, link: str, body: Mapping[str, Any], at: Instant
+    ) -> SimOrder:
+        """Place the order ``body`` asks for under ``link`` (already checked for its
+        charset), or answer a reuse of ``link``: the order placed, or the first one."""
+        previous = self._by_link.get((account.uid, link))
+        if previous is not None:
+            self.stats.duplicates_refused += 1
+            if (
+                self.idempotency == "same_order_id"
+                and at.monotonic - previous.placed_at < _OLD_DEDUPE_WINDOW
+            ):
+                return previous
+            raise Refused(self.duplicate_code, "Order already exists")
+        product = self.find_product(body.get("productId"))
+        account_type = body.get("accountType")
+        if account_type not in ("FUND", "UNIFIED"):
+            raise Refused(10001, "accountType must be FUND or UNIFIED")
+        order_type = body.get("orderType")
+        if order_type == "Stake":
+            order = self._stake(account, product, body, _Slip(link, account_type, at))
+        elif order_type == "Redeem":
+            order = self._redeem(account, product, body, _Slip(link, account_type, at))
+        else:
+            raise Refused(10001, "orderType must be Stake or Redeem")
+        self.orders[order.order_id] = order
+        self._by_link[(account.uid, link)] = order
+        return order
+
+    def _stake(
+        self, account: SimAccount, product: SimProduct, body: Mapping[str, Any], slip: _Slip
+    ) -> SimOrder:
+        """A stake: the invest coin, an amount on the product's step above its minimum, priced
+        at a live quote (180006), within the quote's maximum (180013), within 5% of the
+        market (180030), what the product has left (180015) and the balance (180016). The
+        amount leaves the balance at once."""
+        if body.get("coin") != product.invest_coin:
+            raise Refused(180002, "Invalid coin")
+        amount = positive_decimal(body.get("amount"), "amount")
+        step = Decimal(1).scaleb(-product.order_precision_digital)
+        if amount < product.min_purchase_amount or amount % step != 0:
+            raise Refused(180012, "Purchase share is invalid")
+        extra = body.get("smartLeverageStakeExtra")
+        if not isinstance(extra, dict):
+            raise Refused(10001, "smartLeverageStakeExtra is required for Stake")
+        initial = positive_decimal(extra.get("initialPrice"), "initialPrice")
+        breakeven = positive_decimal(extra.get("breakevenPrice"), "breakevenPrice")
+        quote = self._quotes.get(product.product_id, {}).get(breakeven)
+        if quote is None or quote.expire_ms < slip.at.ms:
+            raise Refused(
+                180006, "Validation failed: breakevenPrice is not a live quote; fetch a new one"
+            )
+        if amount > quote.max_investment_amount:
+            raise Refused(180013, "Stake over maximum share")
+        market = self.price(product.underlying_asset, slip.at.monotonic)
+        if abs(initial - market) / market > _SLIPPAGE:
+            raise Refused(180030, "Slippage fail")
+        if amount > product.remaining_amount:
+            raise Refused(180015, "Products share not enough")
+        balance = account.balances.get(product.invest_coin, Decimal(0))
+        if amount > balance:
+            raise Refused(180016, "Balance not enough")
+        account.balances[product.invest_coin] = balance - amount
+        product.remaining_amount -= amount
+        return self._new_order(
+            account,
+            product,
+            slip,
+            "Stake",
+            amount,
+            initial_price=initial,
+            breakeven_price=breakeven,
+        )
+
+    def _redeem(
+        self, account: SimAccount, product: SimProduct, body: Mapping[str, Any], slip: _Slip
+    ) -> SimOrder:
+        """A redeem of one of the account's positions of the product (180020), while it is
+        redeemable (180029), against the estimate given for it in the last 10 minutes
+        (180006). The position is Redeeming until the redeem settles."""
+        extra = body.get("smartLeverageRedeemExtra")
+        if not isinstance(extra, dict):
+            raise Refused(10001, "smartLeverageRedeemExtra is required for Redeem")
+        position = self.positions.get(str(extra.get("positionId")))
+        if (
+            position is None
+            or position.uid != account.uid
+            or position.product_id != product.product_id
+        ):
+            raise Refused(180020, "Position not found")
+        if not self.redeemable(position, slip.at):
+            raise Refused(180029, "Redeem not allowed")
+        self._check_redeem_amount_and_coin(product, position, body)
+        protected = extra.get("isSlippageProtected", False)
+        if not isinstance(protected, bool):
+            raise Refused(10001, "isSlippageProtected must be a bool")
+        estimated = positive_decimal(extra.get("estRedeemAmount"), "estRedeemAmount")
+        cached = self._estimates.get((account.uid, position.position_id))
+        if (
+            cached is None
+            or slip.at.monotonic - cached[1] > _ESTIMATE_TTL
+            or cached[0] != estimated
+        ):
+            raise Refused(
+                180006, "Validation failed: redeem estimate expired or unknown; query it again"
+            )
+        position.status = "Redeeming"
+        # Bybit records a redeem with the position's staked amount, not the estimate.
+        return self._new_order(
+            account,
+            product,
+            slip,
+            "Redeem",
+            position.amount,
+            position_id=position.position_id,
+            initial_price=position.initial_price,
+            breakeven_price=position.breakeven_price,
+            est_redeem_amount=estimated,
+            slippage_protected=protected,
+        )
+
+    def _check_redeem_amount_and_coin(
+        self, product: SimProduct, position: SimPosition, body: Mapping[str, Any]
+    ) -> None:
+        """A redeem's top-level ``amount`` and ``coin``: required by the official tools'
+        reading, optional by the API page's; when given, the staked amount and invest coin."""
+        amount, coin = body.get("amount"), body.get("coin")
+        if self.redeem_rules == "official-tools":
+            if amount is None:
+                raise Refused(10001, "amount is required: the position's staked amount")
+            if coin is None:
+                raise Refused(10001, "coin is required: the position's invest coin")
+        if amount is not None and positive_decimal(amount, "amount") != position.amount:
+            raise Refused(180014, "Redeem share invalid: amount must be the staked amount")
+        if coin is not None and coin != product.invest_coin:
+            raise Refused(180002, "Invalid coin")
+
+    def _new_order(
+        self,
+        account: SimAccount,
+        product: SimProduct,
+        slip: _Slip,
+        order_type: str,
+        amount: Decimal,
+        **details: Any,
+    ) -> SimOrder:
+        """A Pending order placed now, due to settle after the settlement delay."""
+        number = next(self._ids)
+        return SimOrder(
+            order_id=f"{number:08x}-5e1a-4b1d-9a7e-{number:012x}",
+            order_link_id=slip.link,
+            uid=account.uid,
+            product_id=product.product_id,
+            order_type=order_type,
+            amount=amount,
+            account_type=slip.account_type,
+            created_ms=slip.at.ms,
+            placed_at=slip.at.monotonic,
+            due=slip.at.monotonic + self.settlement_delay,
+            **details,
+        )
+
+    # --- positions, estimates and settlement ------------------------------------------
+
+    def redeemable(self, position: SimPosition, at: Instant) -> bool:
+        """Active, no redeem pending, and more than 60 minutes before settlement."""
+        return position.status == "Active" and at.ms < position.settlement_ms - _REDEEM_CUTOFF_MS
+
+    def estimate(self, account: SimAccount, position_id: str, at: Instant) -> Decimal | None:
+        """What redeeming the account's position would pay at ``at`` (``None`` when it is
+        not the account's, or not redeemable): a redeem may rely on it for 10 minutes."""
+        position = self.positions.get(position_id)
+        if position is None or position.uid != account.uid or not self.redeemable(position, at):
+            return None
+        amount = self.redeem_value(position, at.monotonic)
+        self._estimates[(account.uid, position_id)] = (amount, at.monotonic)
+        return amount
+
+    def redeem_value(self, position: SimPosition, at: float) -> Decimal:
+        """What the position is worth at monotonic time ``at``."""
+        product = self.products[position.product_id]
+        move = (
+            self.price(product.underlying_asset, at) - position.initial_price
+        ) / position.initial_price
+        sign = 1 if product.direction == "Long" else -1
+        value = position.amount * (1 + sign * product.leverage * move)
+        return max(value, Decimal(0)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
+
+    def settle(self, at: Instant) -> None:
+        """Everything due by ``at``, each at its own time: orders placed, redeems paid,
+        positions matured at their settlement time's price."""
+        for order in self.orders.values():
+            if order.status != "Pending" or order.due > at.monotonic:
+                continue
+            if order.order_type == "Stake":
+                self._open_position(order, at)
+            else:
+                self._close_position(order)
+        for position in self.positions.values():
+            if position.status == "Active" and position.settlement_ms <= at.ms:
+                matured = at.monotonic - (at.ms - position.settlement_ms) / 1000
+                stake = self.orders[position.order_id]
+                self._pay_out(position, stake, matured)
+                position.status = "Settled"
+
+    def _open_position(self, order: SimOrder, at: Instant) -> None:
+        """A stake succeeds: its position opens now and settles after the product's term."""
+        order.status = "Success"
+        position_id = str(len(self.positions) + 1001)
+        order.position_id = position_id
+        assert order.initial_price is not None and order.breakeven_price is not None
+        duration = duration_ms(self.products[order.product_id].duration)
+        self.positions[position_id] = SimPosition(
+            position_id,
+            order.uid,
+            order.product_id,
+            order.order_id,
+            order.order_link_id,
+            order.amount,
+            order.initial_price,
+            order.breakeven_price,
+            order.account_type,
+            at.ms,
+            at.ms + duration,
+        )
+
+    def _close_position(self, order: SimOrder) -> None:
+        """Settle a redeem when it is due: pay the position's value then, unless the redeem is
+        protected and the value fell more than the slippage rate below the estimate (the
+        redeem fails)."""
+        assert order.position_id is not None and order.est_redeem_amount is not None
+        position = self.positions[order.position_id]
+        value = self.redeem_value(position, order.due)
+        if order.slippage_protected and value < order.est_redeem_amount * (1 - _REDEEM_SLIPPAGE):
+            order.status = "Fail"
+            order.refund_status = "Processed"
+            position.status = "Active"
+            return
+        self._pay_out(position, order, order.due)
+        position.status = "Settled"
+
+    def _pay_out(self, position: SimPosition, order: SimOrder, at: float) -> None:
+        """Credit the position's value at ``at`` and settle ``order`` (the redeem, or the stake
+        at maturity) with its price and profit."""
+        value = self.redeem_value(position, at)
+        account = next(a for a in self.accounts.values() if a.uid == position.uid)
+        product = self.products[position.product_id]
+        coin = product.invest_coin
+        account.balances[coin] = account.balances.get(coin, Decimal(0)) + value
+        order.status = "Settled"
+        order.settlement_price = self.price(product.underlying_asset, at)
+        order.pnl = value - position.amount
+
+
+def positive_decimal(value: object, field: str) -> Decimal:
+    """A positive number sent as a decimal string (10001 otherwise)."""
+    if not isinstance(value, str):
+        raise Refused(10001, f"{field} must be a decimal string")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise Refused(10001, f"{field} is not a number") from None
+    if not number.is_finite() or number <= 0:
+        raise Refused(10001, f"{field} must be positive")
+    return number
