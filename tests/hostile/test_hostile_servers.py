@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 import pytest
-from raw_server import RawServer, Respond, answer
 
 from asyncexch import (
     MalformedResponse,
@@ -31,6 +30,7 @@ from asyncexch import (
 )
 from asyncexch.bybit import BybitClient, Product, StakeOrder
 from asyncexch.chainup import ChainupContractClient, TakeOrder
+from tests.raw_server import RawServer, Respond, answer
 
 pytestmark = [pytest.mark.integration]
 

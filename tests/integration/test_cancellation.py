@@ -14,11 +14,11 @@ import time
 from collections import Counter
 
 import pytest
-from stake_orders import stake_orders
 
 from asyncexch import BatchReport, ExchangeError, TransportChoice
 from asyncexch.bybit import BybitClient, OrderAck
 from asyncexch.sim import BybitSimulator, Faults, SimServer
+from tests.builders.bybit import stake_orders
 
 pytestmark = [pytest.mark.integration]
 

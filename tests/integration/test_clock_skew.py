@@ -12,11 +12,11 @@ import asyncio
 
 import httpx
 import pytest
-from stake_orders import stake_orders
 
 from asyncexch import ClockSkew, RateLimit, TransportChoice
 from asyncexch.bybit import BybitClient, OrderAck, OrderStatus
 from asyncexch.sim import BybitSimulator, Faults, SimServer
+from tests.builders.bybit import stake_orders
 
 pytestmark = [pytest.mark.integration]
 

@@ -13,7 +13,6 @@ from collections import Counter
 from typing import Literal
 
 import pytest
-from stake_orders import stake_orders
 
 from asyncexch import (
     ExchangeError,
@@ -25,6 +24,7 @@ from asyncexch import (
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.sim import BybitSimulator, Fault, Faults, SimServer
 from asyncexch.sim._faults import DEFAULT_KINDS
+from tests.builders.bybit import stake_orders
 
 pytestmark = [pytest.mark.integration]
 

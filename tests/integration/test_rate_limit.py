@@ -12,11 +12,11 @@ import time
 from collections import Counter
 
 import pytest
-from stake_orders import stake_orders
 
 from asyncexch import ExchangeError, RateLimit, RateLimited, TransportChoice
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.sim import BybitSimulator, Faults, SimServer
+from tests.builders.bybit import stake_orders
 
 pytestmark = [pytest.mark.integration]
 

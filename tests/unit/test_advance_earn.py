@@ -14,7 +14,6 @@ from urllib.parse import unquote
 import httpx
 import pytest
 import respx
-from conftest import SERVER_MS, fail, ok
 
 from asyncexch import (
     BatchReport,
@@ -40,6 +39,7 @@ from asyncexch.bybit import (
     RedeemOrder,
     StakeOrder,
 )
+from tests.builders.bybit import SERVER_MS, fail, ok
 
 UTC = timezone.utc
 PRODUCT = "/v5/earn/advance/product"

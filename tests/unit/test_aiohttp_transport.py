@@ -30,17 +30,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from raw_server import (
-    HOST,
-    RawServer,
-    Respond,
-    answer,
-    close_before_answering,
-    cut_body_short,
-    garbage_status_line,
-    never_answer,
-    reset_connection,
-)
 
 from asyncexch import (
     AiohttpTransport,
@@ -54,6 +43,17 @@ from asyncexch import (
 )
 from asyncexch._session import _NOT_SENT
 from asyncexch.bybit import BybitClient, OrderAck
+from tests.raw_server import (
+    HOST,
+    RawServer,
+    Respond,
+    answer,
+    close_before_answering,
+    cut_body_short,
+    garbage_status_line,
+    never_answer,
+    reset_connection,
+)
 
 KEY = "aiohttp-key"
 SECRET = "aiohttp-secret"

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import SERVER_MS, fail, ok
 
 from asyncexch import (
     ApiError,
@@ -38,6 +37,7 @@ from asyncexch import (
 )
 from asyncexch.bybit import BybitClient, Quote, StakeOrder
 from asyncexch.bybit._errors import _CODES
+from tests.builders.bybit import SERVER_MS, fail, ok
 
 QUOTE_PATH = "/v5/earn/advance/product-extra-info"
 POSITION_PATH = "/v5/earn/advance/position"

@@ -7,11 +7,11 @@ from decimal import Decimal
 import httpx
 import pytest
 import respx
-from conftest import API_KEY, API_SECRET, BASE_URL, ok
 
 from asyncexch import ConfigurationError
 from asyncexch.bybit import DEMO, MAINNET, REGIONS, TESTNET, BybitClient, StakeOrder
 from asyncexch.bybit._hosts import base_url_for, ip_pool
+from tests.builders.bybit import API_KEY, API_SECRET, BASE_URL, ok
 
 
 @pytest.mark.parametrize(

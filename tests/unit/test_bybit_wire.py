@@ -21,7 +21,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import API_KEY, API_SECRET, SERVER_MS, fail, ok
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -34,6 +33,7 @@ from asyncexch import (
 )
 from asyncexch.bybit import BybitClient, BybitVenue, RedeemOrder, StakeOrder
 from asyncexch.bybit._endpoints import PLACE_ORDER, REDEEM_ESTIMATE
+from tests.builders.bybit import API_KEY, API_SECRET, SERVER_MS, fail, ok
 
 PLACE = "/v5/earn/advance/place-order"
 ORDERS = "/v5/earn/advance/order"

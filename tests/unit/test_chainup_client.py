@@ -18,8 +18,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from chainup_wire import fail, ok, order
-from conftest import CHAINUP_API_KEY, CHAINUP_API_SECRET, CHAINUP_BASE_URL
 
 from asyncexch import RateLimit, RetryPolicy, VirtualClock
 from asyncexch.chainup import (
@@ -42,10 +40,8 @@ from asyncexch.errors import (
     ServiceUnavailable,
     TransportError,
 )
+from tests.builders.chainup import fail, ok, order
 
-BASE_URL = CHAINUP_BASE_URL
-API_KEY = CHAINUP_API_KEY
-API_SECRET = CHAINUP_API_SECRET
 TAKE = "/api/take_order"
 ORDER_LIST = "/api/order_list_v2"
 CREATED = {"orderId": 15598, "liquidationPrice": "6857.054400004785"}

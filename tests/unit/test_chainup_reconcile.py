@@ -19,7 +19,6 @@ from typing import Any, Literal
 import httpx
 import pytest
 import respx
-from chainup_wire import fail, ok, order
 
 from asyncexch import RetryPolicy, VirtualClock
 from asyncexch.chainup import (
@@ -34,6 +33,7 @@ from asyncexch.errors import (
     MalformedResponse,
     OrderStatusUnknown,
 )
+from tests.builders.chainup import fail, ok, order
 
 TAKE = "/api/take_order"
 ORDER_LIST = "/api/order_list_v2"

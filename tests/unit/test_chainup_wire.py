@@ -18,7 +18,6 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
-from conftest import CHAINUP_API_KEY, CHAINUP_API_SECRET, CHAINUP_BASE_URL
 
 from asyncexch import RetryPolicy, VirtualClock
 from asyncexch.chainup import (
@@ -48,11 +47,8 @@ from asyncexch.errors import (
     RateLimited,
     ServiceUnavailable,
 )
+from tests.builders.chainup import API_KEY, API_SECRET, BASE_URL
 
-BASE_URL = CHAINUP_BASE_URL
-#: The documented key; the secret is the reference's reproducible 17 x "x".
-API_KEY = CHAINUP_API_KEY
-API_SECRET = CHAINUP_API_SECRET
 TAKE = "/api/take_order"
 
 #: reference/contract-api.md section 3, self-computed vectors (secret = 17 x "x").

@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import SERVER_MS, fail, ok
 
 from asyncexch import (
     ApiError,
@@ -36,6 +35,7 @@ from asyncexch import (
     VirtualClock,
 )
 from asyncexch.bybit import BybitClient, OrderAck, RedeemOrder, StakeOrder
+from tests.builders.bybit import SERVER_MS, fail, ok
 
 PLACE_PATH = "/v5/earn/advance/place-order"
 ORDER_PATH = "/v5/earn/advance/order"

@@ -10,12 +10,11 @@ from decimal import Decimal
 import httpx
 import pytest
 import respx
-from conftest import SERVER_MS, fail, ok
-from stake_orders import stake_order
 
 from asyncexch import BucketState, RateLimited, RetryPolicy, TrafficHalted, VirtualClock
 from asyncexch.bybit import BybitClient
 from asyncexch.chainup import ChainupContractClient
+from tests.builders.bybit import SERVER_MS, fail, ok, stake_order
 
 PLACE = "/v5/earn/advance/place-order"
 

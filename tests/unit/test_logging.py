@@ -11,13 +11,12 @@ from decimal import Decimal
 import httpx
 import pytest
 import respx
-from conftest import SERVER_MS, fail, ok
-from stake_orders import stake_order
 
 from asyncexch import RetryPolicy
 from asyncexch.bybit import BybitClient
 from asyncexch.chainup import ChainupContractClient, TakeOrder
 from asyncexch.errors import MalformedResponse, OrderStatusUnknown, TrafficHalted
+from tests.builders.bybit import SERVER_MS, fail, ok, stake_order
 
 PLACE = "/v5/earn/advance/place-order"
 ORDER = "/v5/earn/advance/order"

@@ -11,8 +11,6 @@ from collections.abc import Callable
 import httpx
 import pytest
 import respx
-from conftest import API_KEY, API_SECRET, BASE_URL, CHAINUP_BASE_URL, fail, ok
-from stake_orders import stake_order
 
 from asyncexch import (
     ConfigurationError,
@@ -24,6 +22,8 @@ from asyncexch import (
 from asyncexch.bybit import BybitClient, StakeOrder
 from asyncexch.chainup import ChainupContractClient, TakeOrder
 from asyncexch.errors import AuthenticationError, ServiceUnavailable, TrafficHalted
+from tests.builders import chainup
+from tests.builders.bybit import API_KEY, API_SECRET, BASE_URL, fail, ok, stake_order
 
 TIME = {"timeSecond": "1700000000", "timeNano": "1700000000000000000"}
 
@@ -76,7 +76,7 @@ async def test_a_closed_client_says_so_by_name(
 async def test_every_resource_refuses_to_be_entered_again_once_closed() -> None:
     resources = [
         BybitClient(API_KEY, API_SECRET, base_url=BASE_URL),
-        ChainupContractClient(API_KEY, API_SECRET, base_url=CHAINUP_BASE_URL),
+        ChainupContractClient(API_KEY, API_SECRET, base_url=chainup.BASE_URL),
         RedisLimiter("redis://127.0.0.1:1/0"),
         RedisIdRegistry("redis://127.0.0.1:1/0"),
     ]

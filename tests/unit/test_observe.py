@@ -12,18 +12,17 @@ from collections.abc import Callable
 import httpx
 import pytest
 import respx
-from conftest import API_SECRET, fail, ok
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from stake_orders import stake_order
 
 from asyncexch import AttemptEvent, CallEvent, ConfigurationError, Outcome, RetryPolicy
 from asyncexch.bybit import BybitClient
 from asyncexch.errors import BadParameter, MalformedResponse
 from asyncexch.otel import Telemetry
+from tests.builders.bybit import API_SECRET, fail, ok, stake_order
 
 PLACE = "/v5/earn/advance/place-order"
 

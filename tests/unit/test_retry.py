@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import SERVER_MS, fail, ok
 
 import asyncexch._retry
 from asyncexch import (
@@ -44,6 +43,7 @@ from asyncexch.errors import (
     InsufficientBalance,
     OrderAlreadyExists,
 )
+from tests.builders.bybit import SERVER_MS, fail, ok
 
 QUOTE_PATH = "/v5/earn/advance/product-extra-info"
 POSITION_PATH = "/v5/earn/advance/position"

@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import API_KEY, API_SECRET, SERVER_MS, fail, ok
 
 from asyncexch import (
     ExchangeError,
@@ -29,6 +28,7 @@ from asyncexch import (
     VirtualClock,
 )
 from asyncexch.bybit import BybitClient, OrderAck, RedeemOrder, StakeOrder
+from tests.builders.bybit import API_KEY, API_SECRET, SERVER_MS, fail, ok
 
 PLACE = "/v5/earn/advance/place-order"
 ORDER = "/v5/earn/advance/order"

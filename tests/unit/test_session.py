@@ -13,7 +13,6 @@ import attrs
 import httpx
 import pytest
 import respx
-from conftest import ok
 
 from asyncexch import (
     ConfigurationError,
@@ -26,6 +25,7 @@ from asyncexch import (
 from asyncexch._session import UNPACED_IN_FLIGHT
 from asyncexch._venue import WireRequest
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
+from tests.builders.bybit import ok
 
 
 def _order() -> StakeOrder:

@@ -1,4 +1,4 @@
-"""ChainUP answers and orders as the unit tests send and serve them over respx."""
+"""ChainUP as the tests serve and send it: credentials, envelopes and orders."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from typing import Any
 import httpx
 
 from asyncexch.chainup import OrderType, Side, TakeOrder
+
+BASE_URL = "https://chainup.test"
+#: The ChainUP reference's example key, and the 17 x 'x' secret its vectors were computed with.
+API_KEY = "0816016bb06417f50327e2b557d39aaa"
+API_SECRET = "x" * 17
 
 
 def ok(data: object) -> httpx.Response:

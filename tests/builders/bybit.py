@@ -1,14 +1,49 @@
-"""Stake orders: one for unit tests on respx, and batches the Bybit simulator accepts."""
+"""Bybit as the tests serve and send it: credentials, paths, envelopes and stake orders."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+import httpx
+
 from asyncexch.bybit import StakeOrder
 from asyncexch.sim import BybitSimulator
 
-PRODUCT = "13016"  # BTC Long, 5x, 1d
+BASE_URL = "https://api.bybit.test"
+#: The Bybit V5 reference notes' example key and the secret their HMAC vectors use.
+API_KEY = "XXXXXXXXXX"
+API_SECRET = "VDFZSSPUTKRJMXAVMJXBHEXIPZNZJIZUBVRQ"
+#: The server's time in the answers respx serves (and the virtual clock's start).
+SERVER_MS = 1_700_000_000_000
+
+PRODUCT = "13016"  # the simulator's BTC Long, 5x, 1d
+
+
+def ok(
+    result: Any, *, time: int = SERVER_MS, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """A Bybit success envelope."""
+    return httpx.Response(
+        200,
+        json={"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": time},
+        headers=headers,
+    )
+
+
+def fail(
+    code: int,
+    message: str = "error",
+    *,
+    time: int = SERVER_MS,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """A Bybit error envelope."""
+    return httpx.Response(
+        200,
+        json={"retCode": code, "retMsg": message, "result": {}, "retExtInfo": {}, "time": time},
+        headers=headers,
+    )
 
 
 def stake_order(**overrides: Any) -> StakeOrder:

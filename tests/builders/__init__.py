@@ -1,0 +1,7 @@
+"""What the tests build: each venue's answers, orders and constants, in one place.
+
+``tests.builders.bybit`` and ``tests.builders.chainup`` hold, for their venue, the test
+credentials, the endpoint paths as the venue documents them (written out here, not taken from
+the package, so a wrong path in the package fails a test), the success and refusal envelopes
+respx serves, and the orders the tests send. Fixtures live in ``tests/conftest.py``.
+"""

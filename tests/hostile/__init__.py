@@ -1,0 +1,1 @@
+"""Misbehaving servers on 127.0.0.1."""

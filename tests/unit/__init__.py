@@ -1,0 +1,1 @@
+"""Respx and virtual-time tests (to be split by package module)."""
