@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from asyncexch import RateLimit, VirtualClock
 from asyncexch.bybit import BybitClient
-from tests.property.test_limits_property import max_in_window
+from tests.core.test_limits_property import max_in_window
 
 START = 1_700_000_000.0
 QUOTE = {"category": "SmartLeverage", "productId": "P1", "currentPrice": "1"}

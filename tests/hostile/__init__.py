@@ -1,1 +1,0 @@
-"""Misbehaving servers on 127.0.0.1."""
