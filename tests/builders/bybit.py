@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,10 +20,13 @@ SERVER_MS = 1_700_000_000_000
 
 PRODUCT = "13016"  # the simulator's BTC Long, 5x, 1d
 
+#: Headers as a server sends them: names to values, or raw (name, value) byte pairs.
+Headers = Mapping[str, str] | Sequence[tuple[bytes, bytes]]
+#: A ``Timenow`` header of "²" (U+00B2, as a proxy might garble it): ``"²".isdigit()`` is true.
+SUPERSCRIPT_TWO_TIMENOW: Headers = [(b"Timenow", "\u00b2".encode("utf-8"))]
 
-def ok(
-    result: Any, *, time: int = SERVER_MS, headers: dict[str, str] | None = None
-) -> httpx.Response:
+
+def ok(result: Any, *, time: int = SERVER_MS, headers: Headers | None = None) -> httpx.Response:
     """A Bybit success envelope."""
     return httpx.Response(
         200,
@@ -36,7 +40,7 @@ def fail(
     message: str = "error",
     *,
     time: int = SERVER_MS,
-    headers: dict[str, str] | None = None,
+    headers: Headers | None = None,
 ) -> httpx.Response:
     """A Bybit error envelope."""
     return httpx.Response(

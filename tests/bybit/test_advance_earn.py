@@ -39,7 +39,7 @@ from asyncexch.bybit import (
     RedeemOrder,
     StakeOrder,
 )
-from tests.builders.bybit import SERVER_MS, fail, ok
+from tests.builders.bybit import SERVER_MS, SUPERSCRIPT_TWO_TIMENOW, fail, ok
 
 UTC = timezone.utc
 PRODUCT = "/v5/earn/advance/product"
@@ -146,6 +146,16 @@ def stake(**changes: Any) -> StakeOrder:
 def body_of(request: httpx.Request) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(request.content)
     return data
+
+
+def stray_tasks() -> list[asyncio.Task[Any]]:
+    """Tasks still running other than the test itself and the virtual clock's driver."""
+    current = asyncio.current_task()
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if task is not current and not task.done() and "_drive" not in repr(task.get_coro())
+    ]
 
 
 @pytest.fixture
@@ -451,6 +461,49 @@ async def test_redeem_estimates_missing_an_id_is_malformed(
         await earn.redeem_estimates([str(1000 + index) for index in range(7)])
 
 
+async def test_redeem_estimates_leaves_no_task_behind_when_a_chunk_fails(
+    clock: VirtualClock, earn: AdvanceEarn, bybit_mock: respx.MockRouter
+) -> None:
+    """When one chunk fails the others are cancelled, not left running (and taking rate-limit
+    capacity) after redeem_estimates has raised: a bare asyncio.gather would leave them."""
+    seen: list[str] = []
+
+    async def venue(request: httpx.Request) -> httpx.Response:
+        ids = request.url.params["positionIds"]
+        seen.append(ids)
+        if ids.startswith("1"):
+            return fail(180020, "Position not found")
+        await clock.sleep(5.0)
+        return ok({"list": []})
+
+    bybit_mock.get(ESTIMATE).mock(side_effect=venue)
+    ids = ["1", "1", "1", "1", "1", "2", "2"]
+
+    with pytest.raises(ExchangeError):
+        await earn.redeem_estimates(ids)
+    leftovers = stray_tasks()
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
+    assert leftovers == []
+
+
+async def test_from_estimate_default_now_agrees_with_the_clock_that_stamped_it(
+    clock: VirtualClock, earn: AdvanceEarn, bybit_mock: respx.MockRouter
+) -> None:
+    """fetched_at and the age check both come from the injected clock: under a virtual clock
+    (tests, the simulator) the documented call accepts a fresh estimate."""
+    bybit_mock.get(ESTIMATE).mock(
+        return_value=ok(
+            {"list": [{"success": True, "positionId": "1277", "estRedeemAmount": "76.8"}]}
+        )
+    )
+    (estimate,) = await earn.redeem_estimates(["1277"])
+    assert estimate.fetched_at == datetime.fromtimestamp(clock.time(), timezone.utc)
+
+    RedeemOrder.from_estimate(estimate, product_id="12999")  # fresh: must not raise
+
+
 # --- wait_for_order -------------------------------------------------------------------------
 
 
@@ -571,6 +624,33 @@ async def test_wait_for_order_refuses_an_empty_id(
     with pytest.raises(InvalidRequest):
         await earn.wait_for_order("")
     assert bybit_mock.calls.call_count == 0
+
+
+async def test_wait_for_order_honours_its_timeout(
+    clock: VirtualClock, earn: AdvanceEarn, bybit_mock: respx.MockRouter
+) -> None:
+    """One poll may not take as long as the retry layer allows (here a 30 s rate-limit
+    reset): the timeout bounds the whole wait."""
+    reset_ms = SERVER_MS + 30_000
+    answers = iter(
+        [
+            fail(
+                10006,
+                "Too many visits!",
+                headers={"X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": str(reset_ms)},
+            )
+        ]
+    )
+
+    def venue(request: httpx.Request) -> httpx.Response:
+        return next(answers, None) or page([order_item("oid-1")])
+
+    bybit_mock.get(ORDER).mock(side_effect=venue)
+    started = clock.monotonic()
+
+    with pytest.raises(OrderWaitTimeout):
+        await earn.wait_for_order("oid-1", timeout=2.0)
+    assert clock.monotonic() - started <= 2.5
 
 
 # --- place_orders ---------------------------------------------------------------------------
@@ -708,6 +788,39 @@ async def test_place_orders_refuses_a_report_of_the_wrong_size(
         await earn.place_orders([stake(), stake()], report=report)
     assert caught.value.field == "report"
     assert bybit_mock.calls.call_count == 0
+
+
+async def test_place_orders_sends_nothing_after_it_has_raised(
+    clock: VirtualClock, make_client: MakeClient, bybit_mock: respx.MockRouter
+) -> None:
+    """When one order fails, the orders still queued in the rate limiter are cancelled and
+    awaited: none may be placed after place_orders has raised (its report is final)."""
+    orders = [stake() for _ in range(4)]
+    bad = orders[0].order_link_id
+    arrived: list[float] = []
+
+    def venue(request: httpx.Request) -> httpx.Response:
+        link = body_of(request)["orderLinkId"]
+        arrived.append(clock.monotonic())
+        if link == bad:
+            return ok({"orderId": "x", "orderLinkId": link}, headers=SUPERSCRIPT_TWO_TIMENOW)
+        return ok({"orderId": f"oid-{link}", "orderLinkId": link})
+
+    bybit_mock.post(PLACE).mock(side_effect=venue)
+    earn = make_client(limits={"place_order": RateLimit(1, per=1.0)}).advance_earn
+
+    try:
+        await earn.place_orders(orders)
+    except Exception:
+        pass  # the point is what happens next
+    returned_at = clock.monotonic()
+    await clock.sleep(10.0)
+    leftovers = stray_tasks()
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
+    late = [at for at in arrived if at > returned_at]
+    assert late == [], f"{len(late)} orders reached the venue after place_orders returned"
 
 
 # --- limit scope ------------------------------------------------------------------------------

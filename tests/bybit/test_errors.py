@@ -37,7 +37,7 @@ from asyncexch import (
 )
 from asyncexch.bybit import BybitClient, Quote, StakeOrder
 from asyncexch.bybit._errors import _CODES
-from tests.builders.bybit import SERVER_MS, fail, ok
+from tests.builders.bybit import SERVER_MS, SUPERSCRIPT_TWO_TIMENOW, Headers, fail, ok
 
 QUOTE_PATH = "/v5/earn/advance/product-extra-info"
 POSITION_PATH = "/v5/earn/advance/position"
@@ -542,6 +542,30 @@ async def test_malformed_response_carries_status_and_excerpt(
     assert info.value.status_code == 200
     assert info.value.excerpt.startswith("<html>")
     assert "Just a moment" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "headers, time",
+    [(SUPERSCRIPT_TWO_TIMENOW, SERVER_MS), (None, 10**400)],
+    ids=["superscript-digit-header", "huge-envelope-time"],
+)
+async def test_garbage_numbers_in_an_answer_are_typed_errors(
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+    headers: Headers | None,
+    time: int,
+) -> None:
+    """int("²") would raise ValueError reading a header; float(10**400) would overflow in
+    ServerTime.observe: neither may escape as a raw exception."""
+    bybit_mock.get(PRODUCT_PATH).mock(
+        return_value=ok({"category": "SmartLeverage", "list": []}, time=time, headers=headers)
+    )
+    client = make_client()
+
+    try:
+        await client.advance_earn.products()
+    except ExchangeError:
+        pass  # a typed error (or success) is fine
 
 
 async def test_garbled_answer_then_good_one_succeeds(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import httpx
 import pytest
 import respx
 
-from asyncexch import ConfigurationError
+from asyncexch import ConfigurationError, RateLimit, VirtualClock
 from asyncexch.bybit import DEMO, MAINNET, REGIONS, TESTNET, BybitClient, StakeOrder
 from asyncexch.bybit._hosts import base_url_for, ip_pool
 from tests.builders.bybit import API_KEY, API_SECRET, BASE_URL, ok
@@ -116,3 +117,29 @@ async def test_the_referer_goes_on_signed_posts_too(bybit_mock: respx.MockRouter
 def test_a_referer_that_is_not_a_short_header_value_is_refused(referer: str) -> None:
     with pytest.raises(ConfigurationError, match="referer must be"):
         BybitClient(API_KEY, API_SECRET, referer=referer)
+
+
+async def test_ip_pool_is_shared_across_bybit_hosts(clock: VirtualClock) -> None:
+    """api.bybit.com and api.bytick.com share the 600/5 s IP limit (reference section 3):
+    clients on the two hosts share one bucket and together stay within it."""
+    times: list[float] = []
+
+    def venue(request: httpx.Request) -> httpx.Response:
+        times.append(clock.monotonic())
+        return ok({"category": "SmartLeverage", "list": []})
+
+    transport = httpx.MockTransport(venue)
+    limits = {"ip": RateLimit(2, per=5.0)}
+    clients = [
+        BybitClient(
+            API_KEY, API_SECRET, base_url=url, clock=clock, transport=transport, limits=limits
+        )
+        for url in ("https://api.bybit.com", "https://api.bytick.com")
+    ]
+    try:
+        await asyncio.gather(*(c.advance_earn.products() for c in clients for _ in range(2)))
+    finally:
+        for c in clients:
+            await c.aclose()
+    in_first_window = [t for t in times if t < times[0] + 5.0]
+    assert len(in_first_window) <= 2, times

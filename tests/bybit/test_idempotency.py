@@ -354,6 +354,47 @@ async def test_already_exists_but_not_found_is_status_unknown(
     assert {r.url.params["orderLinkId"] for r in venue.lookups} == {order.order_link_id}
 
 
+async def test_already_exists_with_failing_lookup_is_not_reported_as_not_processed(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+) -> None:
+    """Bybit said the orderLinkId exists, so *an* order exists; the lookup then cannot connect.
+
+    The lookup's ``TransportError(outcome=NOT_PROCESSED)`` must not be what the caller sees:
+    told the venue did nothing, a bot that re-places with a fresh id doubles the order.
+    """
+    order = stake()
+    bybit_mock.post(PLACE_PATH).mock(return_value=fail(180025, "Order already exists"))
+    bybit_mock.get(ORDER_PATH).mock(side_effect=httpx.ConnectError("no route"))
+    client = make_client()
+
+    with pytest.raises(ExchangeError) as caught:
+        await client.advance_earn.place_order(order)
+    assert caught.value.outcome is not Outcome.NOT_PROCESSED
+    assert isinstance(caught.value, OrderStatusUnknown)
+
+
+async def test_accepted_order_with_unreadable_ack_is_not_a_plain_malformed_response(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+) -> None:
+    """retCode 0 means the order was placed; the ack body lacks orderId.
+
+    The decode failure must go through the reconcile path: a plain MalformedResponse would
+    report a failure for an order that exists.
+    """
+    order = stake()
+    bybit_mock.post(PLACE_PATH).mock(return_value=ok({"orderLinkId": order.order_link_id}))
+    lookup = bybit_mock.get(ORDER_PATH).mock(return_value=page(order_info(order, order_id="oid-1")))
+    client = make_client()
+
+    try:
+        result: object = await client.advance_earn.place_order(order)
+    except ExchangeError as error:
+        result = error
+    assert isinstance(result, (OrderAck, OrderStatusUnknown)), repr(result)
+    if isinstance(result, OrderAck):
+        assert lookup.called
+
+
 # --- every attempt ambiguous -------------------------------------------------------------------
 
 
@@ -775,6 +816,30 @@ async def test_another_order_under_a_redeems_id_is_already_exists(
 
     with pytest.raises(OrderAlreadyExists):
         await client.advance_earn.place_order(order)
+
+
+async def test_redeem_under_a_reused_id_with_a_different_amount_is_already_exists(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+) -> None:
+    """A redeem is compared by product, type *and amount*: a second redeem (another position,
+    another amount) reusing an intent-key id must not get the first redeem's acknowledgement,
+    or the caller believes the second position is being redeemed."""
+    link = "redeem-intent-1"
+    second = RedeemOrder(
+        product_id="12999",
+        position_id="2000",
+        est_redeem_amount=Decimal("190"),
+        amount=Decimal("200"),
+        order_link_id=link,
+    )
+    bybit_mock.post(PLACE_PATH).mock(return_value=fail(180025, "Order already exists"))
+    bybit_mock.get(ORDER_PATH).mock(
+        return_value=page({**redeem_info(second, "100"), "orderId": "first-redeem"})
+    )
+    client = make_client()
+
+    with pytest.raises(OrderAlreadyExists):
+        await client.advance_earn.place_order(second)
 
 
 # --- an id whose call ended without a definite answer is checked next time -----------------------

@@ -27,6 +27,7 @@ from asyncexch import (
     MalformedResponse,
     OrderStatusUnknown,
     Outcome,
+    RateLimit,
     RateLimited,
     RetryPolicy,
     ServiceUnavailable,
@@ -43,11 +44,12 @@ from asyncexch.errors import (
     InsufficientBalance,
     OrderAlreadyExists,
 )
-from tests.builders.bybit import SERVER_MS, fail, ok
+from tests.builders.bybit import SERVER_MS, fail, ok, stake_order
 
 QUOTE_PATH = "/v5/earn/advance/product-extra-info"
 POSITION_PATH = "/v5/earn/advance/position"
 TIME_PATH = "/v5/market/time"
+PLACE_PATH = "/v5/earn/advance/place-order"
 QUOTE_RESULT: dict[str, Any] = {"category": "SmartLeverage", "productId": "P1", "currentPrice": "1"}
 EMPTY_PAGE: dict[str, Any] = {"category": "SmartLeverage", "nextPageCursor": "", "list": []}
 
@@ -590,6 +592,40 @@ async def test_deadline_bounds_backoff_retries(
     assert clock.monotonic() <= 3.0
 
 
+async def test_retry_of_an_order_is_never_sent_after_the_deadline(
+    clock: VirtualClock, make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+) -> None:
+    """The deadline holds when the retry is *sent*, not only before its backoff.
+
+    A retry re-queues at the back of the rate-limit queue; behind a long batch it would leave
+    far after ``deadline``, and (with the old Bybit behaviour, orderLinkId deduplicated for
+    30 minutes) a retry sent after the dedupe window creates a second order.
+    """
+    earn = make_client(
+        limits={"place_order": RateLimit(1, per=1.0)},
+        retry=RetryPolicy(max_attempts=5, deadline=5.0),
+    ).advance_earn
+    orders = [stake_order() for _ in range(20)]
+    first = orders[0].order_link_id
+    sent_at: list[float] = []
+
+    def venue(request: httpx.Request) -> httpx.Response:
+        link = json.loads(request.content)["orderLinkId"]
+        if link == first:
+            sent_at.append(clock.monotonic())
+            if len(sent_at) == 1:
+                raise httpx.ReadTimeout("answer lost", request=request)
+        return ok({"orderId": f"oid-{link}", "orderLinkId": link})
+
+    bybit_mock.post(PLACE_PATH).mock(side_effect=venue)
+    await earn.place_orders(orders)
+
+    assert len(sent_at) >= 1
+    assert all(at - sent_at[0] <= 5.0 for at in sent_at), (
+        f"order 0 resent {sent_at[-1] - sent_at[0]:.1f} s after its first attempt; deadline 5 s"
+    )
+
+
 async def test_backoff_waits_are_positive_and_capped(
     clock: VirtualClock,
     make_client: Callable[..., BybitClient],
@@ -722,6 +758,12 @@ def test_retry_policy_validates_and_defaults_below_dedupe_window() -> None:
     assert policy.max_attempts >= 2
     assert 0 < policy.deadline < 30 * 60  # venues remember orderLinkIds for 30 minutes
     assert 0 < policy.backoff <= policy.max_backoff
+
+
+def test_retry_policy_refuses_a_deadline_beyond_the_dedupe_window() -> None:
+    """Retries are bounded by a deadline shorter than the venue's 30-minute dedupe window."""
+    with pytest.raises(ValueError):
+        RetryPolicy(deadline=45 * 60)
 
 
 # --- the retry driver itself ------------------------------------------------------------------

@@ -1,1 +1,0 @@
-"""Respx and virtual-time tests (to be split by package module)."""
