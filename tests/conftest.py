@@ -1,4 +1,5 @@
-"""Shared fixtures: a virtual clock, Bybit and ChainUP clients on respx, the hypothesis profile.
+"""Shared fixtures: a virtual clock, Bybit and ChainUP clients on respx or on a simulator, the
+hypothesis profile.
 
 What the tests build (envelopes, orders, constants) is in ``tests.builders``."""
 
@@ -6,16 +7,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import respx
 from hypothesis import settings
 
-from asyncexch import RetryPolicy, VirtualClock
+from asyncexch import RetryPolicy, TransportChoice, VirtualClock
 from asyncexch.bybit import BybitClient
 from asyncexch.chainup import ChainupContractClient
 from tests.builders import bybit, chainup
+from tests.builders.sim import SimClients
 
 # Property tests check behaviour, not speed: no per-example deadline (a stalled machine would
 # fail them by wall-clock luck). CI explores the same examples on every run, so a red build is
@@ -29,6 +31,12 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 def clock() -> VirtualClock:
     """Virtual time starting at ``bybit.SERVER_MS``, so local and server clocks agree."""
     return VirtualClock(start=bybit.SERVER_MS / 1000)
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+def http_transport(request: pytest.FixtureRequest) -> TransportChoice:
+    """Each HTTP stack a client can send through, in turn: ``transport=http_transport``."""
+    return cast(TransportChoice, request.param)
 
 
 @pytest.fixture
@@ -92,3 +100,11 @@ async def make_chainup_client(
     yield build
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+def sim_client() -> SimClients:
+    """Clients wired to a simulator in process, on its clock:
+    ``async with sim_client.bybit(sim, KEY, SECRET, **options) as client`` (``.chainup`` for
+    ChainUP). ``tests/integration`` overrides it to serve the simulator on 127.0.0.1."""
+    return SimClients()

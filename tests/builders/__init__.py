@@ -5,3 +5,13 @@ credentials, the endpoint paths as the venue documents them (written out here, n
 the package, so a wrong path in the package fails a test), the success and refusal envelopes
 respx serves, and the orders the tests send. Fixtures live in ``tests/conftest.py``.
 """
+
+from __future__ import annotations
+
+import httpx
+
+
+def raw(body: bytes | str, status: int = 200) -> httpx.Response:
+    """An answer of exactly these bytes, labelled JSON (a number keeps every digit)."""
+    content = body.encode("utf-8") if isinstance(body, str) else body
+    return httpx.Response(status, content=content, headers={"Content-Type": "application/json"})

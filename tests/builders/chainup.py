@@ -1,4 +1,4 @@
-"""ChainUP as the tests serve and send it: credentials, envelopes and orders."""
+"""ChainUP as the tests serve and send it: credentials, paths, envelopes and orders."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ BASE_URL = "https://chainup.test"
 #: The ChainUP reference's example key, and the 17 x 'x' secret its vectors were computed with.
 API_KEY = "0816016bb06417f50327e2b557d39aaa"
 API_SECRET = "x" * 17
+
+# The endpoints, as the reference documents them.
+TAKE = "/api/take_order"
+ORDER_LIST = "/api/order_list_v2"
 
 
 def ok(data: object) -> httpx.Response:

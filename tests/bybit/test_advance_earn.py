@@ -39,15 +39,22 @@ from asyncexch.bybit import (
     RedeemOrder,
     StakeOrder,
 )
-from tests.builders.bybit import SERVER_MS, SUPERSCRIPT_TWO_TIMENOW, fail, ok
+from tests.builders.bybit import (
+    ESTIMATE,
+    ORDER,
+    PLACE,
+    POSITION,
+    PRODUCT,
+    QUOTE,
+    SERVER_MS,
+    SUPERSCRIPT_TWO_TIMENOW,
+    fail,
+    ok,
+    page,
+    stake_order,
+)
 
 UTC = timezone.utc
-PRODUCT = "/v5/earn/advance/product"
-QUOTE = "/v5/earn/advance/product-extra-info"
-PLACE = "/v5/earn/advance/place-order"
-ORDER = "/v5/earn/advance/order"
-POSITION = "/v5/earn/advance/position"
-ESTIMATE = "/v5/earn/advance/get-redeem-est-amount-list"
 
 MakeClient = Callable[..., BybitClient]
 
@@ -125,22 +132,6 @@ def position_item(position_id: str, **changes: Any) -> dict[str, Any]:
     }
     item.update(changes)
     return item
-
-
-def page(items: list[dict[str, Any]], cursor: str = "") -> httpx.Response:
-    return ok({"category": "SmartLeverage", "list": items, "nextPageCursor": cursor})
-
-
-def stake(**changes: Any) -> StakeOrder:
-    fields: dict[str, Any] = {
-        "product_id": "12999",
-        "coin": "USDT",
-        "amount": Decimal("100"),
-        "initial_price": Decimal("68403.67"),
-        "breakeven_price": Decimal("68650.62"),
-    }
-    fields.update(changes)
-    return StakeOrder(**fields)
 
 
 def body_of(request: httpx.Request) -> dict[str, Any]:
@@ -264,7 +255,7 @@ def three_pages(
 
     def answer(request: httpx.Request) -> httpx.Response:
         index = by_cursor[request.url.params.get("cursor")]
-        return page(items[index], cursors[index])
+        return page(*items[index], cursor=cursors[index])
 
     return answer
 
@@ -309,7 +300,7 @@ async def test_orders_are_fetched_lazily(earn: AdvanceEarn, bybit_mock: respx.Mo
 async def test_orders_time_filters_are_sent_as_millis(
     earn: AdvanceEarn, bybit_mock: respx.MockRouter
 ) -> None:
-    route = bybit_mock.get(ORDER).mock(return_value=page([]))
+    route = bybit_mock.get(ORDER).mock(return_value=page())
     start = datetime(2026, 4, 1, 10, 12, 6, tzinfo=UTC)
     end = datetime(2026, 4, 2, tzinfo=UTC)
     assert [info async for info in earn.orders(start_time=start, end_time=end)] == []
@@ -350,9 +341,9 @@ async def test_a_repeating_cursor_is_malformed(
     def answer(request: httpx.Request) -> httpx.Response:
         number = next(counter)
         if number > 10:  # without the check the iteration would never end
-            return page([], "")
+            return page()
         item = order_item(f"o-{number}") if kind == "orders" else position_item(str(number))
-        return page([item], "same")
+        return page(item, cursor="same")
 
     path = ORDER if kind == "orders" else POSITION
     route = bybit_mock.get(path).mock(side_effect=answer)
@@ -519,7 +510,7 @@ def order_sequence(
         status = statuses[min(number, len(statuses) - 1)]
         order_id = request.url.params["orderId"]
         # initialPrice tells the answers apart
-        return page([order_item(order_id, status=status, initialPrice=f"{68000 + number}")])
+        return page(order_item(order_id, status=status, initialPrice=f"{68000 + number}"))
 
     return answer
 
@@ -601,7 +592,7 @@ async def test_wait_for_order_times_out_with_the_last_state_seen(
 async def test_wait_for_order_times_out_with_none_when_never_found(
     earn: AdvanceEarn, bybit_mock: respx.MockRouter, clock: VirtualClock
 ) -> None:
-    route = bybit_mock.get(ORDER).mock(return_value=page([]))
+    route = bybit_mock.get(ORDER).mock(return_value=page())
     with pytest.raises(OrderWaitTimeout) as caught:
         await earn.wait_for_order("o-404", timeout=3.0, poll_interval=1.0)
     assert caught.value.last_seen is None
@@ -612,7 +603,7 @@ async def test_wait_for_order_times_out_with_none_when_never_found(
 async def test_wait_for_order_ignores_a_different_order(
     earn: AdvanceEarn, bybit_mock: respx.MockRouter
 ) -> None:
-    bybit_mock.get(ORDER).mock(return_value=page([order_item("someone-else", status="Success")]))
+    bybit_mock.get(ORDER).mock(return_value=page(order_item("someone-else", status="Success")))
     with pytest.raises(OrderWaitTimeout) as caught:
         await earn.wait_for_order("o-1", timeout=2.0)
     assert caught.value.last_seen is None
@@ -643,7 +634,7 @@ async def test_wait_for_order_honours_its_timeout(
     )
 
     def venue(request: httpx.Request) -> httpx.Response:
-        return next(answers, None) or page([order_item("oid-1")])
+        return next(answers, None) or page(order_item("oid-1"))
 
     bybit_mock.get(ORDER).mock(side_effect=venue)
     started = clock.monotonic()
@@ -674,7 +665,7 @@ def placing(
 async def test_place_orders_gives_one_result_per_order_in_order(
     earn: AdvanceEarn, bybit_mock: respx.MockRouter
 ) -> None:
-    orders = [stake(amount=Decimal(100 + index)) for index in range(20)]
+    orders = [stake_order(amount=Decimal(100 + index)) for index in range(20)]
     route = bybit_mock.post(PLACE).mock(side_effect=placing(orders, lambda index: index % 5 == 4))
     reported: list[tuple[int, OrderAck | ExchangeError]] = []
 
@@ -703,7 +694,7 @@ async def test_place_orders_gives_one_result_per_order_in_order(
 async def test_place_orders_survives_a_raising_callback(
     earn: AdvanceEarn, bybit_mock: respx.MockRouter
 ) -> None:
-    orders = [stake() for _ in range(6)]
+    orders = [stake_order() for _ in range(6)]
     bybit_mock.post(PLACE).mock(side_effect=placing(orders, lambda index: index == 2))
     calls: list[int] = []
 
@@ -728,7 +719,7 @@ async def test_cancelled_batch_report_tells_what_was_sent(
     make_client: MakeClient, bybit_mock: respx.MockRouter, clock: VirtualClock
 ) -> None:
     earn = make_client(limits={"place_order": RateLimit(2, per=1.0)}).advance_earn
-    orders = [stake() for _ in range(10)]
+    orders = [stake_order() for _ in range(10)]
     index_of = {order.order_link_id: index for index, order in enumerate(orders)}
     received: list[int] = []
 
@@ -785,7 +776,7 @@ async def test_place_orders_refuses_a_report_of_the_wrong_size(
 ) -> None:
     report: BatchReport[OrderAck | ExchangeError] = BatchReport(3)
     with pytest.raises(InvalidRequest) as caught:
-        await earn.place_orders([stake(), stake()], report=report)
+        await earn.place_orders([stake_order(), stake_order()], report=report)
     assert caught.value.field == "report"
     assert bybit_mock.calls.call_count == 0
 
@@ -795,7 +786,7 @@ async def test_place_orders_sends_nothing_after_it_has_raised(
 ) -> None:
     """When one order fails, the orders still queued in the rate limiter are cancelled and
     awaited: none may be placed after place_orders has raised (its report is final)."""
-    orders = [stake() for _ in range(4)]
+    orders = [stake_order() for _ in range(4)]
     bad = orders[0].order_link_id
     arrived: list[float] = []
 
@@ -844,9 +835,9 @@ async def test_keys_of_one_uid_share_buckets_through_limit_scope(
     alone = make_client(api_key="key-c", limits=limits)
 
     await asyncio.gather(
-        first.advance_earn.place_order(stake()),
-        second.advance_earn.place_order(stake()),
-        alone.advance_earn.place_order(stake()),
+        first.advance_earn.place_order(stake_order()),
+        second.advance_earn.place_order(stake_order()),
+        alone.advance_earn.place_order(stake_order()),
     )
 
     assert arrivals["key-a"] == arrivals["key-c"] == 0.0
@@ -883,20 +874,18 @@ async def test_public_api_flow_end_to_end(
         body = placed[order_id]
         status = "Pending" if next(lookups) < 1 else "Success"
         return page(
-            [
-                order_item(
-                    order_id,
-                    status=status,
-                    orderLinkId=body["orderLinkId"],
-                    orderType=body["orderType"],
-                    amount=body.get("amount", "0"),
-                )
-            ]
+            order_item(
+                order_id,
+                status=status,
+                orderLinkId=body["orderLinkId"],
+                orderType=body["orderType"],
+                amount=body.get("amount", "0"),
+            )
         )
 
     place_route = bybit_mock.post(PLACE).mock(side_effect=place)
     bybit_mock.get(ORDER).mock(side_effect=order_info)
-    bybit_mock.get(POSITION).mock(return_value=page([position_item("1277", orderId="stake-1")], ""))
+    bybit_mock.get(POSITION).mock(return_value=page(position_item("1277", orderId="stake-1")))
     estimate_route = bybit_mock.get(ESTIMATE).mock(
         return_value=ok(
             {

@@ -37,12 +37,19 @@ from asyncexch import (
 )
 from asyncexch.bybit import BybitClient, Quote, StakeOrder
 from asyncexch.bybit._errors import _CODES
-from tests.builders.bybit import SERVER_MS, SUPERSCRIPT_TWO_TIMENOW, Headers, fail, ok
+from tests.builders import raw
+from tests.builders.bybit import (
+    POSITION,
+    PRODUCT,
+    QUOTE,
+    SERVER_MS,
+    SUPERSCRIPT_TWO_TIMENOW,
+    TIME,
+    Headers,
+    fail,
+    ok,
+)
 
-QUOTE_PATH = "/v5/earn/advance/product-extra-info"
-POSITION_PATH = "/v5/earn/advance/position"
-PRODUCT_PATH = "/v5/earn/advance/product"
-TIME_PATH = "/v5/market/time"
 QUOTE_RESULT: dict[str, Any] = {
     "category": "SmartLeverage",
     "productId": "P1",
@@ -121,15 +128,10 @@ def html(status: int, text: str = "Bad Gateway") -> httpx.Response:
     )
 
 
-def raw(body: bytes | str, status: int = 200) -> httpx.Response:
-    content = body.encode() if isinstance(body, str) else body
-    return httpx.Response(status, content=content, headers={"Content-Type": "application/json"})
-
-
 @pytest.fixture(autouse=True)
 def time_route(bybit_mock: respx.MockRouter) -> respx.Route:
     """The server-time endpoint a 10002 makes the client call; it agrees with our clock."""
-    return bybit_mock.get(TIME_PATH).mock(
+    return bybit_mock.get(TIME).mock(
         return_value=ok({"timeSecond": str(SERVER_MS // 1000), "timeNano": str(SERVER_MS * 10**6)})
     )
 
@@ -148,7 +150,7 @@ async def test_ret_code_maps_to_its_typed_error(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    route = bybit_mock.get(QUOTE_PATH).mock(return_value=fail(code, f"the message of {code}"))
+    route = bybit_mock.get(QUOTE).mock(return_value=fail(code, f"the message of {code}"))
     client = make_client(retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(ApiError) as info:
@@ -168,7 +170,7 @@ async def test_ret_code_maps_to_its_typed_error(
 async def test_unknown_code_is_plain_api_error(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
-    route = bybit_mock.get(QUOTE_PATH).mock(side_effect=[fail(123456, "new"), ok(QUOTE_RESULT)])
+    route = bybit_mock.get(QUOTE).mock(side_effect=[fail(123456, "new"), ok(QUOTE_RESULT)])
     client = make_client()
 
     with pytest.raises(ApiError) as info:
@@ -184,7 +186,7 @@ async def test_error_envelope_keeps_its_http_status(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
     body = {"retCode": 10001, "retMsg": "params error", "result": {}, "time": SERVER_MS}
-    bybit_mock.get(QUOTE_PATH).mock(return_value=httpx.Response(400, json=body))
+    bybit_mock.get(QUOTE).mock(return_value=httpx.Response(400, json=body))
     client = make_client()
 
     with pytest.raises(BadParameter) as info:
@@ -197,7 +199,7 @@ async def test_error_without_ret_msg_still_typed(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
     body = {"retCode": 180016, "retMsg": None, "result": None, "time": SERVER_MS}
-    bybit_mock.get(QUOTE_PATH).mock(return_value=httpx.Response(200, json=body))
+    bybit_mock.get(QUOTE).mock(return_value=httpx.Response(200, json=body))
     client = make_client()
 
     with pytest.raises(InsufficientBalance) as info:
@@ -238,7 +240,7 @@ async def test_get_retries_not_processed_and_unknown_failures(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    route = bybit_mock.get(QUOTE_PATH).mock(side_effect=[first(), ok(QUOTE_RESULT)])
+    route = bybit_mock.get(QUOTE).mock(side_effect=[first(), ok(QUOTE_RESULT)])
     client = make_client()
 
     quote = await client.advance_earn.quote("P1")
@@ -254,7 +256,7 @@ FAILED_CODES = [10001, 10003, 10004, 10005, 10007, 10010, 10017, 180001, 180016,
 async def test_get_raises_failed_at_once(
     code: int, make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
-    route = bybit_mock.get(QUOTE_PATH).mock(side_effect=[fail(code), ok(QUOTE_RESULT)])
+    route = bybit_mock.get(QUOTE).mock(side_effect=[fail(code), ok(QUOTE_RESULT)])
     client = make_client()
 
     with pytest.raises(ApiError) as info:
@@ -284,7 +286,7 @@ async def test_transport_failure_outcome(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    route = bybit_mock.get(QUOTE_PATH).mock(side_effect=exc)
+    route = bybit_mock.get(QUOTE).mock(side_effect=exc)
     client = make_client(retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(TransportError) as info:
@@ -300,7 +302,7 @@ async def test_transport_failure_outcome(
 async def test_5xx_html_is_service_unavailable(
     status: int, make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
-    bybit_mock.get(QUOTE_PATH).mock(return_value=html(status))
+    bybit_mock.get(QUOTE).mock(return_value=html(status))
     client = make_client(retry=RetryPolicy(max_attempts=2))
 
     with pytest.raises(ServiceUnavailable) as info:
@@ -331,7 +333,7 @@ async def test_4xx_without_envelope_is_a_definite_refusal(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    route = bybit_mock.get(QUOTE_PATH).mock(
+    route = bybit_mock.get(QUOTE).mock(
         side_effect=[httpx.Response(status, text="gateway says no"), ok(QUOTE_RESULT)]
     )
     client = make_client()
@@ -376,7 +378,7 @@ async def test_5xx_with_envelope_keeps_ret_code(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
     body = {"retCode": 10016, "retMsg": "restarting", "result": {}, "time": SERVER_MS}
-    bybit_mock.get(QUOTE_PATH).mock(return_value=httpx.Response(500, json=body))
+    bybit_mock.get(QUOTE).mock(return_value=httpx.Response(500, json=body))
     client = make_client(retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(ServiceUnavailable) as info:
@@ -425,7 +427,7 @@ async def test_garbled_answer_is_malformed_response(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=lambda request: answer())
+    bybit_mock.get(QUOTE).mock(side_effect=lambda request: answer())
     client = make_client(retry=RetryPolicy(max_attempts=2))
 
     with pytest.raises(ExchangeError) as info:
@@ -477,7 +479,7 @@ async def test_result_with_wrong_types_is_malformed_response(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    route = bybit_mock.get(POSITION_PATH).mock(return_value=ok(result))
+    route = bybit_mock.get(POSITION).mock(return_value=ok(result))
     client = make_client()
 
     with pytest.raises(ExchangeError) as info:
@@ -487,7 +489,7 @@ async def test_result_with_wrong_types_is_malformed_response(
     assert route.call_count == 1  # a payload that decodes badly is not sent again
 
 
-PRODUCT = {
+PRODUCT_ITEM = {
     "category": "SmartLeverage",
     "productId": "P1",
     "investCoin": "USDT",
@@ -504,7 +506,7 @@ PRODUCT = {
 async def test_well_formed_product_decodes(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
-    bybit_mock.get(PRODUCT_PATH).mock(return_value=ok({"list": [PRODUCT], "nextPageCursor": ""}))
+    bybit_mock.get(PRODUCT).mock(return_value=ok({"list": [PRODUCT_ITEM], "nextPageCursor": ""}))
     client = make_client()
 
     (product,) = await client.advance_earn.products()
@@ -519,9 +521,9 @@ async def test_well_formed_product_decodes(
 async def test_integer_field_with_wrong_value_is_malformed_response(
     precision: str, make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
-    product = json.dumps({**PRODUCT, "orderPrecisionDigital": "X"}).replace('"X"', precision)
+    product = json.dumps({**PRODUCT_ITEM, "orderPrecisionDigital": "X"}).replace('"X"', precision)
     text = f'{{"retCode":0,"retMsg":"OK","result":{{"list":[{product}]}},"time":{SERVER_MS}}}'
-    bybit_mock.get(PRODUCT_PATH).mock(return_value=raw(text))
+    bybit_mock.get(PRODUCT).mock(return_value=raw(text))
     client = make_client()
 
     with pytest.raises(ExchangeError) as info:
@@ -533,7 +535,7 @@ async def test_integer_field_with_wrong_value_is_malformed_response(
 async def test_malformed_response_carries_status_and_excerpt(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
-    bybit_mock.get(QUOTE_PATH).mock(return_value=html(200, "Just a moment"))
+    bybit_mock.get(QUOTE).mock(return_value=html(200, "Just a moment"))
     client = make_client(retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(MalformedResponse) as info:
@@ -557,7 +559,7 @@ async def test_garbage_numbers_in_an_answer_are_typed_errors(
 ) -> None:
     """int("²") would raise ValueError reading a header; float(10**400) would overflow in
     ServerTime.observe: neither may escape as a raw exception."""
-    bybit_mock.get(PRODUCT_PATH).mock(
+    bybit_mock.get(PRODUCT).mock(
         return_value=ok({"category": "SmartLeverage", "list": []}, time=time, headers=headers)
     )
     client = make_client()
@@ -571,7 +573,7 @@ async def test_garbage_numbers_in_an_answer_are_typed_errors(
 async def test_garbled_answer_then_good_one_succeeds(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
-    route = bybit_mock.get(QUOTE_PATH).mock(
+    route = bybit_mock.get(QUOTE).mock(
         side_effect=[html(200), raw('{"retCode":0,"res'), ok(QUOTE_RESULT)]
     )
     client = make_client()

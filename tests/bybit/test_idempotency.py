@@ -35,22 +35,10 @@ from asyncexch import (
     VirtualClock,
 )
 from asyncexch.bybit import BybitClient, OrderAck, RedeemOrder, StakeOrder
-from tests.builders.bybit import SERVER_MS, fail, ok
+from tests.builders.bybit import ORDER, PLACE, SERVER_MS, fail, ok, page, redeem_order, stake_order
 
-PLACE_PATH = "/v5/earn/advance/place-order"
-ORDER_PATH = "/v5/earn/advance/order"
 ORDER_ID = "97f198e9-b14b-4703-b4a6-a4aa06ba1499"
 Answer = Callable[[], Any]
-
-
-def stake(amount: str = "100", product_id: str = "12999") -> StakeOrder:
-    return StakeOrder(
-        product_id=product_id,
-        coin="USDT",
-        amount=Decimal(amount),
-        initial_price=Decimal("68403"),
-        breakeven_price=Decimal("68650"),
-    )
 
 
 def order_info(
@@ -76,10 +64,6 @@ def order_info(
     }
 
 
-def page(*items: dict[str, Any]) -> httpx.Response:
-    return ok({"category": "SmartLeverage", "nextPageCursor": "", "list": list(items)})
-
-
 class Venue:
     """Records place-order and order-lookup requests; answers from scripted lists."""
 
@@ -93,8 +77,8 @@ class Venue:
         self.lookup_answers = lookup or [lambda: page()]
         self.placed: list[httpx.Request] = []
         self.lookups: list[httpx.Request] = []
-        router.post(PLACE_PATH).mock(side_effect=self._place)
-        router.get(ORDER_PATH).mock(side_effect=self._lookup)
+        router.post(PLACE).mock(side_effect=self._place)
+        router.get(ORDER).mock(side_effect=self._lookup)
 
     @staticmethod
     def _answer(answers: list[Answer], count: int, request: httpx.Request) -> httpx.Response:
@@ -150,7 +134,7 @@ ALREADY: dict[str, Answer] = {
 
 @pytest.fixture
 def order() -> StakeOrder:
-    return stake()
+    return stake_order()
 
 
 # --- old server: the same orderId again --------------------------------------------------------
@@ -362,9 +346,9 @@ async def test_already_exists_with_failing_lookup_is_not_reported_as_not_process
     The lookup's ``TransportError(outcome=NOT_PROCESSED)`` must not be what the caller sees:
     told the venue did nothing, a bot that re-places with a fresh id doubles the order.
     """
-    order = stake()
-    bybit_mock.post(PLACE_PATH).mock(return_value=fail(180025, "Order already exists"))
-    bybit_mock.get(ORDER_PATH).mock(side_effect=httpx.ConnectError("no route"))
+    order = stake_order()
+    bybit_mock.post(PLACE).mock(return_value=fail(180025, "Order already exists"))
+    bybit_mock.get(ORDER).mock(side_effect=httpx.ConnectError("no route"))
     client = make_client()
 
     with pytest.raises(ExchangeError) as caught:
@@ -381,9 +365,9 @@ async def test_accepted_order_with_unreadable_ack_is_not_a_plain_malformed_respo
     The decode failure must go through the reconcile path: a plain MalformedResponse would
     report a failure for an order that exists.
     """
-    order = stake()
-    bybit_mock.post(PLACE_PATH).mock(return_value=ok({"orderLinkId": order.order_link_id}))
-    lookup = bybit_mock.get(ORDER_PATH).mock(return_value=page(order_info(order, order_id="oid-1")))
+    order = stake_order()
+    bybit_mock.post(PLACE).mock(return_value=ok({"orderLinkId": order.order_link_id}))
+    lookup = bybit_mock.get(ORDER).mock(return_value=page(order_info(order, order_id="oid-1")))
     client = make_client()
 
     try:
@@ -616,9 +600,9 @@ async def test_failed_answer_raises_at_once_without_lookup(
 async def test_distinct_orders_get_distinct_link_ids(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
-    first, second = stake(), stake()
+    first, second = stake_order(), stake_order()
     seen: list[str] = []
-    bybit_mock.post(PLACE_PATH).mock(side_effect=counting_acks(seen))
+    bybit_mock.post(PLACE).mock(side_effect=counting_acks(seen))
     client = make_client()
 
     await client.advance_earn.place_order(first)
@@ -686,9 +670,9 @@ async def test_cancel_while_waiting_in_the_rate_limiter_sends_nothing(
     before = set(asyncio.all_tasks())
     asked = spy_sleeps(clock, monkeypatch)
     seen: list[str] = []
-    bybit_mock.post(PLACE_PATH).mock(side_effect=counting_acks(seen))
+    bybit_mock.post(PLACE).mock(side_effect=counting_acks(seen))
     client = make_client(limits={"place_order": RateLimit(1, per=10.0)})
-    first, cancelled, after = stake(), stake(), stake()
+    first, cancelled, after = stake_order(), stake_order(), stake_order()
 
     await client.advance_earn.place_order(first)  # takes the bucket's only slot
     task = asyncio.ensure_future(client.advance_earn.place_order(cancelled))
@@ -721,9 +705,9 @@ async def test_cancel_a_queued_waiter_keeps_the_queue_moving(
 ) -> None:
     before = set(asyncio.all_tasks())
     seen: list[str] = []
-    bybit_mock.post(PLACE_PATH).mock(side_effect=counting_acks(seen))
+    bybit_mock.post(PLACE).mock(side_effect=counting_acks(seen))
     client = make_client(limits={"place_order": RateLimit(1, per=10.0)})
-    orders = [stake() for _ in range(4)]
+    orders = [stake_order() for _ in range(4)]
 
     await client.advance_earn.place_order(orders[0])
     head = asyncio.ensure_future(client.advance_earn.place_order(orders[1]))
@@ -751,13 +735,10 @@ async def test_cancel_a_queued_waiter_keeps_the_queue_moving(
 
 
 def redeem(amount: str | None = None) -> RedeemOrder:
-    return RedeemOrder(
-        product_id="12999",
-        position_id="1277",
-        est_redeem_amount=Decimal("77.8469"),
-        amount=None if amount is None else Decimal(amount),
-        coin=None if amount is None else "USDT",
-    )
+    """The reference's redeem, with the staked ``amount`` (and its coin) when given."""
+    if amount is None:
+        return redeem_order()
+    return redeem_order(amount=Decimal(amount), coin="USDT")
 
 
 def redeem_info(order: RedeemOrder, amount: str) -> dict[str, Any]:
@@ -832,8 +813,8 @@ async def test_redeem_under_a_reused_id_with_a_different_amount_is_already_exist
         amount=Decimal("200"),
         order_link_id=link,
     )
-    bybit_mock.post(PLACE_PATH).mock(return_value=fail(180025, "Order already exists"))
-    bybit_mock.get(ORDER_PATH).mock(
+    bybit_mock.post(PLACE).mock(return_value=fail(180025, "Order already exists"))
+    bybit_mock.get(ORDER).mock(
         return_value=page({**redeem_info(second, "100"), "orderId": "first-redeem"})
     )
     client = make_client()
@@ -901,8 +882,8 @@ async def test_placing_again_after_a_cancellation_in_flight_looks_before_believi
             return await step(request)
         return fail(180030, "Slippage fail")
 
-    bybit_mock.post(PLACE_PATH).mock(side_effect=place)
-    lookups = bybit_mock.get(ORDER_PATH).mock(return_value=page(order_info(order)))
+    bybit_mock.post(PLACE).mock(side_effect=place)
+    lookups = bybit_mock.get(ORDER).mock(return_value=page(order_info(order)))
     client = make_client()
 
     task = asyncio.ensure_future(client.advance_earn.place_order(order))

@@ -33,6 +33,7 @@ from asyncexch.bybit import (
     StakeOrder,
 )
 from asyncexch.bybit._models import EstimateList
+from tests.builders.bybit import redeem_order, stake_order
 
 UTC = timezone.utc
 T = TypeVar("T")
@@ -457,20 +458,8 @@ def test_non_string_status_is_malformed(status: object) -> None:
 # --- StakeOrder -----------------------------------------------------------------------------
 
 
-def stake(**changes: Any) -> StakeOrder:
-    fields: dict[str, Any] = {
-        "product_id": "12999",
-        "coin": "USDT",
-        "amount": Decimal("100"),
-        "initial_price": Decimal("68403.67"),
-        "breakeven_price": Decimal("68650.62"),
-    }
-    fields.update(changes)
-    return StakeOrder(**fields)
-
-
 def test_stake_order_params_follow_the_documented_body() -> None:
-    order = stake(order_link_id="usdt-earn-007", amount=Decimal("1E+2"))
+    order = stake_order(order_link_id="usdt-earn-007", amount=Decimal("1E+2"))
     assert order.to_params() == {
         "category": "SmartLeverage",
         "productId": "12999",
@@ -479,7 +468,7 @@ def test_stake_order_params_follow_the_documented_body() -> None:
         "amount": "100",
         "accountType": "FUND",
         "orderLinkId": "usdt-earn-007",
-        "smartLeverageStakeExtra": {"initialPrice": "68403.67", "breakevenPrice": "68650.62"},
+        "smartLeverageStakeExtra": {"initialPrice": "68403", "breakevenPrice": "68650"},
     }
 
 
@@ -510,21 +499,21 @@ def test_stake_order_params_follow_the_documented_body() -> None:
 )
 def test_stake_order_validation(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidRequest) as caught:
-        stake(**changes)
+        stake_order(**changes)
     assert caught.value.field == field
     assert isinstance(caught.value, ValueError)
     assert field in str(caught.value)
 
 
 def test_stake_order_accepts_the_limits() -> None:
-    order = stake(order_link_id="a" * 36, account_type="UNIFIED")
+    order = stake_order(order_link_id="a" * 36, account_type="UNIFIED")
     assert order.order_link_id == "a" * 36
     assert order.account_type == "UNIFIED"
-    assert stake(order_link_id="A-z_0").order_link_id == "A-z_0"
+    assert stake_order(order_link_id="A-z_0").order_link_id == "A-z_0"
 
 
 def test_order_link_id_is_generated_unique_and_stable() -> None:
-    orders = [stake() for _ in range(200)]
+    orders = [stake_order() for _ in range(200)]
     ids = [order.order_link_id for order in orders]
     assert len(set(ids)) == len(ids)
     for order in orders:
@@ -536,13 +525,13 @@ def test_order_link_id_is_generated_unique_and_stable() -> None:
 
 
 def test_explicit_order_link_id_is_kept() -> None:
-    order = stake(order_link_id="my-intent_2026")
+    order = stake_order(order_link_id="my-intent_2026")
     assert order.order_link_id == "my-intent_2026"
     assert order.to_params()["orderLinkId"] == "my-intent_2026"
 
 
 def test_stake_order_is_immutable() -> None:
-    order = stake()
+    order = stake_order()
     with pytest.raises(AttributeError):
         order.order_link_id = "other"  # type: ignore[misc]
 
@@ -550,18 +539,8 @@ def test_stake_order_is_immutable() -> None:
 # --- RedeemOrder ----------------------------------------------------------------------------
 
 
-def redeem(**changes: Any) -> RedeemOrder:
-    fields: dict[str, Any] = {
-        "product_id": "12999",
-        "position_id": "1277",
-        "est_redeem_amount": Decimal("77.8469"),
-    }
-    fields.update(changes)
-    return RedeemOrder(**fields)
-
-
 def test_redeem_order_params_follow_the_documented_body() -> None:
-    order = redeem(order_link_id="usdt-earn-008", is_slippage_protected=True)
+    order = redeem_order(order_link_id="usdt-earn-008", is_slippage_protected=True)
     assert order.to_params() == {
         "category": "SmartLeverage",
         "productId": "12999",
@@ -599,18 +578,18 @@ def test_redeem_order_params_follow_the_documented_body() -> None:
 )
 def test_redeem_order_validation(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidRequest) as caught:
-        redeem(**changes)
+        redeem_order(**changes)
     assert caught.value.field == field
     assert isinstance(caught.value, ValueError)
 
 
 def test_redeem_order_optional_amount_and_coin() -> None:
-    order = redeem(amount=Decimal("100"), coin="USDT")
+    order = redeem_order(amount=Decimal("100"), coin="USDT")
     params = order.to_params()
     assert params["amount"] == "100"
     assert params["coin"] == "USDT"
-    assert "amount" not in redeem().to_params()
-    assert "coin" not in redeem().to_params()
+    assert "amount" not in redeem_order().to_params()
+    assert "coin" not in redeem_order().to_params()
 
 
 FETCHED = datetime(2026, 4, 1, 10, 0, 0, tzinfo=UTC)
@@ -699,8 +678,8 @@ def test_from_estimate_validates_the_order_it_builds() -> None:
 
 
 def test_redeem_is_slippage_protected_unless_asked_not_to_be() -> None:
-    assert redeem().is_slippage_protected is True
-    assert redeem().to_params()["smartLeverageRedeemExtra"] == {
+    assert redeem_order().is_slippage_protected is True
+    assert redeem_order().to_params()["smartLeverageRedeemExtra"] == {
         "positionId": "1277",
         "estRedeemAmount": "77.8469",
         "isSlippageProtected": True,

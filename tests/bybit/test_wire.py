@@ -33,14 +33,23 @@ from asyncexch import (
 )
 from asyncexch.bybit import BybitClient, BybitVenue, RedeemOrder, StakeOrder
 from asyncexch.bybit._endpoints import PLACE_ORDER, REDEEM_ESTIMATE
-from tests.builders.bybit import API_KEY, API_SECRET, SERVER_MS, fail, ok
-
-PLACE = "/v5/earn/advance/place-order"
-ORDERS = "/v5/earn/advance/order"
-ESTIMATES = "/v5/earn/advance/get-redeem-est-amount-list"
-PRODUCTS = "/v5/earn/advance/product"
-QUOTE = "/v5/earn/advance/product-extra-info"
-TIME = "/v5/market/time"
+from tests.builders.bybit import (
+    API_KEY,
+    API_SECRET,
+    ESTIMATE,
+    ORDER,
+    PLACE,
+    PRODUCT,
+    QUOTE,
+    SERVER_MS,
+    TIME,
+    fail,
+    ok,
+    page,
+    redeem_order,
+    stake_order,
+)
+from tests.secret_leaks import assert_no_secret
 
 #: The documented stake example, compact (reference notes, sections 1.4 and 2).
 STAKE_BODY = (
@@ -64,28 +73,14 @@ Responder = Callable[[httpx.Request, int], httpx.Response]
 # --- helpers ------------------------------------------------------------------------------
 
 
-def stake_order(**overrides: Any) -> StakeOrder:
-    fields: dict[str, Any] = {
-        "product_id": "12999",
-        "coin": "USDT",
-        "amount": Decimal("100"),
-        "initial_price": Decimal("68403"),
-        "breakeven_price": Decimal("68650"),
-        "order_link_id": "usdt-earn-007",
-    }
-    fields.update(overrides)
-    return StakeOrder(**fields)
+def documented_stake(**overrides: Any) -> StakeOrder:
+    """The reference's stake example with its orderLinkId: the body :data:`STAKE_BODY`."""
+    return stake_order(**{"order_link_id": "usdt-earn-007", **overrides})
 
 
-def redeem_order(**overrides: Any) -> RedeemOrder:
-    fields: dict[str, Any] = {
-        "product_id": "12999",
-        "position_id": "1277",
-        "est_redeem_amount": Decimal("77.8469"),
-        "order_link_id": "usdt-earn-008",
-    }
-    fields.update(overrides)
-    return RedeemOrder(**fields)
+def documented_redeem(**overrides: Any) -> RedeemOrder:
+    """The reference's redeem example with its orderLinkId: the body :data:`REDEEM_BODY`."""
+    return redeem_order(**{"order_link_id": "usdt-earn-008", **overrides})
 
 
 def ack(
@@ -106,10 +101,6 @@ def order_info(order_link_id: str, **overrides: str) -> dict[str, str]:
     }
     info.update(overrides)
     return info
-
-
-def page(items: Sequence[object] = (), cursor: str = "") -> dict[str, object]:
-    return {"category": "SmartLeverage", "list": list(items), "nextPageCursor": cursor}
 
 
 def virtual_ms(clock: VirtualClock) -> int:
@@ -210,7 +201,7 @@ async def test_stake_order_body_headers_and_signature_on_the_wire(
     route = bybit_mock.post(PLACE).mock(return_value=ok(ack("usdt-earn-007")))
     client = make_client()
 
-    result = await client.advance_earn.place_order(stake_order())
+    result = await client.advance_earn.place_order(documented_stake())
 
     assert result.order_link_id == "usdt-earn-007"
     assert route.call_count == 1
@@ -231,7 +222,7 @@ async def test_stake_order_matches_the_reference_vector_at_its_timestamp(
     route = bybit_mock.post(PLACE).mock(return_value=ok(ack("usdt-earn-007")))
     client = make_client(clock=VirtualClock(start=1672211928.3385))
 
-    await client.advance_earn.place_order(stake_order())
+    await client.advance_earn.place_order(documented_stake())
 
     request = route.calls[0].request
     assert request.headers["X-BAPI-TIMESTAMP"] == "1672211928338"
@@ -245,7 +236,7 @@ async def test_redeem_order_body_without_amount_and_coin_by_default(
     route = bybit_mock.post(PLACE).mock(return_value=ok(ack("usdt-earn-008")))
     client = make_client()
 
-    await client.advance_earn.place_order(redeem_order(is_slippage_protected=False))
+    await client.advance_earn.place_order(documented_redeem(is_slippage_protected=False))
 
     request = route.calls[0].request
     assert request.content == (
@@ -266,7 +257,7 @@ async def test_redeem_order_matches_the_documented_example(
     route = bybit_mock.post(PLACE).mock(return_value=ok(ack("usdt-earn-008")))
     client = make_client()
 
-    await client.advance_earn.place_order(redeem_order())  # protected by default
+    await client.advance_earn.place_order(documented_redeem())  # protected by default
 
     request = route.calls[0].request
     assert request.content == REDEEM_BODY.encode("utf-8")
@@ -281,7 +272,7 @@ async def test_redeem_order_with_amount_and_coin(
     client = make_client()
 
     await client.advance_earn.place_order(
-        redeem_order(amount=Decimal("1E+2"), coin="USDT", account_type="UNIFIED")
+        documented_redeem(amount=Decimal("1E+2"), coin="USDT", account_type="UNIFIED")
     )
 
     request = route.calls[0].request
@@ -301,7 +292,7 @@ async def test_decimals_go_in_plain_notation(
     client = make_client()
 
     await client.advance_earn.place_order(
-        stake_order(
+        documented_stake(
             amount=Decimal("1E+2"),
             initial_price=Decimal("0.00000001"),
             breakeven_price=Decimal("6.865E+4"),
@@ -341,10 +332,10 @@ async def test_get_query_is_sorted_drops_none_and_is_what_was_signed(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
 ) -> None:
     cursor = "53%3A1%2C53%3A1"
-    route = bybit_mock.get(ORDERS).mock(
+    route = bybit_mock.get(ORDER).mock(
         side_effect=[
-            ok(page([order_info("abc-1")], cursor=cursor)),
-            ok(page([], cursor="")),
+            page(order_info("abc-1"), cursor=cursor),
+            page(),
         ]
     )
     client = make_client()
@@ -385,7 +376,7 @@ async def test_redeem_estimates_send_comma_separated_ids_raw(
         {"success": True, "positionId": "1260", "estRedeemAmount": "10", "slippageRate": "0.97"},
         {"success": True, "positionId": "1277", "estRedeemAmount": "77.8469"},
     ]
-    route = bybit_mock.get(ESTIMATES).mock(return_value=ok({"list": estimates}))
+    route = bybit_mock.get(ESTIMATE).mock(return_value=ok({"list": estimates}))
     client = make_client()
 
     result = await client.advance_earn.redeem_estimates(["1277", "1260"])
@@ -404,7 +395,7 @@ async def test_redeem_estimates_match_the_reference_vector_at_its_timestamp(
         {"success": True, "positionId": "1277", "estRedeemAmount": "77.8469"},
         {"success": True, "positionId": "1260", "estRedeemAmount": "10"},
     ]
-    route = bybit_mock.get(ESTIMATES).mock(return_value=ok({"list": estimates}))
+    route = bybit_mock.get(ESTIMATE).mock(return_value=ok({"list": estimates}))
     client = make_client(clock=VirtualClock(start=1672280218.8825))
 
     await client.advance_earn.redeem_estimates(["1277", "1260"])
@@ -419,7 +410,7 @@ async def test_redeem_estimates_match_the_reference_vector_at_its_timestamp(
 async def test_public_endpoints_send_no_auth_headers(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, keyed: bool
 ) -> None:
-    products = bybit_mock.get(PRODUCTS).mock(return_value=ok(page([])))
+    products = bybit_mock.get(PRODUCT).mock(return_value=page())
     quote = bybit_mock.get(QUOTE).mock(
         return_value=ok(
             {"category": "SmartLeverage", "productId": "12999", "currentPrice": "68403"}
@@ -445,7 +436,7 @@ async def test_public_endpoints_send_no_auth_headers(
 async def test_rate_limited_retry_resends_same_bytes_with_a_fresh_signature(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, clock: VirtualClock
 ) -> None:
-    order = stake_order()
+    order = documented_stake()
     route = bybit_mock.post(PLACE).mock(
         side_effect=scripted(clock, [rate_limited(1500), answer_ok(ack(order.order_link_id))])
     )
@@ -494,7 +485,7 @@ async def test_retries_never_put_a_second_order_id_on_the_wire(
     kind: str,
 ) -> None:
     order: StakeOrder | RedeemOrder = (
-        stake_order(order_link_id="retry-me-1") if kind == "stake" else redeem_order()
+        documented_stake(order_link_id="retry-me-1") if kind == "stake" else documented_redeem()
     )
     failures = [make() for make in RETRY_SEQUENCES[sequence]]
     arrivals: list[int] = []
@@ -526,7 +517,7 @@ async def test_retries_never_put_a_second_order_id_on_the_wire(
 async def test_unknown_outcome_then_placing_again_reuses_the_order_id(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, clock: VirtualClock
 ) -> None:
-    order = stake_order(order_link_id="unknown-then-again")
+    order = documented_stake(order_link_id="unknown-then-again")
     route = bybit_mock.post(PLACE).mock(
         side_effect=scripted(
             clock, [*(read_timeout() for _ in range(3)), answer_ok(ack(order.order_link_id))]
@@ -549,11 +540,11 @@ async def test_unknown_outcome_then_placing_again_reuses_the_order_id(
 async def test_order_already_exists_is_looked_up_by_the_same_order_id(
     make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, clock: VirtualClock
 ) -> None:
-    order = stake_order(order_link_id="dup-check-1")
+    order = documented_stake(order_link_id="dup-check-1")
     place = bybit_mock.post(PLACE).mock(
         side_effect=scripted(clock, [read_timeout(), answer_fail(180025, "Order already exists")])
     )
-    lookup = bybit_mock.get(ORDERS).mock(return_value=ok(page([order_info("dup-check-1")])))
+    lookup = bybit_mock.get(ORDER).mock(return_value=page(order_info("dup-check-1")))
     client = make_client()
 
     result = await client.advance_earn.place_order(order)
@@ -585,9 +576,9 @@ async def test_timestamp_follows_the_server_clock_and_is_never_ahead(
         sent_at.append(clock.time())
         stamp = virtual_ms(clock) + skew_ms
         seen.append((stamp, clock.time()))
-        return ok(page([]), time=stamp)
+        return page(time=stamp)
 
-    route = bybit_mock.get(ORDERS).mock(side_effect=respond)
+    route = bybit_mock.get(ORDER).mock(side_effect=respond)
     client = make_client()
 
     assert [o async for o in client.advance_earn.orders()] == []
@@ -619,9 +610,9 @@ async def test_timestamp_uses_the_lower_bound_of_the_offset_after_a_slow_answer(
         stamp = virtual_ms(clock)  # in sync with us when the request arrives
         await clock.sleep(3.0)  # ... and the answer is slow to come back
         seen.append((stamp, clock.time()))
-        return ok(page([]), time=stamp)
+        return page(time=stamp)
 
-    route = bybit_mock.get(ORDERS).mock(side_effect=respond)
+    route = bybit_mock.get(ORDER).mock(side_effect=respond)
     client = make_client()
 
     assert [o async for o in client.advance_earn.orders()] == []
@@ -639,7 +630,7 @@ async def test_retry_after_clock_skew_is_signed_with_the_resynced_time(
 ) -> None:
     """Local clock 4 s ahead of the server: 10002, resync, and the retry is in the window."""
     skew_ms = -4000
-    order = stake_order(order_link_id="skewed-1")
+    order = documented_stake(order_link_id="skewed-1")
     attempts: list[tuple[int, int]] = []  # (timestamp sent, server now)
 
     def place(request: httpx.Request) -> httpx.Response:
@@ -685,7 +676,7 @@ async def test_rsa_signed_request_verifies_over_the_wire_bytes(
     route = bybit_mock.post(PLACE).mock(return_value=ok(ack("usdt-earn-007")))
     client = make_client(api_secret=pem)
 
-    await client.advance_earn.place_order(stake_order())
+    await client.advance_earn.place_order(documented_stake())
 
     request = route.calls[0].request
     assert request.content == STAKE_BODY.encode("utf-8")
@@ -704,24 +695,14 @@ async def test_rsa_signed_request_verifies_over_the_wire_bytes(
 # --- the secret never shows ---------------------------------------------------------------
 
 
-def _secret_fragments(secret: str = API_SECRET, width: int = 12) -> list[str]:
-    return [secret[i : i + width] for i in range(len(secret) - width + 1)]
-
-
-def assert_no_secret(text: str) -> None:
-    assert API_SECRET not in text
-    for fragment in _secret_fragments():
-        assert fragment not in text, f"part of the secret ({fragment!r}) in {text[:300]!r}"
-
-
 async def test_reprs_never_show_the_secret(make_client: Callable[..., BybitClient]) -> None:
     client = make_client()
     venue = client.session.venue
     signer = getattr(venue, "_signer", None)
     assert signer is not None
     for obj in (client, client.session, venue, signer, client.advance_earn):
-        assert_no_secret(repr(obj))
-        assert_no_secret(str(obj))
+        assert_no_secret(repr(obj), API_SECRET)
+        assert_no_secret(str(obj), API_SECRET)
     assert "BybitClient" in repr(client)
 
 
@@ -743,7 +724,7 @@ async def test_debug_logs_never_show_the_secret(
     clock: VirtualClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    order = stake_order(order_link_id="logged-1")
+    order = documented_stake(order_link_id="logged-1")
     bybit_mock.post(PLACE).mock(
         side_effect=scripted(
             clock,
@@ -759,16 +740,16 @@ async def test_debug_logs_never_show_the_secret(
 
     records = await _run_and_capture(caplog, lambda: client.advance_earn.place_order(order))
     records += await _run_and_capture(
-        caplog, lambda: client.advance_earn.place_order(stake_order(order_link_id="logged-2"))
+        caplog, lambda: client.advance_earn.place_order(documented_stake(order_link_id="logged-2"))
     )
 
     library_records = [r for r in records if r.name.startswith("asyncexch")]
     assert len(library_records) >= 4  # three attempts, one failure: the check has material
     formatter = logging.Formatter("%(name)s %(levelname)s %(message)s %(args)s")
     for record in records:
-        assert_no_secret(formatter.format(record))
-        assert_no_secret(repr(record.args))
-        assert_no_secret(str(record.msg))
+        assert_no_secret(formatter.format(record), API_SECRET)
+        assert_no_secret(repr(record.args), API_SECRET)
+        assert_no_secret(str(record.msg), API_SECRET)
 
 
 async def test_errors_never_show_the_secret(
@@ -780,7 +761,7 @@ async def test_errors_never_show_the_secret(
     client = make_client()
 
     with pytest.raises(AuthenticationError) as info:
-        await client.advance_earn.place_order(stake_order())
+        await client.advance_earn.place_order(documented_stake())
 
     error = info.value
     assert error.code == 10004
@@ -790,7 +771,7 @@ async def test_errors_never_show_the_secret(
         texts += [str(link), repr(link), repr(link.args), repr(vars(link))]
         link = link.__cause__ or link.__context__
     for text in texts:
-        assert_no_secret(text)
+        assert_no_secret(text, API_SECRET)
 
 
 async def test_unknown_outcome_errors_never_show_the_secret(
@@ -802,7 +783,7 @@ async def test_unknown_outcome_errors_never_show_the_secret(
     client = make_client(retry=RetryPolicy(max_attempts=3, deadline=600.0))
 
     with pytest.raises(OrderStatusUnknown) as info:
-        await client.advance_earn.place_order(stake_order())
+        await client.advance_earn.place_order(documented_stake())
 
     error = info.value
     texts = [str(error), repr(error), repr(error.request)]
@@ -812,7 +793,7 @@ async def test_unknown_outcome_errors_never_show_the_secret(
         texts += [str(link), repr(link), repr(link.args)]
         link = link.__cause__ or link.__context__
     for text in texts:
-        assert_no_secret(text)
+        assert_no_secret(text, API_SECRET)
 
 
 @pytest.mark.parametrize("key", ["Qz7Kp\n", " Qz7Kp", "Qz7 Kp", "", "Qz7Kpé", "Qz7Kp\x00"])

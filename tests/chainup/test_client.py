@@ -40,10 +40,9 @@ from asyncexch.errors import (
     ServiceUnavailable,
     TransportError,
 )
-from tests.builders.chainup import fail, ok, order
+from tests.builders.chainup import ORDER_LIST, TAKE, fail, ok, order
+from tests.secret_leaks import assert_no_secret
 
-TAKE = "/api/take_order"
-ORDER_LIST = "/api/order_list_v2"
 CREATED = {"orderId": 15598, "liquidationPrice": "6857.054400004785"}
 
 Responder = Callable[[httpx.Request], httpx.Response]
@@ -79,18 +78,6 @@ def sent(request: httpx.Request) -> dict[str, str]:
     body = json.loads(request.content)
     assert isinstance(body, dict)
     return body
-
-
-@pytest.fixture
-def make_client(
-    make_chainup_client: Callable[..., ChainupContractClient],
-) -> Callable[..., ChainupContractClient]:
-    return make_chainup_client
-
-
-@pytest.fixture
-def client(make_client: Callable[..., ChainupContractClient]) -> ChainupContractClient:
-    return make_client()
 
 
 # --- validation before sending ------------------------------------------------------------
@@ -267,14 +254,14 @@ async def test_take_order_is_checked_against_the_loaded_contract(
 
 
 async def test_cross_margin_is_sent_only_when_allowed(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post(TAKE).mock(return_value=ok(CREATED))
     cross = order(cop_type="CROSS")
     with pytest.raises(InvalidRequest):
-        await make_client().take_order(cross)
+        await make_chainup_client().take_order(cross)
 
-    await make_client(allow_cross_margin=True).take_order(cross)
+    await make_chainup_client(allow_cross_margin=True).take_order(cross)
 
     assert route.call_count == 1
     assert sent(route.calls[0].request)["copType"] == "1"
@@ -569,10 +556,10 @@ async def test_take_order_rate_limited_then_timed_out_is_unknown_after_two_reque
 
 
 async def test_take_order_always_rate_limited_raises_rate_limited(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post(TAKE).mock(return_value=fail(119, "too frequent"))
-    client = make_client(retry=RetryPolicy(max_attempts=3, deadline=60.0))
+    client = make_chainup_client(retry=RetryPolicy(max_attempts=3, deadline=60.0))
 
     with pytest.raises(RateLimited) as caught:
         await client.take_order(order())
@@ -672,7 +659,7 @@ async def test_concurrent_calls_are_paced_too(
 
 
 async def test_endpoints_and_keys_have_their_own_buckets(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     clock: VirtualClock,
 ) -> None:
@@ -682,8 +669,8 @@ async def test_endpoints_and_keys_have_their_own_buckets(
     chainup_mock.post("/api/user_position").mock(
         side_effect=stamped(clock, reads, {"positions": []})
     )
-    first = make_client()
-    other_key = make_client(api_key="another-key", api_secret="another-secret")
+    first = make_chainup_client()
+    other_key = make_chainup_client(api_key="another-key", api_secret="another-secret")
 
     for _ in range(5):
         await first.take_order(order())
@@ -695,7 +682,7 @@ async def test_endpoints_and_keys_have_their_own_buckets(
 
 
 async def test_the_public_endpoint_is_paced_per_host_not_per_key(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     clock: VirtualClock,
 ) -> None:
@@ -706,8 +693,8 @@ async def test_the_public_endpoint_is_paced_per_host_not_per_key(
         return ok({"market": {}})
 
     chainup_mock.get("/api/contract_public_info").mock(side_effect=public_info)
-    keyed, other_key = make_client(), make_client(api_key="k2", api_secret="s2")
-    anonymous = make_client(api_key=None, api_secret=None)
+    keyed, other_key = make_chainup_client(), make_chainup_client(api_key="k2", api_secret="s2")
+    anonymous = make_chainup_client(api_key=None, api_secret=None)
 
     for index in range(6):
         await (keyed, other_key, anonymous)[index % 3].contracts(refresh=True)
@@ -717,7 +704,7 @@ async def test_the_public_endpoint_is_paced_per_host_not_per_key(
 
 
 async def test_the_ticker_is_paced_per_key(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     clock: VirtualClock,
 ) -> None:
@@ -725,7 +712,7 @@ async def test_the_ticker_is_paced_per_key(
     arrivals: list[float] = []
     ticker = {"last": "7000", "time": 1556613463000}
     chainup_mock.post("/api/market").mock(side_effect=stamped(clock, arrivals, ticker))
-    keyed, other_key = make_client(), make_client(api_key="k2", api_secret="s2")
+    keyed, other_key = make_chainup_client(), make_chainup_client(api_key="k2", api_secret="s2")
 
     for _ in range(6):
         await keyed.ticker(1)
@@ -737,7 +724,7 @@ async def test_the_ticker_is_paced_per_key(
 
 
 async def test_two_clients_of_one_key_share_its_buckets(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     clock: VirtualClock,
 ) -> None:
@@ -745,7 +732,7 @@ async def test_two_clients_of_one_key_share_its_buckets(
     chainup_mock.post(TAKE).mock(side_effect=stamped(clock, arrivals, CREATED))
     # Each client looks at the order lists once before its first order: not what is measured.
     lists = {"order_list": RateLimit(100)}
-    one, two = make_client(limits=lists), make_client(limits=lists)
+    one, two = make_chainup_client(limits=lists), make_chainup_client(limits=lists)
 
     for index in range(6):
         await (one if index % 2 else two).take_order(order())
@@ -755,13 +742,13 @@ async def test_two_clients_of_one_key_share_its_buckets(
 
 
 async def test_limits_are_configurable_per_endpoint(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     clock: VirtualClock,
 ) -> None:
     arrivals: list[float] = []
     chainup_mock.post(TAKE).mock(side_effect=stamped(clock, arrivals, CREATED))
-    client = make_client(limits={"take_order": RateLimit(2, per=1.0)})
+    client = make_chainup_client(limits={"take_order": RateLimit(2, per=1.0)})
 
     for _ in range(3):
         await client.take_order(order())
@@ -771,13 +758,13 @@ async def test_limits_are_configurable_per_endpoint(
 
 
 async def test_pacing_can_be_switched_off(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     clock: VirtualClock,
 ) -> None:
     arrivals: list[float] = []
     chainup_mock.post(TAKE).mock(side_effect=stamped(clock, arrivals, CREATED))
-    client = make_client(limits=False)
+    client = make_chainup_client(limits=False)
 
     for _ in range(12):
         await client.take_order(order())
@@ -814,20 +801,14 @@ async def test_code_119_pauses_the_endpoint_and_retries(
 SECRET = "S3cr3t-ChainUP-do-not-leak-7f3a9c"
 
 
-def assert_no_secret(text: str) -> None:
-    for start in range(len(SECRET) - 8 + 1):
-        fragment = SECRET[start : start + 8]
-        assert fragment not in text, f"part of the secret ({fragment!r}) in {text[:300]!r}"
-
-
 def exception_text(error: BaseException) -> str:
     return "".join(traceback.format_exception(error)) + repr(error) + str(error)
 
 
 async def test_reprs_never_show_the_secret(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
 ) -> None:
-    client = make_client(api_secret=SECRET)
+    client = make_chainup_client(api_secret=SECRET)
     signer = Md5Signer(SECRET)
 
     for text in (
@@ -838,7 +819,7 @@ async def test_reprs_never_show_the_secret(
         repr(signer),
         str(signer),
     ):
-        assert_no_secret(text)
+        assert_no_secret(text, SECRET)
     assert "***" in repr(signer)
     with pytest.raises(TypeError):
         pickle.dumps(signer)
@@ -847,12 +828,12 @@ async def test_reprs_never_show_the_secret(
 
 
 async def test_logs_and_errors_never_show_the_secret(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    client = make_client(api_secret=SECRET)
+    client = make_chainup_client(api_secret=SECRET)
     take = chainup_mock.post(TAKE).mock(
         side_effect=answers(
             fail(119),
@@ -882,12 +863,12 @@ async def test_logs_and_errors_never_show_the_secret(
         InvalidRequest,
     ]
     assert caplog.records, "the session logs each attempt at DEBUG"
-    assert_no_secret(caplog.text)
+    assert_no_secret(caplog.text, SECRET)
     for record in caplog.records:
-        assert_no_secret(record.getMessage())
+        assert_no_secret(record.getMessage(), SECRET)
     for caught in errors:
-        assert_no_secret(exception_text(caught))
+        assert_no_secret(exception_text(caught), SECRET)
     for call in take.calls:
-        assert_no_secret(call.request.content.decode())
-        assert_no_secret(str(call.request.headers))
-        assert_no_secret(str(call.request.url))
+        assert_no_secret(call.request.content.decode(), SECRET)
+        assert_no_secret(str(call.request.headers), SECRET)
+        assert_no_secret(str(call.request.url), SECRET)

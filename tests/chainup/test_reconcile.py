@@ -33,10 +33,8 @@ from asyncexch.errors import (
     MalformedResponse,
     OrderStatusUnknown,
 )
-from tests.builders.chainup import fail, ok, order
+from tests.builders.chainup import ORDER_LIST, TAKE, fail, ok, order
 
-TAKE = "/api/take_order"
-ORDER_LIST = "/api/order_list_v2"
 Sort = Literal["desc", "asc", "none"]
 
 
@@ -127,11 +125,6 @@ async def lost(
     with pytest.raises(TakeOrderUnknown) as caught:
         await client.take_order(placed)
     return caught.value
-
-
-@pytest.fixture
-def client(make_chainup_client: Callable[..., ChainupContractClient]) -> ChainupContractClient:
-    return make_chainup_client()
 
 
 @pytest.fixture(params=["desc", "asc"])

@@ -47,9 +47,8 @@ from asyncexch.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from tests.builders.chainup import API_KEY, API_SECRET, BASE_URL
-
-TAKE = "/api/take_order"
+from tests.builders import raw
+from tests.builders.chainup import API_KEY, API_SECRET, BASE_URL, TAKE, fail, ok
 
 #: reference/contract-api.md section 3, self-computed vectors (secret = 17 x "x").
 SYMBOL_STRING = "api_key0816016bb06417f50327e2b557d39aaasymbolltcbtctime1522055680"
@@ -81,21 +80,6 @@ ORDER_CREATED = (
 
 
 # --- helpers and fixtures -----------------------------------------------------------------
-
-
-def raw(text: str, status: int = 200) -> httpx.Response:
-    """An answer with exactly these bytes (JSON numbers keep every digit)."""
-    return httpx.Response(
-        status, content=text.encode("utf-8"), headers={"Content-Type": "application/json"}
-    )
-
-
-def ok(data: object) -> httpx.Response:
-    return httpx.Response(200, json={"code": "0", "msg": "成功", "data": data})
-
-
-def fail(code: int | str, message: str = "error") -> httpx.Response:
-    return httpx.Response(200, json={"code": str(code), "msg": message, "data": None})
 
 
 def doc_order(**overrides: Any) -> TakeOrder:
@@ -147,13 +131,6 @@ def assert_signed(request: httpx.Request, secret: str = API_SECRET) -> dict[str,
     return fields
 
 
-@pytest.fixture
-def make_client(
-    make_chainup_client: Callable[..., ChainupContractClient],
-) -> Callable[..., ChainupContractClient]:
-    return make_chainup_client
-
-
 def venue(encoding: str = "json") -> ChainupVenue:
     return ChainupVenue(API_KEY, API_SECRET, base_url=BASE_URL, encoding=encoding)  # type: ignore[arg-type]
 
@@ -200,10 +177,10 @@ def test_md5_signer_refuses_an_empty_secret() -> None:
 
 
 async def test_take_order_on_the_wire_matches_the_documented_vector(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post(TAKE).mock(return_value=raw(ORDER_CREATED))
-    client = make_client(clock=VirtualClock(start=DOC_TIME_MS / 1000))
+    client = make_chainup_client(clock=VirtualClock(start=DOC_TIME_MS / 1000))
 
     await client.take_order(doc_order())
 
@@ -216,10 +193,10 @@ async def test_take_order_on_the_wire_matches_the_documented_vector(
 
 
 async def test_take_order_form_encoded_carries_the_same_fields_and_signature(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post(TAKE).mock(return_value=raw(ORDER_CREATED))
-    client = make_client(clock=VirtualClock(start=DOC_TIME_MS / 1000), encoding="form")
+    client = make_chainup_client(clock=VirtualClock(start=DOC_TIME_MS / 1000), encoding="form")
 
     await client.take_order(doc_order())
 
@@ -231,10 +208,10 @@ async def test_take_order_form_encoded_carries_the_same_fields_and_signature(
 
 
 async def test_form_encoding_escapes_values_but_signs_them_raw(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post(TAKE).mock(return_value=raw(ORDER_CREATED))
-    client = make_client(encoding="form")
+    client = make_chainup_client(encoding="form")
 
     await client.take_order(doc_order(price=Decimal("7000.10"), volume=Decimal("1E+3")))
 
@@ -251,11 +228,11 @@ def test_unknown_encoding_is_refused() -> None:
 
 
 async def test_time_is_the_clock_in_milliseconds(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post(TAKE).mock(return_value=raw(ORDER_CREATED))
     clock = VirtualClock(start=1_700_000_123.456789)
-    client = make_client(clock=clock)
+    client = make_chainup_client(clock=clock)
 
     await client.take_order(doc_order())
 
@@ -264,10 +241,10 @@ async def test_time_is_the_clock_in_milliseconds(
 
 
 async def test_optional_parameters_are_left_out_of_body_and_signature(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post(TAKE).mock(return_value=raw(ORDER_CREATED))
-    client = make_client()
+    client = make_chainup_client()
 
     await client.take_order(
         TakeOrder(contract_id=7, side="SELL", volume=Decimal("2"), order_type="MARKET")
@@ -323,7 +300,7 @@ def test_each_signing_starts_from_the_unsigned_fields() -> None:
     ],
 )
 async def test_decimals_are_sent_exactly_as_signed_in_plain_notation(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     volume: Decimal,
     price: Decimal,
@@ -331,7 +308,7 @@ async def test_decimals_are_sent_exactly_as_signed_in_plain_notation(
     sent_price: str,
 ) -> None:
     route = chainup_mock.post(TAKE).mock(return_value=raw(ORDER_CREATED))
-    client = make_client()
+    client = make_chainup_client()
 
     await client.take_order(doc_order(volume=volume, price=price))
 
@@ -344,10 +321,10 @@ async def test_decimals_are_sent_exactly_as_signed_in_plain_notation(
 
 
 async def test_transfer_margin_amount_in_plain_notation(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post("/api/transfer_margin").mock(return_value=ok(None))
-    client = make_client()
+    client = make_chainup_client()
 
     await client.transfer_margin(1, 77, Decimal("-1E+1"))
     await client.transfer_margin(1, 77, Decimal("0.50"))
@@ -363,10 +340,10 @@ async def test_transfer_margin_amount_in_plain_notation(
 
 
 async def test_transfer_margin_can_send_the_apps_spelling(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post("/api/transfer_margin").mock(return_value=ok(None))
-    client = make_client(transfer_margin_param="contractId")
+    client = make_chainup_client(transfer_margin_param="contractId")
 
     await client.transfer_margin(1, 77, Decimal("5"))
 
@@ -380,7 +357,7 @@ def test_transfer_margin_param_must_be_one_of_the_two_spellings() -> None:
 
 
 async def test_other_private_endpoints_send_their_documented_parameters(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     cancel = chainup_mock.post("/api/cancel_order").mock(return_value=ok(None))
     cancel_all = chainup_mock.post("/api/cancel_order_all").mock(return_value=ok(None))
@@ -390,7 +367,7 @@ async def test_other_private_endpoints_send_their_documented_parameters(
         return_value=ok({"positionCount": 0, "orderCount": 0, "positions": []})
     )
     balance = chainup_mock.post("/api/account_balance").mock(return_value=ok([]))
-    client = make_client()
+    client = make_chainup_client()
 
     await client.cancel_order(15598, 1)
     await client.cancel_all(1)
@@ -414,12 +391,12 @@ async def test_other_private_endpoints_send_their_documented_parameters(
 
 
 async def test_every_attempt_is_signed_afresh_with_its_own_time(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post(TAKE).mock(
         side_effect=[fail(119, "too frequent"), raw(ORDER_CREATED)]
     )
-    client = make_client()
+    client = make_chainup_client()
 
     await client.take_order(doc_order())
 
@@ -453,12 +430,12 @@ TICKER = (
 
 @pytest.mark.parametrize("keyed", [True, False])
 async def test_contracts_is_a_bare_get(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     keyed: bool,
 ) -> None:
     route = chainup_mock.get("/api/contract_public_info").mock(return_value=raw(CONTRACT_INFO))
-    client = make_client() if keyed else make_client(api_key=None, api_secret=None)
+    client = make_chainup_client() if keyed else make_chainup_client(api_key=None, api_secret=None)
 
     await client.contracts()
 
@@ -471,11 +448,11 @@ async def test_contracts_is_a_bare_get(
 
 
 async def test_ticker_is_signed_as_published(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     """/api/market lists api_key, time and sign as required."""
     route = chainup_mock.post("/api/market").mock(return_value=raw(TICKER))
-    client = make_client()
+    client = make_chainup_client()
 
     await client.ticker(1)
 
@@ -485,15 +462,15 @@ async def test_ticker_is_signed_as_published(
     assert fields["contractId"] == "1"
     assert request.url.query == b""
     with pytest.raises(ConfigurationError):
-        await make_client(api_key=None, api_secret=None).ticker(1)
+        await make_chainup_client(api_key=None, api_secret=None).ticker(1)
     assert route.call_count == 1
 
 
 async def test_signed_endpoint_without_keys_is_refused_before_sending(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post(TAKE).mock(return_value=raw(ORDER_CREATED))
-    client = make_client(api_key=None, api_secret=None)
+    client = make_chainup_client(api_key=None, api_secret=None)
 
     with pytest.raises(ConfigurationError):
         await client.take_order(doc_order())
@@ -514,10 +491,10 @@ def test_key_without_secret_is_refused() -> None:
 
 
 async def test_order_created_keeps_every_digit(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     chainup_mock.post(TAKE).mock(return_value=raw(ORDER_CREATED))
-    client = make_client()
+    client = make_chainup_client()
 
     created = await client.take_order(doc_order())
 
@@ -528,12 +505,12 @@ async def test_order_created_keeps_every_digit(
 
 
 async def test_code_as_json_integer_zero_is_success(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     chainup_mock.post(TAKE).mock(
         return_value=raw('{"code":0,"msg":"","data":{"orderId":"42","liquidationPrice":""}}')
     )
-    client = make_client()
+    client = make_chainup_client()
 
     created = await client.take_order(doc_order())
 
@@ -542,7 +519,7 @@ async def test_code_as_json_integer_zero_is_success(
 
 
 async def test_positions_with_mixed_numbers_and_strings(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     chainup_mock.post("/api/user_position").mock(
         return_value=raw(
@@ -555,7 +532,7 @@ async def test_positions_with_mixed_numbers_and_strings(
             '"copType":2}]}}'
         )
     )
-    client = make_client()
+    client = make_chainup_client()
 
     (position,) = await client.positions(1)
 
@@ -574,7 +551,7 @@ async def test_positions_with_mixed_numbers_and_strings(
 
 
 async def test_balances_with_mixed_numbers_and_strings(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     chainup_mock.post("/api/account_balance").mock(
         return_value=raw(
@@ -584,7 +561,7 @@ async def test_balances_with_mixed_numbers_and_strings(
             '{"quoteSymbol":"BTC","margin":"","accountRight":"0"}]}'
         )
     )
-    client = make_client()
+    client = make_chainup_client()
 
     usdt, btc = await client.account_balance()
 
@@ -602,10 +579,10 @@ async def test_balances_with_mixed_numbers_and_strings(
 
 
 async def test_contracts_with_mixed_fields_and_leverage_levels(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.get("/api/contract_public_info").mock(return_value=raw(CONTRACT_INFO))
-    client = make_client()
+    client = make_chainup_client()
 
     contracts = {contract.symbol: contract for contract in await client.contracts()}
     await client.contracts()  # cached
@@ -631,10 +608,10 @@ async def test_contracts_with_mixed_fields_and_leverage_levels(
 
 
 async def test_ticker_decodes_exactly(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     chainup_mock.post("/api/market").mock(return_value=raw(TICKER))
-    client = make_client()
+    client = make_chainup_client()
 
     ticker = await client.ticker(1)
 
@@ -657,13 +634,13 @@ ORDER_LIST_BODY = (
 
 
 async def test_order_list_with_mixed_fields(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     # A second page (or more) would be a bug: count says 2 and both came on page 1.
     route = chainup_mock.post("/api/order_list_v2").mock(
         side_effect=[raw(ORDER_LIST_BODY), ok({"count": 2, "orderList": []})]
     )
-    client = make_client()
+    client = make_chainup_client()
 
     first, second = [order async for order in client.orders(1, which="history", page_size=50)]
 
@@ -693,7 +670,7 @@ async def test_order_list_with_mixed_fields(
 
 
 async def test_order_info_with_trades(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     chainup_mock.post("/api/order_info").mock(
         return_value=raw(
@@ -703,7 +680,7 @@ async def test_order_info_with_trades(
             '"askId":1,"bidId":2,"trendSide":"BUY"},{"id":2,"price":"6998.75","volume":0.6}]}]}'
         )
     )
-    client = make_client()
+    client = make_chainup_client()
 
     (detail,) = await client.order_info(1, [15598])
 
@@ -731,7 +708,7 @@ async def test_order_info_with_trades(
     ],
 )
 async def test_known_order_statuses(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     wire: int | str,
     member: OrderStatus,
@@ -744,7 +721,7 @@ async def test_known_order_statuses(
             ok({"count": 1, "orderList": []}),
         ]
     )
-    client = make_client()
+    client = make_chainup_client()
 
     (order,) = [order async for order in client.orders(1)]
 
@@ -811,12 +788,12 @@ def test_http_429_without_envelope_is_rate_limited() -> None:
 
 
 async def test_malformed_answer_to_a_read_raises_malformed_response(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     route = chainup_mock.post("/api/account_balance").mock(
         return_value=raw("<html>maintenance</html>")
     )
-    client = make_client(retry=RetryPolicy(max_attempts=1))
+    client = make_chainup_client(retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(MalformedResponse):
         await client.account_balance()
@@ -824,12 +801,12 @@ async def test_malformed_answer_to_a_read_raises_malformed_response(
 
 
 async def test_5xx_html_to_a_read_raises_service_unavailable(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     chainup_mock.get("/api/contract_public_info").mock(
         return_value=raw("<html>502 Bad Gateway</html>", status=502)
     )
-    client = make_client(retry=RetryPolicy(max_attempts=2))
+    client = make_chainup_client(retry=RetryPolicy(max_attempts=2))
 
     with pytest.raises(ServiceUnavailable) as caught:
         await client.contracts()
@@ -837,13 +814,13 @@ async def test_5xx_html_to_a_read_raises_service_unavailable(
 
 
 async def test_answer_of_the_wrong_shape_is_malformed_response(
-    make_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
+    make_chainup_client: Callable[..., ChainupContractClient], chainup_mock: respx.MockRouter
 ) -> None:
     chainup_mock.post("/api/user_position").mock(
         return_value=ok({"positions": [{"id": 1, "contractId": 1, "side": "BUY", "volume": 1.5}]})
     )
     chainup_mock.post("/api/account_balance").mock(return_value=ok({"not": "a list"}))
-    client = make_client(retry=RetryPolicy(max_attempts=1))
+    client = make_chainup_client(retry=RetryPolicy(max_attempts=1))
 
     # 1.5 went through json.dumps as a float, so it is a Decimal now: fine.
     (position,) = await client.positions()
@@ -932,13 +909,13 @@ def test_error_without_message_has_an_empty_message() -> None:
     [(106, InsufficientBalance), (118, InsufficientBalance), (107, ProductUnavailable)],
 )
 async def test_take_order_error_is_raised_after_one_request(
-    make_client: Callable[..., ChainupContractClient],
+    make_chainup_client: Callable[..., ChainupContractClient],
     chainup_mock: respx.MockRouter,
     code: int,
     cls: type[ApiError],
 ) -> None:
     route = chainup_mock.post(TAKE).mock(return_value=fail(code, "nope"))
-    client = make_client()
+    client = make_chainup_client()
 
     with pytest.raises(cls) as caught:
         await client.take_order(doc_order())

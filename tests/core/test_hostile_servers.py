@@ -15,7 +15,7 @@ import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -28,31 +28,28 @@ from asyncexch import (
     TransportError,
     VirtualClock,
 )
-from asyncexch.bybit import BybitClient, Product, StakeOrder
+from asyncexch.bybit import BybitClient, Product
 from asyncexch.chainup import ChainupContractClient, TakeOrder
+from tests.builders.bybit import SERVER_MS, stake_order
 from tests.raw_server import RawServer, Respond, answer
 
 pytestmark = [pytest.mark.integration]
 
 #: Real seconds any one call may take before the test calls it a hang.
 BOUND = 20.0
-SERVER_MS = 1_700_000_000_000
 JSON = ((b"Content-Type", b"application/json"),)
-
-
-@pytest.fixture(params=["httpx", "aiohttp"])
-def transport(request: pytest.FixtureRequest) -> TransportChoice:
-    return cast(TransportChoice, request.param)
 
 
 @asynccontextmanager
 async def bybit(
-    respond: Respond, transport: TransportChoice, **options: Any
+    respond: Respond, http_transport: TransportChoice, **options: Any
 ) -> AsyncIterator[tuple[RawServer, BybitClient]]:
     options.setdefault("retry", RetryPolicy(max_attempts=1))
     async with (
         RawServer(respond) as server,
-        BybitClient("key", "secret", base_url=server.url, transport=transport, **options) as client,
+        BybitClient(
+            "key", "secret", base_url=server.url, transport=http_transport, **options
+        ) as client,
     ):
         yield server, client
 
@@ -61,16 +58,6 @@ def envelope(result: object, *, time: int = SERVER_MS) -> bytes:
     return json.dumps(
         {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": time}
     ).encode()
-
-
-def stake() -> StakeOrder:
-    return StakeOrder(
-        product_id="13015",
-        coin="USDT",
-        amount=Decimal("100"),
-        initial_price=Decimal("68403"),
-        breakeven_price=Decimal("68650"),
-    )
 
 
 # --- slow and endless answers ----------------------------------------------------------------
@@ -103,8 +90,8 @@ def gzip_bomb() -> Respond:
     return answer(outer, headers=(*JSON, (b"Content-Encoding", b"gzip, gzip")))
 
 
-async def test_a_server_that_drips_its_answer_is_cut_off(transport: TransportChoice) -> None:
-    async with bybit(drip_forever, transport, timeout=0.5) as (_, client):
+async def test_a_server_that_drips_its_answer_is_cut_off(http_transport: TransportChoice) -> None:
+    async with bybit(drip_forever, http_transport, timeout=0.5) as (_, client):
         loop = asyncio.get_running_loop()
         started = loop.time()
         with pytest.raises(TransportError) as caught:
@@ -116,9 +103,11 @@ async def test_a_server_that_drips_its_answer_is_cut_off(transport: TransportCho
     assert took < BOUND / 2  # cut off at the deadline (1 s), long before the drip would end
 
 
-async def test_an_order_whose_answer_drips_is_unknown_not_hung(transport: TransportChoice) -> None:
-    async with bybit(drip_forever, transport, timeout=0.5) as (server, client):
-        order = stake()
+async def test_an_order_whose_answer_drips_is_unknown_not_hung(
+    http_transport: TransportChoice,
+) -> None:
+    async with bybit(drip_forever, http_transport, timeout=0.5) as (server, client):
+        order = stake_order()
         with pytest.raises(OrderStatusUnknown) as caught:
             await asyncio.wait_for(client.advance_earn.place_order(order), BOUND)
 
@@ -126,16 +115,16 @@ async def test_an_order_whose_answer_drips_is_unknown_not_hung(transport: Transp
     assert len(server.requests) == 1
 
 
-async def test_an_endless_body_stops_at_max_body(transport: TransportChoice) -> None:
-    async with bybit(endless_chunks, transport, max_body=1 << 20) as (_, client):
+async def test_an_endless_body_stops_at_max_body(http_transport: TransportChoice) -> None:
+    async with bybit(endless_chunks, http_transport, max_body=1 << 20) as (_, client):
         with pytest.raises(MalformedResponse, match="larger than 1048576 bytes") as caught:
             await asyncio.wait_for(client.advance_earn.products(), BOUND)
 
     assert caught.value.outcome is Outcome.UNKNOWN
 
 
-async def test_a_gzip_bomb_is_cut_off_after_decompression(transport: TransportChoice) -> None:
-    async with bybit(gzip_bomb(), transport) as (_, client):
+async def test_a_gzip_bomb_is_cut_off_after_decompression(http_transport: TransportChoice) -> None:
+    async with bybit(gzip_bomb(), http_transport) as (_, client):
         with pytest.raises(MalformedResponse, match="larger than 4194304 bytes"):
             await asyncio.wait_for(client.advance_earn.products(), BOUND)
 
@@ -171,18 +160,18 @@ PRODUCT = {
     ],
 )
 async def test_a_number_no_field_needs_is_malformed_at_once(
-    transport: TransportChoice, field: str, raw: str
+    http_transport: TransportChoice, field: str, raw: str
 ) -> None:
     text = json.dumps({"list": [{**PRODUCT, field: "@"}]}).replace('"@"', raw)
     body = b'{"retCode":0,"retMsg":"OK","result":' + text.encode() + b',"time":1}'
-    async with bybit(answer(body, headers=JSON), transport) as (_, client):
+    async with bybit(answer(body, headers=JSON), http_transport) as (_, client):
         with pytest.raises(MalformedResponse):
             await asyncio.wait_for(client.advance_earn.products(), BOUND)
 
 
-async def test_a_sane_product_still_decodes(transport: TransportChoice) -> None:
+async def test_a_sane_product_still_decodes(http_transport: TransportChoice) -> None:
     body = envelope({"category": "SmartLeverage", "list": [PRODUCT]})
-    async with bybit(answer(body, headers=JSON), transport) as (_, client):
+    async with bybit(answer(body, headers=JSON), http_transport) as (_, client):
         [product] = await asyncio.wait_for(client.advance_earn.products(), BOUND)
     assert isinstance(product, Product) and product.order_precision_digital == 4
 
@@ -220,11 +209,11 @@ def rate_limited(reset_ms: int, *, time: int) -> Respond:
     ids=["reset-a-year-ahead", "stamp-25-years-off"],
 )
 async def test_a_venue_cannot_pause_a_bucket_for_a_year(
-    transport: TransportChoice, reset_ms: int, time: int
+    http_transport: TransportChoice, reset_ms: int, time: int
 ) -> None:
     clock = VirtualClock(start=SERVER_MS / 1000)
     async with bybit(
-        rate_limited(reset_ms, time=time), transport, clock=clock, retry=RetryPolicy()
+        rate_limited(reset_ms, time=time), http_transport, clock=clock, retry=RetryPolicy()
     ) as (server, client):
         products = await asyncio.wait_for(client.advance_earn.products(), BOUND)
 
@@ -238,7 +227,7 @@ async def test_a_venue_cannot_pause_a_bucket_for_a_year(
 
 @pytest.mark.parametrize("code", ['"\\u00b2"', '"0\\u0660"', '"' + "9" * 5000 + '"'])
 async def test_a_chainup_code_python_cannot_read_after_an_order_is_unknown_not_value_error(
-    transport: TransportChoice, code: str
+    http_transport: TransportChoice, code: str
 ) -> None:
     body = b'{"code":' + code.encode() + b',"msg":"","data":{"orderId":1}}'
     empty = json.dumps({"code": "0", "msg": "", "data": {"count": 0, "orderList": []}}).encode()
@@ -249,7 +238,9 @@ async def test_a_chainup_code_python_cannot_read_after_an_order_is_unknown_not_v
 
     async with (
         RawServer(respond) as server,
-        ChainupContractClient("key", "secret", base_url=server.url, transport=transport) as client,
+        ChainupContractClient(
+            "key", "secret", base_url=server.url, transport=http_transport
+        ) as client,
     ):
         order = TakeOrder(contract_id=1, side="BUY", volume=Decimal(1), order_type="MARKET")
         with pytest.raises(OrderStatusUnknown) as caught:

@@ -8,7 +8,6 @@ block the test forever), and in the aiolimiter contrast test.
 from __future__ import annotations
 
 import asyncio
-import bisect
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
@@ -24,6 +23,7 @@ from asyncexch import (
     VirtualClock,
     shared_limiter,
 )
+from tests.windows import max_in_window
 
 T = TypeVar("T")
 
@@ -33,26 +33,6 @@ HANG_GUARD = 10.0
 
 async def no_hang(awaitable: Awaitable[T]) -> T:
     return await asyncio.wait_for(awaitable, timeout=HANG_GUARD)
-
-
-def max_in_window(times: Sequence[float], width: float, costs: Sequence[int] | None = None) -> int:
-    """The most capacity taken in any half-open interval ``[t, t + width)``.
-
-    It is enough to look at intervals starting at an admission: any interval can be slid right
-    to its first admission without losing one.
-    """
-    if costs is None:
-        costs = [1] * len(times)
-    pairs = sorted(zip(times, costs, strict=True))
-    starts = [t for t, _ in pairs]
-    prefix = [0]
-    for _, cost in pairs:
-        prefix.append(prefix[-1] + cost)
-    worst = 0
-    for i, t in enumerate(starts):
-        end = bisect.bisect_left(starts, t + width)  # first admission at or after t + width
-        worst = max(worst, prefix[end] - prefix[i])
-    return worst
 
 
 def test_max_in_window_helper() -> None:

@@ -9,7 +9,6 @@ rule requires.
 from __future__ import annotations
 
 import asyncio
-import bisect
 from collections import deque
 from collections.abc import Sequence
 
@@ -18,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asyncexch import InProcessLimiter, RateLimit, VirtualClock
+from tests.windows import max_in_window
 
 #: Real seconds after which a run counts as hung (a deadlock under virtual time).
 HANG_GUARD = 10.0
@@ -25,23 +25,10 @@ HANG_GUARD = 10.0
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def max_in_window(times: Sequence[float], costs: Sequence[int], width: float) -> int:
-    """The most capacity taken in any half-open interval ``[t, t + width)``."""
-    pairs = sorted(zip(times, costs, strict=True))
-    starts = [t for t, _ in pairs]
-    prefix = [0]
-    for _, cost in pairs:
-        prefix.append(prefix[-1] + cost)
-    worst = 0
-    for i, t in enumerate(starts):
-        worst = max(worst, prefix[bisect.bisect_left(starts, t + width)] - prefix[i])
-    return worst
-
-
 def test_max_in_window_counts_costs_in_half_open_windows() -> None:
-    assert max_in_window([0.0, 0.5, 1.0], [1, 1, 1], 1.0) == 2
-    assert max_in_window([0.0, 0.5, 1.0], [2, 3, 4], 1.0) == 7
-    assert max_in_window([0.0, 0.5, 0.999], [1, 1, 1], 1.0) == 3
+    assert max_in_window([0.0, 0.5, 1.0], 1.0, [1, 1, 1]) == 2
+    assert max_in_window([0.0, 0.5, 1.0], 1.0, [2, 3, 4]) == 7
+    assert max_in_window([0.0, 0.5, 0.999], 1.0, [1, 1, 1]) == 3
 
 
 @attrs.frozen
@@ -135,8 +122,8 @@ def test_single_bucket_is_safe_fifo_and_prompt(scenario: tuple[RateLimit, list[R
     taken = [costs[ident] for ident, _ in outcome.admitted]
 
     # Safe in every window of length per, and in the enforced window per + guard.
-    assert max_in_window(times, taken, rate.per) <= rate.limit
-    assert max_in_window(times, taken, rate.window - 1e-9) <= rate.limit
+    assert max_in_window(times, rate.per, taken) <= rate.limit
+    assert max_in_window(times, rate.window - 1e-9, taken) <= rate.limit
     # First come, first served.
     assert [ident for ident, _ in outcome.admitted] == [ident for ident, _ in outcome.called]
     # Nobody was let in before asking.
@@ -184,8 +171,8 @@ def test_shared_pool_is_safe_and_each_endpoint_fifo(
         users = [(i, t) for i, t in outcome.admitted if key in ("ip", by_id[i].endpoint)]
         times = [t for _, t in users]
         taken = [by_id[i].cost for i, _ in users]
-        assert max_in_window(times, taken, rate.per) <= rate.limit, key
-        assert max_in_window(times, taken, rate.window - 1e-9) <= rate.limit, key
+        assert max_in_window(times, rate.per, taken) <= rate.limit, key
+        assert max_in_window(times, rate.window - 1e-9, taken) <= rate.limit, key
     for endpoint in ("a", "b"):
         admitted = [i for i, _ in outcome.admitted if by_id[i].endpoint == endpoint]
         called = [i for i, _ in outcome.called if by_id[i].endpoint == endpoint]

@@ -14,9 +14,7 @@ import respx
 from asyncexch import BucketState, RateLimited, RetryPolicy, TrafficHalted, VirtualClock
 from asyncexch.bybit import BybitClient
 from asyncexch.chainup import ChainupContractClient
-from tests.builders.bybit import SERVER_MS, fail, ok, stake_order
-
-PLACE = "/v5/earn/advance/place-order"
+from tests.builders.bybit import PLACE, SERVER_MS, fail, ok, stake_order
 
 
 def by_name(states: list[BucketState]) -> dict[str, BucketState]:

@@ -16,11 +16,17 @@ from asyncexch import RetryPolicy
 from asyncexch.bybit import BybitClient
 from asyncexch.chainup import ChainupContractClient, TakeOrder
 from asyncexch.errors import MalformedResponse, OrderStatusUnknown, TrafficHalted
-from tests.builders.bybit import SERVER_MS, fail, ok, stake_order
-
-PLACE = "/v5/earn/advance/place-order"
-ORDER = "/v5/earn/advance/order"
-TIME = "/v5/market/time"
+from tests.builders.bybit import (
+    ORDER,
+    PLACE,
+    PRODUCT_ID,
+    SERVER_MS,
+    TIME,
+    fail,
+    ok,
+    page,
+    stake_order,
+)
 
 
 def ack(link: str = "log-me-1") -> httpx.Response:
@@ -65,7 +71,7 @@ async def test_a_lookup_after_a_refusal_is_logged_at_info(
     info = {
         "orderId": "9001",
         "orderLinkId": "log-me-1",
-        "productId": "13016",
+        "productId": PRODUCT_ID,
         "category": "SmartLeverage",
         "orderType": "Stake",
         "amount": "100",
@@ -74,7 +80,7 @@ async def test_a_lookup_after_a_refusal_is_logged_at_info(
         "accountType": "FUND",
         "investCoin": "USDT",
     }
-    bybit_mock.get(ORDER).mock(return_value=ok({"list": [info], "nextPageCursor": ""}))
+    bybit_mock.get(ORDER).mock(return_value=page(info))
 
     await make_client().advance_earn.place_order(stake_order(order_link_id="log-me-1"))
 

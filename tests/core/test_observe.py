@@ -22,9 +22,7 @@ from asyncexch import AttemptEvent, CallEvent, ConfigurationError, Outcome, Retr
 from asyncexch.bybit import BybitClient
 from asyncexch.errors import BadParameter, MalformedResponse
 from asyncexch.otel import Telemetry
-from tests.builders.bybit import API_SECRET, fail, ok, stake_order
-
-PLACE = "/v5/earn/advance/place-order"
+from tests.builders.bybit import API_SECRET, PLACE, fail, ok, stake_order
 
 
 def acknowledge(request: httpx.Request) -> httpx.Response:

@@ -44,12 +44,8 @@ from asyncexch.errors import (
     InsufficientBalance,
     OrderAlreadyExists,
 )
-from tests.builders.bybit import SERVER_MS, fail, ok, stake_order
+from tests.builders.bybit import PLACE, POSITION, QUOTE, SERVER_MS, TIME, fail, ok, stake_order
 
-QUOTE_PATH = "/v5/earn/advance/product-extra-info"
-POSITION_PATH = "/v5/earn/advance/position"
-TIME_PATH = "/v5/market/time"
-PLACE_PATH = "/v5/earn/advance/place-order"
 QUOTE_RESULT: dict[str, Any] = {"category": "SmartLeverage", "productId": "P1", "currentPrice": "1"}
 EMPTY_PAGE: dict[str, Any] = {"category": "SmartLeverage", "nextPageCursor": "", "list": []}
 
@@ -111,10 +107,10 @@ async def test_http_403_halts_every_call_of_the_key_without_sending(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    quote = bybit_mock.get(QUOTE_PATH).mock(
+    quote = bybit_mock.get(QUOTE).mock(
         return_value=httpx.Response(403, text="<html>403 Forbidden</html>")
     )
-    position = bybit_mock.get(POSITION_PATH).mock(return_value=ok(EMPTY_PAGE))
+    position = bybit_mock.get(POSITION).mock(return_value=ok(EMPTY_PAGE))
     client = make_client()
 
     with pytest.raises(TrafficHalted) as info:
@@ -155,7 +151,7 @@ async def test_http_403_halt_lifts_after_retry_after(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    route = bybit_mock.get(QUOTE_PATH).mock(
+    route = bybit_mock.get(QUOTE).mock(
         side_effect=[httpx.Response(403, text="Forbidden"), ok(QUOTE_RESULT)]
     )
     client = make_client()
@@ -227,7 +223,7 @@ async def test_rate_limited_retry_waits_until_reset(
 ) -> None:
     limited = (rate_limited_10006 if kind == "10006" else rate_limited_429)(clock, delay_ms)
     recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client()
 
     quote = await client.advance_earn.quote("P1")
@@ -252,7 +248,7 @@ async def test_a_venue_pause_lasts_the_buckets_window_at_most(
     further ahead than that window and a second is cut short, and said so."""
     limited = (rate_limited_10006 if kind == "10006" else rate_limited_429)(clock, delay_ms)
     recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client()
 
     quote = await client.advance_earn.quote("P1")
@@ -279,7 +275,7 @@ async def test_rate_limited_without_reset_uses_a_default_wait(
     bybit_mock: respx.MockRouter,
 ) -> None:
     recorder = Recorder(clock, [answer, lambda: ok(QUOTE_RESULT)])
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client()
 
     quote = await client.advance_earn.quote("P1")
@@ -302,7 +298,7 @@ async def test_http_429_reset_without_timenow_is_measured_on_the_servers_clock(
         return httpx.Response(429, text="Too Many Requests", headers=limit_headers(0, reset))
 
     recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client()
 
     await client.advance_earn.quote("P1")
@@ -322,7 +318,7 @@ async def test_rate_limit_answer_pauses_the_bucket_for_the_next_call(
     the same endpoint does not go out before it, even when the limited call gave up."""
     limited = (rate_limited_10006 if kind == "10006" else rate_limited_429)(clock, 3000)
     recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client(retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(RateLimited):
@@ -346,7 +342,7 @@ async def test_limit_status_zero_on_success_pauses_the_bucket(
         return ok(QUOTE_RESULT, time=now, headers=limit_headers(status, now + 3500))
 
     recorder = Recorder(clock, [last_one, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client()
 
     await client.advance_earn.quote("P1")
@@ -379,11 +375,11 @@ async def test_10002_resyncs_once_and_retries_with_the_new_offset(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    time_route = bybit_mock.get(TIME_PATH).mock(
+    time_route = bybit_mock.get(TIME).mock(
         side_effect=lambda request: time_answer(server_ms(clock, 8000))
     )
     recorder = Recorder(clock, [skew_envelope, lambda: ok(EMPTY_PAGE, time=server_ms(clock, 8000))])
-    bybit_mock.get(POSITION_PATH).mock(side_effect=recorder)
+    bybit_mock.get(POSITION).mock(side_effect=recorder)
     client = make_client()
 
     assert await positions(client) == []
@@ -403,11 +399,11 @@ async def test_second_10002_in_the_same_call_raises_clock_skew(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    time_route = bybit_mock.get(TIME_PATH).mock(
+    time_route = bybit_mock.get(TIME).mock(
         side_effect=lambda request: time_answer(server_ms(clock, 8000))
     )
     recorder = Recorder(clock, [skew_envelope])
-    bybit_mock.get(POSITION_PATH).mock(side_effect=recorder)
+    bybit_mock.get(POSITION).mock(side_effect=recorder)
     client = make_client()
 
     with pytest.raises(ClockSkew) as info:
@@ -424,9 +420,9 @@ async def test_10002_retried_even_when_the_sync_fails(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    bybit_mock.get(TIME_PATH).mock(return_value=httpx.Response(400, text="nope"))
+    bybit_mock.get(TIME).mock(return_value=httpx.Response(400, text="nope"))
     recorder = Recorder(clock, [skew_envelope, lambda: ok(EMPTY_PAGE)])
-    bybit_mock.get(POSITION_PATH).mock(side_effect=recorder)
+    bybit_mock.get(POSITION).mock(side_effect=recorder)
     client = make_client()
 
     assert await positions(client) == []
@@ -440,11 +436,11 @@ async def test_a_10002_from_the_time_endpoint_itself_never_deadlocks(
 ) -> None:
     """The re-sync's own call is refused with 10002: it is not re-synced again (that would
     wait for the lock the re-sync holds), and a later 10002 still gets its re-sync."""
-    time_route = bybit_mock.get(TIME_PATH).mock(
+    time_route = bybit_mock.get(TIME).mock(
         return_value=fail(10002, "invalid request, please check your server timestamp")
     )
     recorder = Recorder(clock, [skew_envelope, lambda: ok(EMPTY_PAGE), skew_envelope])
-    bybit_mock.get(POSITION_PATH).mock(side_effect=recorder)
+    bybit_mock.get(POSITION).mock(side_effect=recorder)
     client = make_client()
 
     first = await asyncio.wait_for(positions(client), timeout=10)  # real seconds: a hang fails
@@ -484,10 +480,8 @@ async def test_concurrent_10002_share_one_sync(
             return fail(10002, "invalid request, please check your server timestamp", time=now)
         return ok(EMPTY_PAGE, time=now)
 
-    time_route = bybit_mock.get(TIME_PATH).mock(
-        side_effect=lambda request: time_answer(server_now())
-    )
-    bybit_mock.get(POSITION_PATH).mock(side_effect=server)
+    time_route = bybit_mock.get(TIME).mock(side_effect=lambda request: time_answer(server_now()))
+    bybit_mock.get(POSITION).mock(side_effect=server)
     client = make_client()
 
     results = await asyncio.gather(*(positions(client) for _ in range(calls)))
@@ -516,7 +510,7 @@ async def test_max_attempts_bounds_the_requests_and_raises_the_last_error(
             lambda: ok(QUOTE_RESULT),
         ],
     )
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client(retry=RetryPolicy(max_attempts=3))
 
     with pytest.raises(ServiceUnavailable) as info:
@@ -531,7 +525,7 @@ async def test_max_attempts_bounds_transport_failures(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    route = bybit_mock.get(QUOTE_PATH).mock(side_effect=httpx.ConnectError)
+    route = bybit_mock.get(QUOTE).mock(side_effect=httpx.ConnectError)
     client = make_client(retry=RetryPolicy(max_attempts=4))
 
     with pytest.raises(TransportError) as info:
@@ -546,7 +540,7 @@ async def test_max_attempts_one_turns_retries_off(
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
 ) -> None:
-    route = bybit_mock.get(QUOTE_PATH).mock(side_effect=[fail(10006), ok(QUOTE_RESULT)])
+    route = bybit_mock.get(QUOTE).mock(side_effect=[fail(10006), ok(QUOTE_RESULT)])
     client = make_client(retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(RateLimited):
@@ -560,7 +554,7 @@ async def test_deadline_bounds_rate_limit_retries(
     bybit_mock: respx.MockRouter,
 ) -> None:
     recorder = Recorder(clock, [rate_limited_10006(clock, 2000)])
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client(retry=RetryPolicy(max_attempts=100, deadline=5.0))
 
     with pytest.raises(RateLimited):
@@ -579,7 +573,7 @@ async def test_deadline_bounds_backoff_retries(
     bybit_mock: respx.MockRouter,
 ) -> None:
     recorder = Recorder(clock, [lambda: fail(10016, "restarting")])
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client(
         retry=RetryPolicy(max_attempts=1000, deadline=3.0, backoff=1.0, max_backoff=1.0)
     )
@@ -617,7 +611,7 @@ async def test_retry_of_an_order_is_never_sent_after_the_deadline(
                 raise httpx.ReadTimeout("answer lost", request=request)
         return ok({"orderId": f"oid-{link}", "orderLinkId": link})
 
-    bybit_mock.post(PLACE_PATH).mock(side_effect=venue)
+    bybit_mock.post(PLACE).mock(side_effect=venue)
     await earn.place_orders(orders)
 
     assert len(sent_at) >= 1
@@ -632,7 +626,7 @@ async def test_backoff_waits_are_positive_and_capped(
     bybit_mock: respx.MockRouter,
 ) -> None:
     recorder = Recorder(clock, [lambda: fail(10016, "restarting")])
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client(
         retry=RetryPolicy(max_attempts=7, deadline=1000.0, backoff=0.5, max_backoff=2.0)
     )
@@ -653,7 +647,7 @@ async def test_backoff_is_jittered(
     bybit_mock: respx.MockRouter,
 ) -> None:
     recorder = Recorder(clock, [lambda: fail(10016, "restarting")])
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client(
         retry=RetryPolicy(max_attempts=12, deadline=1000.0, backoff=1.0, max_backoff=1.0)
     )
@@ -802,7 +796,7 @@ async def test_a_call_whose_first_attempt_succeeds_builds_no_tenacity_state(
         raise AssertionError("tenacity was set up for a call that needed no retry")
 
     monkeypatch.setattr(asyncexch._retry, "build_retrying", refuse)
-    bybit_mock.get(QUOTE_PATH).mock(return_value=ok(QUOTE_RESULT))
+    bybit_mock.get(QUOTE).mock(return_value=ok(QUOTE_RESULT))
 
     quote = await make_client().advance_earn.quote("P1")
 
@@ -866,7 +860,7 @@ async def test_an_honest_reset_beside_a_wrong_time_stamp_still_holds(
         return fail(10006, time=wrong, headers=limit_headers(0, now + 500, now_ms=wrong))
 
     recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE_PATH).mock(side_effect=recorder)
+    bybit_mock.get(QUOTE).mock(side_effect=recorder)
     client = make_client()
 
     await client.advance_earn.quote("P1")

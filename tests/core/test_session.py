@@ -6,7 +6,6 @@ import asyncio
 import json
 import math
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -24,18 +23,8 @@ from asyncexch import (
 )
 from asyncexch._session import UNPACED_IN_FLIGHT
 from asyncexch._venue import WireRequest
-from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
-from tests.builders.bybit import ok
-
-
-def _order() -> StakeOrder:
-    return StakeOrder(
-        product_id="13015",
-        coin="USDT",
-        amount=Decimal("100"),
-        initial_price=Decimal("68403"),
-        breakeven_price=Decimal("68650"),
-    )
+from asyncexch.bybit import BybitClient, OrderAck
+from tests.builders.bybit import ok, stake_order
 
 
 async def test_max_in_flight_caps_requests_between_capacity_and_answer(
@@ -54,7 +43,7 @@ async def test_max_in_flight_caps_requests_between_capacity_and_answer(
 
     bybit_mock.post("/v5/earn/advance/place-order").mock(side_effect=slow)
     client = make_client(limits={"place_order": RateLimit(50)}, max_in_flight=2)
-    results = await client.advance_earn.place_orders([_order() for _ in range(8)])
+    results = await client.advance_earn.place_orders([stake_order() for _ in range(8)])
     assert all(isinstance(result, OrderAck) for result in results)
     assert most == 2
     assert clock.monotonic() == pytest.approx(2.0)  # 4 rounds of 2, 0.5 s each
@@ -76,7 +65,7 @@ async def test_without_a_cap_the_same_batch_runs_all_at_once(
 
     bybit_mock.post("/v5/earn/advance/place-order").mock(side_effect=slow)
     client = make_client(limits={"place_order": RateLimit(50)})
-    await client.advance_earn.place_orders([_order() for _ in range(8)])
+    await client.advance_earn.place_orders([stake_order() for _ in range(8)])
     assert most == 8
 
 
@@ -133,7 +122,7 @@ async def test_unpaced_clients_keep_a_cap_on_requests_in_flight(
 
     bybit_mock.post("/v5/earn/advance/place-order").mock(side_effect=slow)
     client = make_client(limits=False)
-    results = await client.advance_earn.place_orders([_order() for _ in range(600)])
+    results = await client.advance_earn.place_orders([stake_order() for _ in range(600)])
 
     assert all(isinstance(result, OrderAck) for result in results)
     assert most == UNPACED_IN_FLIGHT
@@ -244,13 +233,13 @@ async def test_a_cancelled_request_keeps_its_slot_until_send_plus_guard(
         "k", "s", base_url="http://venue.test", clock=clock, transport=wire
     ) as client:
         first = asyncio.ensure_future(  # noqa: RUF006 (awaited below)
-            client.advance_earn.place_orders([_order() for _ in range(5)])
+            client.advance_earn.place_orders([stake_order() for _ in range(5)])
         )
         await clock.sleep(0.005)
         first.cancel()
         await asyncio.gather(first, return_exceptions=True)
         second = asyncio.ensure_future(  # noqa: RUF006 (awaited below)
-            client.advance_earn.place_orders([_order() for _ in range(5)])
+            client.advance_earn.place_orders([stake_order() for _ in range(5)])
         )
         await clock.sleep(2.0)
         second.cancel()

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from asyncexch import RateLimit, VirtualClock
 from asyncexch.bybit import BybitClient
-from tests.core.test_limits_property import max_in_window
+from tests.windows import max_in_window
 
 START = 1_700_000_000.0
 QUOTE = {"category": "SmartLeverage", "productId": "P1", "currentPrice": "1"}
@@ -113,7 +113,7 @@ def test_the_venue_never_counts_more_than_the_limit(
         )
     )
     assert len(venue.arrivals) == calls
-    assert max_in_window(venue.arrivals, [1] * calls, per) <= limit
+    assert max_in_window(venue.arrivals, per, [1] * calls) <= limit
 
 
 def sustained_share(arrivals: list[float], limit: int, per: float) -> float:
@@ -139,7 +139,7 @@ def test_a_long_batch_runs_closer_to_the_limit_than_settling_on_the_answer_allow
         for stamp in (True, False)
     }
     for venue in runs.values():
-        assert max_in_window(venue.arrivals, [1] * 200, 1.0) <= 10
+        assert max_in_window(venue.arrivals, 1.0, [1] * 200) <= 10
     stamped = sustained_share(runs[True].arrivals, 10, 1.0)
     answered = sustained_share(runs[False].arrivals, 10, 1.0)
     assert answered < 0.97 < stamped, (answered, stamped)
@@ -163,7 +163,7 @@ def test_a_venue_clock_that_steps_back_is_relearned_and_never_breaks_the_limit()
         return asyncio.run(quote_batch(venue, limit=5, per=1.0, calls=60, first_alone=True))
 
     stepped, unstamped = batch(True), batch(False)
-    assert max_in_window(stepped.arrivals, [1] * 61, 1.0) <= 5
-    assert max_in_window(unstamped.arrivals, [1] * 61, 1.0) <= 5
+    assert max_in_window(stepped.arrivals, 1.0, [1] * 61) <= 5
+    assert max_in_window(unstamped.arrivals, 1.0, [1] * 61) <= 5
     # Relearned: the stepped venue's stamps help again, as a venue that never stepped would.
     assert stepped.arrivals[-1] < unstamped.arrivals[-1] - 0.2

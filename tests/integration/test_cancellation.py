@@ -15,10 +15,11 @@ from collections import Counter
 
 import pytest
 
-from asyncexch import BatchReport, ExchangeError, TransportChoice
-from asyncexch.bybit import BybitClient, OrderAck
-from asyncexch.sim import BybitSimulator, Faults, SimServer
+from asyncexch import BatchReport, ExchangeError
+from asyncexch.bybit import OrderAck
+from asyncexch.sim import BybitSimulator, Faults
 from tests.builders.bybit import stake_orders
+from tests.builders.sim import SimClients
 
 pytestmark = [pytest.mark.integration]
 
@@ -31,17 +32,14 @@ LATENCY = (0.2, 0.6)
 
 @pytest.mark.slow
 async def test_a_batch_cancelled_midway_reports_exactly_what_was_sent(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim = BybitSimulator(faults=Faults(latency=LATENCY, seed=3))  # place_order: 5 per second
     sim.add_account(KEY, SECRET)
     batch = stake_orders(sim, COUNT)
     report: BatchReport[OrderAck | ExchangeError] = BatchReport(COUNT)
 
-    async with (
-        SimServer(sim.app) as server,
-        BybitClient(KEY, SECRET, base_url=server.url, transport=http_transport) as client,
-    ):
+    async with sim_client.bybit(sim, KEY, SECRET) as client:
         earn = client.advance_earn
         task = asyncio.ensure_future(earn.place_orders(batch, report=report))
         await asyncio.sleep(CANCEL_AFTER)
