@@ -23,7 +23,8 @@ class SimClients:
     In process (``over=None``) a client calls the simulator's app through
     :class:`~asyncexch.sim.SimTransport`, on the simulator's clock. Otherwise ``over`` names
     the HTTP stack, and the simulator is served by uvicorn on 127.0.0.1 while the client is
-    open. Keyword options go to the client and override any of that. The simulator needs an
+    open. Keyword options go to the client and override any of that; ``app`` serves the
+    simulator through a wrapper of its app (to watch what reaches it). The simulator needs an
     account for ``key`` (``sim.add_account(key, secret)``): the tests say which.
     """
 
@@ -35,20 +36,24 @@ class SimClients:
         sim: BybitSimulator,
         key: str = SIM_API_KEY,
         secret: str = SIM_API_SECRET,
+        *,
+        app: ASGIApp | None = None,
         **options: Any,
     ) -> AbstractAsyncContextManager[BybitClient]:
         """A :class:`BybitClient` calling ``sim``."""
-        return self._wired(BybitClient, sim.app, sim.clock, key, secret, options)
+        return self._wired(BybitClient, app or sim.app, sim.clock, key, secret, options)
 
     def chainup(
         self,
         sim: ChainupSimulator,
         key: str = SIM_API_KEY,
         secret: str = SIM_API_SECRET,
+        *,
+        app: ASGIApp | None = None,
         **options: Any,
     ) -> AbstractAsyncContextManager[ChainupContractClient]:
         """A :class:`ChainupContractClient` calling ``sim``."""
-        return self._wired(ChainupContractClient, sim.app, sim.clock, key, secret, options)
+        return self._wired(ChainupContractClient, app or sim.app, sim.clock, key, secret, options)
 
     @asynccontextmanager
     async def _wired(

@@ -54,6 +54,7 @@ from tests.raw_server import (
     never_answer,
     reset_connection,
 )
+from tests.waiting import until
 
 KEY = "aiohttp-key"
 SECRET = "aiohttp-secret"
@@ -329,19 +330,12 @@ async def test_a_keepalive_connection_the_server_closed_is_not_used_for_an_order
 
     async with RawServer(answer_then_close_idle) as server, _bybit(server.url) as client:
         await client.session.call(RISKY, {"x": 1})
-        await _until(lambda: server.closed == 1)
+        await until(lambda: server.closed == 1, within=15.0, what="the server to close")
         await asyncio.sleep(0.1)  # the client's loop sees the FIN
         ack = await client.session.call(RISKY, {"x": 2})
     assert ack == OrderAck(order_id="1", order_link_id="a")
     assert [body for _, body in server.requests] == [b'{"x":1}', b'{"x":2}']
     assert server.connections == 2
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.01)
 
 
 # --- bytes on the wire ----------------------------------------------------------------------
@@ -499,7 +493,9 @@ async def test_a_connection_cap_of_100_holds_the_rest_back_until_the_pool_timeou
         httpx.AsyncClient(transport=AiohttpTransport(max_connections=100), timeout=timeout) as c,
     ):
         calls = [asyncio.ensure_future(c.post(server.url, content=b"x")) for _ in range(150)]
-        await _until(lambda: sum(call.done() for call in calls) == 50)
+        await until(
+            lambda: sum(call.done() for call in calls) == 50, within=15.0, what="50 answers"
+        )
         assert len(server.requests) == 100  # held: nothing is answered yet
         release.set()
         results = await asyncio.gather(*calls, return_exceptions=True)
