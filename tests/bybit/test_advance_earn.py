@@ -22,6 +22,7 @@ from asyncexch import (
     InsufficientBalance,
     InvalidRequest,
     MalformedResponse,
+    OrderNotFound,
     OrderWaitTimeout,
     RateLimit,
     VirtualClock,
@@ -470,13 +471,16 @@ async def test_redeem_estimates_leaves_no_task_behind_when_a_chunk_fails(
     bybit_mock.get(ESTIMATE).mock(side_effect=venue)
     ids = ["1", "1", "1", "1", "1", "2", "2"]
 
-    with pytest.raises(ExchangeError):
+    with pytest.raises(OrderNotFound) as caught:
         await earn.redeem_estimates(ids)
     leftovers = stray_tasks()
     for task in leftovers:
         task.cancel()
     await asyncio.gather(*leftovers, return_exceptions=True)
     assert leftovers == []
+    assert (caught.value.code, caught.value.message) == (180020, "Position not found")
+    assert seen == ["1,1,1,1,1", "2,2"]  # both chunks left; the second was cancelled
+    assert clock.monotonic() == 0.0  # raised at once, without waiting for the other
 
 
 async def test_from_estimate_default_now_agrees_with_the_clock_that_stamped_it(
@@ -639,9 +643,12 @@ async def test_wait_for_order_honours_its_timeout(
     bybit_mock.get(ORDER).mock(side_effect=venue)
     started = clock.monotonic()
 
-    with pytest.raises(OrderWaitTimeout):
+    with pytest.raises(OrderWaitTimeout) as caught:
         await earn.wait_for_order("oid-1", timeout=2.0)
-    assert clock.monotonic() - started <= 2.5
+    assert clock.monotonic() - started == 2.0
+    assert caught.value.last_seen is None  # the one poll was refused: never seen
+    assert str(caught.value) == "order oid-1 never found after 2.0 s"
+    assert bybit_mock.calls.call_count == 1
 
 
 # --- place_orders ---------------------------------------------------------------------------
@@ -800,10 +807,7 @@ async def test_place_orders_sends_nothing_after_it_has_raised(
     bybit_mock.post(PLACE).mock(side_effect=venue)
     earn = make_client(limits={"place_order": RateLimit(1, per=1.0)}).advance_earn
 
-    try:
-        await earn.place_orders(orders)
-    except Exception:
-        pass  # the point is what happens next
+    results = await earn.place_orders(orders)
     returned_at = clock.monotonic()
     await clock.sleep(10.0)
     leftovers = stray_tasks()
@@ -812,6 +816,15 @@ async def test_place_orders_sends_nothing_after_it_has_raised(
     await asyncio.gather(*leftovers, return_exceptions=True)
     late = [at for at in arrived if at > returned_at]
     assert late == [], f"{len(late)} orders reached the venue after place_orders returned"
+    # The garbled header is ignored: every order is acknowledged, one a second.
+    assert results == [
+        OrderAck(order_id="x", order_link_id=bad),
+        *(
+            OrderAck(order_id=f"oid-{o.order_link_id}", order_link_id=o.order_link_id)
+            for o in orders[1:]
+        ),
+    ]
+    assert arrived == [0.0, 1.0, 2.0, 3.0]
 
 
 # --- limit scope ------------------------------------------------------------------------------

@@ -22,11 +22,14 @@ import respx
 
 from asyncexch import (
     ApiError,
+    BadParameter,
     ExchangeError,
     InsufficientBalance,
+    MalformedResponse,
     OrderAlreadyExists,
     OrderStatusUnknown,
     Outcome,
+    PermissionDenied,
     RateLimit,
     RetryPolicy,
     ServiceUnavailable,
@@ -332,8 +335,9 @@ async def test_already_exists_but_not_found_is_status_unknown(
     assert isinstance(info.value.__cause__, OrderAlreadyExists)
     # The message says what to check before acting.
     assert f"orders(order_link_id={order.order_link_id!r})" in str(info.value)
-    assert 2 <= len(venue.lookups) <= 10  # a few tries, spaced out
-    assert clock.monotonic() > 0
+    assert "no order with it was found in 4 lookups over 1.5 s" in str(info.value)
+    assert len(venue.lookups) == 4  # spaced out (jittered) over 1.5 s
+    assert clock.monotonic() >= 1.5
     assert len(venue.placed) == 2
     assert {r.url.params["orderLinkId"] for r in venue.lookups} == {order.order_link_id}
 
@@ -351,10 +355,13 @@ async def test_already_exists_with_failing_lookup_is_not_reported_as_not_process
     bybit_mock.get(ORDER).mock(side_effect=httpx.ConnectError("no route"))
     client = make_client()
 
-    with pytest.raises(ExchangeError) as caught:
+    with pytest.raises(OrderStatusUnknown) as caught:
         await client.advance_earn.place_order(order)
-    assert caught.value.outcome is not Outcome.NOT_PROCESSED
-    assert isinstance(caught.value, OrderStatusUnknown)
+    assert type(caught.value) is OrderStatusUnknown
+    assert caught.value.outcome is Outcome.UNKNOWN
+    assert caught.value.request is order
+    assert type(caught.value.__cause__) is TransportError  # the lookup's, kept as the cause
+    assert caught.value.__cause__.outcome is Outcome.NOT_PROCESSED
 
 
 async def test_accepted_order_with_unreadable_ack_is_not_a_plain_malformed_response(
@@ -370,13 +377,15 @@ async def test_accepted_order_with_unreadable_ack_is_not_a_plain_malformed_respo
     lookup = bybit_mock.get(ORDER).mock(return_value=page(order_info(order, order_id="oid-1")))
     client = make_client()
 
-    try:
-        result: object = await client.advance_earn.place_order(order)
-    except ExchangeError as error:
-        result = error
-    assert isinstance(result, (OrderAck, OrderStatusUnknown)), repr(result)
-    if isinstance(result, OrderAck):
-        assert lookup.called
+    with pytest.raises(OrderStatusUnknown) as caught:
+        await client.advance_earn.place_order(order)
+    assert type(caught.value) is OrderStatusUnknown
+    assert caught.value.outcome is Outcome.UNKNOWN
+    assert caught.value.request is order
+    assert type(caught.value.__cause__) is MalformedResponse
+    assert "the venue accepted the request but its answer is unreadable" in str(caught.value)
+    assert bybit_mock.calls.call_count == 1  # accepted: never sent again
+    assert lookup.call_count == 0
 
 
 # --- every attempt ambiguous -------------------------------------------------------------------
@@ -453,12 +462,17 @@ async def test_any_refusal_after_an_ambiguous_attempt_is_checked_by_lookup(
 
 
 @pytest.mark.parametrize(
-    "refusal",
-    [REFUSED_AFTER["180016"], REFUSED_AFTER["http-400"], ALREADY["undocumented"]],
+    ("refusal", "error_type"),
+    [
+        (REFUSED_AFTER["180016"], InsufficientBalance),
+        (REFUSED_AFTER["http-400"], BadParameter),
+        (ALREADY["undocumented"], ApiError),
+    ],
     ids=["180016", "http-400", "undocumented"],
 )
 async def test_refusal_after_an_ambiguous_attempt_stands_when_nothing_is_placed(
     refusal: Answer,
+    error_type: type[ApiError],
     order: StakeOrder,
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
@@ -471,11 +485,11 @@ async def test_refusal_after_an_ambiguous_attempt_stands_when_nothing_is_placed(
         await client.advance_earn.place_order(order)
 
     expected = refusal()
+    assert type(info.value) is error_type
     assert info.value.http_status == expected.status_code
     assert info.value.outcome is Outcome.FAILED
-    assert not isinstance(info.value, OrderAlreadyExists)
     assert len(venue.placed) == 2
-    assert len(venue.lookups) >= 2  # looked for it more than once before believing it absent
+    assert len(venue.lookups) == 4  # looked for it four times over 1.5 s before believing it absent
     assert venue.link_ids() == {order.order_link_id}
 
 
@@ -827,21 +841,34 @@ async def test_redeem_under_a_reused_id_with_a_different_amount_is_already_exist
 
 
 @pytest.mark.parametrize(
-    ("first_call", "first_lookups"),
+    ("first_call", "first_lookups", "first_end"),
     [
         # The lookup after the refusal failed: unknown.
-        ([AMBIGUOUS["ReadTimeout"], REFUSED_AFTER["180016"]], [lambda: fail(10005, "denied")]),
+        (
+            [AMBIGUOUS["ReadTimeout"], REFUSED_AFTER["180016"]],
+            [lambda: fail(10005, "denied")],
+            (OrderStatusUnknown, PermissionDenied),
+        ),
         # The venue said "exists", no lookup found it (not visible yet): unknown.
-        ([AMBIGUOUS["ReadTimeout"], ALREADY["180025"]], [lambda: page()] * 4),
+        (
+            [AMBIGUOUS["ReadTimeout"], ALREADY["180025"]],
+            [lambda: page()] * 4,
+            (OrderStatusUnknown, OrderAlreadyExists),
+        ),
         # Refused after a timeout, not found in 1.5 s: the refusal stood, but the order was
         # placed and became visible later.
-        ([AMBIGUOUS["ReadTimeout"], REFUSED_AFTER["180030"]], [lambda: page()] * 4),
+        (
+            [AMBIGUOUS["ReadTimeout"], REFUSED_AFTER["180030"]],
+            [lambda: page()] * 4,
+            (SlippageExceeded, type(None)),
+        ),
     ],
     ids=["lookup-failed", "exists-not-found", "refusal-stood"],
 )
 async def test_placing_again_after_an_uncertain_end_looks_before_believing_a_refusal(
     first_call: list[Answer],
     first_lookups: list[Answer],
+    first_end: tuple[type[ExchangeError], type[BaseException | None]],
     order: StakeOrder,
     make_client: Callable[..., BybitClient],
     bybit_mock: respx.MockRouter,
@@ -852,7 +879,7 @@ async def test_placing_again_after_an_uncertain_end_looks_before_believing_a_ref
 
     with pytest.raises(ExchangeError) as first:
         await client.advance_earn.place_order(order)
-    assert not isinstance(first.value, OrderAck)
+    assert (type(first.value), type(first.value.__cause__)) == first_end
     looked = len(venue.lookups)
     result = await client.advance_earn.place_order(order)  # its balance gone, the price moved
 

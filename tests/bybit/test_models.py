@@ -218,7 +218,7 @@ def test_product_page_decodes_from_the_documented_example() -> None:
     assert product.direction is Direction.SHORT
     assert type(product.order_precision_digital) is int
     assert product.settlement_time is not None
-    assert product.settlement_time.tzinfo is not None
+    assert product.settlement_time.tzinfo is timezone.utc
 
 
 def test_product_precision_must_be_an_integer() -> None:

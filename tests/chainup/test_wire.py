@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -42,6 +43,7 @@ from asyncexch.errors import (
     InsufficientBalance,
     MalformedResponse,
     OrderNotFound,
+    Outcome,
     PermissionDenied,
     ProductUnavailable,
     RateLimited,
@@ -161,7 +163,8 @@ def test_string_to_sign_and_md5_of_the_take_order_vector() -> None:
 def test_the_signature_is_lowercase_hex_and_depends_on_the_secret() -> None:
     fields = [("a", "1")]
     sign = Md5Signer(API_SECRET).sign(fields)
-    assert len(sign) == 32 and sign == sign.lower() and int(sign, 16) >= 0
+    assert sign == independent_sign({"a": "1"}) == hashlib.md5(b"a1" + b"x" * 17).hexdigest()
+    assert re.fullmatch("[0-9a-f]{32}", sign)
     assert Md5Signer("y" * 17).sign(fields) != sign
 
 
@@ -783,8 +786,9 @@ def test_5xx_html_is_service_unavailable(status: int) -> None:
 
 def test_http_429_without_envelope_is_rate_limited() -> None:
     reply = venue().read(TAKE_ORDER, raw("Too Many Requests", status=429))
-    assert isinstance(reply.error, RateLimited)
-    assert reply.error.retry_after is not None and reply.error.retry_after > 0
+    assert type(reply.error) is RateLimited
+    assert (reply.error.code, reply.error.outcome) == (429, Outcome.NOT_PROCESSED)
+    assert reply.error.retry_after == 1.0  # no reset time given: the venue's default wait
 
 
 async def test_malformed_answer_to_a_read_raises_malformed_response(

@@ -115,9 +115,10 @@ def test_ids_from_consecutive_milliseconds_sort_in_creation_order() -> None:
 
 @given(prefix=st.text(max_size=20).filter(lambda p: not is_prefix_valid(p)))
 def test_invalid_prefix_is_rejected(prefix: str) -> None:
-    with pytest.raises(ValueError):
+    says = re.escape(f"prefix must be at most 8 characters of [A-Za-z0-9_], got {prefix!r}")
+    with pytest.raises(ValueError, match=f"^{says}$"):
         new_order_link_id(prefix)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"^{says}$"):
         order_link_id_for("intent", prefix)
 
 
@@ -163,9 +164,9 @@ def test_derived_ids_for_near_identical_keys_differ() -> None:
 
 
 def test_empty_key_is_rejected() -> None:
-    with pytest.raises(ValueError, match="key"):
+    with pytest.raises(ValueError, match=r"^key must not be empty$"):
         order_link_id_for("")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^key must not be empty$"):
         order_link_id_for("", "p")
 
 
