@@ -1,5 +1,6 @@
 """The command line: help with defaults, --version, the simulator binding before it says where,
-both venues served, and missing extras named with the command that installs them."""
+both venues served, missing extras named with the command that installs them; and the entry
+points run as a user runs them (``python -m asyncexch``, the ``asyncexch`` script, the demo)."""
 
 from __future__ import annotations
 
@@ -159,3 +160,50 @@ def test_the_simulator_serves_each_venue_and_logs_requests_when_verbose(venue: s
         server.terminate()
         out, err = server.communicate(timeout=10)
     assert f"GET {path}" in out + err  # uvicorn's access log
+
+
+# --- the entry points, as a user runs them ---------------------------------------------------
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_python_m_asyncexch_is_the_command_line() -> None:
+    done = _run(sys.executable, "-m", "asyncexch", "--version")
+
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"asyncexch {asyncexch.__version__}\n",
+        "",
+    )
+
+
+def test_the_console_script_runs_the_command_line() -> None:
+    script = pathlib.Path(sys.executable).with_name("asyncexch")
+    if not script.exists():
+        pytest.skip("the asyncexch script is installed by pip install (not in this environment)")
+
+    done = _run(str(script), "--version")
+
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"asyncexch {asyncexch.__version__}\n",
+        "",
+    )
+
+
+@pytest.mark.slow
+def test_the_demo_command_places_a_batch_exactly_once() -> None:
+    """``make demo``'s job through the command it runs, with a small batch."""
+    done = _run(sys.executable, "-m", "asyncexch", "demo", "--orders", "12", "--rate", "20")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line.strip("│ ") for line in done.stdout.splitlines()]
+    assert re.sub(r"\s+", " ", lines[-1]) == (
+        "OK: every order placed exactly once, no rate limit broken."
+    )
+    rows = {re.sub(r"\s+", " ", line.split("│")[0].strip()): line for line in lines if "│" in line}
+    assert rows["acknowledged / failed"].endswith("12 / 0")
+    assert rows["duplicate orders"].endswith(" 0")
+    assert "demo-secret" not in done.stdout + done.stderr  # the demo's key never shows
