@@ -1,29 +1,23 @@
-"""Shared test helpers: a virtual clock, Bybit envelopes, Bybit and ChainUP clients on respx."""
+"""Shared fixtures: a virtual clock, Bybit and ChainUP clients on respx or on a simulator, the
+hypothesis profile.
+
+What the tests build (envelopes, orders, constants) is in ``tests.builders``."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
-import httpx
 import pytest
 import respx
 from hypothesis import settings
 
-from asyncexch import RetryPolicy, VirtualClock
+from asyncexch import RetryPolicy, TransportChoice, VirtualClock
 from asyncexch.bybit import BybitClient
 from asyncexch.chainup import ChainupContractClient
-
-BASE_URL = "https://api.bybit.test"
-API_KEY = "XXXXXXXXXX"
-API_SECRET = "VDFZSSPUTKRJMXAVMJXBHEXIPZNZJIZUBVRQ"
-SERVER_MS = 1_700_000_000_000
-
-#: The ChainUP reference's example key, and the 17 x 'x' secret its vectors were computed with.
-CHAINUP_BASE_URL = "https://chainup.test"
-CHAINUP_API_KEY = "0816016bb06417f50327e2b557d39aaa"
-CHAINUP_API_SECRET = "x" * 17
+from tests.builders import bybit, chainup
+from tests.builders.sim import SimClients
 
 # Property tests check behaviour, not speed: no per-example deadline (a stalled machine would
 # fail them by wall-clock luck). CI explores the same examples on every run, so a red build is
@@ -33,41 +27,21 @@ settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 
-def ok(
-    result: Any, *, time: int = SERVER_MS, headers: dict[str, str] | None = None
-) -> httpx.Response:
-    """A Bybit success envelope."""
-    return httpx.Response(
-        200,
-        json={"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": time},
-        headers=headers,
-    )
-
-
-def fail(
-    code: int,
-    message: str = "error",
-    *,
-    time: int = SERVER_MS,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    """A Bybit error envelope."""
-    return httpx.Response(
-        200,
-        json={"retCode": code, "retMsg": message, "result": {}, "retExtInfo": {}, "time": time},
-        headers=headers,
-    )
-
-
 @pytest.fixture
 def clock() -> VirtualClock:
-    """Virtual time starting at SERVER_MS, so local and server clocks agree."""
-    return VirtualClock(start=SERVER_MS / 1000)
+    """Virtual time starting at ``bybit.SERVER_MS``, so local and server clocks agree."""
+    return VirtualClock(start=bybit.SERVER_MS / 1000)
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+def http_transport(request: pytest.FixtureRequest) -> TransportChoice:
+    """Each HTTP stack a client can send through, in turn: ``transport=http_transport``."""
+    return cast(TransportChoice, request.param)
 
 
 @pytest.fixture
 def bybit_mock() -> Iterator[respx.MockRouter]:
-    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+    with respx.mock(base_url=bybit.BASE_URL, assert_all_called=False) as router:
         yield router
 
 
@@ -79,10 +53,13 @@ async def make_client(
     clients: list[BybitClient] = []
 
     def build(**kwargs: Any) -> BybitClient:
-        kwargs.setdefault("base_url", BASE_URL)
+        kwargs.setdefault("base_url", bybit.BASE_URL)
         kwargs.setdefault("clock", clock)
         kwargs.setdefault("retry", RetryPolicy(max_attempts=5, deadline=60.0))
-        key, secret = kwargs.pop("api_key", API_KEY), kwargs.pop("api_secret", API_SECRET)
+        key, secret = (
+            kwargs.pop("api_key", bybit.API_KEY),
+            kwargs.pop("api_secret", bybit.API_SECRET),
+        )
         client = BybitClient(key, secret, **kwargs)
         clients.append(client)
         return client
@@ -96,11 +73,9 @@ async def make_client(
 def chainup_mock() -> Iterator[respx.MockRouter]:
     """The ChainUP venue on respx. Its order lists start empty: before its first order on a
     contract a client looks at them once (tests that serve lists mock the route again)."""
-    with respx.mock(base_url=CHAINUP_BASE_URL, assert_all_called=False) as router:
+    with respx.mock(base_url=chainup.BASE_URL, assert_all_called=False) as router:
         router.post("/api/order_list_v2").mock(
-            return_value=httpx.Response(
-                200, json={"code": "0", "msg": "", "data": {"count": 0, "orderList": []}}
-            )
+            return_value=chainup.ok({"count": 0, "orderList": []})
         )
         yield router
 
@@ -113,11 +88,11 @@ async def make_chainup_client(
     clients: list[ChainupContractClient] = []
 
     def build(**kwargs: Any) -> ChainupContractClient:
-        kwargs.setdefault("base_url", CHAINUP_BASE_URL)
+        kwargs.setdefault("base_url", chainup.BASE_URL)
         kwargs.setdefault("clock", clock)
         kwargs.setdefault("retry", RetryPolicy(max_attempts=5, deadline=60.0))
-        key = kwargs.pop("api_key", CHAINUP_API_KEY)
-        secret = kwargs.pop("api_secret", CHAINUP_API_SECRET)
+        key = kwargs.pop("api_key", chainup.API_KEY)
+        secret = kwargs.pop("api_secret", chainup.API_SECRET)
         client = ChainupContractClient(key, secret, **kwargs)
         clients.append(client)
         return client
@@ -125,3 +100,11 @@ async def make_chainup_client(
     yield build
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+def sim_client() -> SimClients:
+    """Clients wired to a simulator in process, on its clock:
+    ``async with sim_client.bybit(sim, KEY, SECRET, **options) as client`` (``.chainup`` for
+    ChainUP). ``tests/integration`` overrides it to serve the simulator on 127.0.0.1."""
+    return SimClients()

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import attrs
 import pytest
-from redis_testing import RedisServer, redis_server_fixture  # noqa: F401 (the fixture)
+
+from tests.redis_testing import RedisServer, redis_server_fixture  # noqa: F401 (the fixture)
 
 README = Path(__file__).parents[1] / "README.md"
 #: A fenced Python block, with the readme-test comment on the line before it, if any.

@@ -1,1 +1,1 @@
-"""The loopback suite (a package so its conftest does not shadow tests/conftest.py)."""
+"""The loopback suite: the simulator served on 127.0.0.1, through both HTTP stacks."""

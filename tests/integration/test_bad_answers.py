@@ -6,10 +6,8 @@ connections and truncated bodies are really cut short on the wire.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -24,48 +22,19 @@ from asyncexch import (
     RetryPolicy,
     ServiceUnavailable,
     SlippageExceeded,
-    TransportChoice,
     TransportError,
 )
-from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
-from asyncexch.sim import BybitSimulator, Fault, Faults, SimServer
+from asyncexch.bybit import OrderAck
+from asyncexch.sim import BybitSimulator, Fault, Faults
 from asyncexch.sim._faults import FaultPlan
+from tests.builders.bybit import SIM_PRODUCT_ID, sim_stake_order
+from tests.builders.sim import SimClients
 
 pytestmark = [pytest.mark.integration]
 
 KEY = "bad-answers-key"
 SECRET = "bad-answers-secret"
-PRODUCT = "13016"  # BTC Long
 NO_RETRIES = RetryPolicy(max_attempts=1)
-
-
-def _order(sim: BybitSimulator, amount: str = "100", **overrides: Any) -> StakeOrder:
-    quote = sim.issue_quote(PRODUCT)
-    fields: dict[str, Any] = {
-        "product_id": PRODUCT,
-        "coin": "USDT",
-        "amount": Decimal(amount),
-        "initial_price": quote.current_price,
-        "breakeven_price": quote.breakeven_price,
-        **overrides,
-    }
-    return StakeOrder(**fields)
-
-
-@asynccontextmanager
-async def _served(
-    sim: BybitSimulator,
-    transport: TransportChoice,
-    *,
-    key: str = KEY,
-    secret: str = SECRET,
-    retry: RetryPolicy | None = NO_RETRIES,
-) -> AsyncIterator[BybitClient]:
-    async with (
-        SimServer(sim.app) as server,
-        BybitClient(key, secret, base_url=server.url, retry=retry, transport=transport) as client,
-    ):
-        yield client
 
 
 def _faulty(kind: Fault) -> BybitSimulator:
@@ -98,12 +67,12 @@ def _seed_for(pattern: Sequence[bool], *, rate: float, kind: Fault) -> int:
     ids=lambda value: value.value if isinstance(value, Fault) else None,
 )
 async def test_a_faulty_read_raises_its_typed_error(
-    kind: Fault, error_type: type[ExchangeError], code: int | None, http_transport: TransportChoice
+    kind: Fault, error_type: type[ExchangeError], code: int | None, sim_client: SimClients
 ) -> None:
     sim = _faulty(kind)
-    async with _served(sim, http_transport) as client:
+    async with sim_client.bybit(sim, KEY, SECRET, retry=NO_RETRIES) as client:
         with pytest.raises(error_type) as caught:
-            await client.advance_earn.quote(PRODUCT)
+            await client.advance_earn.quote(SIM_PRODUCT_ID)
 
     error = caught.value
     assert type(error) is error_type
@@ -140,11 +109,11 @@ async def test_an_order_whose_answer_is_lost_is_status_unknown(
     kind: Fault,
     cause_type: type[ExchangeError],
     cause_code: int | None,
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim = _faulty(kind)
-    order = _order(sim)
-    async with _served(sim, http_transport) as client:
+    order = sim_stake_order(sim)
+    async with sim_client.bybit(sim, KEY, SECRET, retry=NO_RETRIES) as client:
         with pytest.raises(OrderStatusUnknown) as caught:
             await client.advance_earn.place_order(order)
 
@@ -163,11 +132,11 @@ async def test_an_order_whose_answer_is_lost_is_status_unknown(
 
 
 async def test_busy_on_an_order_is_service_unavailable_and_places_nothing(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim = _faulty(Fault.BUSY)
-    order = _order(sim)
-    async with _served(sim, http_transport) as client:
+    order = sim_stake_order(sim)
+    async with sim_client.bybit(sim, KEY, SECRET, retry=NO_RETRIES) as client:
         with pytest.raises(OrderStatusUnknown) as caught:
             await client.advance_earn.place_order(order)
 
@@ -180,12 +149,12 @@ async def test_busy_on_an_order_is_service_unavailable_and_places_nothing(
 # --- refusals -----------------------------------------------------------------------------
 
 
-async def test_an_unknown_key_is_an_authentication_error(http_transport: TransportChoice) -> None:
+async def test_an_unknown_key_is_an_authentication_error(sim_client: SimClients) -> None:
     sim = BybitSimulator()
     sim.add_account(KEY, SECRET)
-    async with _served(sim, http_transport, key="nobody-knows-this-key") as client:
+    async with sim_client.bybit(sim, "nobody-knows-this-key", SECRET, retry=NO_RETRIES) as client:
         with pytest.raises(AuthenticationError) as caught:
-            await client.advance_earn.place_order(_order(sim))
+            await client.advance_earn.place_order(sim_stake_order(sim))
 
     assert caught.value.code == 10003
     assert caught.value.outcome is Outcome.FAILED
@@ -193,12 +162,12 @@ async def test_an_unknown_key_is_an_authentication_error(http_transport: Transpo
     assert sim.stats.rejections == {10003: 1}
 
 
-async def test_a_wrong_secret_is_an_authentication_error(http_transport: TransportChoice) -> None:
+async def test_a_wrong_secret_is_an_authentication_error(sim_client: SimClients) -> None:
     sim = BybitSimulator()
     sim.add_account(KEY, SECRET)
-    async with _served(sim, http_transport, secret="not-the-secret") as client:
+    async with sim_client.bybit(sim, KEY, "not-the-secret", retry=NO_RETRIES) as client:
         with pytest.raises(AuthenticationError) as caught:
-            await client.advance_earn.place_order(_order(sim))
+            await client.advance_earn.place_order(sim_stake_order(sim))
         with pytest.raises(AuthenticationError) as caught_read:
             await anext(aiter(client.advance_earn.orders()))
 
@@ -209,13 +178,13 @@ async def test_a_wrong_secret_is_an_authentication_error(http_transport: Transpo
 
 
 async def test_a_reused_order_link_id_for_another_order_is_order_already_exists(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim = BybitSimulator()
     sim.add_account(KEY, SECRET)
-    first = _order(sim, "100")
-    second = _order(sim, "250", order_link_id=first.order_link_id)
-    async with _served(sim, http_transport) as client:
+    first = sim_stake_order(sim)
+    second = sim_stake_order(sim, amount=Decimal("250"), order_link_id=first.order_link_id)
+    async with sim_client.bybit(sim, KEY, SECRET, retry=NO_RETRIES) as client:
         ack = await client.advance_earn.place_order(first)
         with pytest.raises(OrderAlreadyExists) as caught:
             await client.advance_earn.place_order(second)
@@ -231,13 +200,13 @@ async def test_a_reused_order_link_id_for_another_order_is_order_already_exists(
 
 
 async def test_a_price_that_moved_too_far_is_slippage_exceeded(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim = BybitSimulator()
     sim.add_account(KEY, SECRET)
-    order = _order(sim)
+    order = sim_stake_order(sim)
     sim.set_price("BTC", order.initial_price * Decimal("1.2"))
-    async with _served(sim, http_transport) as client:
+    async with sim_client.bybit(sim, KEY, SECRET, retry=NO_RETRIES) as client:
         with pytest.raises(SlippageExceeded) as caught:
             await client.advance_earn.place_order(order)
 
@@ -246,14 +215,14 @@ async def test_a_price_that_moved_too_far_is_slippage_exceeded(
 
 
 async def test_an_order_above_the_balance_is_insufficient_balance(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim = BybitSimulator()
     sim.add_account(KEY, SECRET, balances={"USDT": Decimal("50")})
-    async with _served(sim, http_transport) as client:
+    async with sim_client.bybit(sim, KEY, SECRET, retry=NO_RETRIES) as client:
         with pytest.raises(InsufficientBalance) as caught:
-            await client.advance_earn.place_order(_order(sim, "100"))
-        ack = await client.advance_earn.place_order(_order(sim, "40"))
+            await client.advance_earn.place_order(sim_stake_order(sim))
+        ack = await client.advance_earn.place_order(sim_stake_order(sim, amount=Decimal("40")))
 
     assert caught.value.code == 180016
     assert [placed.order_id for placed in sim.orders.values()] == [ack.order_id]
@@ -264,14 +233,14 @@ async def test_an_order_above_the_balance_is_insufficient_balance(
 
 
 async def test_a_retry_after_a_drop_after_commit_is_looked_up_and_acknowledged(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     # Request 1 (the order) is dropped after the commit; the retry and the lookup go through.
     seed = _seed_for([True, False, False, False, False], rate=0.5, kind=Fault.DROP_AFTER_COMMIT)
     sim = BybitSimulator(faults=Faults(rate=0.5, kinds=[Fault.DROP_AFTER_COMMIT], seed=seed))
     sim.add_account(KEY, SECRET)
-    order = _order(sim)
-    async with _served(sim, http_transport, retry=None) as client:
+    order = sim_stake_order(sim)
+    async with sim_client.bybit(sim, KEY, SECRET, retry=None) as client:
         ack = await client.advance_earn.place_order(order)
 
     assert sim.stats.faults == {Fault.DROP_AFTER_COMMIT.value: 1}
@@ -284,16 +253,16 @@ async def test_a_retry_after_a_drop_after_commit_is_looked_up_and_acknowledged(
 
 
 async def test_an_order_whose_lookup_fails_after_180025_is_status_unknown(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     # The order is dropped after the commit, its retry meets 180025, and both attempts of the
     # lookup that would tell whose order it is are dropped too: the state is unknown.
     seed = _seed_for([True, False, True, True], rate=0.5, kind=Fault.DROP_AFTER_COMMIT)
     sim = BybitSimulator(faults=Faults(rate=0.5, kinds=[Fault.DROP_AFTER_COMMIT], seed=seed))
     sim.add_account(KEY, SECRET)
-    order = _order(sim)
-    async with _served(sim, http_transport, retry=RetryPolicy(max_attempts=2)) as client:
-        with pytest.raises(ExchangeError) as caught:
+    order = sim_stake_order(sim)
+    async with sim_client.bybit(sim, KEY, SECRET, retry=RetryPolicy(max_attempts=2)) as client:
+        with pytest.raises(OrderStatusUnknown) as caught:
             await client.advance_earn.place_order(order)
 
     assert sim.stats.faults == {Fault.DROP_AFTER_COMMIT.value: 3}
@@ -302,5 +271,5 @@ async def test_an_order_whose_lookup_fails_after_180025_is_status_unknown(
     assert len(sim.orders) == 1
     # place_order promises OrderStatusUnknown whenever the venue's state stays unknown, so a
     # caller knows to place the same order again; a bare error of the lookup breaks that.
-    assert isinstance(caught.value, OrderStatusUnknown), repr(caught.value)
+    assert type(caught.value) is OrderStatusUnknown, repr(caught.value)
     assert caught.value.request is order

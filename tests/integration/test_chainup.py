@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
 
 import pytest
 
-from asyncexch import OrderStatusUnknown, RateLimit, RetryPolicy, TransportChoice
+from asyncexch import OrderStatusUnknown, RateLimit, RetryPolicy
 from asyncexch.chainup import (
     ChainupContractClient,
     OrderCreated,
@@ -18,7 +19,8 @@ from asyncexch.chainup import (
     Reconciliation,
     TakeOrder,
 )
-from asyncexch.sim import ChainupSimulator, Fault, Faults, SimServer
+from asyncexch.sim import ChainupSimulator, Fault, Faults
+from tests.builders.sim import SimClients
 
 pytestmark = [pytest.mark.integration]
 
@@ -43,12 +45,13 @@ def _orders(count: int) -> list[TakeOrder]:
     ]
 
 
-def _client(url: str, transport: TransportChoice) -> ChainupContractClient:
-    return ChainupContractClient(
+def _client(
+    clients: SimClients, sim: ChainupSimulator
+) -> AbstractAsyncContextManager[ChainupContractClient]:
+    return clients.chainup(
+        sim,
         KEY,
         SECRET,
-        base_url=url,
-        transport=transport,
         limits={"take_order": RateLimit(50), "order_list": RateLimit(50)},
         retry=RetryPolicy(max_attempts=6),
         timeout=1.0,  # so a reconcile waits 3 s (the attempt deadline and a second), not 21
@@ -57,7 +60,7 @@ def _client(url: str, transport: TransportChoice) -> ChainupContractClient:
 
 @pytest.mark.slow
 async def test_200_orders_with_faults_no_duplicates_and_every_unknown_reconciled(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim = ChainupSimulator(
         limits={"take_order": (50, 1.0), "order_list": (50, 1.0)},
@@ -65,7 +68,7 @@ async def test_200_orders_with_faults_no_duplicates_and_every_unknown_reconciled
     )
     sim.add_account(KEY, SECRET)
     batch = _orders(200)
-    async with SimServer(sim.app) as server, _client(server.url, http_transport) as client:
+    async with _client(sim_client, sim) as client:
         results = await asyncio.gather(
             *(client.take_order(order) for order in batch), return_exceptions=True
         )
@@ -94,14 +97,14 @@ async def test_200_orders_with_faults_no_duplicates_and_every_unknown_reconciled
 
 
 async def test_a_drop_after_commit_is_unknown_then_reconciled_as_placed(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim = ChainupSimulator(
         faults=Faults(rate=1.0, kinds=[Fault.DROP_AFTER_COMMIT], endpoints=["take_order"], seed=1)
     )
     sim.add_account(KEY, SECRET)
     [order] = _orders(1)
-    async with SimServer(sim.app) as server, _client(server.url, http_transport) as client:
+    async with _client(sim_client, sim) as client:
         with pytest.raises(OrderStatusUnknown) as caught:
             await client.take_order(order)
         assert sim.stats.requests["take_order"] == 1  # never resent
@@ -114,14 +117,14 @@ async def test_a_drop_after_commit_is_unknown_then_reconciled_as_placed(
 
 
 async def test_a_drop_before_commit_is_unknown_then_reconciled_as_not_placed(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim = ChainupSimulator(
         faults=Faults(rate=1.0, kinds=[Fault.DROP_BEFORE_COMMIT], endpoints=["take_order"], seed=1)
     )
     sim.add_account(KEY, SECRET)
     [order] = _orders(1)
-    async with SimServer(sim.app) as server, _client(server.url, http_transport) as client:
+    async with _client(sim_client, sim) as client:
         with pytest.raises(OrderStatusUnknown) as caught:
             await client.take_order(order)
         assert sim.stats.requests["take_order"] == 1
@@ -156,7 +159,7 @@ def _distinct_orders() -> list[TakeOrder]:
 @pytest.mark.parametrize("list_order", ["desc", "asc"])
 @pytest.mark.parametrize("list_shape", ["docs", "app"])
 async def test_40_orders_with_lost_answers_each_exist_once_and_every_verdict_is_true(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
     list_shape: Literal["docs", "app"],
     list_order: Literal["desc", "asc"],
 ) -> None:
@@ -193,7 +196,7 @@ async def test_40_orders_with_lost_answers_each_exist_once_and_every_verdict_is_
                 if verdict.status is ReconcileStatus.AMBIGUOUS:
                     return None
 
-    async with SimServer(sim.app) as server, _client(server.url, http_transport) as client:
+    async with _client(sim_client, sim) as client:
         ids = await asyncio.gather(*(place(client, order) for order in batch))
 
     held = list(sim.orders.values())

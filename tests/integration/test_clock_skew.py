@@ -12,11 +12,12 @@ import asyncio
 
 import httpx
 import pytest
-from stake_orders import stake_orders
 
-from asyncexch import ClockSkew, RateLimit, TransportChoice
+from asyncexch import ClockSkew, RateLimit
 from asyncexch.bybit import BybitClient, OrderAck, OrderStatus
 from asyncexch.sim import BybitSimulator, Faults, SimServer
+from tests.builders.bybit import stake_orders
+from tests.builders.sim import SimClients
 
 pytestmark = [pytest.mark.integration]
 
@@ -27,21 +28,14 @@ RATE = 10
 
 
 async def _place_and_read(
-    sim: BybitSimulator, transport: TransportChoice
+    sim: BybitSimulator, clients: SimClients
 ) -> tuple[OrderAck, list[OrderAck]]:
     """One order alone (the first signed request), then a batch, then read them all back."""
     sim.add_account(KEY, SECRET)
     first, *rest = stake_orders(sim, COUNT)
-    async with (
-        SimServer(sim.app) as server,
-        BybitClient(
-            KEY,
-            SECRET,
-            base_url=server.url,
-            limits={"place_order": RateLimit(RATE), "order": RateLimit(RATE)},
-            transport=transport,
-        ) as client,
-    ):
+    async with clients.bybit(
+        sim, KEY, SECRET, limits={"place_order": RateLimit(RATE), "order": RateLimit(RATE)}
+    ) as client:
         earn = client.advance_earn
         ack = await earn.place_order(first)
         results = await earn.place_orders(rest)
@@ -62,14 +56,14 @@ async def _place_and_read(
 
 
 async def test_a_server_clock_8_s_behind_is_learned_after_one_refusal(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim = BybitSimulator(
         limits={"place_order": (RATE, 1.0), "order": (RATE, 1.0)},
         settlement_delay=0.2,
         faults=Faults(clock_skew=-8.0),
     )
-    await _place_and_read(sim, http_transport)
+    await _place_and_read(sim, sim_client)
 
     # The first signed request was refused once; the client then asked for the time and
     # signed everything else on the server's clock.
@@ -78,13 +72,13 @@ async def test_a_server_clock_8_s_behind_is_learned_after_one_refusal(
     assert sim.stats.requests["place_order"] == COUNT + 1
 
 
-async def test_a_server_clock_3_s_ahead_needs_no_resync(http_transport: TransportChoice) -> None:
+async def test_a_server_clock_3_s_ahead_needs_no_resync(sim_client: SimClients) -> None:
     sim = BybitSimulator(
         limits={"place_order": (RATE, 1.0), "order": (RATE, 1.0)},
         settlement_delay=0.2,
         faults=Faults(clock_skew=3.0),
     )
-    await _place_and_read(sim, http_transport)
+    await _place_and_read(sim, sim_client)
 
     assert sim.stats.rejections[10002] == 0
     assert sim.stats.rejections == {}
@@ -93,23 +87,16 @@ async def test_a_server_clock_3_s_ahead_needs_no_resync(http_transport: Transpor
 
 
 async def test_a_concurrent_first_burst_behind_the_clock_shares_one_resync(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     # Ten orders go before any answer could teach the client the server's time: each is
     # refused once, and they re-learn it together rather than once each.
     sim = BybitSimulator(limits={"place_order": (RATE, 1.0)}, faults=Faults(clock_skew=-8.0))
     sim.add_account(KEY, SECRET)
     batch = stake_orders(sim, RATE)
-    async with (
-        SimServer(sim.app) as server,
-        BybitClient(
-            KEY,
-            SECRET,
-            base_url=server.url,
-            limits={"place_order": RateLimit(RATE)},
-            transport=http_transport,
-        ) as client,
-    ):
+    async with sim_client.bybit(
+        sim, KEY, SECRET, limits={"place_order": RateLimit(RATE)}
+    ) as client:
         results = await client.advance_earn.place_orders(batch)
 
     assert all(isinstance(result, OrderAck) for result in results), results

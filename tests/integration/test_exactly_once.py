@@ -13,18 +13,18 @@ from collections import Counter
 from typing import Literal
 
 import pytest
-from stake_orders import stake_orders
 
 from asyncexch import (
     ExchangeError,
     OrderStatusUnknown,
     RateLimit,
     RetryPolicy,
-    TransportChoice,
 )
-from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
-from asyncexch.sim import BybitSimulator, Fault, Faults, SimServer
+from asyncexch.bybit import OrderAck, StakeOrder
+from asyncexch.sim import BybitSimulator, Fault, Faults
 from asyncexch.sim._faults import DEFAULT_KINDS
+from tests.builders.bybit import stake_orders
+from tests.builders.sim import SimClients
 
 pytestmark = [pytest.mark.integration]
 
@@ -38,7 +38,7 @@ async def _run(
     count: int,
     seed: int,
     idempotency: Literal["error", "same_order_id"],
-    transport: TransportChoice,
+    clients: SimClients,
     duplicate_code: int = 180025,
 ) -> tuple[BybitSimulator, list[StakeOrder], list[OrderAck | ExchangeError], float]:
     sim = BybitSimulator(
@@ -50,18 +50,14 @@ async def _run(
     )
     sim.add_account(KEY, SECRET)
     batch = stake_orders(sim, count, divisor=100)
-    async with (
-        SimServer(sim.app) as server,
-        BybitClient(
-            KEY,
-            SECRET,
-            base_url=server.url,
-            limits={"place_order": RateLimit(RATE), "order": RateLimit(RATE)},
-            # 12 attempts: an order meets 20% faults on each, so all 12 failing is ~4e-9.
-            retry=RetryPolicy(max_attempts=12, max_backoff=2.0),
-            transport=transport,
-        ) as client,
-    ):
+    async with clients.bybit(
+        sim,
+        KEY,
+        SECRET,
+        limits={"place_order": RateLimit(RATE), "order": RateLimit(RATE)},
+        # 12 attempts: an order meets 20% faults on each, so all 12 failing is ~4e-9.
+        retry=RetryPolicy(max_attempts=12, max_backoff=2.0),
+    ) as client:
         started = time.monotonic()
         results = await client.advance_earn.place_orders(batch)
         elapsed = time.monotonic() - started
@@ -104,10 +100,10 @@ def _check_exactly_once(
 
 @pytest.mark.slow
 async def test_500_orders_under_mixed_faults_are_placed_exactly_once(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim, batch, results, elapsed = await _run(
-        count=500, seed=20240601, idempotency="error", transport=http_transport
+        count=500, seed=20240601, idempotency="error", clients=sim_client
     )
 
     _check_exactly_once(sim, batch, results)
@@ -134,7 +130,7 @@ async def test_500_orders_under_mixed_faults_are_placed_exactly_once(
     ids=["180025", "180031", "undocumented-110072"],
 )
 async def test_100_orders_exactly_once_whatever_code_says_already_exists(
-    duplicate_code: int, http_transport: TransportChoice
+    duplicate_code: int, sim_client: SimClients
 ) -> None:
     """Bybit documents no retCode for a reused Advance Earn orderLinkId: the exactly-once
     promise must not depend on which one it sends."""
@@ -142,7 +138,7 @@ async def test_100_orders_exactly_once_whatever_code_says_already_exists(
         count=100,
         seed=20240601,
         idempotency="error",
-        transport=http_transport,
+        clients=sim_client,
         duplicate_code=duplicate_code,
     )
 
@@ -155,10 +151,10 @@ async def test_100_orders_exactly_once_whatever_code_says_already_exists(
 
 @pytest.mark.slow
 async def test_same_order_id_mode_places_100_orders_exactly_once(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     sim, batch, results, elapsed = await _run(
-        count=100, seed=77, idempotency="same_order_id", transport=http_transport
+        count=100, seed=77, idempotency="same_order_id", clients=sim_client
     )
 
     _check_exactly_once(sim, batch, results)

@@ -7,34 +7,23 @@ does not pace itself shows what the pacing saves.
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections import Counter
 
 import pytest
-from stake_orders import stake_orders
 
-from asyncexch import ExchangeError, RateLimit, RateLimited, TransportChoice
+from asyncexch import ExchangeError, RateLimit, RateLimited
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
-from asyncexch.sim import BybitSimulator, Faults, SimServer
+from asyncexch.sim import BybitSimulator, Faults
+from tests.builders.bybit import stake_orders
+from tests.builders.sim import SimClients
+from tests.windows import busiest_window, sustained_rate
 
 pytestmark = [pytest.mark.integration]
 
 KEY = "rate-limit-key"
 SECRET = "rate-limit-secret"
 JITTER = Faults(latency=(0.0, 0.02), seed=11)
-
-
-def _sustained_rate(arrivals: list[float], limit: int) -> float:
-    """Requests per second after the first burst of ``limit``, as the exchange saw them."""
-    times = sorted(arrivals)
-    return (len(times) - limit) / (times[-1] - times[limit - 1])
-
-
-def _busiest_window(arrivals: list[float], per: float = 1.0) -> int:
-    """The most arrivals any rolling window ``(t - per, t]`` held, as the simulator counts."""
-    times = sorted(arrivals)
-    return max(index + 1 - bisect.bisect_right(times, at - per) for index, at in enumerate(times))
 
 
 async def _place(
@@ -53,21 +42,14 @@ def _no_duplicates(sim: BybitSimulator) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(("count", "limit"), [(200, 20), (60, 10)])
 async def test_a_batch_at_the_limit_meets_no_rejection_and_runs_near_the_limit(
-    count: int, limit: int, http_transport: TransportChoice
+    count: int, limit: int, sim_client: SimClients
 ) -> None:
     sim = BybitSimulator(limits={"place_order": (limit, 1.0)}, faults=JITTER)
     sim.add_account(KEY, SECRET)
     batch = stake_orders(sim, count)
-    async with (
-        SimServer(sim.app) as server,
-        BybitClient(
-            KEY,
-            SECRET,
-            base_url=server.url,
-            limits={"place_order": RateLimit(limit)},
-            transport=http_transport,
-        ) as client,
-    ):
+    async with sim_client.bybit(
+        sim, KEY, SECRET, limits={"place_order": RateLimit(limit)}
+    ) as client:
         results, elapsed = await _place(batch, client)
 
     assert all(isinstance(result, OrderAck) for result in results), results
@@ -78,8 +60,8 @@ async def test_a_batch_at_the_limit_meets_no_rejection_and_runs_near_the_limit(
     assert sim.stats.rejections == Counter()
     arrivals = sim.stats.arrivals["place_order"]
     assert len(arrivals) == count  # not one request more than orders: nothing was retried
-    assert _busiest_window(arrivals) <= limit
-    rate = _sustained_rate(arrivals, limit)
+    assert busiest_window(arrivals) <= limit
+    rate = sustained_rate(arrivals, limit)
     # ~0.97 on an idle machine (benchmarks/fidelity.py); 0.85 leaves room for a loaded one.
     assert rate >= 0.85 * limit, f"{rate:.2f}/s against a limit of {limit}/s"
     # The batch cannot beat the window, and did not take much longer than it needs.
@@ -88,24 +70,19 @@ async def test_a_batch_at_the_limit_meets_no_rejection_and_runs_near_the_limit(
 
 @pytest.mark.slow
 async def test_a_naive_client_without_pacing_is_refused_by_the_window(
-    http_transport: TransportChoice,
+    sim_client: SimClients,
 ) -> None:
     count, limit = 60, 10
     sim = BybitSimulator(limits={"place_order": (limit, 1.0)}, faults=JITTER)
     sim.add_account(KEY, SECRET)
     batch = stake_orders(sim, count)
-    async with (
-        SimServer(sim.app) as server,
-        BybitClient(
-            KEY, SECRET, base_url=server.url, limits=False, transport=http_transport
-        ) as client,
-    ):
+    async with sim_client.bybit(sim, KEY, SECRET, limits=False) as client:
         results, _ = await _place(batch, client)
 
     # The whole batch arrives at once: all but the first `limit` are refused with 10006.
     assert sim.stats.rejections[10006] >= count - limit
     assert sim.stats.rejections[403] == 0
-    assert _busiest_window(sim.stats.arrivals["place_order"]) > limit
+    assert busiest_window(sim.stats.arrivals["place_order"]) > limit
     # 10006 is "not processed": retried after the reset time the answer gave, never placed twice.
     _no_duplicates(sim)
     acks = [result for result in results if isinstance(result, OrderAck)]

@@ -16,9 +16,10 @@ from typing import Literal
 
 import pytest
 
-from asyncexch import RateLimit, RetryPolicy, TransportChoice
-from asyncexch.bybit import BybitClient, OrderAck, RedeemOrder, StakeOrder
-from asyncexch.sim import BybitSimulator, Fault, Faults, SimServer
+from asyncexch import RateLimit, RetryPolicy
+from asyncexch.bybit import OrderAck, RedeemOrder, StakeOrder
+from asyncexch.sim import BybitSimulator, Fault, Faults
+from tests.builders.sim import SimClients
 
 pytestmark = [pytest.mark.integration]
 
@@ -30,7 +31,7 @@ DROPPED = Fault.DROP_AFTER_COMMIT.value
 
 @pytest.mark.parametrize("rules", ["any", "official-tools"])
 async def test_six_redeems_with_lost_answers_are_each_placed_once(
-    rules: Literal["any", "official-tools"], http_transport: TransportChoice
+    rules: Literal["any", "official-tools"], sim_client: SimClients
 ) -> None:
     sim = BybitSimulator(
         limits={"place_order": (50, 1.0), "order": (50, 1.0)},
@@ -42,17 +43,13 @@ async def test_six_redeems_with_lost_answers_are_each_placed_once(
         ),
     )
     sim.add_account(KEY, SECRET)
-    async with (
-        SimServer(sim.app) as server,
-        BybitClient(
-            KEY,
-            SECRET,
-            base_url=server.url,
-            limits={"place_order": RateLimit(50), "order": RateLimit(50)},
-            retry=RetryPolicy(max_attempts=12, max_backoff=1.0),
-            transport=http_transport,
-        ) as client,
-    ):
+    async with sim_client.bybit(
+        sim,
+        KEY,
+        SECRET,
+        limits={"place_order": RateLimit(50), "order": RateLimit(50)},
+        retry=RetryPolicy(max_attempts=12, max_backoff=1.0),
+    ) as client:
         earn = client.advance_earn
         quote = await earn.quote(PRODUCT)
         stakes = [StakeOrder.from_quote(quote, amount=Decimal(100 + n)) for n in range(6)]

@@ -9,18 +9,18 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 import redis.asyncio
-from redis_testing import (  # noqa: F401 (the fixtures)
-    RedisServer,
-    redis_client_fixture,
-    redis_server_fixture,
-)
-from stake_orders import stake_orders
 
 from asyncexch import new_order_link_id, order_link_id_for
 from asyncexch._registry import IdRecord, RedisIdRegistry
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.errors import LimiterUnavailable
 from asyncexch.sim import BybitSimulator, SimTransport
+from tests.builders.bybit import stake_orders
+from tests.redis_testing import (  # noqa: F401 (the fixtures)
+    RedisServer,
+    redis_client_fixture,
+    redis_server_fixture,
+)
 
 pytestmark = [pytest.mark.integration]
 

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from redis_testing import (  # noqa: F401 (the fixtures)
+
+from asyncexch.sim import BybitSimulator, Faults, SimServer
+from tests.redis_testing import (  # noqa: F401 (the fixtures)
     RedisServer,
     redis_server_fixture,
 )
-
-from asyncexch.sim import BybitSimulator, Faults, SimServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -8,17 +8,17 @@ from collections.abc import Callable
 
 import pytest
 import redis.asyncio
-from redis_testing import (  # noqa: F401 (the fixtures)
-    make_limiter_fixture,
-    redis_client_fixture,
-    redis_server_fixture,
-)
-from stake_orders import stake_orders
 
 from asyncexch import RateLimit, TrafficHalted
 from asyncexch._redis import RedisLimiter
 from asyncexch.bybit import BybitClient, OrderAck
 from asyncexch.sim import BybitSimulator, SimTransport
+from tests.builders.bybit import stake_orders
+from tests.redis_testing import (  # noqa: F401 (the fixtures)
+    make_limiter_fixture,
+    redis_client_fixture,
+    redis_server_fixture,
+)
 
 pytestmark = [pytest.mark.integration]
 

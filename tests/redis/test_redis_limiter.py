@@ -15,14 +15,14 @@ from collections.abc import Callable
 
 import pytest
 import redis.asyncio
-from redis_testing import (  # noqa: F401 (the fixtures)
+
+from asyncexch import ConfigurationError, LimiterHalted, RateLimit
+from asyncexch._redis import RedisLimiter, RedisPermit
+from tests.redis_testing import (  # noqa: F401 (the fixtures)
     make_limiter_fixture,
     redis_client_fixture,
     redis_server_fixture,
 )
-
-from asyncexch import ConfigurationError, LimiterHalted, RateLimit
-from asyncexch._redis import RedisLimiter, RedisPermit
 
 pytestmark = [pytest.mark.integration]
 

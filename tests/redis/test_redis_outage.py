@@ -13,13 +13,6 @@ from collections.abc import Callable
 
 import pytest
 import redis.asyncio
-from redis_testing import (  # noqa: F401 (the fixtures)
-    RedisServer,
-    make_limiter_fixture,
-    redis_server_fixture,
-    snapshotting_redis_server_fixture,
-)
-from stake_orders import stake_orders
 
 from asyncexch import RateLimit
 from asyncexch._redis import RedisLimiter, RedisPermit
@@ -27,6 +20,13 @@ from asyncexch._retry import CallState, should_retry
 from asyncexch.bybit import BybitClient, OrderAck
 from asyncexch.errors import LimiterUnavailable, Outcome
 from asyncexch.sim import BybitSimulator, Faults, SimServer, SimTransport
+from tests.builders.bybit import stake_orders
+from tests.redis_testing import (  # noqa: F401 (the fixtures)
+    RedisServer,
+    make_limiter_fixture,
+    redis_server_fixture,
+    snapshotting_redis_server_fixture,
+)
 
 pytestmark = [pytest.mark.integration]
 

@@ -1,0 +1,1 @@
+"""Bybit (asyncexch/bybit): the client, its wire format, errors, hosts, models and signing."""

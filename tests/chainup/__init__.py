@@ -1,0 +1,1 @@
+"""ChainUP (asyncexch/chainup): the client, its wire format, reconcile and signing."""

@@ -1,0 +1,1 @@
+"""The core (asyncexch/*.py): session, retry, limits, clock, conversion, transports, CLI."""

@@ -1,0 +1,209 @@
+"""The command line: help with defaults, --version, the simulator binding before it says where,
+both venues served, missing extras named with the command that installs them; and the entry
+points run as a user runs them (``python -m asyncexch``, the ``asyncexch`` script, the demo)."""
+
+from __future__ import annotations
+
+import importlib
+import pathlib
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+import asyncexch
+from asyncexch._cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int | str | None, str, str]:
+    """The exit status and the output of ``asyncexch argv``."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--version")
+
+    assert code == 0
+    assert out.strip() == f"asyncexch {asyncexch.__version__}"
+
+
+DEMO_OPTIONS = ["--orders", "--rate", "--faults", "--jitter", "--seed"]
+SIM_OPTIONS = [
+    *["--venue", "--host", "--port", "--api-key", "--api-secret", "--faults", "--seed"],
+    *["--settlement-delay", "--limits", "--verbose"],
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "names"), [("demo", DEMO_OPTIONS), ("sim", SIM_OPTIONS)], ids=["demo", "sim"]
+)
+def test_every_option_has_help_with_its_default(
+    capsys: pytest.CaptureFixture[str], command: str, names: list[str]
+) -> None:
+    code, out, _ = run(capsys, command, "--help")
+
+    assert code == 0
+    options = re.findall(r"^  (--[a-z-]+)(.*(?:\n {10,}.*)*)", out, re.MULTILINE)
+    assert [name for name, _ in options] == names
+    for name, text in options:
+        assert "default" in text, f"{name} does not say its default"
+
+
+def test_the_console_script_is_declared() -> None:
+    text = (pathlib.Path(__file__).parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+
+    assert re.search(r'^asyncexch = "asyncexch\._cli:main"$', text, re.MULTILINE)
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+def test_a_port_in_use_is_an_error_and_no_banner(
+    capsys: pytest.CaptureFixture[str], taken_port: int
+) -> None:
+    code, out, _ = run(capsys, "sim", "--port", str(taken_port))
+
+    assert isinstance(code, str) and f"cannot listen on 127.0.0.1:{taken_port}" in code
+    assert out == ""  # nothing claimed to listen
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["sim", "--limits", "place_order"], "is not NAME=N/SECONDS"),
+        (["sim", "--limits", "place_order=0/1"], "N must be >= 1"),
+        (["sim", "--faults", "2"], "--faults must be in [0, 1]"),
+        (["demo", "--orders", "0"], "--orders and --rate must be >= 1"),
+    ],
+)
+def test_bad_options_are_refused_by_name(
+    capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    code, _, err = run(capsys, *argv)
+
+    assert code == 2
+    assert says in err
+
+
+def test_a_limit_the_venue_does_not_have_is_named(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "sim", "--venue", "chainup", "--limits", "stake=1/1", "--port", "0")
+
+    assert isinstance(code, str) and "stake" in code
+    assert out == ""
+
+
+@pytest.mark.parametrize("command", [["sim"], ["sim", "--venue", "chainup"], ["demo"]])
+def test_a_missing_extra_names_its_install_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed
+
+    code, out, _ = run(capsys, *command)
+
+    extra = "cli" if command == ["demo"] else "sim"
+    assert code == (
+        f"asyncexch {command[0]} needs the '{extra}' extra (uvicorn is missing): "
+        f"pip install 'asyncexch[{extra}]'"
+    )
+    assert out == ""
+
+
+def test_importing_the_simulator_without_its_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "starlette", None)
+    monkeypatch.delitem(sys.modules, "asyncexch.sim")
+
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'asyncexch\[sim\]'") as caught:
+        importlib.import_module("asyncexch.sim")
+
+    assert caught.value.name == "starlette"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("venue", ["bybit", "chainup"])
+def test_the_simulator_serves_each_venue_and_logs_requests_when_verbose(venue: str) -> None:
+    command = [sys.executable, "-m", "asyncexch", "sim", "--venue", venue, "--port", "0"]
+    server = subprocess.Popen(
+        [*command, "--verbose"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None and server.stderr is not None
+        banner = server.stdout.readline()  # printed once the port is bound
+        found = re.search(r"http://127\.0\.0\.1:(\d+)", banner)
+        assert found, banner
+        path = "/api/contract_public_info" if venue == "chainup" else "/v5/market/time"
+        answer = httpx.get(found.group(0) + path, timeout=10)
+        assert answer.status_code == 200
+        body = answer.json()
+        if venue == "chainup":
+            assert (body["code"], body["msg"]) == ("0", "成功")
+            assert body["data"]["market"]["E_BTCUSD"]["id"] == 1
+        else:
+            assert (body["retCode"], body["retMsg"]) == (0, "OK")
+            assert int(body["result"]["timeSecond"]) == body["time"] // 1000
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=10)
+    assert f"GET {path}" in out + err  # uvicorn's access log
+
+
+# --- the entry points, as a user runs them ---------------------------------------------------
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_python_m_asyncexch_is_the_command_line() -> None:
+    done = _run(sys.executable, "-m", "asyncexch", "--version")
+
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"asyncexch {asyncexch.__version__}\n",
+        "",
+    )
+
+
+def test_the_console_script_runs_the_command_line() -> None:
+    script = pathlib.Path(sys.executable).with_name("asyncexch")
+    if not script.exists():
+        pytest.skip("the asyncexch script is installed by pip install (not in this environment)")
+
+    done = _run(str(script), "--version")
+
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"asyncexch {asyncexch.__version__}\n",
+        "",
+    )
+
+
+@pytest.mark.slow
+def test_the_demo_command_places_a_batch_exactly_once() -> None:
+    """``make demo``'s job through the command it runs, with a small batch."""
+    done = _run(sys.executable, "-m", "asyncexch", "demo", "--orders", "12", "--rate", "20")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line.strip("│ ") for line in done.stdout.splitlines()]
+    assert re.sub(r"\s+", " ", lines[-1]) == (
+        "OK: every order placed exactly once, no rate limit broken."
+    )
+    rows = {re.sub(r"\s+", " ", line.split("│")[0].strip()): line for line in lines if "│" in line}
+    assert rows["acknowledged / failed"].endswith("12 / 0")
+    assert rows["duplicate orders"].endswith(" 0")
+    assert "demo-secret" not in done.stdout + done.stderr  # the demo's key never shows

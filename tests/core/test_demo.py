@@ -1,0 +1,45 @@
+"""The demo's job (what ``make demo`` and ``asyncexch demo`` run), small and in process: a
+batch against the simulator on loopback, with faults, placed exactly once and settled."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+from asyncexch._demo import DemoOptions, run_demo
+
+
+async def test_the_demo_places_every_order_once_and_settles_it() -> None:
+    placed: list[int] = []
+    settled: list[None] = []
+    options = DemoOptions(orders=12, rate=20, faults=0.1, jitter=0.01, seed=7, settlement_delay=0.1)
+
+    summary = await run_demo(
+        options,
+        on_placed=lambda index, result: placed.append(index),
+        on_settled=lambda: settled.append(None),
+    )
+
+    assert summary.healthy
+    assert (summary.orders, summary.acknowledged, summary.failed, summary.settled) == (
+        12,
+        12,
+        0,
+        12,
+    )
+    assert (summary.orders_on_exchange, summary.duplicate_orders) == (12, 0)
+    assert summary.rate_limit_rejections == 0
+    assert summary.limit == 20
+    assert sorted(placed) == list(range(12))  # progress: one call per order placed
+    assert len(settled) == 12  # and per order settled
+    assert summary.faults_injected > 0  # seed 7 draws a fault for the 4th request already
+    assert 0 <= summary.duplicate_ids_refused <= summary.retries
+    assert summary.latency_p50_ms <= summary.latency_p99_ms
+
+
+def test_make_demo_runs_the_demo_command() -> None:
+    """What the smoke tests above and in test_cli.py run is what ``make demo`` runs."""
+    makefile = (pathlib.Path(__file__).parents[2] / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^demo: .*\n\t(.*)$", makefile, re.MULTILINE)
+    assert recipe is not None
+    assert recipe.group(1) == "$(PY) -m asyncexch demo"

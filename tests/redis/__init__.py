@@ -1,0 +1,1 @@
+"""The Redis limiter and id registry against a real redis-server."""

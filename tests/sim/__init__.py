@@ -1,0 +1,1 @@
+"""The simulators (asyncexch.sim), as independent oracles of the venues."""
