@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ._batch import BatchReport
 from ._clock import Clock, ServerTime, SystemClock, VirtualClock
 from ._endpoint import Endpoint
+from ._failover import FailoverLimiter, FailoverStats
 from ._ids import is_valid_order_link_id, new_order_link_id, order_link_id_for
 from ._limits import (
     BucketState,
@@ -104,6 +105,8 @@ __all__ = [
     "ConfigurationError",
     "Endpoint",
     "ExchangeError",
+    "FailoverLimiter",
+    "FailoverStats",
     "IdRecord",
     "IdStatus",
     "InProcessLimiter",

@@ -35,6 +35,8 @@ PUBLIC: dict[str, set[str]] = {
         "ConfigurationError",
         "Endpoint",
         "ExchangeError",
+        "FailoverLimiter",
+        "FailoverStats",
         "IdRecord",
         "IdStatus",
         "InProcessLimiter",
@@ -239,3 +241,12 @@ def test_the_calls_design_md_shows_keep_their_parameters() -> None:
     assert {"unknown"} <= parameters(ChainupContractClient.reconcile)
     assert {member.name for member in ReconcileStatus} == {"PLACED", "NOT_PLACED", "AMBIGUOUS"}
     assert {"code", "message", "venue"} <= parameters(errors.ApiError)
+
+
+def test_the_limiters_keep_their_documented_parameters() -> None:
+    from asyncexch import FailoverLimiter, RedisLimiter
+
+    assert {"primary", "fallback", "share", "recheck", "clock"} <= parameters(FailoverLimiter)
+    assert {"redis", "prefix", "clock", "fallback", "fallback_share", "recheck"} <= parameters(
+        RedisLimiter
+    )
