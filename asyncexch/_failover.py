@@ -21,7 +21,13 @@ from ._limits import BucketUsage, Halts, LimiterHalted, Permit, RateLimit, RateL
 from ._resource import AsyncResource
 from .errors import ConfigurationError, LimiterUnavailable
 
-__all__ = ["FailoverLimiter", "FailoverStats", "NoPermit", "check_failover_settings"]
+__all__ = [
+    "BucketHalted",
+    "FailoverLimiter",
+    "FailoverStats",
+    "NoPermit",
+    "check_failover_settings",
+]
 
 logger = logging.getLogger("asyncexch")
 
@@ -42,6 +48,16 @@ class NoPermit:
 
     def done(self, arrived_ago: float = 0.0) -> None:
         return None
+
+
+class BucketHalted(LimiterHalted):
+    """A :class:`~asyncexch.LimiterHalted` that names the halted bucket: a primary raises it
+    for a halt it learnt by itself (another process's), so that a :class:`FailoverLimiter`
+    holds the halt on its fallback too."""
+
+    def __init__(self, key: str, code: int, reason: str, remaining: float) -> None:
+        super().__init__(code, reason, remaining)
+        self.key = key
 
 
 @runtime_checkable
@@ -89,7 +105,8 @@ class FailoverLimiter(AsyncResource):
       answers again.
     * :meth:`pause` and :meth:`halt` reach the primary at once and the fallback once it has
       been used; this limiter holds them itself meanwhile, so a pause or halt set before a
-      switch still holds after it. A halted bucket raises :class:`~asyncexch.LimiterHalted`.
+      switch still holds after it, and so does a halt the primary reported for a bucket it
+      named (another process's). A halted bucket raises :class:`~asyncexch.LimiterHalted`.
     * A request whose ``cost`` exceeds a bucket's limit raises
       :class:`~asyncexch.ConfigurationError`, whichever way it would go.
     * :meth:`usage` is the primary's (while falling back: the fallback's, when it can say).
@@ -162,8 +179,14 @@ class FailoverLimiter(AsyncResource):
                 permit = await self._primary.acquire(claims, cost)
             except LimiterUnavailable as unavailable:
                 self._switch(unavailable)
-            except (LimiterHalted, ConfigurationError):
+            except LimiterHalted as halted:
+                if isinstance(halted, BucketHalted):  # halted by another process: hold it
+                    until = self._clock.monotonic() + halted.remaining
+                    self._halts.set(halted.key, until, halted.code, halted.reason)
                 self._answered()  # the primary answered: it refused
+                raise
+            except ConfigurationError:
+                self._answered()
                 raise
             else:
                 self._answered()

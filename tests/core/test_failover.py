@@ -21,6 +21,7 @@ from asyncexch import (
     RateLimit,
     VirtualClock,
 )
+from asyncexch._failover import BucketHalted
 
 KEY = "fake:key:order"
 RATE = RateLimit(2, per=1.0)  # window 1.03 s
@@ -134,12 +135,17 @@ async def until(condition: Callable[[], bool | Awaitable[bool]]) -> None:
 
 
 async def admit(
-    failover: FailoverLimiter, clock: VirtualClock, count: int, rate: RateLimit = RATE
+    failover: FailoverLimiter,
+    clock: VirtualClock,
+    count: int,
+    rate: RateLimit = RATE,
+    *,
+    key: str = KEY,
 ) -> list[float]:
     """Take ``count`` requests one after the other, each answered at once: when each went."""
     times = []
     for _ in range(count):
-        (await failover.acquire([(KEY, rate)])).done()
+        (await failover.acquire([(key, rate)])).done()
         times.append(round(clock.monotonic(), 6))
     return times
 
@@ -339,6 +345,22 @@ async def test_a_halt_or_a_refusal_from_the_primary_is_raised_as_it_is(
     assert [r.getMessage() for r in caplog.records] == [
         "the rate limiter <FakePrimary> answers again: pacing is shared"
     ]
+
+
+async def test_a_halt_the_primary_learnt_by_itself_holds_on_the_fallback() -> None:
+    clock, primary, fallback, failover = build()
+    other = "fake:key:position"
+    primary.refusal = BucketHalted(KEY, 403, "banned by another process", 60.0)
+    with pytest.raises(LimiterHalted, match="banned by another process"):
+        await failover.acquire([(KEY, RATE), (other, RATE)])
+    primary.refusal = None
+    primary.down = True
+
+    with pytest.raises(LimiterHalted) as halted:
+        await failover.acquire([(KEY, RATE)])
+    assert (halted.value.code, halted.value.remaining) == (403, 60.0)
+    assert await admit(failover, clock, 1, RATE, key=other) == [1.03]  # only the bucket named
+    assert primary.halts == [] and fallback.told == []  # held, not spread
 
 
 async def test_a_cost_above_a_limit_is_refused_either_way_and_no_claims_take_nothing() -> None:

@@ -21,7 +21,7 @@ from redis_testing import (  # noqa: F401 (the fixtures)
 )
 from stake_orders import stake_orders
 
-from asyncexch import RateLimit
+from asyncexch import BucketUsage, LimiterHalted, RateLimit, VirtualClock
 from asyncexch._redis import RedisLimiter, RedisPermit
 from asyncexch._retry import CallState, should_retry
 from asyncexch.bybit import BybitClient, OrderAck
@@ -265,3 +265,51 @@ async def test_the_fallback_starts_closed_for_a_window(
 
     assert limiter.stats.fallback_admitted == 10
     assert _busiest_window(admitted, rate.per) <= rate.limit
+
+
+async def test_a_halt_learnt_from_another_process_holds_while_falling_back(
+    redis_server: RedisServer, make_limiter: MakeLimiter
+) -> None:
+    """The halt lives in Redis; this process learnt it there. Redis dies: the fallback was
+    never told, but the bucket stays halted."""
+    other, falling = make_limiter(), make_limiter(fallback="in_process", recheck=30.0)
+    rate = RateLimit(5)
+    other.halt("k:place_order", 60.0, code=403, reason="access too frequent")
+    await other.flush()
+    with pytest.raises(LimiterHalted, match="access too frequent"):
+        await falling.acquire([("k:place_order", rate)])
+    redis_server.stop(signal.SIGKILL)
+
+    permit = await falling.acquire([("k:order", rate)])  # another bucket: the fallback's
+    with pytest.raises(LimiterHalted) as halted:
+        await falling.acquire([("k:place_order", rate)])
+
+    assert not isinstance(permit, RedisPermit)
+    assert halted.value.code == 403
+    assert 55.0 < halted.value.remaining <= 60.0
+    assert falling.stats.fallback_admitted == 1
+
+
+async def test_while_falling_back_usage_and_repr_say_so(
+    redis_server: RedisServer, make_limiter: MakeLimiter
+) -> None:
+    clock = VirtualClock()
+    limiter = make_limiter(fallback="in_process", recheck=30.0, clock=clock, prefix="bot3:")
+    closed = make_limiter()
+    rate = RateLimit(5, per=1.0)
+    for _ in range(2):
+        (await limiter.acquire([("k:place_order", rate)])).done()
+    assert await limiter.usage("k:place_order", rate) == BucketUsage(in_window=2)
+    assert repr(limiter) == "<RedisLimiter prefix='bot3:' shared waiting=0>"
+    redis_server.stop(signal.SIGKILL)
+
+    for _ in range(3):
+        await limiter.acquire([("k:place_order", rate)])  # unanswered: each still counts
+
+    # From the fallback now: this process's three, not the two Redis counted.
+    assert await limiter.usage("k:place_order", rate) == BucketUsage(in_window=3)
+    assert repr(limiter) == "<RedisLimiter prefix='bot3:' falling back waiting=0>"
+    assert (limiter.stats.admitted, limiter.stats.fallback_admitted) == (2, 3)
+    assert clock.monotonic() == pytest.approx(rate.window)  # closed for a window first
+    with pytest.raises(LimiterUnavailable, match="cannot be reached"):
+        await closed.usage("k:place_order", rate)
