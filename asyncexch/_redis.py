@@ -478,7 +478,7 @@ class _RedisBuckets(AsyncResource):
         self._redis = connect_redis(redis) if isinstance(redis, str) else redis
         self._owns_redis = isinstance(redis, str)
         self.prefix = prefix
-        self.stats = RedisLimiterStats()
+        self.stats: RedisLimiterStats = RedisLimiterStats()
         self._clock = clock
         self._acquire_script = self._redis.register_script(_ACQUIRE)
         self._settle_script = self._redis.register_script(_SETTLE)
