@@ -57,7 +57,8 @@ from .errors import (
 
 if TYPE_CHECKING:  # the Redis backend and the aiohttp transport need extras: loaded on first use
     from ._aiohttp import AiohttpTransport
-    from ._redis import RedisLimiter, RedisLimiterStats, RedisPermit, connect_redis
+    from ._redis import RedisLimiter, RedisLimiterStats, RedisPermit
+    from ._redis_client import connect_redis
     from ._registry import IdRecord, IdStatus, RedisIdRegistry
 
 _LAZY = {
@@ -68,7 +69,7 @@ _LAZY = {
     "RedisLimiter": "._redis",
     "RedisLimiterStats": "._redis",
     "RedisPermit": "._redis",
-    "connect_redis": "._redis",
+    "connect_redis": "._redis_client",
 }
 
 

@@ -88,16 +88,6 @@ from typing import Any, Literal
 
 import attrs
 
-try:
-    from redis.asyncio import Redis
-    from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
-    from redis.exceptions import RedisError
-except ImportError as missing:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "the Redis backend needs the redis extra: pip install 'asyncexch[redis]'"
-    ) from missing
-
 from ._clock import Clock, SystemClock
 from ._failover import BucketHalted, FailoverLimiter, NoPermit, check_failover_settings
 from ._limits import (
@@ -109,17 +99,14 @@ from ._limits import (
     RateLimit,
     RateLimiter,
 )
+from ._redis_client import UNREACHABLE, Redis, RedisBacked, describe, text
 from ._resource import AsyncResource
 from ._turns import Turns, sleep_unless_woken
 from .errors import ConfigurationError, LimiterUnavailable
 
-__all__ = ["RedisLimiter", "RedisLimiterStats", "RedisPermit", "connect_redis"]
+__all__ = ["RedisLimiter", "RedisLimiterStats", "RedisPermit"]
 
 logger = logging.getLogger("asyncexch")
-
-#: Redis failures that mean "cannot be reached / cannot answer" (OSError: a socket error that
-#: escaped redis-py's own wrapping).
-_UNREACHABLE = (RedisError, OSError)
 
 # Times in the scripts are integer microseconds of the Redis server's clock (~1.7e15, exact
 # in a Lua double); numbers are handed to redis.call as numbers, which Redis formats exactly.
@@ -278,29 +265,6 @@ return {count, pause, halt, state[3] or ''}
 _KEEP_ROUND_TRIPS = 4096
 
 
-def connect_redis(url: str, *, timeout: float = 1.0) -> Redis:
-    """A ``redis.asyncio.Redis`` for ``url`` that fails fast when the server is down.
-
-    Connects and answers within ``timeout`` seconds or fails; one reconnect on a broken
-    connection (a restarted server), no backoff. redis-py's own default (ten retries with
-    backoff, 5 s timeouts) would hold every request for seconds before failing closed.
-    """
-    return Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 1),
-    )
-
-
-def _text(value: object) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _describe(error: BaseException | None) -> str:
-    return "unknown error" if error is None else f"{type(error).__name__}: {error}"
-
-
 def _us(seconds: float) -> int:
     return math.ceil(seconds * 1_000_000)
 
@@ -368,7 +332,7 @@ class RedisLimiter(AsyncResource):
     **Parameters:**
 
     * ``redis``: a ``redis.asyncio.Redis`` client (yours: you close it), or a URL (the limiter
-      connects with :func:`connect_redis` and closes the client in :meth:`aclose`).
+      connects with :func:`~asyncexch.connect_redis` and closes the client in :meth:`aclose`).
     * ``prefix``: the namespace of every key the limiter writes.
     * ``clock``: where waiting happens (``clock.sleep``); time itself comes from Redis.
     * ``fallback``: ``None`` to fail closed when Redis cannot be reached
@@ -469,14 +433,13 @@ class RedisLimiter(AsyncResource):
         return f"<RedisLimiter prefix={self.prefix!r} {mode} waiting={self._buckets.waiting()}>"
 
 
-class _RedisBuckets(AsyncResource):
+class _RedisBuckets(RedisBacked):
     """The buckets of a :class:`RedisLimiter` in Redis, failing closed: when Redis cannot be
     reached, ``acquire`` raises :class:`~asyncexch.LimiterUnavailable`, and so do the
     requests of this process queued behind the failed round trip."""
 
     def __init__(self, redis: Redis | str, prefix: str, clock: Clock) -> None:
-        self._redis = connect_redis(redis) if isinstance(redis, str) else redis
-        self._owns_redis = isinstance(redis, str)
+        super().__init__(redis)
         self.prefix = prefix
         self.stats: RedisLimiterStats = RedisLimiterStats()
         self._clock = clock
@@ -496,7 +459,6 @@ class _RedisBuckets(AsyncResource):
         self._failures = 0
         self._last_failure: BaseException | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
 
     # --- the RateLimiter protocol ----------------------------------------------------------
 
@@ -513,7 +475,7 @@ class _RedisBuckets(AsyncResource):
         except _Unreachable as unreachable:
             cause = unreachable.__cause__
             raise LimiterUnavailable(
-                f"the shared rate limiter's Redis cannot be reached ({_describe(cause)}); "
+                f"the shared rate limiter's Redis cannot be reached ({describe(cause)}); "
                 "nothing was sent"
             ) from cause
 
@@ -523,16 +485,16 @@ class _RedisBuckets(AsyncResource):
                 keys=[f"{self.prefix}{key}:log", f"{self.prefix}{key}:state"],
                 args=[_us(rate.per)],
             )
-        except _UNREACHABLE as error:
+        except UNREACHABLE as error:
             raise LimiterUnavailable(
-                f"the shared rate limiter's Redis cannot be reached ({_describe(error)})"
+                f"the shared rate limiter's Redis cannot be reached ({describe(error)})"
             ) from error
         return BucketUsage(
             in_window=int(count),
             waiting=self.waiting(key),
             paused_for=int(pause) / 1_000_000,
             halted_for=int(halt) / 1_000_000,
-            halt_reason=reason.decode() if isinstance(reason, bytes) else str(reason),
+            halt_reason=text(reason),
         )
 
     def pause(self, key: str, seconds: float) -> None:
@@ -564,15 +526,10 @@ class _RedisBuckets(AsyncResource):
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     async def aclose(self) -> None:
-        self._closed = True
+        self._closed = True  # first: no new writes while flushing
         await self.flush()
-        if self._owns_redis:
-            await self._redis.aclose()
+        await super().aclose()
 
     # --- taking capacity in Redis -----------------------------------------------------------
 
@@ -621,26 +578,26 @@ class _RedisBuckets(AsyncResource):
         started = time.perf_counter()
         try:
             reply = await self._acquire_script(keys=keys, args=args)
-        except _UNREACHABLE as error:
+        except UNREACHABLE as error:
             self._failed(error)
             raise _Unreachable() from error
         self.stats.round_trips.append(time.perf_counter() - started)
-        kind = _text(reply[0])
+        kind = text(reply[0])
         if kind == "ok":
-            self._seen(_text(reply[1]))
+            self._seen(text(reply[1]))
             self.stats.admitted += 1
             return RedisPermit(self, claims, cost, token, int(reply[2]) / 1_000_000)
         if kind == "wait":
-            self._seen(_text(reply[1]))
+            self._seen(text(reply[1]))
             self.stats.refused += 1
             return [int(ms) / 1000 for ms in reply[2:]]
         key = claims[int(reply[1]) - 1][0]
         if kind == "halt":
-            code, reason, remaining = int(_text(reply[2])), _text(reply[3]), int(reply[4]) / 1000
+            code, reason, remaining = int(text(reply[2])), text(reply[3]), int(reply[4]) / 1000
             self._halts.set(key, self._clock.monotonic() + remaining, code, reason)
             raise BucketHalted(key, code, reason, remaining)  # another process halted it
         raise ConfigurationError(
-            f"bucket {key!r} is in use in Redis with limit/per {_text(reply[2])} "
+            f"bucket {key!r} is in use in Redis with limit/per {text(reply[2])} "
             f"(per in microseconds); this process asked for {dict(claims)[key]!r}. Every "
             "process of a key shares its limits, so give them all the same limits."
         )
@@ -687,10 +644,10 @@ class _RedisBuckets(AsyncResource):
         async def run() -> None:
             try:
                 await write
-            except _UNREACHABLE as error:
+            except UNREACHABLE as error:
                 self._failed(error)
                 logger.warning(
-                    "the shared rate limiter could not write to Redis: %s", _describe(error)
+                    "the shared rate limiter could not write to Redis: %s", describe(error)
                 )
 
         try:
