@@ -18,7 +18,7 @@ from typing import Literal, cast, get_args
 import attrs
 
 from ._redis_client import UNREACHABLE, AsyncScript, Redis, RedisBacked, describe, text
-from .errors import ConfigurationError, LimiterUnavailable
+from .errors import ConfigurationError, IdRegistryUnavailable
 
 __all__ = ["IdRecord", "IdStatus", "RedisIdRegistry"]
 
@@ -104,8 +104,9 @@ class RedisIdRegistry(RedisBacked):
     a record lives after its last change; a day by default, far beyond a venue's 30-minute
     dedupe window).
 
-    Every method raises :class:`~asyncexch.LimiterUnavailable` when Redis cannot be reached:
-    a bot that cannot ask should not place.
+    Every method raises :class:`~asyncexch.IdRegistryUnavailable` (a
+    :class:`~asyncexch.LimiterUnavailable`) when Redis cannot be reached: a bot that cannot
+    ask should not place.
     """
 
     def __init__(
@@ -181,5 +182,5 @@ class RedisIdRegistry(RedisBacked):
         return f"<RedisIdRegistry prefix={self.prefix!r}>"
 
 
-def _unavailable(error: BaseException) -> LimiterUnavailable:
-    return LimiterUnavailable(f"the id registry's Redis cannot be reached ({describe(error)})")
+def _unavailable(error: BaseException) -> IdRegistryUnavailable:
+    return IdRegistryUnavailable(f"the id registry's Redis cannot be reached ({describe(error)})")

@@ -38,6 +38,7 @@ PUBLIC: dict[str, set[str]] = {
         "FailoverLimiter",
         "FailoverStats",
         "IdRecord",
+        "IdRegistryUnavailable",
         "IdStatus",
         "InProcessLimiter",
         "InsufficientBalance",
@@ -166,6 +167,7 @@ PUBLIC: dict[str, set[str]] = {
         "ClockSkew",
         "ConfigurationError",
         "ExchangeError",
+        "IdRegistryUnavailable",
         "InsufficientBalance",
         "InvalidRequest",
         "LimiterUnavailable",
@@ -214,6 +216,7 @@ def test_the_errors_are_one_hierarchy_reexported_from_the_package() -> None:
             assert isinstance(error.outcome, errors.Outcome)
     assert issubclass(errors.InvalidRequest, ValueError)
     assert issubclass(errors.TrafficHalted, errors.RateLimited)
+    assert issubclass(errors.IdRegistryUnavailable, errors.LimiterUnavailable)
     assert issubclass(TakeOrderUnknown, errors.OrderStatusUnknown)
 
 
