@@ -14,6 +14,7 @@ from redis_testing import (  # noqa: F401 (the fixtures)
     RedisServer,
     redis_client_fixture,
     redis_server_fixture,
+    until,
 )
 from stake_orders import stake_orders
 
@@ -93,8 +94,11 @@ async def test_records_expire_after_their_ttl(
         f"bot:ids:link:{link}",
     ]
     assert 0 < await redis_client.pttl("bot:ids:intent:short-lived") <= 300
-    await asyncio.sleep(0.4)
-    assert await registry.lookup("short-lived") is None
+
+    async def gone() -> bool:
+        return await registry.lookup("short-lived") is None
+
+    await until(gone, every=0.05)
     assert await redis_client.keys("*") == []
 
 
