@@ -87,21 +87,23 @@ class FailoverLimiter(AsyncResource):
     cannot be reached, through ``fallback``.
 
     **What it promises.** Every request goes through the primary while the primary answers.
-    When its ``acquire`` raises :class:`~asyncexch.LimiterUnavailable` (a shared limiter's
-    store is down), that request, and every request queued behind it in the primary, is paced
-    by ``fallback`` instead, and a warning is logged; for the next ``recheck`` seconds (on
-    ``clock``) requests go straight to the fallback, then the next request tries the primary
-    again (a warning each time it fails, one when it answers). So it never raises
-    ``LimiterUnavailable``: while falling back the key's limits hold for this process alone,
-    not for every process of the key.
+    When the primary's ``acquire`` raises :class:`~asyncexch.LimiterUnavailable` (a shared
+    limiter's store is down), that request is paced by ``fallback`` instead, and so is every
+    request the failure reaches (the primary's queue, when it fails its waiters too); a
+    warning is logged. For the next ``recheck`` seconds (on ``clock``) requests go straight to
+    the fallback, then the next request tries the primary again (a warning each time it
+    fails, one when it answers). So ``acquire`` never raises ``LimiterUnavailable``; while
+    falling back, the key's limits hold for this process alone, not for every process of the
+    key.
 
     * The fallback takes ``share`` of each limit (rounded down, at least 1 and at least the
       request's cost): N processes falling back together, each with ``share=1 / N``, stay
       within the key's limits.
     * After a switch from the primary, each bucket stays closed for its window
       (:attr:`~asyncexch.RateLimit.window`): the fallback does not know what went through the
-      primary just before. A failed recheck does not close them again (nothing went through
-      the primary since). Requests paced by the fallback are not in the primary's log when it
+      primary just before (a request waiting out that window meets a halt set meanwhile when
+      the window ends). A failed recheck does not close them again (nothing went through the
+      primary since). Requests paced by the fallback are not in the primary's log when it
       answers again.
     * :meth:`pause` and :meth:`halt` reach the primary at once and the fallback once it has
       been used; this limiter holds them itself meanwhile, so a pause or halt set before a
@@ -140,7 +142,7 @@ class FailoverLimiter(AsyncResource):
         # the fallback before it has been told, and whichever way a request goes.
         self._pauses: dict[str, float] = {}
         self._halts = Halts()
-        #: Whether the fallback has paced a request yet (before that, it is not told of
+        #: Whether requests have gone to the fallback yet (before that, it is not told of
         #: pauses and halts: it may be a limiter other clients share).
         self._fallback_started = False
         #: While falling back: when to try the primary again (monotonic).
