@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ._batch import BatchReport
 from ._clock import Clock, ServerTime, SystemClock, VirtualClock
 from ._endpoint import Endpoint
+from ._failover import FailoverLimiter, FailoverStats
 from ._ids import is_valid_order_link_id, new_order_link_id, order_link_id_for
 from ._limits import (
     BucketState,
@@ -35,6 +36,7 @@ from .errors import (
     ClockSkew,
     ConfigurationError,
     ExchangeError,
+    IdRegistryUnavailable,
     InsufficientBalance,
     InvalidRequest,
     LimiterUnavailable,
@@ -56,7 +58,8 @@ from .errors import (
 
 if TYPE_CHECKING:  # the Redis backend and the aiohttp transport need extras: loaded on first use
     from ._aiohttp import AiohttpTransport
-    from ._redis import RedisLimiter, RedisLimiterStats, RedisPermit, connect_redis
+    from ._redis import RedisLimiter, RedisLimiterStats, RedisPermit
+    from ._redis_client import connect_redis
     from ._registry import IdRecord, IdStatus, RedisIdRegistry
 
 _LAZY = {
@@ -67,7 +70,7 @@ _LAZY = {
     "RedisLimiter": "._redis",
     "RedisLimiterStats": "._redis",
     "RedisPermit": "._redis",
-    "connect_redis": "._redis",
+    "connect_redis": "._redis_client",
 }
 
 
@@ -104,7 +107,10 @@ __all__ = [
     "ConfigurationError",
     "Endpoint",
     "ExchangeError",
+    "FailoverLimiter",
+    "FailoverStats",
     "IdRecord",
+    "IdRegistryUnavailable",
     "IdStatus",
     "InProcessLimiter",
     "InsufficientBalance",

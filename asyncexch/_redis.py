@@ -65,7 +65,8 @@ settings. The limiter needs no particular Redis settings; persistence only spare
 
 **When Redis cannot be reached**, ``acquire`` fails closed: it raises
 :class:`~asyncexch.LimiterUnavailable` and nothing is sent (the session does not retry it;
-placing the same order again later is safe). With ``fallback`` it logs a warning and paces
+placing the same order again later is safe). With ``fallback`` the limiter is a
+:class:`~asyncexch.FailoverLimiter` over its fail-closed self: it logs a warning and paces
 this process alone with an in-process limiter instead, trying Redis again every ``recheck``
 seconds. Each bucket stays closed for its window after the switch (the fallback does not know
 what went through Redis just before). While falling back, processes do not see each other: N
@@ -87,17 +88,8 @@ from typing import Any, Literal
 
 import attrs
 
-try:
-    from redis.asyncio import Redis
-    from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
-    from redis.exceptions import RedisError
-except ImportError as missing:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "the Redis backend needs the redis extra: pip install 'asyncexch[redis]'"
-    ) from missing
-
 from ._clock import Clock, SystemClock
+from ._failover import BucketHalted, FailoverLimiter, NoPermit, check_failover_settings
 from ._limits import (
     BucketUsage,
     Halts,
@@ -106,19 +98,15 @@ from ._limits import (
     Permit,
     RateLimit,
     RateLimiter,
-    ReportsUsage,
 )
+from ._redis_client import UNREACHABLE, Redis, RedisBacked, describe, text
 from ._resource import AsyncResource
 from ._turns import Turns, sleep_unless_woken
 from .errors import ConfigurationError, LimiterUnavailable
 
-__all__ = ["RedisLimiter", "RedisLimiterStats", "RedisPermit", "connect_redis"]
+__all__ = ["RedisLimiter", "RedisLimiterStats", "RedisPermit"]
 
 logger = logging.getLogger("asyncexch")
-
-#: Redis failures that mean "cannot be reached / cannot answer" (OSError: a socket error that
-#: escaped redis-py's own wrapping).
-_UNREACHABLE = (RedisError, OSError)
 
 # Times in the scripts are integer microseconds of the Redis server's clock (~1.7e15, exact
 # in a Lua double); numbers are handed to redis.call as numbers, which Redis formats exactly.
@@ -277,29 +265,6 @@ return {count, pause, halt, state[3] or ''}
 _KEEP_ROUND_TRIPS = 4096
 
 
-def connect_redis(url: str, *, timeout: float = 1.0) -> Redis:
-    """A ``redis.asyncio.Redis`` for ``url`` that fails fast when the server is down.
-
-    Connects and answers within ``timeout`` seconds or fails; one reconnect on a broken
-    connection (a restarted server), no backoff. redis-py's own default (ten retries with
-    backoff, 5 s timeouts) would hold every request for seconds before failing closed.
-    """
-    return Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 1),
-    )
-
-
-def _text(value: object) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _describe(error: BaseException | None) -> str:
-    return "unknown error" if error is None else f"{type(error).__name__}: {error}"
-
-
 def _us(seconds: float) -> int:
     return math.ceil(seconds * 1_000_000)
 
@@ -331,17 +296,17 @@ class RedisPermit:
     ``admitted_at`` is the Redis server's time (seconds since the epoch) at which it was taken.
     """
 
-    __slots__ = ("_claims", "_cost", "_limiter", "_settled", "_token", "admitted_at")
+    __slots__ = ("_buckets", "_claims", "_cost", "_settled", "_token", "admitted_at")
 
     def __init__(
         self,
-        limiter: RedisLimiter,
+        buckets: _RedisBuckets,
         claims: Sequence[tuple[str, RateLimit]],
         cost: int,
         token: str,
         admitted_at: float,
     ) -> None:
-        self._limiter = limiter
+        self._buckets = buckets
         self._claims = tuple(claims)
         self._cost = cost
         self._token = token
@@ -354,17 +319,10 @@ class RedisPermit:
         if self._settled:
             return
         self._settled = True
-        self._limiter._settle(self._claims, self._cost, self._token, arrived_ago)
+        self._buckets._settle(self._claims, self._cost, self._token, arrived_ago)
 
     def __repr__(self) -> str:
         return f"<RedisPermit admitted_at={self.admitted_at:.6f} settled={self._settled}>"
-
-
-class _NoPermit:
-    __slots__ = ()
-
-    def done(self, arrived_ago: float = 0.0) -> None:
-        return None
 
 
 class RedisLimiter(AsyncResource):
@@ -374,12 +332,14 @@ class RedisLimiter(AsyncResource):
     **Parameters:**
 
     * ``redis``: a ``redis.asyncio.Redis`` client (yours: you close it), or a URL (the limiter
-      connects with :func:`connect_redis` and closes the client in :meth:`aclose`).
+      connects with :func:`~asyncexch.connect_redis` and closes the client in :meth:`aclose`).
     * ``prefix``: the namespace of every key the limiter writes.
     * ``clock``: where waiting happens (``clock.sleep``); time itself comes from Redis.
     * ``fallback``: ``None`` to fail closed when Redis cannot be reached
       (:class:`~asyncexch.LimiterUnavailable`), ``"in_process"`` or a limiter of your own to
-      pace this process alone meanwhile.
+      pace this process alone meanwhile: the limiter then goes through a
+      :class:`~asyncexch.FailoverLimiter` over its fail-closed self, which says what it
+      promises.
     * ``fallback_share``: the fraction of each limit the fallback uses (``1 / processes``
       keeps the key within its limits while every process falls back).
     * ``recheck``: seconds between attempts to reach Redis again while falling back.
@@ -403,19 +363,86 @@ class RedisLimiter(AsyncResource):
             raise ConfigurationError(
                 f"fallback must be None, 'in_process' or a RateLimiter, got {fallback!r}"
             )
-        if not 0 < fallback_share <= 1:
-            raise ConfigurationError(f"fallback_share must be in (0, 1], got {fallback_share!r}")
-        if not recheck > 0:
-            raise ConfigurationError(f"recheck must be > 0 seconds, got {recheck!r}")
-        self._redis = connect_redis(redis) if isinstance(redis, str) else redis
-        self._owns_redis = isinstance(redis, str)
+        check_failover_settings(fallback_share, recheck, share_name="fallback_share")
+        clock = clock or SystemClock()
+        self._buckets = _RedisBuckets(redis, prefix, clock)
+        self.prefix = prefix
+        self.stats: RedisLimiterStats = self._buckets.stats
+        self._failover: FailoverLimiter | None = None
+        if fallback is not None:
+            self._failover = FailoverLimiter(
+                self._buckets,
+                InProcessLimiter(clock) if fallback == "in_process" else fallback,
+                share=fallback_share,
+                recheck=recheck,
+                clock=clock,
+            )
+        self._limiter: RateLimiter = self._failover or self._buckets
+
+    async def acquire(self, claims: Sequence[tuple[str, RateLimit]], cost: int = 1) -> Permit:
+        """Wait until every bucket in ``claims`` has ``cost`` free in Redis, then take it
+        from all of them at once (or, while falling back, from the fallback).
+
+        Raises :class:`~asyncexch.LimiterHalted` if a bucket is halted (here or by any
+        process), :class:`~asyncexch.LimiterUnavailable` if Redis cannot be reached and there
+        is no fallback, :class:`~asyncexch.ConfigurationError` if another process uses a
+        bucket with another limit.
+        """
+        if self._failover is None:
+            return await self._buckets.acquire(claims, cost)
+        self._buckets.check_open()
+        permit = await self._failover.acquire(claims, cost)
+        self.stats.fallback_admitted = self._failover.stats.fallback_admitted
+        return permit
+
+    async def usage(self, key: str, rate: RateLimit) -> BucketUsage:
+        """Bucket ``key`` as every process sees it, from Redis (while falling back: this
+        process's fallback, when it can say). Raises ``LimiterUnavailable`` when neither can."""
+        if self._failover is None:
+            return await self._buckets.usage(key, rate)
+        # ``waiting`` stays this process's queue for Redis, also while falling back.
+        usage = await self._failover.usage(key, rate)
+        return attrs.evolve(usage, waiting=self._buckets.waiting(key))
+
+    def pause(self, key: str, seconds: float) -> None:
+        """Let nothing take from bucket ``key`` for ``seconds``, in every process."""
+        self._limiter.pause(key, seconds)
+
+    def halt(self, key: str, seconds: float, *, code: int, reason: str) -> None:
+        """Refuse every request on bucket ``key`` for ``seconds``, in every process.
+
+        Waiters of this process fail at once; other processes' fail when they next ask.
+        """
+        self._limiter.halt(key, seconds, code=code, reason=reason)
+
+    async def flush(self) -> None:
+        """Wait until every background write (``done``, ``pause``, ``halt``) has finished."""
+        await self._buckets.flush()
+
+    @property
+    def closed(self) -> bool:
+        return self._buckets.closed
+
+    async def aclose(self) -> None:
+        """Finish the background writes and close the Redis client, if the limiter made it
+        (a fallback of your own is yours to close)."""
+        await self._buckets.aclose()
+
+    def __repr__(self) -> str:
+        mode = "falling back" if self._failover and self._failover.falling_back else "shared"
+        return f"<RedisLimiter prefix={self.prefix!r} {mode} waiting={self._buckets.waiting()}>"
+
+
+class _RedisBuckets(RedisBacked):
+    """The buckets of a :class:`RedisLimiter` in Redis, failing closed: when Redis cannot be
+    reached, ``acquire`` raises :class:`~asyncexch.LimiterUnavailable`, and so do the
+    requests of this process queued behind the failed round trip."""
+
+    def __init__(self, redis: Redis | str, prefix: str, clock: Clock) -> None:
+        super().__init__(redis)
         self.prefix = prefix
         self.stats: RedisLimiterStats = RedisLimiterStats()
-        self._clock: Clock = clock or SystemClock()
-        self._fallback_choice = fallback
-        self._fallback: RateLimiter | None = None
-        self._fallback_share = fallback_share
-        self._recheck = recheck
+        self._clock = clock
         self._acquire_script = self._redis.register_script(_ACQUIRE)
         self._settle_script = self._redis.register_script(_SETTLE)
         self._mark_script = self._redis.register_script(_MARK)
@@ -431,108 +458,78 @@ class RedisLimiter(AsyncResource):
         #: Failed round trips so far; a waiter that sees it change fails without asking.
         self._failures = 0
         self._last_failure: BaseException | None = None
-        #: While falling back: when to try Redis again (monotonic).
-        self._fallback_until: float | None = None
-        #: Whether requests went through the fallback since Redis last answered.
-        self._fell_back = False
-        #: When this process last switched from Redis to the fallback (monotonic).
-        self._switched_at = -math.inf
         self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
 
     # --- the RateLimiter protocol ----------------------------------------------------------
 
     async def acquire(self, claims: Sequence[tuple[str, RateLimit]], cost: int = 1) -> Permit:
-        """Wait until every bucket in ``claims`` has ``cost`` free in Redis, then take it
-        from all of them at once (or, while falling back, from the fallback).
-
-        Raises :class:`~asyncexch.LimiterHalted` if a bucket is halted (here or by any
-        process), :class:`~asyncexch.LimiterUnavailable` if Redis cannot be reached and there
-        is no fallback, :class:`~asyncexch.ConfigurationError` if another process uses a
-        bucket with another limit.
-        """
-        if self._closed:
-            raise ConfigurationError("RedisLimiter is closed: make a new one")
+        self.check_open()
         for key, rate in claims:
             if cost > rate.limit:
                 raise ConfigurationError(f"cost {cost} exceeds the limit {rate.limit} of {key!r}")
         if not claims:
-            return _NoPermit()
+            return NoPermit()
         self._halts.check(claims, self._clock.monotonic())
-        if not self._falling_back():
-            try:
-                return await self._acquire_shared(claims, cost)
-            except _Unreachable as unreachable:
-                cause = unreachable.__cause__
-                if self._fallback_choice is None:
-                    raise LimiterUnavailable(
-                        f"the shared rate limiter's Redis cannot be reached ({_describe(cause)}); "
-                        "nothing was sent"
-                    ) from cause
-                self._start_fallback(cause)
-        return await self._acquire_fallback(claims, cost)
+        try:
+            return await self._acquire_shared(claims, cost)
+        except _Unreachable as unreachable:
+            cause = unreachable.__cause__
+            raise LimiterUnavailable(
+                f"the shared rate limiter's Redis cannot be reached ({describe(cause)}); "
+                "nothing was sent"
+            ) from cause
 
     async def usage(self, key: str, rate: RateLimit) -> BucketUsage:
-        """Bucket ``key`` as every process sees it, from Redis (while falling back: this
-        process's fallback, when it can say). Raises ``LimiterUnavailable`` when neither can."""
-        lane = self._lanes.get(key)
-        waiting = lane.waiting if lane is not None else 0
-        if self._falling_back() and isinstance(self._fallback, ReportsUsage):
-            return attrs.evolve(await self._fallback.usage(key, rate), waiting=waiting)
         try:
             count, pause, halt, reason = await self._usage_script(
                 keys=[f"{self.prefix}{key}:log", f"{self.prefix}{key}:state"],
                 args=[_us(rate.per)],
             )
-        except _UNREACHABLE as error:
+        except UNREACHABLE as error:
             raise LimiterUnavailable(
-                f"the shared rate limiter's Redis cannot be reached ({_describe(error)})"
+                f"the shared rate limiter's Redis cannot be reached ({describe(error)})"
             ) from error
         return BucketUsage(
             in_window=int(count),
-            waiting=waiting,
+            waiting=self.waiting(key),
             paused_for=int(pause) / 1_000_000,
             halted_for=int(halt) / 1_000_000,
-            halt_reason=reason.decode() if isinstance(reason, bytes) else str(reason),
+            halt_reason=text(reason),
         )
 
     def pause(self, key: str, seconds: float) -> None:
-        """Let nothing take from bucket ``key`` for ``seconds``, in every process."""
         self._pauses[key] = max(self._pauses.get(key, -math.inf), self._clock.monotonic() + seconds)
         self._write(self._mark(key, "pause", seconds, 0, ""))
-        if self._fallback is not None:
-            self._fallback.pause(key, seconds)
 
     def halt(self, key: str, seconds: float, *, code: int, reason: str) -> None:
-        """Refuse every request on bucket ``key`` for ``seconds``, in every process.
-
-        Waiters of this process fail at once; other processes' fail when they next ask.
-        """
         self._halts.set(key, self._clock.monotonic() + seconds, code, reason)
         lane = self._lanes.get(key)
         if lane is not None:
             lane.halt(lambda: LimiterHalted(code, reason, seconds))
         self._write(self._mark(key, "halt", seconds, code, reason))
-        if self._fallback is not None:
-            self._fallback.halt(key, seconds, code=code, reason=reason)
+
+    def waiting(self, key: str | None = None) -> int:
+        """Requests of this process queued for bucket ``key`` (``None``: for any bucket)."""
+        if key is None:
+            return sum(lane.waiting for lane in self._lanes.values())
+        lane = self._lanes.get(key)
+        return lane.waiting if lane is not None else 0
 
     # --- lifecycle --------------------------------------------------------------------------
 
+    def check_open(self) -> None:
+        """Raise :class:`~asyncexch.ConfigurationError` once closed."""
+        if self._closed:
+            raise ConfigurationError("RedisLimiter is closed: make a new one")
+
     async def flush(self) -> None:
-        """Wait until every background write (``done``, ``pause``, ``halt``) has finished."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     async def aclose(self) -> None:
-        """Finish the background writes and close the Redis client, if the limiter made it."""
-        self._closed = True
+        self._closed = True  # first: no new writes while flushing
         await self.flush()
-        if self._owns_redis:
-            await self._redis.aclose()
+        await super().aclose()
 
     # --- taking capacity in Redis -----------------------------------------------------------
 
@@ -581,29 +578,26 @@ class RedisLimiter(AsyncResource):
         started = time.perf_counter()
         try:
             reply = await self._acquire_script(keys=keys, args=args)
-        except _UNREACHABLE as error:
+        except UNREACHABLE as error:
             self._failed(error)
             raise _Unreachable() from error
         self.stats.round_trips.append(time.perf_counter() - started)
-        if self._fell_back:
-            self._fell_back = False
-            logger.warning("the shared rate limiter's Redis answers again: pacing is shared")
-        kind = _text(reply[0])
+        kind = text(reply[0])
         if kind == "ok":
-            self._seen(_text(reply[1]))
+            self._seen(text(reply[1]))
             self.stats.admitted += 1
             return RedisPermit(self, claims, cost, token, int(reply[2]) / 1_000_000)
         if kind == "wait":
-            self._seen(_text(reply[1]))
+            self._seen(text(reply[1]))
             self.stats.refused += 1
             return [int(ms) / 1000 for ms in reply[2:]]
         key = claims[int(reply[1]) - 1][0]
         if kind == "halt":
-            code, reason, remaining = int(_text(reply[2])), _text(reply[3]), int(reply[4]) / 1000
+            code, reason, remaining = int(text(reply[2])), text(reply[3]), int(reply[4]) / 1000
             self._halts.set(key, self._clock.monotonic() + remaining, code, reason)
-            raise LimiterHalted(code, reason, remaining)
+            raise BucketHalted(key, code, reason, remaining)  # another process halted it
         raise ConfigurationError(
-            f"bucket {key!r} is in use in Redis with limit/per {_text(reply[2])} "
+            f"bucket {key!r} is in use in Redis with limit/per {text(reply[2])} "
             f"(per in microseconds); this process asked for {dict(claims)[key]!r}. Every "
             "process of a key shares its limits, so give them all the same limits."
         )
@@ -650,10 +644,10 @@ class RedisLimiter(AsyncResource):
         async def run() -> None:
             try:
                 await write
-            except _UNREACHABLE as error:
+            except UNREACHABLE as error:
                 self._failed(error)
                 logger.warning(
-                    "the shared rate limiter could not write to Redis: %s", _describe(error)
+                    "the shared rate limiter could not write to Redis: %s", describe(error)
                 )
 
         try:
@@ -668,58 +662,6 @@ class RedisLimiter(AsyncResource):
         self._failures += 1
         self._last_failure = error
         self.stats.unavailable += 1
-
-    # --- falling back -----------------------------------------------------------------------
-
-    def _falling_back(self) -> bool:
-        if self._fallback_until is None:
-            return False
-        if self._clock.monotonic() < self._fallback_until:
-            return True
-        self._fallback_until = None  # time to try Redis again
-        return False
-
-    def _start_fallback(self, cause: BaseException | None) -> None:
-        if self._fallback_until is not None:
-            return  # already falling back: a waiter queued behind the failed round trip
-        if self._fallback is None:
-            choice = self._fallback_choice
-            self._fallback = InProcessLimiter(self._clock) if choice == "in_process" else choice
-        if not self._fell_back:  # a switch from shared pacing, not a failed recheck
-            self._switched_at = self._clock.monotonic()
-        self._fell_back = True
-        logger.warning(
-            "the shared rate limiter's Redis cannot be reached (%s): pacing this process alone "
-            "with %r for the next %.1f s; other processes of the key are not counted",
-            _describe(cause),
-            self._fallback,
-            self._recheck,
-        )
-        self._fallback_until = self._clock.monotonic() + self._recheck
-
-    async def _acquire_fallback(self, claims: Sequence[tuple[str, RateLimit]], cost: int) -> Permit:
-        assert self._fallback is not None
-        # Pauses learnt before falling back still hold; and the fallback knows nothing of
-        # what this process sent through Redis just before: each bucket stays closed for its
-        # window after the switch, or the fallback would admit a whole burst on top of them.
-        closed = (
-            max(self._switched_at + rate.window for _, rate in claims) - self._clock.monotonic()
-        )
-        wait = max(self._paused(claims), closed)
-        if wait > 0:
-            await self._clock.sleep(wait)
-        share = self._fallback_share
-        if share < 1:
-            claims = [
-                (
-                    key,
-                    attrs.evolve(rate, limit=max(cost, math.floor(rate.limit * share), 1)),
-                )
-                for key, rate in claims
-            ]
-        permit = await self._fallback.acquire(claims, cost)
-        self.stats.fallback_admitted += 1
-        return permit
 
     # --- this process's queues, pauses and halts --------------------------------------------
 
@@ -737,6 +679,4 @@ class RedisLimiter(AsyncResource):
         return lane
 
     def __repr__(self) -> str:
-        waiting = sum(lane.waiting for lane in self._lanes.values())
-        mode = "falling back" if self._fallback_until is not None else "shared"
-        return f"<RedisLimiter prefix={self.prefix!r} {mode} waiting={waiting}>"
+        return f"<Redis buckets prefix={self.prefix!r} waiting={self.waiting()}>"

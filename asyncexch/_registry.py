@@ -17,17 +17,8 @@ from typing import Literal, cast, get_args
 
 import attrs
 
-try:
-    from redis.asyncio import Redis
-    from redis.commands.core import AsyncScript
-except ImportError as missing:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "the id registry needs the redis extra: pip install 'asyncexch[redis]'"
-    ) from missing
-
-from ._redis import _UNREACHABLE, _text, connect_redis
-from ._resource import AsyncResource
-from .errors import ConfigurationError, LimiterUnavailable
+from ._redis_client import UNREACHABLE, AsyncScript, Redis, RedisBacked, describe, text
+from .errors import ConfigurationError, IdRegistryUnavailable
 
 __all__ = ["IdRecord", "IdStatus", "RedisIdRegistry"]
 
@@ -92,7 +83,7 @@ class IdRecord:
 
 
 def _record(intent_key: str, fields: list[object]) -> IdRecord:
-    link, status, order_id, recorded, updated = (_text(value) for value in fields)
+    link, status, order_id, recorded, updated = (text(value) for value in fields)
     if status not in _STATUSES:
         raise ValueError(f"unknown id status {status!r} in the registry")
     return IdRecord(
@@ -105,7 +96,7 @@ def _record(intent_key: str, fields: list[object]) -> IdRecord:
     )
 
 
-class RedisIdRegistry(AsyncResource):
+class RedisIdRegistry(RedisBacked):
     """Client order ids by intent key, with their outcome, shared by every process.
 
     **Parameters:** ``redis`` (a ``redis.asyncio.Redis`` you close, or a URL: the registry
@@ -113,8 +104,9 @@ class RedisIdRegistry(AsyncResource):
     a record lives after its last change; a day by default, far beyond a venue's 30-minute
     dedupe window).
 
-    Every method raises :class:`~asyncexch.LimiterUnavailable` when Redis cannot be reached:
-    a bot that cannot ask should not place.
+    Every method raises :class:`~asyncexch.IdRegistryUnavailable` (a
+    :class:`~asyncexch.LimiterUnavailable`) when Redis cannot be reached: a bot that cannot
+    ask should not place.
     """
 
     def __init__(
@@ -122,13 +114,11 @@ class RedisIdRegistry(AsyncResource):
     ) -> None:
         if not ttl > 0:
             raise ValueError(f"ttl must be > 0 seconds, got {ttl!r}")
-        self._redis = connect_redis(redis) if isinstance(redis, str) else redis
-        self._owns_redis = isinstance(redis, str)
+        super().__init__(redis)
         self.prefix = prefix
         self._ttl_ms = max(1, round(ttl * 1000))
         self._record_script = self._redis.register_script(_RECORD)
         self._mark_script = self._redis.register_script(_MARK)
-        self._closed = False
 
     async def record(self, intent_key: str, order_link_id: str) -> IdRecord:
         """Record that ``order_link_id`` is about to be placed for ``intent_key``.
@@ -167,34 +157,24 @@ class RedisIdRegistry(AsyncResource):
         if not reply:
             return None
         assert isinstance(reply, list)
-        return _record(_text(reply[0]), reply[1:])
+        return _record(text(reply[0]), reply[1:])
 
     async def lookup(self, intent_key: str) -> IdRecord | None:
         """The intent's record, or ``None`` if it was never recorded (or has expired)."""
         try:
             fields = await self._redis.hmget(f"{self.prefix}intent:{intent_key}", list(_FIELDS))
-        except _UNREACHABLE as error:
+        except UNREACHABLE as error:
             raise _unavailable(error) from error
         if fields[0] is None:
             return None
         return _record(intent_key, list(fields))
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    async def aclose(self) -> None:
-        """Close the Redis client, if the registry made it."""
-        self._closed = True
-        if self._owns_redis:
-            await self._redis.aclose()
 
     async def _call(self, script: AsyncScript, keys: list[str], args: list[str | int]) -> object:
         if self._closed:
             raise ConfigurationError("RedisIdRegistry is closed: make a new one")
         try:
             reply: object = await script(keys=keys, args=args)
-        except _UNREACHABLE as error:
+        except UNREACHABLE as error:
             raise _unavailable(error) from error
         return reply
 
@@ -202,7 +182,5 @@ class RedisIdRegistry(AsyncResource):
         return f"<RedisIdRegistry prefix={self.prefix!r}>"
 
 
-def _unavailable(error: BaseException) -> LimiterUnavailable:
-    return LimiterUnavailable(
-        f"the id registry's Redis cannot be reached ({type(error).__name__}: {error})"
-    )
+def _unavailable(error: BaseException) -> IdRegistryUnavailable:
+    return IdRegistryUnavailable(f"the id registry's Redis cannot be reached ({describe(error)})")

@@ -7,6 +7,7 @@ Every failure a caller can see is one of these, whatever the venue::
     ├── ConfigurationError        a client set up in a way that cannot work (also a ValueError)
     ├── TransportError            the request did not complete on the network
     ├── LimiterUnavailable        the shared rate limiter (Redis) cannot be reached: nothing sent
+    │   └── IdRegistryUnavailable the id registry's Redis cannot be reached
     ├── MalformedResponse         the server answered something we cannot read
     ├── ApiError                  the venue answered with an error code
     │   ├── AuthenticationError   bad key, bad signature
@@ -41,6 +42,7 @@ __all__ = [
     "ClockSkew",
     "ConfigurationError",
     "ExchangeError",
+    "IdRegistryUnavailable",
     "InsufficientBalance",
     "InvalidRequest",
     "LimiterUnavailable",
@@ -135,8 +137,20 @@ class LimiterUnavailable(ExchangeError):
     Without the shared limiter a process cannot know what the others sent, so it sends
     nothing rather than break the key's limit (fail closed). The request was not processed:
     placing the same order object again later is safe. It is not retried automatically: a
-    store that is down usually stays down for longer than a retry waits. The id registry
-    raises it too when its Redis cannot be reached.
+    store that is down usually stays down for longer than a retry waits. When the id
+    registry's Redis cannot be reached it raises the subclass :class:`IdRegistryUnavailable`,
+    which ``except LimiterUnavailable`` catches too.
+    """
+
+    outcome = Outcome.NOT_PROCESSED
+
+
+class IdRegistryUnavailable(LimiterUnavailable):
+    """The id registry (:class:`~asyncexch.RedisIdRegistry`) could not reach its Redis.
+
+    Nothing was read or recorded: a bot that cannot ask whether an intent was placed should
+    not place it, so the order it was about to place was not sent (``NOT_PROCESSED``). A
+    :class:`LimiterUnavailable`, as the registry raised before it had its own error.
     """
 
     outcome = Outcome.NOT_PROCESSED

@@ -11,17 +11,22 @@ module imports the fixtures it uses::
         make_limiter_fixture,
         redis_server_fixture,  # every fixture a used one needs, too
     )
+
+:func:`until` waits for something to have happened (a waiter queued, a key expired) instead
+of sleeping for a guessed time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,25 @@ import pytest
 import redis.asyncio
 
 from asyncexch._redis import RedisLimiter
+
+
+async def until(
+    condition: Callable[[], bool | Awaitable[bool]], *, timeout: float = 5.0, every: float = 0.0
+) -> None:
+    """Let the other tasks run (and Redis answer) until ``condition()`` holds, looking again
+    every ``every`` seconds (0: at each turn of the loop). ``timeout`` is a bound against a
+    hang, far beyond what the condition needs, never a wait."""
+
+    async def poll() -> None:
+        while True:
+            met = condition()
+            if inspect.isawaitable(met):
+                met = await met
+            if met:
+                return
+            await asyncio.sleep(every)
+
+    await asyncio.wait_for(poll(), timeout)
 
 
 def _redis_server_binary() -> str:

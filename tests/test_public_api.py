@@ -35,7 +35,10 @@ PUBLIC: dict[str, set[str]] = {
         "ConfigurationError",
         "Endpoint",
         "ExchangeError",
+        "FailoverLimiter",
+        "FailoverStats",
         "IdRecord",
+        "IdRegistryUnavailable",
         "IdStatus",
         "InProcessLimiter",
         "InsufficientBalance",
@@ -164,6 +167,7 @@ PUBLIC: dict[str, set[str]] = {
         "ClockSkew",
         "ConfigurationError",
         "ExchangeError",
+        "IdRegistryUnavailable",
         "InsufficientBalance",
         "InvalidRequest",
         "LimiterUnavailable",
@@ -212,6 +216,7 @@ def test_the_errors_are_one_hierarchy_reexported_from_the_package() -> None:
             assert isinstance(error.outcome, errors.Outcome)
     assert issubclass(errors.InvalidRequest, ValueError)
     assert issubclass(errors.TrafficHalted, errors.RateLimited)
+    assert issubclass(errors.IdRegistryUnavailable, errors.LimiterUnavailable)
     assert issubclass(TakeOrderUnknown, errors.OrderStatusUnknown)
 
 
@@ -239,3 +244,12 @@ def test_the_calls_design_md_shows_keep_their_parameters() -> None:
     assert {"unknown"} <= parameters(ChainupContractClient.reconcile)
     assert {member.name for member in ReconcileStatus} == {"PLACED", "NOT_PLACED", "AMBIGUOUS"}
     assert {"code", "message", "venue"} <= parameters(errors.ApiError)
+
+
+def test_the_limiters_keep_their_documented_parameters() -> None:
+    from asyncexch import FailoverLimiter, RedisLimiter
+
+    assert {"primary", "fallback", "share", "recheck", "clock"} <= parameters(FailoverLimiter)
+    assert {"redis", "prefix", "clock", "fallback", "fallback_share", "recheck"} <= parameters(
+        RedisLimiter
+    )

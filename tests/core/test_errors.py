@@ -28,6 +28,7 @@ EXAMPLES: dict[str, Callable[[], errors.ExchangeError]] = {
     "ConfigurationError": lambda: errors.ConfigurationError("pass one"),
     "TransportError": lambda: errors.TransportError("dropped", outcome=errors.Outcome.UNKNOWN),
     "LimiterUnavailable": lambda: errors.LimiterUnavailable("redis down"),
+    "IdRegistryUnavailable": lambda: errors.IdRegistryUnavailable("redis down"),
     "MalformedResponse": lambda: errors.MalformedResponse("bad", status_code=502, excerpt="<h"),
     "ApiError": lambda: errors.ApiError(123, "new", "bybit", http_status=200),
     "ApiError-outcome": lambda: errors.ApiError(

@@ -9,17 +9,19 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 import redis.asyncio
+import redis.exceptions
 
 from asyncexch import new_order_link_id, order_link_id_for
 from asyncexch._registry import IdRecord, RedisIdRegistry
 from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
-from asyncexch.errors import LimiterUnavailable
+from asyncexch.errors import IdRegistryUnavailable, LimiterUnavailable, Outcome
 from asyncexch.sim import BybitSimulator, SimTransport
 from tests.builders.bybit import stake_orders
 from tests.redis_testing import (  # noqa: F401 (the fixtures)
     RedisServer,
     redis_client_fixture,
     redis_server_fixture,
+    until,
 )
 
 pytestmark = [pytest.mark.integration]
@@ -92,8 +94,11 @@ async def test_records_expire_after_their_ttl(
         f"bot:ids:link:{link}",
     ]
     assert 0 < await redis_client.pttl("bot:ids:intent:short-lived") <= 300
-    await asyncio.sleep(0.4)
-    assert await registry.lookup("short-lived") is None
+
+    async def gone() -> bool:
+        return await registry.lookup("short-lived") is None
+
+    await until(gone, every=0.05)
     assert await redis_client.keys("*") == []
 
 
@@ -133,9 +138,16 @@ async def test_an_unreachable_registry_raises_a_typed_error(
     registry = make_registry()
     redis_server.stop(signal.SIGKILL)
     link = order_link_id_for("intent-9")
-    with pytest.raises(LimiterUnavailable, match="id registry"):
+    with pytest.raises(
+        IdRegistryUnavailable, match=r"^the id registry's Redis cannot be reached \("
+    ):
         await registry.record("intent-9", link)
-    with pytest.raises(LimiterUnavailable):
+    with pytest.raises(IdRegistryUnavailable) as looked_up:
         await registry.lookup("intent-9")
-    with pytest.raises(LimiterUnavailable):
+    # Code written when the registry raised LimiterUnavailable still catches it.
+    with pytest.raises(LimiterUnavailable) as marked:
         await registry.mark(link, "unknown")
+
+    assert type(marked.value) is IdRegistryUnavailable
+    assert looked_up.value.outcome is Outcome.NOT_PROCESSED
+    assert isinstance(looked_up.value.__cause__, redis.exceptions.ConnectionError)

@@ -7,14 +7,13 @@ import asyncio
 import bisect
 import logging
 import signal
-import time
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
 import redis.asyncio
 
-from asyncexch import RateLimit
+from asyncexch import BucketUsage, LimiterHalted, RateLimit, VirtualClock
 from asyncexch._redis import RedisLimiter, RedisPermit
 from asyncexch._retry import CallState, should_retry
 from asyncexch.bybit import BybitClient, OrderAck
@@ -26,6 +25,7 @@ from tests.redis_testing import (  # noqa: F401 (the fixtures)
     make_limiter_fixture,
     redis_server_fixture,
     snapshotting_redis_server_fixture,
+    until,
 )
 
 pytestmark = [pytest.mark.integration]
@@ -46,12 +46,37 @@ async def test_an_unreachable_redis_fails_closed_and_is_not_retried(
     limiter = make_limiter()
     await limiter.acquire([("k:place_order", RateLimit(5))])
     redis_server.stop(signal.SIGKILL)
-    started = time.monotonic()
     with pytest.raises(LimiterUnavailable, match="nothing was sent") as failed:
-        await limiter.acquire([("k:place_order", RateLimit(5))])
-    assert time.monotonic() - started < 1.0
+        # A bound against hanging (redis-py's default retries back off for seconds), far
+        # above the milliseconds a refused connection takes; the attempts are counted below.
+        await asyncio.wait_for(limiter.acquire([("k:place_order", RateLimit(5))]), 5.0)
     assert failed.value.outcome is Outcome.NOT_PROCESSED
     assert not should_retry(failed.value, CallState(idempotent=True))
+    assert limiter.stats.unavailable == 1
+
+
+async def test_the_limiters_connection_tries_twice_then_fails() -> None:
+    """connect_redis: one reconnect on a broken connection, then the error; no backoff, no
+    third try (redis-py's default tries four times, backing off for seconds)."""
+    connections = 0
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    limiter = RedisLimiter(f"redis://127.0.0.1:{port}/0")
+    try:
+        with pytest.raises(LimiterUnavailable, match="nothing was sent"):
+            await asyncio.wait_for(limiter.acquire([("k:place_order", RateLimit(5))]), 5.0)
+    finally:
+        await limiter.aclose()
+        server.close()
+        await server.wait_closed()
+    assert connections == 2
+    assert limiter.stats.unavailable == 1
 
 
 async def test_waiters_queued_behind_a_failed_round_trip_fail_with_it(
@@ -61,9 +86,11 @@ async def test_waiters_queued_behind_a_failed_round_trip_fail_with_it(
     rate = RateLimit(1, per=0.3)
     await limiter.acquire([("k:place_order", rate)])
     waiters = [asyncio.create_task(limiter.acquire([("k:place_order", rate)])) for _ in range(10)]
-    await asyncio.sleep(0.05)
+    # The head was told to wait; the nine others queue behind it.
+    await until(lambda: limiter.stats.refused == 1)
+    assert (await limiter.usage("k:place_order", rate)).waiting == 9
     redis_server.stop(signal.SIGKILL)
-    results = await asyncio.wait_for(asyncio.gather(*waiters, return_exceptions=True), 2.0)
+    results = await asyncio.wait_for(asyncio.gather(*waiters, return_exceptions=True), 5.0)
     assert all(isinstance(result, LimiterUnavailable) for result in results)
     assert limiter.stats.unavailable == 1  # only the head knocked
 
@@ -93,7 +120,8 @@ async def test_a_client_sends_nothing_while_redis_is_down(
 async def test_the_fallback_paces_this_process_and_returns_to_redis(
     redis_server: RedisServer, make_limiter: MakeLimiter, caplog: pytest.LogCaptureFixture
 ) -> None:
-    limiter = make_limiter(fallback="in_process", recheck=0.3)
+    clock = VirtualClock()  # the fallback's pacing and the recheck run on it
+    limiter = make_limiter(fallback="in_process", recheck=0.3, clock=clock)
     rate = RateLimit(4, per=0.25)
     (await limiter.acquire([("k:place_order", rate)])).done()
     redis_server.stop(signal.SIGKILL)
@@ -101,41 +129,49 @@ async def test_the_fallback_paces_this_process_and_returns_to_redis(
 
     async def one() -> None:
         permit = await limiter.acquire([("k:place_order", rate)])
-        admitted.append(time.monotonic())
+        admitted.append(clock.monotonic())
         permit.done()
 
     with caplog.at_level(logging.WARNING, logger="asyncexch"):
         await asyncio.gather(*(one() for _ in range(12)))
     assert limiter.stats.fallback_admitted == 12
-    assert _busiest_window(admitted, rate.per) <= rate.limit
+    assert _busiest_window(admitted, rate.per) == rate.limit
+    assert min(admitted) == pytest.approx(rate.window)  # closed for a window after the switch
     assert any("pacing this process alone" in r.getMessage() for r in caplog.records)
 
+    # A recheck while Redis is down fails: the fallback goes on for another 0.3 s, even once
+    # Redis is back; then the next request goes through Redis again.
+    (await limiter.acquire([("k:other", rate)])).done()
     await asyncio.to_thread(redis_server.start)
-    await asyncio.sleep(0.35)
+    assert not isinstance(await limiter.acquire([("k:other", rate)]), RedisPermit)
+    await clock.sleep(0.35)
     with caplog.at_level(logging.WARNING, logger="asyncexch"):
         permit = await limiter.acquire([("k:place_order", rate)])
     assert isinstance(permit, RedisPermit)
+    assert limiter.stats.fallback_admitted == 14
     assert any("answers again" in r.getMessage() for r in caplog.records)
 
 
 async def test_the_fallback_takes_its_share_of_each_limit(
     redis_server: RedisServer, make_limiter: MakeLimiter
 ) -> None:
-    limiter = make_limiter(fallback="in_process", fallback_share=0.5)
+    clock = VirtualClock()
+    limiter = make_limiter(fallback="in_process", fallback_share=0.5, clock=clock)
     rate = RateLimit(4, per=0.25)
     redis_server.stop(signal.SIGKILL)
     admitted: list[float] = []
     for _ in range(6):
         (await limiter.acquire([("k:place_order", rate)])).done()
-        admitted.append(time.monotonic())
-    assert _busiest_window(admitted, rate.per) <= 2
+        admitted.append(clock.monotonic())
+    assert _busiest_window(admitted, rate.per) == 2
+    assert limiter.stats.fallback_admitted == 6
 
 
 async def _restart_mid_batch(
     redis_server: RedisServer, limiter: RedisLimiter, count: int, *, until_noticed: bool
 ) -> tuple[BybitSimulator, list[OrderAck | Exception], list[OrderAck | Exception]]:
-    """Place ``count`` orders at 10/s; 1.5 s in, crash Redis and start an empty one at once,
-    or once the limiter has met the outage; then place again every order that failed, with
+    """Place ``count`` orders at 10/s; once 15 are placed, crash Redis and start an empty one
+    at once, or once the limiter has met the outage; then place again every order that failed, with
     the same objects."""
     sim = BybitSimulator(limits={"place_order": (10, 1.0)}, faults=Faults(latency=(0.0, 0.01)))
     sim.add_account(KEY, SECRET)
@@ -151,10 +187,10 @@ async def _restart_mid_batch(
         ) as client,
     ):
         placing = asyncio.create_task(client.advance_earn.place_orders(batch))
-        await asyncio.sleep(1.5)
+        await until(lambda: len(sim.orders) >= 15, timeout=30.0, every=0.01)
         redis_server.stop(signal.SIGKILL)
-        while until_noticed and not (limiter.stats.unavailable or placing.done()):
-            await asyncio.sleep(0.01)
+        if until_noticed:
+            await until(lambda: bool(limiter.stats.unavailable or placing.done()), every=0.01)
         await asyncio.to_thread(redis_server.start)
         first: list[OrderAck | Exception] = list(await placing)
         results = list(first)
@@ -232,18 +268,23 @@ async def test_redis_restored_from_a_snapshot_closes_every_bucket_for_its_window
         await before.aclose()
     await asyncio.to_thread(server.restart)  # SIGKILL, then the snapshot is reloaded
     after = RedisLimiter(server.url)  # another process: it saw nothing before
+    client = redis.asyncio.Redis.from_url(server.url)
     try:
-        restarted = time.monotonic()
+        seconds, micros = await client.time()
+        restarted = seconds + micros / 1_000_000  # on the clock the limiter uses
         admitted = []
         for _ in range(5):
-            (await after.acquire(claims)).done()
-            admitted.append(time.monotonic() - restarted)
+            permit = await after.acquire(claims)
+            assert isinstance(permit, RedisPermit)
+            admitted.append(permit.admitted_at - restarted)
+            permit.done()
     finally:
         await after.aclose()
+        await client.aclose()
 
     # The five slots taken before the crash may have reached the venue within the last
     # second: nothing goes until a window (1.03 s) has passed (before the fix: all at once).
-    assert admitted[0] >= 0.9, admitted
+    assert admitted[0] >= rate.window - 0.000_001, admitted
 
 
 async def test_the_fallback_starts_closed_for_a_window(
@@ -251,17 +292,67 @@ async def test_the_fallback_starts_closed_for_a_window(
 ) -> None:
     """A full burst went through Redis; Redis dies; the fallback knows nothing of the burst,
     so it admits nothing more until a window after the switch (before: 20 in 342 ms at 10/s)."""
-    limiter = make_limiter(fallback="in_process", recheck=30.0)
+    clock = VirtualClock()
+    limiter = make_limiter(fallback="in_process", recheck=30.0, clock=clock)
     rate = RateLimit(10, per=1.0)
     claims = [("k:place_order", rate)]
     admitted: list[float] = []
     for _ in range(10):
         (await limiter.acquire(claims)).done()
-        admitted.append(time.monotonic())
+        admitted.append(clock.monotonic())
     redis_server.stop(signal.SIGKILL)
     for _ in range(10):
         (await limiter.acquire(claims)).done()
-        admitted.append(time.monotonic())
+        admitted.append(clock.monotonic())
 
     assert limiter.stats.fallback_admitted == 10
-    assert _busiest_window(admitted, rate.per) <= rate.limit
+    assert _busiest_window(admitted, rate.per) == rate.limit
+    assert admitted[10:] == [pytest.approx(rate.window)] * 10  # all after one window
+
+
+async def test_a_halt_learnt_from_another_process_holds_while_falling_back(
+    redis_server: RedisServer, make_limiter: MakeLimiter
+) -> None:
+    """The halt lives in Redis; this process learnt it there. Redis dies: the fallback was
+    never told, but the bucket stays halted."""
+    other, falling = make_limiter(), make_limiter(fallback="in_process", recheck=30.0)
+    rate = RateLimit(5)
+    other.halt("k:place_order", 60.0, code=403, reason="access too frequent")
+    await other.flush()
+    with pytest.raises(LimiterHalted, match="access too frequent"):
+        await falling.acquire([("k:place_order", rate)])
+    redis_server.stop(signal.SIGKILL)
+
+    permit = await falling.acquire([("k:order", rate)])  # another bucket: the fallback's
+    with pytest.raises(LimiterHalted) as halted:
+        await falling.acquire([("k:place_order", rate)])
+
+    assert not isinstance(permit, RedisPermit)
+    assert halted.value.code == 403
+    assert 55.0 < halted.value.remaining <= 60.0
+    assert falling.stats.fallback_admitted == 1
+
+
+async def test_while_falling_back_usage_and_repr_say_so(
+    redis_server: RedisServer, make_limiter: MakeLimiter
+) -> None:
+    clock = VirtualClock()
+    limiter = make_limiter(fallback="in_process", recheck=30.0, clock=clock, prefix="bot3:")
+    closed = make_limiter()
+    rate = RateLimit(5, per=1.0)
+    for _ in range(2):
+        (await limiter.acquire([("k:place_order", rate)])).done()
+    assert await limiter.usage("k:place_order", rate) == BucketUsage(in_window=2)
+    assert repr(limiter) == "<RedisLimiter prefix='bot3:' shared waiting=0>"
+    redis_server.stop(signal.SIGKILL)
+
+    for _ in range(3):
+        await limiter.acquire([("k:place_order", rate)])  # unanswered: each still counts
+
+    # From the fallback now: this process's three, not the two Redis counted.
+    assert await limiter.usage("k:place_order", rate) == BucketUsage(in_window=3)
+    assert repr(limiter) == "<RedisLimiter prefix='bot3:' falling back waiting=0>"
+    assert (limiter.stats.admitted, limiter.stats.fallback_admitted) == (2, 3)
+    assert clock.monotonic() == pytest.approx(rate.window)  # closed for a window first
+    with pytest.raises(LimiterUnavailable, match="cannot be reached"):
+        await closed.usage("k:place_order", rate)
