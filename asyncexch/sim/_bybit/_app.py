@@ -38,6 +38,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..._clock import Clock, SystemClock
+from .._engine_option import EngineOption
 from .._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from .._faults import Fault, Faults
 from .._instant import Instant
@@ -163,50 +164,15 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         """Every position, by id, settled ones included."""
         return self._book.positions
 
-    @property
-    def idempotency(self) -> Literal["error", "same_order_id"]:
-        """What a reused ``orderLinkId`` gets: an error, or the first order's id."""
-        return self._book.idempotency
-
-    @idempotency.setter
-    def idempotency(self, mode: Literal["error", "same_order_id"]) -> None:
-        self._book.idempotency = mode
-
-    @property
-    def duplicate_code(self) -> int:
-        """The retCode a reused ``orderLinkId`` gets."""
-        return self._book.duplicate_code
-
-    @duplicate_code.setter
-    def duplicate_code(self, code: int) -> None:
-        self._book.duplicate_code = code
-
-    @property
-    def redeem_rules(self) -> Literal["any", "official-tools"]:
-        """Whether a redeem's ``amount`` and ``coin`` are optional or required."""
-        return self._book.redeem_rules
-
-    @redeem_rules.setter
-    def redeem_rules(self, rules: Literal["any", "official-tools"]) -> None:
-        self._book.redeem_rules = rules
-
-    @property
-    def quote_ttl(self) -> float:
-        """Seconds a quote stays valid."""
-        return self._book.quote_ttl
-
-    @quote_ttl.setter
-    def quote_ttl(self, seconds: float) -> None:
-        self._book.quote_ttl = seconds
-
-    @property
-    def settlement_delay(self) -> float:
-        """Seconds from placement to Success."""
-        return self._book.settlement_delay
-
-    @settlement_delay.setter
-    def settlement_delay(self, seconds: float) -> None:
-        self._book.settlement_delay = seconds
+    idempotency: EngineOption[Literal["error", "same_order_id"]] = EngineOption(
+        "What a reused ``orderLinkId`` gets: an error, or the first order's id."
+    )
+    duplicate_code: EngineOption[int] = EngineOption("The retCode a reused ``orderLinkId`` gets.")
+    redeem_rules: EngineOption[Literal["any", "official-tools"]] = EngineOption(
+        "Whether a redeem's ``amount`` and ``coin`` are optional or required."
+    )
+    quote_ttl: EngineOption[float] = EngineOption("Seconds a quote stays valid.")
+    settlement_delay: EngineOption[float] = EngineOption("Seconds from placement to Success.")
 
     def add_account(
         self,

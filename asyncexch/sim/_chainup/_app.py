@@ -43,6 +43,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..._clock import Clock, SystemClock
+from .._engine_option import EngineOption
 from .._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from .._faults import Fault, Faults
 from .._instant import Instant
@@ -169,14 +170,9 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
         """Every position, by id, closed ones included."""
         return self._book.positions
 
-    @property
-    def fill_delay(self) -> float:
-        """Seconds from placement until a marketable order fills (0: at once)."""
-        return self._book.fill_delay
-
-    @fill_delay.setter
-    def fill_delay(self, seconds: float) -> None:
-        self._book.fill_delay = seconds
+    fill_delay: EngineOption[float] = EngineOption(
+        "Seconds from placement until a marketable order fills (0: at once)."
+    )
 
     def add_account(
         self, api_key: str, secret: str, *, balances: Mapping[str, Decimal] | None = None
