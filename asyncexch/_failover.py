@@ -17,7 +17,16 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from ._clock import Clock, SystemClock
-from ._limits import BucketUsage, Halts, LimiterHalted, Permit, RateLimit, RateLimiter, ReportsUsage
+from ._limits import (
+    BucketUsage,
+    Halts,
+    LimiterHalted,
+    Permit,
+    RateLimit,
+    RateLimiter,
+    ReportsUsage,
+    check_cost,
+)
 from ._resource import AsyncResource
 from .errors import ConfigurationError, LimiterUnavailable
 
@@ -170,9 +179,7 @@ class FailoverLimiter(AsyncResource):
         """
         if self._closed:
             raise ConfigurationError("FailoverLimiter is closed: make a new one")
-        for key, rate in claims:
-            if cost > rate.limit:
-                raise ConfigurationError(f"cost {cost} exceeds the limit {rate.limit} of {key!r}")
+        check_cost(claims, cost)
         if not claims:
             return NoPermit()
         self._halts.check(claims, self._clock.monotonic())

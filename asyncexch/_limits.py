@@ -38,6 +38,7 @@ import attrs
 
 from ._clock import Clock
 from ._turns import Turns, sleep_unless_woken
+from ._validators import number, whole
 from .errors import ConfigurationError
 
 __all__ = [
@@ -49,23 +50,14 @@ __all__ = [
     "RateLimit",
     "RateLimiter",
     "ReportsUsage",
+    "check_cost",
     "shared_limiter",
 ]
 
 
-def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise ValueError(f"{attribute.name} must be a finite number > 0, got {value!r}")
-
-
-def _positive_int(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{attribute.name} must be an integer >= 1, got {value!r}")
-
-
-def _not_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
+_POSITIVE = number().setting()
+_NOT_NEGATIVE = number(allow_zero=True).setting()
+_WHOLE = whole().setting()
 
 
 @attrs.frozen
@@ -76,9 +68,9 @@ class RateLimit:
     while its answer has not come back yet.
     """
 
-    limit: int = attrs.field(validator=_positive_int)
-    per: float = attrs.field(default=1.0, validator=_positive)
-    guard: float = attrs.field(default=0.03, validator=_not_negative, kw_only=True)
+    limit: int = attrs.field(validator=_WHOLE)
+    per: float = attrs.field(default=1.0, validator=_POSITIVE)
+    guard: float = attrs.field(default=0.03, validator=_NOT_NEGATIVE, kw_only=True)
 
     @property
     def window(self) -> float:
@@ -298,10 +290,8 @@ class InProcessLimiter:
     async def acquire(
         self, claims: Sequence[tuple[str, RateLimit]], cost: int = 1
     ) -> _InProcessPermit:
+        check_cost(claims, cost)
         buckets = [self._bucket(key, rate) for key, rate in claims]
-        for bucket in buckets:
-            if cost > bucket.rate.limit:
-                raise ConfigurationError(f"cost {cost} exceeds the limit {bucket.rate.limit}")
         self._halts.check(claims, self._clock.monotonic())
         entered: list[_Bucket] = []
         try:
@@ -371,6 +361,14 @@ class InProcessLimiter:
 _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Clock, InProcessLimiter]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def check_cost(claims: Sequence[tuple[str, RateLimit]], cost: int) -> None:
+    """Refuse a request that no bucket it claims could ever admit (its cost is above the
+    bucket's limit): it would wait for ever."""
+    for key, rate in claims:
+        if cost > rate.limit:
+            raise ConfigurationError(f"cost {cost} exceeds the limit {rate.limit} of {key!r}")
 
 
 def shared_limiter(clock: Clock) -> InProcessLimiter:

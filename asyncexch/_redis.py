@@ -98,6 +98,7 @@ from ._limits import (
     Permit,
     RateLimit,
     RateLimiter,
+    check_cost,
 )
 from ._redis_client import UNREACHABLE, Redis, RedisBacked, describe, text
 from ._resource import AsyncResource
@@ -464,9 +465,7 @@ class _RedisBuckets(RedisBacked):
 
     async def acquire(self, claims: Sequence[tuple[str, RateLimit]], cost: int = 1) -> Permit:
         self.check_open()
-        for key, rate in claims:
-            if cost > rate.limit:
-                raise ConfigurationError(f"cost {cost} exceeds the limit {rate.limit} of {key!r}")
+        check_cost(claims, cost)
         if not claims:
             return NoPermit()
         self._halts.check(claims, self._clock.monotonic())

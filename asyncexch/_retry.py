@@ -25,7 +25,6 @@ keeps its iteration state per thread, not per task); ``benchmarks/retry_form.py`
 from __future__ import annotations
 
 import logging
-import math
 import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -34,6 +33,7 @@ import attrs
 
 from ._clock import Clock
 from ._observe import AttemptEvent
+from ._validators import Check, number, whole
 from .errors import (
     ClockSkew,
     ConfigurationError,
@@ -57,23 +57,17 @@ T = TypeVar("T")
 MAX_DEADLINE = 1500.0
 
 
-def _at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{attribute.name} must be an integer >= 1, got {value!r}")
-
-
-def _deadline(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0 < value <= MAX_DEADLINE
-    ):
-        raise ValueError(f"deadline must be in (0, {MAX_DEADLINE:.0f}] seconds, got {value!r}")
-
-
-def _not_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
+_WHOLE = whole().setting()
+_NOT_NEGATIVE = number(allow_zero=True).setting()
+_DEADLINE = Check(
+    lambda value: (
+        None
+        if isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and 0 < value <= MAX_DEADLINE
+        else f"must be in (0, {MAX_DEADLINE:.0f}] seconds, got {value!r}"
+    )
+).setting()
 
 
 @attrs.frozen
@@ -81,13 +75,13 @@ class RetryPolicy:
     """How hard a call tries. ``RetryPolicy(max_attempts=1)`` turns retries off."""
 
     #: Attempts per call, the first included.
-    max_attempts: int = attrs.field(default=5, validator=_at_least_one)
+    max_attempts: int = attrs.field(default=5, validator=_WHOLE)
     #: Seconds after the first attempt left beyond which no retry is sent, even one that was
     #: already waiting for rate-limit capacity (at most :data:`MAX_DEADLINE`).
-    deadline: float = attrs.field(default=60.0, validator=_deadline)
+    deadline: float = attrs.field(default=60.0, validator=_DEADLINE)
     #: Cap of the first backoff, in seconds; it doubles per attempt up to ``max_backoff``.
-    backoff: float = attrs.field(default=0.25, validator=_not_negative)
-    max_backoff: float = attrs.field(default=8.0, validator=_not_negative)
+    backoff: float = attrs.field(default=0.25, validator=_NOT_NEGATIVE)
+    max_backoff: float = attrs.field(default=8.0, validator=_NOT_NEGATIVE)
 
 
 @attrs.define

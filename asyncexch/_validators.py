@@ -16,12 +16,13 @@ from typing import Any, TypeVar
 import attrs
 
 from ._decimals import check_positive
-from .errors import InvalidRequest
+from .errors import ConfigurationError, InvalidRequest
 
 __all__ = [
     "Check",
     "flag",
     "integral",
+    "number",
     "one_of",
     "optional",
     "positive_decimal",
@@ -33,25 +34,40 @@ __all__ = [
 T = TypeVar("T")
 
 
+def _invalid_request(field: str, why: str) -> ValueError:
+    return InvalidRequest(field, why)
+
+
+def _configuration_error(field: str, why: str) -> ValueError:
+    return ConfigurationError(f"{field} {why}")
+
+
 @attrs.frozen
 class Check:
     """A check of one value: ``refusal(value)`` is why it is refused, or ``None``.
 
-    ``refusal`` may raise :class:`~asyncexch.InvalidRequest` itself (with its own field
-    name); :meth:`at` and the attrs validator protocol re-raise it under the checked field.
+    A refusal is an :class:`~asyncexch.InvalidRequest` naming the field (a request's
+    argument); :meth:`setting` makes it a :class:`~asyncexch.ConfigurationError` (a
+    setting of a limit, a policy, a client). ``refusal`` may raise ``InvalidRequest``
+    itself; :meth:`at` and the attrs validator protocol re-raise it under the checked field.
     """
 
     refusal: Callable[[object], str | None]
+    error: Callable[[str, str], ValueError] = _invalid_request
 
     def at(self, field: str, value: T) -> T:
         """``value``, if this check accepts it as the argument ``field``; else the refusal."""
         try:
             why = self.refusal(value)
         except InvalidRequest as error:
-            raise InvalidRequest(field, error.message) from None
+            why = error.message
         if why is not None:
-            raise InvalidRequest(field, why)
+            raise self.error(field, why) from None
         return value
+
+    def setting(self) -> Check:
+        """This check for a setting: ``ConfigurationError("max_attempts must be ...")``."""
+        return Check(self.refusal, _configuration_error)
 
     def __call__(self, instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         self.at(attribute.name, value)
@@ -121,8 +137,10 @@ def one_of(*choices: str) -> Check:
     return Check(refusal)
 
 
-def seconds(*, allow_zero: bool = False) -> Check:
-    """A finite number of seconds above zero (or at least zero), as an int or a float."""
+def number(*, allow_zero: bool = False, unit: str = "") -> Check:
+    """A finite ``int`` or ``float`` (not a bool) above zero, or at least zero; ``unit``
+    names what it counts in the refusal ("a finite number of seconds > 0")."""
+    what = f"a finite number of {unit}" if unit else "a finite number"
     bound = ">= 0" if allow_zero else "> 0"
 
     def refusal(value: object) -> str | None:
@@ -133,12 +151,17 @@ def seconds(*, allow_zero: bool = False) -> Check:
             or value < 0
             or (value == 0 and not allow_zero)
         ):
-            return f"must be a finite number of seconds {bound}, got {value!r}"
+            return f"must be {what} {bound}, got {value!r}"
         return None
 
     return Check(refusal)
 
 
+def seconds(*, allow_zero: bool = False) -> Check:
+    """A finite number of seconds above zero (or at least zero), as an int or a float."""
+    return number(allow_zero=allow_zero, unit="seconds")
+
+
 def optional(check: Check) -> Check:
     """``None``, or what ``check`` accepts."""
-    return Check(lambda value: None if value is None else check.refusal(value))
+    return Check(lambda value: None if value is None else check.refusal(value), check.error)

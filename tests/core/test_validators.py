@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from decimal import Decimal
 
 import attrs
 import pytest
 
-from asyncexch import InvalidRequest
+from asyncexch import ConfigurationError, InvalidRequest, RateLimit, RetryPolicy
 from asyncexch._ids import IdRule, new_order_link_id, order_link_id_for
 from asyncexch._validators import (
     flag,
@@ -146,3 +147,21 @@ def test_an_id_rule_says_how_long_the_venue_remembers_an_id() -> None:
     assert IdRule(36).remembered is None
     assert IdRule(36, remembered=timedelta(minutes=30)).remembered == timedelta(minutes=30)
     assert IdRule(36) == IdRule(36) and IdRule(36) != IdRule(40)
+
+
+def test_a_setting_is_refused_as_a_configuration_error_in_the_settings_words() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        whole().setting().at("max_attempts", 0)
+    assert str(caught.value) == "max_attempts must be an integer >= 1, got 0"
+    assert isinstance(caught.value, ValueError)
+    with pytest.raises(ConfigurationError, match=r"^per must be a finite number > 0, got inf$"):
+        RateLimit(5, per=math.inf)
+    with pytest.raises(ConfigurationError, match=r"^guard must be a finite number >= 0, got -1$"):
+        RateLimit(5, guard=-1)
+    with pytest.raises(ConfigurationError, match=r"^backoff must be a finite number >= 0"):
+        RetryPolicy(backoff=math.nan)
+
+
+def test_optional_keeps_the_kind_of_refusal() -> None:
+    with pytest.raises(ConfigurationError, match=r"^level must be an integer >= 1, got 0$"):
+        optional(whole().setting()).at("level", 0)
