@@ -378,7 +378,7 @@ class RedisLimiter(AsyncResource):
                 recheck=recheck,
                 clock=clock,
             )
-        self._limiter: RateLimiter = self._failover or self._buckets
+        self._limiter: FailoverLimiter | _RedisBuckets = self._failover or self._buckets
 
     async def acquire(self, claims: Sequence[tuple[str, RateLimit]], cost: int = 1) -> Permit:
         """Wait until every bucket in ``claims`` has ``cost`` free in Redis, then take it
@@ -399,11 +399,7 @@ class RedisLimiter(AsyncResource):
     async def usage(self, key: str, rate: RateLimit) -> BucketUsage:
         """Bucket ``key`` as every process sees it, from Redis (while falling back: this
         process's fallback, when it can say). Raises ``LimiterUnavailable`` when neither can."""
-        if self._failover is None:
-            return await self._buckets.usage(key, rate)
-        # ``waiting`` stays this process's queue for Redis, also while falling back.
-        usage = await self._failover.usage(key, rate)
-        return attrs.evolve(usage, waiting=self._buckets.waiting(key))
+        return await self._limiter.usage(key, rate)
 
     def pause(self, key: str, seconds: float) -> None:
         """Let nothing take from bucket ``key`` for ``seconds``, in every process."""

@@ -356,3 +356,17 @@ async def test_while_falling_back_usage_and_repr_say_so(
     assert clock.monotonic() == pytest.approx(rate.window)  # closed for a window first
     with pytest.raises(LimiterUnavailable, match="cannot be reached"):
         await closed.usage("k:place_order", rate)
+
+    # Requests queued at the fallback's full bucket are its waiters (as the in-process
+    # limiter counts them: behind the one asleep until the bucket has room).
+    for _ in range(2):
+        await limiter.acquire([("k:place_order", rate)])
+    queued = [asyncio.create_task(limiter.acquire([("k:place_order", rate)])) for _ in range(3)]
+
+    async def two_waiting() -> bool:
+        return (await limiter.usage("k:place_order", rate)).waiting == 2
+
+    await until(two_waiting)
+    assert await limiter.usage("k:place_order", rate) == BucketUsage(in_window=5, waiting=2)
+    for task in queued:
+        task.cancel()
