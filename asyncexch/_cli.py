@@ -9,6 +9,8 @@ import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .errors import ExchangeError
+
 if TYPE_CHECKING:  # the demo needs the "cli" extra (rich, starlette): imported when it runs
     from rich.console import Console
     from rich.table import Table
@@ -136,6 +138,7 @@ def _parse_limits(text: str) -> dict[str, tuple[int, float]]:
 def _demo(args: argparse.Namespace) -> int:
     """Run the demo with progress bars and show what the exchange saw; 0 when it is healthy."""
     from rich.console import Console
+    from rich.markup import escape
 
     from ._demo import DemoOptions
 
@@ -148,7 +151,11 @@ def _demo(args: argparse.Namespace) -> int:
         f"{options.rate}/s against the simulator on loopback, "
         f"{options.faults:.0%} of requests faulty, 0-{options.jitter * 1000:.0f} ms jitter"
     )
-    summary = _run_with_progress(options, console)
+    try:
+        summary = _run_with_progress(options, console)
+    except ExchangeError as error:  # the setup (products, the quote) failed every attempt
+        console.print(f"[red]PROBLEM[/]: the demo could not get going: {escape(str(error))}")
+        return 1
     console.print(_summary_table(summary))
     console.print(
         "Faults hit every kind of request (quotes and order queries too); a place-order that "

@@ -207,3 +207,18 @@ def test_the_demo_command_places_a_batch_exactly_once() -> None:
     assert rows["acknowledged / failed"].endswith("12 / 0")
     assert rows["duplicate orders"].endswith(" 0")
     assert "demo-secret" not in done.stdout + done.stderr  # the demo's key never shows
+
+
+def test_a_demo_that_cannot_get_going_says_why_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Every request faulty: the products the demo starts from never come.
+    status = main(["demo", "--orders", "2", "--faults", "1", "--seed", "1"])
+
+    out, err = capsys.readouterr()
+    assert status == 1
+    text = " ".join((out + err).split())
+    problem = text[text.index("PROBLEM") :]
+    assert problem.startswith("PROBLEM: the demo could not get going: ")
+    assert len(problem) > len("PROBLEM: the demo could not get going: ") + 10  # the error itself
+    assert "Traceback" not in out + err
