@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit demo bench clean
+.PHONY: test lint typecheck suite demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## test: lint, type-check and run the whole test suite
-test: lint typecheck unit
+test: lint typecheck suite
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check asyncexch tests benchmarks examples
@@ -22,7 +22,7 @@ typecheck: $(STAMP)
 	PATH="$(abspath $(VENV))/bin:$$PATH" PYRIGHT_PYTHON_IGNORE_WARNINGS=1 \
 		$(VENV)/bin/pyright --verifytypes asyncexch --ignoreexternal
 
-unit: $(STAMP)
+suite: $(STAMP)
 	$(VENV)/bin/pytest -q
 
 ## demo: the main job (an offline example until the simulator lands)

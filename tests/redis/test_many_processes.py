@@ -9,7 +9,6 @@ at 90% or more of the limit.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import json
 import sys
 from collections import Counter
@@ -23,6 +22,7 @@ from tests.redis_testing import (  # noqa: F401 (the fixtures)
     RedisServer,
     redis_server_fixture,
 )
+from tests.windows import busiest_window, sustained_rate
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -30,17 +30,6 @@ WORKER = Path(__file__).with_name("place_worker.py")
 KEY = "many-processes-key"
 SECRET = "many-processes-secret"
 PROCESSES, ORDERS, LIMIT = 4, 50, 10
-
-
-def _busiest_window(times: list[float], per: float = 1.0) -> int:
-    ordered = sorted(times)
-    return max(i + 1 - bisect.bisect_right(ordered, at - per) for i, at in enumerate(ordered))
-
-
-def _sustained_rate(times: list[float], limit: int) -> float:
-    """Per second after the first burst of ``limit``, as the exchange saw them."""
-    ordered = sorted(times)
-    return (len(ordered) - limit) / (ordered[-1] - ordered[limit - 1])
 
 
 async def test_four_processes_share_one_keys_limit_through_redis(
@@ -92,6 +81,6 @@ async def test_four_processes_share_one_keys_limit_through_redis(
     assert max(Counter(order.order_link_id for order in sim.orders.values()).values()) == 1
     arrivals = sim.stats.arrivals["place_order"]
     assert len(arrivals) == PROCESSES * ORDERS  # nothing retried, nothing sent twice
-    assert _busiest_window(arrivals) <= LIMIT
-    rate = _sustained_rate(arrivals, LIMIT)
+    assert busiest_window(arrivals) <= LIMIT
+    rate = sustained_rate(arrivals, LIMIT)
     assert rate >= 0.9 * LIMIT, f"{rate:.2f}/s together against a limit of {LIMIT}/s"

@@ -8,7 +8,6 @@ on the Redis server's clock (``RedisPermit.admitted_at``, ``TIME``), the clock t
 from __future__ import annotations
 
 import asyncio
-import bisect
 import random
 from collections.abc import Callable
 
@@ -23,22 +22,11 @@ from tests.redis_testing import (  # noqa: F401 (the fixtures)
     redis_server_fixture,
     until,
 )
+from tests.windows import busiest_window, sustained_rate
 
 pytestmark = [pytest.mark.integration]
 
 MakeLimiter = Callable[..., RedisLimiter]
-
-
-def busiest_window(times: list[float], per: float) -> int:
-    """The most times any rolling window ``(t - per, t]`` holds."""
-    ordered = sorted(times)
-    return max(i + 1 - bisect.bisect_right(ordered, at - per) for i, at in enumerate(ordered))
-
-
-def sustained_rate(times: list[float], limit: int) -> float:
-    """Per second after the first burst of ``limit``."""
-    ordered = sorted(times)
-    return (len(ordered) - limit) / (ordered[-1] - ordered[limit - 1])
 
 
 async def server_time(client: redis.asyncio.Redis) -> float:

@@ -4,7 +4,6 @@ restart mid-run loses no order, sends none twice and breaks no window."""
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
 import signal
 from collections import Counter
@@ -27,17 +26,13 @@ from tests.redis_testing import (  # noqa: F401 (the fixtures)
     snapshotting_redis_server_fixture,
     until,
 )
+from tests.windows import busiest_window
 
 pytestmark = [pytest.mark.integration]
 
 MakeLimiter = Callable[..., RedisLimiter]
 KEY = "outage-key"
 SECRET = "outage-secret"
-
-
-def _busiest_window(times: list[float], per: float) -> int:
-    ordered = sorted(times)
-    return max(i + 1 - bisect.bisect_right(ordered, at - per) for i, at in enumerate(ordered))
 
 
 async def test_an_unreachable_redis_fails_closed_and_is_not_retried(
@@ -135,7 +130,7 @@ async def test_the_fallback_paces_this_process_and_returns_to_redis(
     with caplog.at_level(logging.WARNING, logger="asyncexch"):
         await asyncio.gather(*(one() for _ in range(12)))
     assert limiter.stats.fallback_admitted == 12
-    assert _busiest_window(admitted, rate.per) == rate.limit
+    assert busiest_window(admitted, rate.per) == rate.limit
     assert min(admitted) == pytest.approx(rate.window)  # closed for a window after the switch
     assert any("pacing this process alone" in r.getMessage() for r in caplog.records)
 
@@ -163,7 +158,7 @@ async def test_the_fallback_takes_its_share_of_each_limit(
     for _ in range(6):
         (await limiter.acquire([("k:place_order", rate)])).done()
         admitted.append(clock.monotonic())
-    assert _busiest_window(admitted, rate.per) == 2
+    assert busiest_window(admitted, rate.per) == 2
     assert limiter.stats.fallback_admitted == 6
 
 
@@ -222,7 +217,7 @@ async def test_a_redis_restart_mid_run_loses_no_order_and_sends_none_twice(
     # though the restarted Redis had forgotten the second before it (the quiet window).
     assert sim.stats.requests["place_order"] == 40
     assert sim.stats.rate_limit_rejections == 0
-    assert _busiest_window(sim.stats.arrivals["place_order"], 1.0) <= 10
+    assert busiest_window(sim.stats.arrivals["place_order"], 1.0) <= 10
     if down == "until-noticed":  # requests met the outage: failed closed, placed again
         assert limiter.stats.unavailable >= 1
         assert any(isinstance(result, LimiterUnavailable) for result in first)
@@ -306,7 +301,7 @@ async def test_the_fallback_starts_closed_for_a_window(
         admitted.append(clock.monotonic())
 
     assert limiter.stats.fallback_admitted == 10
-    assert _busiest_window(admitted, rate.per) == rate.limit
+    assert busiest_window(admitted, rate.per) == rate.limit
     assert admitted[10:] == [pytest.approx(rate.window)] * 10  # all after one window
 
 
