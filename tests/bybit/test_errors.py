@@ -583,3 +583,23 @@ async def test_garbled_answer_then_good_one_succeeds(
 
     assert quote.current_price == Decimal("100.5")
     assert route.call_count == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"retCode": 0, "retMsg": "OK", "resu', "truncated JSON, not a Bybit answer"),
+        (b"<html><body>Maintenance</body></html>", "an HTML page, not a Bybit answer"),
+        (b"", "an empty body, not a Bybit answer"),
+        (b'["a list"]', "JSON, not a Bybit answer"),
+    ],
+)
+async def test_an_unreadable_answer_says_what_it_is(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, body: bytes, said: str
+) -> None:
+    bybit_mock.get("/v5/earn/advance/product").mock(return_value=httpx.Response(200, content=body))
+
+    with pytest.raises(MalformedResponse) as caught:
+        await make_client(retry=RetryPolicy(max_attempts=1)).advance_earn.products()
+
+    assert f"/v5/earn/advance/product: {said}" in str(caught.value)

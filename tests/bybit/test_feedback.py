@@ -2,11 +2,12 @@
 clock: an HTTP 403 halts every bucket of the key for Bybit's ten minutes; 10006 and HTTP 429
 wait until the reset time of the ``X-Bapi-Limit-*`` headers (read on ``Timenow`` or the
 envelope's ``time``); ``X-Bapi-Limit-Status: 0`` pauses the bucket; a 10002 re-learns the
-clock from ``/v5/market/time`` and re-signs ``X-BAPI-TIMESTAMP``.
+clock from ``/v5/market/time`` and re-signs ``X-BAPI-TIMESTAMP``; ``limits_state()`` reports
+the quota of ``X-Bapi-Limit`` and ``X-Bapi-Limit-Status``.
 
 The rules these rest on (pauses, halts, one re-sync per call) are the session's, tested over
-the fake venue in ``tests/core/test_retry.py``; here they are checked through Bybit's codes
-and headers.
+the fake venue in ``tests/core/test_retry.py`` and ``tests/core/test_limits_state.py``; here
+they are checked through Bybit's codes and headers.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +24,7 @@ import pytest
 import respx
 
 from asyncexch import (
+    BucketState,
     ClockSkew,
     Outcome,
     RateLimited,
@@ -30,7 +33,7 @@ from asyncexch import (
     VirtualClock,
 )
 from asyncexch.bybit import BybitClient, StakeOrder
-from tests.builders.bybit import POSITION, QUOTE, SERVER_MS, TIME, fail, ok
+from tests.builders.bybit import PLACE, POSITION, QUOTE, SERVER_MS, TIME, fail, ok, stake_order
 
 QUOTE_RESULT: dict[str, Any] = {"category": "SmartLeverage", "productId": "P1", "currentPrice": "1"}
 EMPTY_PAGE: dict[str, Any] = {"category": "SmartLeverage", "nextPageCursor": "", "list": []}
@@ -494,3 +497,78 @@ async def test_an_honest_reset_beside_a_wrong_time_stamp_still_holds(
     await client.advance_earn.quote("P1")
 
     assert 0.5 <= recorder.gaps[0] <= 0.75
+
+
+# --- limits_state(): the quota Bybit reports, a pause and a halt --------------------------------
+
+
+def by_name(states: list[BucketState]) -> dict[str, BucketState]:
+    return {state.name: state for state in states}
+
+
+async def test_every_bucket_with_its_window_and_the_venues_own_count(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, clock: VirtualClock
+) -> None:
+    quota = {"X-Bapi-Limit": "5", "X-Bapi-Limit-Status": "2"}
+
+    def acknowledge(request: httpx.Request) -> httpx.Response:
+        link = json.loads(request.content)["orderLinkId"]
+        return ok({"orderId": "1", "orderLinkId": link}, headers=quota)
+
+    bybit_mock.post(PLACE).mock(side_effect=acknowledge)
+    client = make_client()
+    before = by_name(await client.limits_state())
+    for n in range(3):
+        await client.advance_earn.place_order(stake_order(amount=Decimal(100 + n)))
+
+    states = by_name(await client.limits_state())
+
+    assert set(states) == {
+        "place_order",
+        "order",
+        "position",
+        "redeem_estimate",
+        "product",
+        "quote",
+        "ip",
+    }
+    assert before["place_order"].in_window == 0 and before["place_order"].venue_left is None
+    place = states["place_order"]
+    assert (place.limit, place.per, place.in_window, place.waiting) == (5, 1.0, 3, 0)
+    assert (place.venue_left, place.venue_limit) == (2, 5)
+    assert place.venue_seen_at == clock_now(clock)  # nothing waited: all on one instant
+    assert place.paused_until is None and place.halted_until is None
+    assert states["ip"].in_window == 3 and states["ip"].venue_left is None
+    clock.advance(1.5)
+    assert by_name(await client.limits_state())["place_order"].in_window == 0
+
+
+async def test_a_pause_and_a_halt_show_until_when(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, clock: VirtualClock
+) -> None:
+    reset = {"X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": str(SERVER_MS + 800)}
+    bybit_mock.post(PLACE).mock(return_value=fail(10006, "Too many visits!", headers=reset))
+    bybit_mock.get("/v5/earn/advance/product").mock(
+        return_value=httpx.Response(403, text="access too frequent")
+    )
+    client = make_client(retry=RetryPolicy(max_attempts=1))
+
+    with pytest.raises(RateLimited):
+        await client.advance_earn.place_order(stake_order())
+    paused = by_name(await client.limits_state())["place_order"]
+    with pytest.raises(TrafficHalted):
+        await client.advance_earn.products()
+    halted = by_name(await client.limits_state())
+
+    assert paused.venue_left == 0
+    assert paused.paused_until == clock_now(clock) + timedelta(seconds=0.8)  # the reset time
+    for state in halted.values():
+        assert state.halted_until == clock_now(clock) + timedelta(minutes=10)
+        assert state.halt_reason == (
+            "IP rate limit exceeded (600 requests per 5 s) or access from a blocked region: "
+            "'access too frequent'"
+        )
+
+
+def clock_now(clock: VirtualClock) -> datetime:
+    return datetime.fromtimestamp(clock.time(), timezone.utc)

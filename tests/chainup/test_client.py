@@ -19,7 +19,7 @@ import httpx
 import pytest
 import respx
 
-from asyncexch import RateLimit, RetryPolicy, VirtualClock
+from asyncexch import BucketState, RateLimit, RetryPolicy, VirtualClock
 from asyncexch.chainup import (
     ChainupContractClient,
     CloseType,
@@ -794,6 +794,19 @@ async def test_code_119_pauses_the_endpoint_and_retries(
     assert len(arrivals) == 3
     # Both the retry and the call made at 0.5 s wait out the venue's back-off (1 s).
     assert all(1.0 <= t <= 1.2 for t in arrivals[1:])
+
+
+def by_name(states: list[BucketState]) -> dict[str, BucketState]:
+    return {state.name: state for state in states}
+
+
+async def test_chainup_reports_its_buckets_without_a_venue_count(
+    make_chainup_client: Callable[..., ChainupContractClient],
+) -> None:
+    states = by_name(await make_chainup_client().limits_state())
+
+    assert states["take_order"].limit == 5
+    assert all(state.venue_left is None for state in states.values())
 
 
 # --- secrets ------------------------------------------------------------------------------

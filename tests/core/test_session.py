@@ -250,11 +250,11 @@ async def test_a_cancelled_request_keeps_its_slot_until_send_plus_guard(
         async def five_orders() -> list[Echo]:
             return await asyncio.gather(*(session.call(ORDER, {"n": n}) for n in range(5)))
 
-        first = asyncio.ensure_future(five_orders())  # noqa: RUF006 (awaited below)
+        first = asyncio.ensure_future(five_orders())
         await clock.sleep(0.005)
         first.cancel()
         await asyncio.gather(first, return_exceptions=True)
-        second = asyncio.ensure_future(five_orders())  # noqa: RUF006 (awaited below)
+        second = asyncio.ensure_future(five_orders())
         await clock.sleep(2.0)
         second.cancel()
         await asyncio.gather(second, return_exceptions=True)
