@@ -603,3 +603,26 @@ async def test_an_unreadable_answer_says_what_it_is(
         await make_client(retry=RetryPolicy(max_attempts=1)).advance_earn.products()
 
     assert f"/v5/earn/advance/product: {said}" in str(caught.value)
+
+
+# --- a refused key ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [fail(10003, "API key is invalid."), httpx.Response(401, text="Unauthorized")],
+    ids=["10003", "http-401"],
+)
+async def test_a_refused_key_hints_at_the_environment(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, answer: httpx.Response
+) -> None:
+    bybit_mock.get("/v5/earn/advance/product").mock(return_value=answer)
+    client = make_client()
+
+    with pytest.raises(AuthenticationError) as caught:
+        await client.advance_earn.products()
+
+    text = str(caught.value)
+    assert "keys of Bybit's mainnet, testnet and demo trading are separate" in text
+    assert "this client talks to api.bybit.test" in text
+    assert "separate" not in caught.value.message  # the venue's own words stay apart

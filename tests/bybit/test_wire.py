@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from asyncexch import (
     AuthenticationError,
     ConfigurationError,
+    InvalidRequest,
     OrderStatusUnknown,
     RetryPolicy,
     VirtualClock,
@@ -806,3 +807,12 @@ def test_an_api_key_that_cannot_go_on_the_wire_is_refused_at_construction(key: s
     with pytest.raises(ConfigurationError) as info:
         ChainupContractClient(key, "secret", base_url="https://chainup.test")
         assert "Qz7" not in str(info.value)
+
+
+async def test_a_lone_surrogate_in_a_value_is_an_invalid_request_naming_it() -> None:
+    async with BybitClient(
+        "key", "S3cr3t-never-shown-4b1d", base_url="https://bybit.test"
+    ) as bybit:
+        with pytest.raises(InvalidRequest) as caught:
+            await bybit.advance_earn.quote("13015\udcff")
+    assert caught.value.field == "productId"

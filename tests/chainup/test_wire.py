@@ -20,7 +20,7 @@ import httpx
 import pytest
 import respx
 
-from asyncexch import RetryPolicy, VirtualClock
+from asyncexch import InvalidRequest, RetryPolicy, Secret, VirtualClock
 from asyncexch._endpoint import Endpoint
 from asyncexch.chainup import (
     ChainupContractClient,
@@ -34,7 +34,7 @@ from asyncexch.chainup import (
     TakeOrder,
     string_to_sign,
 )
-from asyncexch.chainup._endpoints import CONTRACTS, ORDER_LIST, TAKE_ORDER
+from asyncexch.chainup._endpoints import CONTRACTS, MARKET, ORDER_LIST, TAKE_ORDER
 from asyncexch.errors import (
     ApiError,
     AuthenticationError,
@@ -934,3 +934,28 @@ async def test_take_order_error_is_raised_after_one_request(
         await client.take_order(doc_order())
     assert caught.value.code == code and caught.value.venue == "chainup"
     assert route.call_count == 1
+
+
+# --- the secret, and values that cannot go on the wire -------------------------------------
+
+#: Not encodable: a lone surrogate, as a mis-decoded environment variable gives.
+BROKEN = "s3cr3t-\udcff-tail"
+SECRET = "S3cr3t-never-shown-4b1d"
+
+
+@pytest.mark.parametrize("signer", [Md5Signer], ids=lambda cls: cls.__name__)
+def test_signers_refuse_a_secret_that_is_not_text(signer: Callable[[str], object]) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        signer(BROKEN)
+    assert "s3cr3t" not in str(caught.value) and caught.value.__context__ is None
+
+
+def test_a_client_given_a_secret_holder_signs_with_it() -> None:
+    assert Md5Signer(Secret(SECRET)).sign([("a", "1")]) == Md5Signer(SECRET).sign([("a", "1")])
+
+
+async def test_a_lone_surrogate_in_a_value_is_an_invalid_request_naming_it() -> None:
+    async with ChainupContractClient("key", SECRET, base_url="https://chainup.test") as cu:
+        with pytest.raises(InvalidRequest) as caught:
+            await cu.session.call(MARKET, {"contractId": "1\udcff"})
+    assert caught.value.field == "contractId"
