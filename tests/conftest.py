@@ -1,11 +1,12 @@
-"""Shared fixtures: a virtual clock, Bybit and ChainUP clients on respx or on a simulator, the
-hypothesis profile.
+"""Shared fixtures: a virtual clock, sessions over the fake venue on respx, Bybit and ChainUP
+clients on respx or on a simulator, the hypothesis profile.
 
 What the tests build (envelopes, orders, constants) is in ``tests.builders``."""
 
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, cast
 
@@ -13,10 +14,10 @@ import pytest
 import respx
 from hypothesis import settings
 
-from asyncexch import RetryPolicy, TransportChoice, VirtualClock
+from asyncexch import RetryPolicy, Session, TransportChoice, VirtualClock
 from asyncexch.bybit import BybitClient
 from asyncexch.chainup import ChainupContractClient
-from tests.builders import bybit, chainup
+from tests.builders import bybit, chainup, fake_venue
 from tests.builders.sim import SimClients
 
 # Property tests check behaviour, not speed: no per-example deadline (a stalled machine would
@@ -37,6 +38,46 @@ def clock() -> VirtualClock:
 def http_transport(request: pytest.FixtureRequest) -> TransportChoice:
     """Each HTTP stack a client can send through, in turn: ``transport=http_transport``."""
     return cast(TransportChoice, request.param)
+
+
+@pytest.fixture
+def fake_mock(clock: VirtualClock) -> Iterator[respx.MockRouter]:
+    """The fake venue (``tests.builders.fake_venue``) on respx. Its time endpoint answers
+    with the virtual clock's time (tests that need another clock mock the route again)."""
+    with respx.mock(base_url=fake_venue.BASE_URL, assert_all_called=False) as router:
+        router.get(fake_venue.TIME_PATH).mock(
+            side_effect=lambda request: fake_venue.ok(time=fake_venue.now_ms(clock))
+        )
+        yield router
+
+
+@pytest.fixture
+async def make_session(
+    clock: VirtualClock, fake_mock: respx.MockRouter
+) -> AsyncIterator[Callable[..., Session]]:
+    """Build Sessions over a :class:`~tests.builders.fake_venue.FakeVenue` (or the ``venue=``
+    given) on the virtual clock, talking to ``fake_mock``, their jitter drawn from a seeded
+    ``random.Random``; closed at the end."""
+    sessions: list[Session] = []
+
+    def build(venue: fake_venue.FakeVenue | None = None, **kwargs: Any) -> Session:
+        kwargs.setdefault("base_url", fake_venue.BASE_URL)
+        kwargs.setdefault("clock", clock)
+        kwargs.setdefault("retry", RetryPolicy(max_attempts=5, deadline=60.0))
+        kwargs.setdefault("rng", random.Random(1))
+        session = Session(venue or fake_venue.FakeVenue(), **kwargs)
+        sessions.append(session)
+        return session
+
+    yield build
+    for session in sessions:
+        await session.aclose()
+
+
+@pytest.fixture
+def session(make_session: Callable[..., Session]) -> Session:
+    """A Session over the fake venue with the defaults of ``make_session``."""
+    return make_session()
 
 
 @pytest.fixture

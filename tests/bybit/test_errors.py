@@ -583,3 +583,46 @@ async def test_garbled_answer_then_good_one_succeeds(
 
     assert quote.current_price == Decimal("100.5")
     assert route.call_count == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"retCode": 0, "retMsg": "OK", "resu', "truncated JSON, not a Bybit answer"),
+        (b"<html><body>Maintenance</body></html>", "an HTML page, not a Bybit answer"),
+        (b"", "an empty body, not a Bybit answer"),
+        (b'["a list"]', "JSON, not a Bybit answer"),
+    ],
+)
+async def test_an_unreadable_answer_says_what_it_is(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, body: bytes, said: str
+) -> None:
+    bybit_mock.get("/v5/earn/advance/product").mock(return_value=httpx.Response(200, content=body))
+
+    with pytest.raises(MalformedResponse) as caught:
+        await make_client(retry=RetryPolicy(max_attempts=1)).advance_earn.products()
+
+    assert f"/v5/earn/advance/product: {said}" in str(caught.value)
+
+
+# --- a refused key ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [fail(10003, "API key is invalid."), httpx.Response(401, text="Unauthorized")],
+    ids=["10003", "http-401"],
+)
+async def test_a_refused_key_hints_at_the_environment(
+    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, answer: httpx.Response
+) -> None:
+    bybit_mock.get("/v5/earn/advance/product").mock(return_value=answer)
+    client = make_client()
+
+    with pytest.raises(AuthenticationError) as caught:
+        await client.advance_earn.products()
+
+    text = str(caught.value)
+    assert "keys of Bybit's mainnet, testnet and demo trading are separate" in text
+    assert "this client talks to api.bybit.test" in text
+    assert "separate" not in caught.value.message  # the venue's own words stay apart

@@ -142,3 +142,8 @@ async def test_ip_pool_is_shared_across_bybit_hosts(clock: VirtualClock) -> None
         for c in clients:
             await c.aclose()
     assert times == [0.0, 0.0, 5.0, 5.0]  # two now, two when the shared window frees
+
+
+def test_testnet_and_a_base_url_together_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="pass base_url, or testnet/demo/region, not both"):
+        BybitClient(API_KEY, API_SECRET, testnet=True, base_url="https://api.bybit.com")

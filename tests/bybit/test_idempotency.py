@@ -38,7 +38,17 @@ from asyncexch import (
     VirtualClock,
 )
 from asyncexch.bybit import BybitClient, OrderAck, RedeemOrder, StakeOrder
-from tests.builders.bybit import ORDER, PLACE, SERVER_MS, fail, ok, page, redeem_order, stake_order
+from tests.builders.bybit import (
+    ORDER,
+    PLACE,
+    PRODUCT_ID,
+    SERVER_MS,
+    fail,
+    ok,
+    page,
+    redeem_order,
+    stake_order,
+)
 
 ORDER_ID = "97f198e9-b14b-4703-b4a6-a4aa06ba1499"
 Answer = Callable[[], Any]
@@ -937,3 +947,38 @@ async def test_an_unknown_from_the_lookup_path_carries_the_send_time(
         await client.advance_earn.place_order(order)
 
     assert caught.value.sent_at == clock.time() - 1.5  # sent, then 4 lookups 0.5 s apart
+
+
+# --- what the log says ---------------------------------------------------------------------------
+
+
+def lines(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "asyncexch" and r.levelno == level]
+
+
+async def test_a_lookup_after_a_refusal_is_logged_at_info(
+    make_client: Callable[..., BybitClient],
+    bybit_mock: respx.MockRouter,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="asyncexch")
+    bybit_mock.post(PLACE).mock(return_value=fail(180025, "duplicate"))
+    info = {
+        "orderId": "9001",
+        "orderLinkId": "log-me-1",
+        "productId": PRODUCT_ID,
+        "category": "SmartLeverage",
+        "orderType": "Stake",
+        "amount": "100",
+        "status": "Pending",
+        "createdTime": str(SERVER_MS),
+        "accountType": "FUND",
+        "investCoin": "USDT",
+    }
+    bybit_mock.get(ORDER).mock(return_value=page(info))
+
+    await make_client().advance_earn.place_order(stake_order(order_link_id="log-me-1"))
+
+    said = lines(caplog, logging.INFO)
+    assert any("orderLinkId log-me-1 refused" in line for line in said)
+    assert any("orderLinkId log-me-1 is already placed as 9001" in line for line in said)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -11,6 +14,7 @@ import pytest
 from asyncexch import (
     InvalidRequest,
     MalformedResponse,
+    OrderStatusUnknown,
     ServerTime,
     VirtualClock,
     is_valid_order_link_id,
@@ -960,3 +964,44 @@ def test_from_estimate_refuses_a_naive_fetch_time_and_a_bad_max_age() -> None:
     with pytest.raises(InvalidRequest) as caught:
         RedeemOrder.from_estimate(estimate(), product_id="12999", now=FETCHED, max_age=600)  # type: ignore[arg-type]
     assert caught.value.field == "max_age"
+
+
+# --- a request of the wrong type, a request carried by an error ----------------------------
+
+
+def stake(amount: object) -> StakeOrder:
+    return stake_order(amount=amount)
+
+
+@pytest.mark.parametrize(("build", "field"), [(stake, "amount")], ids=["bybit"])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (100, "must be a decimal.Decimal: write Decimal('100'), got 100"),
+        ("100", "must be a decimal.Decimal: write Decimal('100'), got '100'"),
+        (0.1, "never a float (a float is not exact): write Decimal('0.1'), got 0.1"),
+        (True, "must be a decimal.Decimal, got True"),
+        ("a lot", "must be a decimal.Decimal, got 'a lot'"),
+    ],
+)
+def test_an_amount_of_the_wrong_type_says_what_to_write(
+    build: Callable[[object], object], field: str, value: object, says: str
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        build(value)
+
+    assert caught.value.field == field
+    assert says in str(caught.value)
+
+
+def test_an_unknown_order_carrying_its_stake_order_pickles_and_copies_whole() -> None:
+    """place_orders returns errors carrying the orders: a result list from a process pool
+    must come back whole."""
+    order = stake_order(order_link_id="pickled-1")
+    error = OrderStatusUnknown("lost", request=order, sent_at=1_700_000_000.5)
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        back = pickle.loads(pickle.dumps(error, protocol))
+        assert type(back) is OrderStatusUnknown
+        assert (str(back), back.args, vars(back)) == (str(error), error.args, vars(error))
+        assert back.request == order and back.request is not order
+    assert vars(copy.deepcopy(error)) == vars(error)

@@ -13,6 +13,7 @@ import hmac
 import pickle
 import textwrap
 import traceback
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -20,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from asyncexch import ConfigurationError
+from asyncexch import ConfigurationError, Secret
 from asyncexch.bybit import BybitVenue, HmacSigner, RsaSigner, StakeOrder
 from asyncexch.bybit._auth import make_signer
 from asyncexch.bybit._endpoints import PLACE_ORDER, REDEEM_ESTIMATE
@@ -323,3 +324,21 @@ def test_signers_cannot_be_pickled(rsa_key: rsa.RSAPrivateKey) -> None:
 def test_signers_have_no_instance_dict() -> None:
     """No ``__dict__`` means ``vars()``/attrs-style dumps cannot list the key."""
     assert not hasattr(HmacSigner(SECRET), "__dict__")
+
+
+# --- a secret that is not text, a secret holder ------------------------------------------
+
+#: Not encodable: a lone surrogate, as a mis-decoded environment variable gives.
+BROKEN = "s3cr3t-\udcff-tail"
+
+
+@pytest.mark.parametrize("signer", [HmacSigner], ids=lambda cls: cls.__name__)
+def test_signers_refuse_a_secret_that_is_not_text(signer: Callable[[str], object]) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        signer(BROKEN)
+    assert "s3cr3t" not in str(caught.value) and caught.value.__context__ is None
+
+
+def test_a_client_given_a_secret_holder_signs_with_it() -> None:
+    one = HmacSigner(SECRET).sign(b"payload")
+    assert HmacSigner(Secret(SECRET)).sign(b"payload") == one

@@ -1,4 +1,5 @@
-"""Bybit requests as they reach the wire, through a real BybitClient bound to respx.
+"""Bybit requests as they reach the wire, through a real BybitClient bound to respx (and, for
+a signed query on both HTTP stacks, a raw server on 127.0.0.1).
 
 Every check reads what the transport received (``request.content``, ``request.url.query``,
 ``request.headers``) and recomputes the signature from those bytes: the signature must cover
@@ -8,12 +9,13 @@ exactly what is on the wire, on every attempt.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -27,11 +29,13 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from asyncexch import (
     AuthenticationError,
     ConfigurationError,
+    Endpoint,
+    InvalidRequest,
     OrderStatusUnknown,
     RetryPolicy,
     VirtualClock,
 )
-from asyncexch.bybit import BybitClient, BybitVenue, RedeemOrder, StakeOrder
+from asyncexch.bybit import BybitClient, BybitVenue, OrderAck, RedeemOrder, StakeOrder
 from asyncexch.bybit._endpoints import PLACE_ORDER, REDEEM_ESTIMATE
 from tests.builders.bybit import (
     API_KEY,
@@ -49,6 +53,7 @@ from tests.builders.bybit import (
     redeem_order,
     stake_order,
 )
+from tests.raw_server import RawServer, Respond, answer
 from tests.secret_leaks import assert_no_secret
 
 #: The documented stake example, compact (reference notes, sections 1.4 and 2).
@@ -806,3 +811,74 @@ def test_an_api_key_that_cannot_go_on_the_wire_is_refused_at_construction(key: s
     with pytest.raises(ConfigurationError) as info:
         ChainupContractClient(key, "secret", base_url="https://chainup.test")
         assert "Qz7" not in str(info.value)
+
+
+async def test_a_lone_surrogate_in_a_value_is_an_invalid_request_naming_it() -> None:
+    async with BybitClient(
+        "key", "S3cr3t-never-shown-4b1d", base_url="https://bybit.test"
+    ) as bybit:
+        with pytest.raises(InvalidRequest) as caught:
+            await bybit.advance_earn.quote("13015\udcff")
+    assert caught.value.field == "productId"
+
+
+# --- a signed query on both HTTP stacks, as a raw server reads it ------------------------
+
+KEY = "aiohttp-key"
+SECRET = "aiohttp-secret"
+#: A signed read, to see the signed query string on the wire.
+PROBE = Endpoint("probe", "GET", "/v5/test/probe", OrderAck)
+#: Attempts allowed per call: a wrongly "never sent" failure would be resent.
+RETRY = RetryPolicy(max_attempts=3, backoff=0.01, max_backoff=0.01)
+
+
+def bybit_ack() -> Respond:
+    envelope = {
+        "retCode": 0,
+        "retMsg": "OK",
+        "result": {"orderId": "1", "orderLinkId": "a"},
+        "retExtInfo": {},
+        "time": SERVER_MS,
+    }
+    return answer(json.dumps(envelope).encode(), headers=((b"Content-Type", b"application/json"),))
+
+
+@contextlib.asynccontextmanager
+async def _bybit(url: str, **kwargs: Any) -> AsyncIterator[BybitClient]:
+    kwargs.setdefault("transport", "aiohttp")
+    kwargs.setdefault("retry", RETRY)
+    async with BybitClient(KEY, SECRET, base_url=url, limits=False, **kwargs) as client:
+        yield client
+
+
+def _request_line(head: bytes) -> bytes:
+    return head.split(b"\r\n", 1)[0]
+
+
+def _fields(head: bytes, *, lower: bool = False) -> list[tuple[bytes, bytes]]:
+    """The header fields of a request head, names lower-cased if asked."""
+    fields = []
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        fields.append((name.lower() if lower else name, value.strip()))
+    return fields
+
+
+async def test_a_signed_bybit_query_reaches_the_server_as_signed() -> None:
+    # Both transports on the same virtual clock: the same timestamp, so the same signature.
+    params = {"cursor": "page%3D2%2f3", "orderId": "1,2", "symbol": "BTC/USDT", "note": "a~b c"}
+    seen: dict[str, bytes] = {}
+    async with RawServer(bybit_ack()) as server:
+        for stack in ("httpx", "aiohttp"):
+            clock = VirtualClock(SERVER_MS / 1000)
+            async with _bybit(server.url, transport=stack, clock=clock) as client:
+                await client.session.call(PROBE, params)
+            seen[stack], _ = server.requests[-1]
+    assert _request_line(seen["aiohttp"]) == _request_line(seen["httpx"])
+    assert _request_line(seen["aiohttp"]) == (
+        b"GET /v5/test/probe?cursor=page%3D2%2f3&note=a~b%20c&orderId=1,2&symbol=BTC%2FUSDT"
+        b" HTTP/1.1"
+    )
+    # The same headers, values and order (the signature among them), names aside.
+    assert _fields(seen["aiohttp"], lower=True) == _fields(seen["httpx"], lower=True)
+    assert b"x-bapi-sign" in dict(_fields(seen["aiohttp"], lower=True))

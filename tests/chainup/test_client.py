@@ -19,7 +19,7 @@ import httpx
 import pytest
 import respx
 
-from asyncexch import RateLimit, RetryPolicy, VirtualClock
+from asyncexch import BucketState, RateLimit, RetryPolicy, VirtualClock
 from asyncexch.chainup import (
     ChainupContractClient,
     CloseType,
@@ -27,11 +27,13 @@ from asyncexch.chainup import (
     Md5Signer,
     OrderType,
     Side,
+    TakeOrder,
     TakeOrderUnknown,
 )
 from asyncexch.errors import (
     AuthenticationError,
     BadParameter,
+    ConfigurationError,
     ExchangeError,
     InvalidRequest,
     MalformedResponse,
@@ -40,8 +42,17 @@ from asyncexch.errors import (
     ServiceUnavailable,
     TransportError,
 )
-from tests.builders.chainup import ORDER_LIST, TAKE, fail, ok, order
-from tests.secret_leaks import assert_no_secret
+from tests.builders.chainup import (
+    API_KEY,
+    API_SECRET,
+    BASE_URL,
+    ORDER_LIST,
+    TAKE,
+    fail,
+    ok,
+    order,
+)
+from tests.secret_leaks import assert_no_secret, rendered_with_locals
 
 CREATED = {"orderId": 15598, "liquidationPrice": "6857.054400004785"}
 
@@ -796,6 +807,19 @@ async def test_code_119_pauses_the_endpoint_and_retries(
     assert all(1.0 <= t <= 1.2 for t in arrivals[1:])
 
 
+def by_name(states: list[BucketState]) -> dict[str, BucketState]:
+    return {state.name: state for state in states}
+
+
+async def test_chainup_reports_its_buckets_without_a_venue_count(
+    make_chainup_client: Callable[..., ChainupContractClient],
+) -> None:
+    states = by_name(await make_chainup_client().limits_state())
+
+    assert states["take_order"].limit == 5
+    assert all(state.venue_left is None for state in states.values())
+
+
 # --- secrets ------------------------------------------------------------------------------
 
 SECRET = "S3cr3t-ChainUP-do-not-leak-7f3a9c"
@@ -872,3 +896,89 @@ async def test_logs_and_errors_never_show_the_secret(
         assert_no_secret(call.request.content.decode(), SECRET)
         assert_no_secret(str(call.request.headers), SECRET)
         assert_no_secret(str(call.request.url), SECRET)
+
+
+# --- the constructor never shows the secret; the client's lifecycle -----------------------
+
+#: Not encodable: a lone surrogate, as a mis-decoded environment variable gives.
+BROKEN = "s3cr3t-\udcff-tail"
+
+CLIENTS: dict[str, Callable[..., Any]] = {
+    "chainup": lambda **options: ChainupContractClient(
+        "key", base_url="https://chainup.test", **options
+    ),
+}
+
+
+@pytest.mark.parametrize("venue", list(CLIENTS))
+def test_a_secret_that_is_not_text_is_refused_without_showing_it(venue: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        CLIENTS[venue](api_secret=BROKEN)
+
+    message = str(caught.value)
+    assert "cannot be encoded as UTF-8" in message
+    assert "s3cr3t" not in message and "tail" not in message
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+@pytest.mark.parametrize(
+    ("venue", "options"),
+    [
+        ("chainup", {"timeout": -1.0}),
+        ("chainup", {"encoding": "xml"}),
+        ("chainup", {"transfer_margin_param": "x"}),
+    ],
+)
+def test_a_traceback_with_locals_never_shows_the_secret(
+    venue: str, options: dict[str, Any]
+) -> None:
+    """Another argument is wrong: every frame of the traceback, locals included, is free of
+    the secret (the constructors hold it as Secret(***) from their first line)."""
+    with pytest.raises(ConfigurationError) as caught:
+        CLIENTS[venue](api_secret=SECRET, **options)
+
+    rendered = rendered_with_locals(caught.value)
+    assert SECRET not in rendered
+    assert "Secret(***)" in rendered
+
+
+@pytest.mark.parametrize("venue", list(CLIENTS))
+def test_repr_of_a_half_built_client_does_not_raise(venue: str) -> None:
+    cls = ChainupContractClient
+    half = cls.__new__(cls)
+    assert cls.__name__ in repr(half)
+
+
+async def test_the_client_refuses_to_be_entered_again_once_closed() -> None:
+    resources = [ChainupContractClient(API_KEY, API_SECRET, base_url=BASE_URL)]
+    for resource in resources:
+        async with resource:
+            assert not resource.closed
+        assert resource.closed
+        with pytest.raises(ConfigurationError, match=f"^{type(resource).__name__} is closed"):
+            await resource.__aenter__()
+
+
+def take(volume: object) -> TakeOrder:
+    return TakeOrder(contract_id=1, side="BUY", volume=volume, order_type="MARKET")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("build", "field"), [(take, "volume")], ids=["chainup"])
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (100, "must be a decimal.Decimal: write Decimal('100'), got 100"),
+        ("100", "must be a decimal.Decimal: write Decimal('100'), got '100'"),
+        (0.1, "never a float (a float is not exact): write Decimal('0.1'), got 0.1"),
+        (True, "must be a decimal.Decimal, got True"),
+        ("a lot", "must be a decimal.Decimal, got 'a lot'"),
+    ],
+)
+def test_an_amount_of_the_wrong_type_says_what_to_write(
+    build: Callable[[object], object], field: str, value: object, says: str
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        build(value)
+
+    assert caught.value.field == field
+    assert says in str(caught.value)

@@ -10,7 +10,9 @@ The lists' sort order is undocumented: every test that pages runs both ways.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+import pickle
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -988,3 +990,19 @@ async def test_an_identical_send_stays_in_doubt_whatever_settle_the_caller_gives
 
     assert result.status is ReconcileStatus.AMBIGUOUS
     assert [c.order_id for c in result.candidates] == [6]
+
+
+# --- the error carries what reconcile needs, across processes ------------------------------
+
+
+def test_take_order_unknown_pickles_and_copies_with_its_attributes() -> None:
+    """An error crosses process pools (a bot's workers return it): it comes back whole, its
+    order and watermark with it."""
+    error = TakeOrderUnknown("lost", request=order(), sent_at=1_700_000_000.5, watermark=42)
+    copies = [pickle.loads(pickle.dumps(error, p)) for p in range(pickle.HIGHEST_PROTOCOL + 1)]
+    for other in [*copies, copy.copy(error), copy.deepcopy(error)]:
+        assert type(other) is type(error)
+        assert str(other) == str(error) and other.args == error.args
+        assert vars(other) == vars(error)
+        assert other.outcome is error.outcome
+    assert copies[-1].watermark == 42 and copies[-1].request == error.request

@@ -1,12 +1,14 @@
 """ChainUP contract open-API v1 on the wire: MD5 signing, bodies, decoding and the error map.
 
-Requests go through a real ChainupContractClient bound to respx; each check reads what the
-transport received and recomputes the signature from those bytes independently
-(``hashlib.md5`` over the sorted ``key+value`` pairs plus the secret).
+Requests go through a real ChainupContractClient bound to respx (or, for codes Python cannot
+read, a raw server on 127.0.0.1); each check reads what the transport received and recomputes
+the signature from those bytes independently (``hashlib.md5`` over the sorted ``key+value``
+pairs plus the secret).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -20,7 +22,14 @@ import httpx
 import pytest
 import respx
 
-from asyncexch import RetryPolicy, VirtualClock
+from asyncexch import (
+    InvalidRequest,
+    OrderStatusUnknown,
+    RetryPolicy,
+    Secret,
+    TransportChoice,
+    VirtualClock,
+)
 from asyncexch._endpoint import Endpoint
 from asyncexch.chainup import (
     ChainupContractClient,
@@ -34,7 +43,7 @@ from asyncexch.chainup import (
     TakeOrder,
     string_to_sign,
 )
-from asyncexch.chainup._endpoints import CONTRACTS, ORDER_LIST, TAKE_ORDER
+from asyncexch.chainup._endpoints import CONTRACTS, MARKET, ORDER_LIST, TAKE_ORDER
 from asyncexch.errors import (
     ApiError,
     AuthenticationError,
@@ -52,6 +61,7 @@ from asyncexch.errors import (
 )
 from tests.builders import raw
 from tests.builders.chainup import API_KEY, API_SECRET, BASE_URL, TAKE, fail, ok
+from tests.raw_server import RawServer, answer
 
 #: reference/contract-api.md section 3, self-computed vectors (secret = 17 x "x").
 SYMBOL_STRING = "api_key0816016bb06417f50327e2b557d39aaasymbolltcbtctime1522055680"
@@ -934,3 +944,61 @@ async def test_take_order_error_is_raised_after_one_request(
         await client.take_order(doc_order())
     assert caught.value.code == code and caught.value.venue == "chainup"
     assert route.call_count == 1
+
+
+# --- the secret, and values that cannot go on the wire -------------------------------------
+
+#: Not encodable: a lone surrogate, as a mis-decoded environment variable gives.
+BROKEN = "s3cr3t-\udcff-tail"
+SECRET = "S3cr3t-never-shown-4b1d"
+
+
+@pytest.mark.parametrize("signer", [Md5Signer], ids=lambda cls: cls.__name__)
+def test_signers_refuse_a_secret_that_is_not_text(signer: Callable[[str], object]) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        signer(BROKEN)
+    assert "s3cr3t" not in str(caught.value) and caught.value.__context__ is None
+
+
+def test_a_client_given_a_secret_holder_signs_with_it() -> None:
+    assert Md5Signer(Secret(SECRET)).sign([("a", "1")]) == Md5Signer(SECRET).sign([("a", "1")])
+
+
+async def test_a_lone_surrogate_in_a_value_is_an_invalid_request_naming_it() -> None:
+    async with ChainupContractClient("key", SECRET, base_url="https://chainup.test") as cu:
+        with pytest.raises(InvalidRequest) as caught:
+            await cu.session.call(MARKET, {"contractId": "1\udcff"})
+    assert caught.value.field == "contractId"
+
+
+# --- a raw server on 127.0.0.1: codes that are digits but not numbers ----------------------
+
+#: Real seconds any one call may take before the test calls it a hang.
+BOUND = 20.0
+JSON = ((b"Content-Type", b"application/json"),)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("code", ['"\\u00b2"', '"0\\u0660"', '"' + "9" * 5000 + '"'])
+async def test_a_chainup_code_python_cannot_read_after_an_order_is_unknown_not_value_error(
+    http_transport: TransportChoice, code: str
+) -> None:
+    body = b'{"code":' + code.encode() + b',"msg":"","data":{"orderId":1}}'
+    empty = json.dumps({"code": "0", "msg": "", "data": {"count": 0, "orderList": []}}).encode()
+
+    async def respond(writer: asyncio.StreamWriter, head: bytes, request_body: bytes) -> bool:
+        chosen = body if b"take_order" in head.split(b"\r\n", 1)[0] else empty
+        return await answer(chosen, headers=JSON)(writer, head, request_body)
+
+    async with (
+        RawServer(respond) as server,
+        ChainupContractClient(
+            "key", "secret", base_url=server.url, transport=http_transport
+        ) as client,
+    ):
+        order = TakeOrder(contract_id=1, side="BUY", volume=Decimal(1), order_type="MARKET")
+        with pytest.raises(OrderStatusUnknown) as caught:
+            await asyncio.wait_for(client.take_order(order), BOUND)
+
+    assert isinstance(caught.value.__cause__, MalformedResponse)
+    assert caught.value.request is order

@@ -4,7 +4,8 @@ The promise that matters most: the httpx error a failure becomes tells truthfull
 request can have left, because the session resends only what never left
 (``asyncexch._session._NOT_SENT``). Every server below is a raw ``asyncio.start_server``
 that reads requests byte by byte and then does exactly one wrong thing. Where it helps, the
-same test runs through httpx's own transport too: the two stacks must agree.
+same test runs through httpx's own transport too: the two stacks must agree. Through the
+session, the venue is the fake one (``tests.builders.fake_venue``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import datetime
 import gc
 import gzip
 import ipaddress
-import json
 import socket
 import ssl
 import time
@@ -34,15 +34,15 @@ from cryptography.x509.oid import NameOID
 from asyncexch import (
     AiohttpTransport,
     ConfigurationError,
-    Endpoint,
     OrderStatusUnknown,
     Outcome,
     RetryPolicy,
+    Session,
     TransportError,
     VirtualClock,
 )
 from asyncexch._session import _NOT_SENT
-from asyncexch.bybit import BybitClient, OrderAck
+from tests.builders.fake_venue import ORDER, READ, SERVER_MS, Echo, FakeVenue, envelope
 from tests.raw_server import (
     HOST,
     RawServer,
@@ -56,27 +56,17 @@ from tests.raw_server import (
 )
 from tests.waiting import until
 
-KEY = "aiohttp-key"
-SECRET = "aiohttp-secret"
-SERVER_MS = 1_700_000_000_000
-
 #: A state-changing request that must never be resent once its outcome is unknown.
-RISKY = Endpoint("risky", "POST", "/v5/test/risky", OrderAck, idempotent=False, changes_state=True)
+RISKY = ORDER
 #: A signed read, to see the signed query string on the wire.
-PROBE = Endpoint("probe", "GET", "/v5/test/probe", OrderAck)
+PROBE = READ
 #: Attempts allowed per call: a wrongly "never sent" failure would be resent.
 RETRY = RetryPolicy(max_attempts=3, backoff=0.01, max_backoff=0.01)
 
 
-def bybit_ack() -> Respond:
-    envelope = {
-        "retCode": 0,
-        "retMsg": "OK",
-        "result": {"orderId": "1", "orderLinkId": "a"},
-        "retExtInfo": {},
-        "time": SERVER_MS,
-    }
-    return answer(json.dumps(envelope).encode(), headers=((b"Content-Type", b"application/json"),))
+def fake_ack() -> Respond:
+    """The fake venue's success, ``{"value": 1}``."""
+    return answer(envelope(), headers=((b"Content-Type", b"application/json"),))
 
 
 # --- places that cannot be connected to -------------------------------------------------
@@ -159,11 +149,12 @@ def _transport(stack: str) -> httpx.AsyncBaseTransport:
 
 
 @contextlib.asynccontextmanager
-async def _bybit(url: str, **kwargs: Any) -> AsyncIterator[BybitClient]:
+async def _session(url: str, **kwargs: Any) -> AsyncIterator[Session]:
+    """A session over the fake venue at ``url``, unpaced, on aiohttp unless told otherwise."""
     kwargs.setdefault("transport", "aiohttp")
     kwargs.setdefault("retry", RETRY)
-    async with BybitClient(KEY, SECRET, base_url=url, limits=False, **kwargs) as client:
-        yield client
+    async with Session(FakeVenue(base_url=url), base_url=url, limits=False, **kwargs) as session:
+        yield session
 
 
 # --- failures before the request left: safe to resend ------------------------------------
@@ -232,13 +223,11 @@ async def test_an_order_whose_answer_is_lost_is_unknown_and_never_resent(
     respond: Respond, error_type: type[httpx.TransportError]
 ) -> None:
     sent: list[None] = []
-    async with RawServer(respond) as server, _bybit(server.url, timeout=0.3) as client:
+    async with RawServer(respond) as server, _session(server.url, timeout=0.3) as session:
         request = object()
         with pytest.raises(OrderStatusUnknown) as caught:
             await asyncio.wait_for(
-                client.session.call(
-                    RISKY, {"x": 1}, request=request, on_sent=lambda: sent.append(None)
-                ),
+                session.call(RISKY, {"x": 1}, request=request, on_sent=lambda: sent.append(None)),
                 15,
             )
 
@@ -292,12 +281,12 @@ async def test_an_order_that_never_left_is_not_processed_and_resent(
             url = request.getfixturevalue("unanswered_url")
         else:
             server = await exits.enter_async_context(
-                RawServer(bybit_ack(), tls=_server_tls(self_signed))
+                RawServer(fake_ack(), tls=_server_tls(self_signed))
             )
             url = server.url
-        client = await exits.enter_async_context(_bybit(url, timeout=0.3))
+        session = await exits.enter_async_context(_session(url, timeout=0.3))
         with pytest.raises(TransportError) as caught:
-            call = client.session.call(RISKY, {"x": 1}, on_sent=lambda: sent.append(None))
+            call = session.call(RISKY, {"x": 1}, on_sent=lambda: sent.append(None))
             await asyncio.wait_for(call, 15)
 
     assert not isinstance(caught.value, OrderStatusUnknown)
@@ -309,12 +298,12 @@ async def test_an_order_that_never_left_is_not_processed_and_resent(
         assert server.requests == []
 
 
-async def test_bybit_client_on_aiohttp_places_an_order() -> None:
-    async with RawServer(bybit_ack()) as server, _bybit(server.url) as client:
-        ack = await client.session.call(RISKY, {"x": 1})
-    assert ack == OrderAck(order_id="1", order_link_id="a")
+async def test_a_session_on_aiohttp_places_an_order() -> None:
+    async with RawServer(fake_ack()) as server, _session(server.url) as session:
+        ack = await session.call(RISKY, {"x": 1})
+    assert ack == Echo(1)
     ((head, body),) = server.requests
-    assert head.startswith(b"POST /v5/test/risky HTTP/1.1\r\n")
+    assert head.startswith(b"POST /order HTTP/1.1\r\n")
     assert body == b'{"x":1}'
 
 
@@ -324,16 +313,16 @@ async def test_a_keepalive_connection_the_server_closed_is_not_used_for_an_order
     async def answer_then_close_idle(
         writer: asyncio.StreamWriter, head: bytes, body: bytes
     ) -> bool:
-        await bybit_ack()(writer, head, body)
+        await fake_ack()(writer, head, body)
         await asyncio.sleep(0.05)
         return False
 
-    async with RawServer(answer_then_close_idle) as server, _bybit(server.url) as client:
-        await client.session.call(RISKY, {"x": 1})
+    async with RawServer(answer_then_close_idle) as server, _session(server.url) as session:
+        await session.call(RISKY, {"x": 1})
         await until(lambda: server.closed == 1, within=15.0, what="the server to close")
         await asyncio.sleep(0.1)  # the client's loop sees the FIN
-        ack = await client.session.call(RISKY, {"x": 2})
-    assert ack == OrderAck(order_id="1", order_link_id="a")
+        ack = await session.call(RISKY, {"x": 2})
+    assert ack == Echo(1)
     assert [body for _, body in server.requests] == [b'{"x":1}', b'{"x":2}']
     assert server.connections == 2
 
@@ -371,24 +360,24 @@ async def test_the_request_line_is_byte_identical_to_httpx() -> None:
     assert _request_line(ours) == b"GET " + ESCAPED_URL_PATH.encode() + b" HTTP/1.1"
 
 
-async def test_a_signed_bybit_query_reaches_the_server_as_signed() -> None:
+async def test_a_signed_query_reaches_the_server_as_signed() -> None:
     # Both transports on the same virtual clock: the same timestamp, so the same signature.
     params = {"cursor": "page%3D2%2f3", "orderId": "1,2", "symbol": "BTC/USDT", "note": "a~b c"}
     seen: dict[str, bytes] = {}
-    async with RawServer(bybit_ack()) as server:
+    async with RawServer(fake_ack()) as server:
         for stack in ("httpx", "aiohttp"):
             clock = VirtualClock(SERVER_MS / 1000)
-            async with _bybit(server.url, transport=stack, clock=clock) as client:
-                await client.session.call(PROBE, params)
+            async with _session(server.url, transport=stack, clock=clock) as session:
+                await session.call(PROBE, params)
             seen[stack], _ = server.requests[-1]
     assert _request_line(seen["aiohttp"]) == _request_line(seen["httpx"])
     assert _request_line(seen["aiohttp"]) == (
-        b"GET /v5/test/probe?cursor=page%3D2%2f3&note=a~b%20c&orderId=1,2&symbol=BTC%2FUSDT"
-        b" HTTP/1.1"
+        b"GET /read?cursor=page%253D2%252f3&note=a~b+c&orderId=1%2C2&symbol=BTC%2FUSDT HTTP/1.1"
     )
     # The same headers, values and order (the signature among them), names aside.
     assert _fields(seen["aiohttp"], lower=True) == _fields(seen["httpx"], lower=True)
-    assert b"x-bapi-sign" in dict(_fields(seen["aiohttp"], lower=True))
+    assert dict(_fields(seen["aiohttp"], lower=True))[b"fake-timestamp"] == b"%d" % SERVER_MS
+    assert b"fake-sign" in dict(_fields(seen["aiohttp"], lower=True))
 
 
 HEADERS = [("X-Second", "2"), ("x-First", "1"), ("X-Second", "3"), ("X-BAPI-SIGN", "AbC=")]
@@ -467,7 +456,7 @@ def _held_until(count: int, release: asyncio.Event) -> Respond:
         if arrived >= count:
             release.set()
         await release.wait()
-        return await bybit_ack()(writer, head, body)
+        return await fake_ack()(writer, head, body)
 
     return respond
 
@@ -505,14 +494,14 @@ async def test_a_connection_cap_of_100_holds_the_rest_back_until_the_pool_timeou
     assert len(server.requests) == 100
 
 
-async def test_bybit_client_on_aiohttp_has_no_connection_cap() -> None:
+async def test_a_session_on_aiohttp_has_no_connection_cap() -> None:
     release = asyncio.Event()
     async with (
         RawServer(_held_until(150, release), backlog=512) as server,
-        _bybit(server.url, timeout=20.0) as client,
+        _session(server.url, timeout=20.0) as session,
     ):
-        acks = await asyncio.gather(*(client.session.call(RISKY, {"x": n}) for n in range(150)))
-    assert len(acks) == 150
+        acks = await asyncio.gather(*(session.call(RISKY, {"x": n}) for n in range(150)))
+    assert acks == [Echo(1)] * 150
     assert len(server.requests) == 150
 
 
@@ -582,14 +571,14 @@ def test_a_transport_left_open_on_an_ended_loop_works_on_the_next_one() -> None:
 
 def test_an_unknown_transport_name_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="bogus"):
-        BybitClient(KEY, SECRET, base_url="http://127.0.0.1:9", transport="bogus")  # type: ignore[arg-type]
+        Session(FakeVenue(), base_url="http://127.0.0.1:9", transport="bogus")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", ["httpx", "aiohttp"])
 async def test_a_named_transport_places_an_order(name: str) -> None:
-    async with RawServer(bybit_ack()) as server, _bybit(server.url, transport=name) as client:
-        ack = await client.session.call(RISKY, {"x": 1})
-    assert ack == OrderAck(order_id="1", order_link_id="a")
+    async with RawServer(fake_ack()) as server, _session(server.url, transport=name) as session:
+        ack = await session.call(RISKY, {"x": 1})
+    assert ack == Echo(1)
     assert len(server.requests) == 1
 
 

@@ -1,13 +1,12 @@
 """Endpoint: whether a request of unknown outcome may be resent follows the method unless the
-endpoint says why not."""
+endpoint says why not (each venue's own endpoints: ``tests/<venue>/test_endpoints.py``)."""
 
 from __future__ import annotations
 
 import pytest
 
 from asyncexch import Endpoint
-from asyncexch.bybit import _endpoints as bybit
-from asyncexch.chainup import _endpoints as chainup
+from tests.builders import fake_venue
 
 
 def test_idempotent_follows_the_method_by_default() -> None:
@@ -18,32 +17,17 @@ def test_idempotent_follows_the_method_by_default() -> None:
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "resendable"),
+    ("endpoint", "resendable", "changes_state"),
     [
-        (chainup.TAKE_ORDER, False),  # no client order id: a resend could open a second order
-        (chainup.TRANSFER_MARGIN, False),  # moving margin twice moves it twice
-        (chainup.CANCEL_ORDER, True),
-        (chainup.CANCEL_ALL, True),
-        (chainup.CHANGE_LEVEL, True),
-        (chainup.ORDER_LIST, True),
-        (chainup.ORDER_INFO, True),
-        (chainup.POSITIONS, True),
-        (chainup.HOLD_CONTRACTS, True),
-        (chainup.ACCOUNT_BALANCE, True),
-        (chainup.MARKET, True),
-        (chainup.CONTRACTS, True),
-        (bybit.PLACE_ORDER, True),  # its orderLinkId makes a resend harmless
-        (bybit.ORDER, True),
+        (fake_venue.TIME, True, False),
+        (fake_venue.READ, True, False),
+        (fake_venue.ITEMS, True, False),
+        (fake_venue.ORDER, False, True),  # no client order id: a resend could place it twice
+        (fake_venue.KEYED_ORDER, True, True),  # its client order id makes a resend harmless
     ],
     ids=lambda value: getattr(value, "name", str(value)),
 )
-def test_each_venue_endpoint_says_whether_it_may_be_resent(
-    endpoint: Endpoint[object], resendable: bool
+def test_the_fake_venues_endpoints_are_what_the_core_tests_assume(
+    endpoint: Endpoint[object], resendable: bool, changes_state: bool
 ) -> None:
-    assert endpoint.idempotent is resendable
-
-
-def test_chainup_market_is_signed_and_per_key() -> None:
-    assert chainup.MARKET.signed is True
-    assert "market" not in chainup.IP_BUCKETS
-    assert {"open_contracts", "market"} <= set(chainup.DEFAULT_LIMITS)
+    assert (endpoint.idempotent, endpoint.changes_state) == (resendable, changes_state)

@@ -1,5 +1,6 @@
 """Every error pickles and copies with its attributes: place_orders returns them, and a result
-list from a process pool must come back whole."""
+list from a process pool must come back whole. (A venue's own errors and requests:
+``tests/bybit/test_models.py``, ``tests/chainup/test_reconcile.py``.)"""
 
 from __future__ import annotations
 
@@ -9,19 +10,21 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from asyncexch import errors
-from asyncexch.bybit import StakeOrder
-from asyncexch.chainup import TakeOrderUnknown
 
-ORDER = StakeOrder(
-    product_id="13015",
-    coin="USDT",
-    amount=Decimal("100"),
-    initial_price=Decimal("68403"),
-    breakeven_price=Decimal("68650"),
-)
+
+@attrs.frozen
+class Request:
+    """A caller's request, as an error carries it (a venue's order model)."""
+
+    client_id: str
+    amount: Decimal
+
+
+ORDER = Request("order-1", Decimal("100"))
 
 EXAMPLES: dict[str, Callable[[], errors.ExchangeError]] = {
     "InvalidRequest": lambda: errors.InvalidRequest("amount", "must be > 0"),
@@ -42,9 +45,6 @@ EXAMPLES: dict[str, Callable[[], errors.ExchangeError]] = {
     "OrderAlreadyExists": lambda: errors.OrderAlreadyExists(180025, "exists", "bybit"),
     "OrderStatusUnknown": lambda: errors.OrderStatusUnknown(
         "lost", request=ORDER, sent_at=1_700_000_000.5
-    ),
-    "TakeOrderUnknown": lambda: TakeOrderUnknown(
-        "lost", request=ORDER, sent_at=1_700_000_000.5, watermark=42
     ),
     "OrderWaitTimeout": lambda: errors.OrderWaitTimeout("slow", last_seen=None),
 }

@@ -1,7 +1,8 @@
 """Servers on 127.0.0.1 that answer badly on purpose, on both HTTP transports.
 
-Whatever a server sends, the client ends each call in bounded time and memory with a typed
-error of the right outcome, and keeps its event loop free. Every server stops by itself when
+Whatever a server sends, the session ends each call in bounded time and memory with a typed
+error of the right outcome, and keeps its event loop free, for any venue: the sessions here
+are over the fake venue (``tests.builders.fake_venue``). Every server stops by itself when
 its test ends; every call is wrapped in a generous real-time bound, so a hang fails the test
 instead of stalling the suite.
 """
@@ -24,13 +25,23 @@ from asyncexch import (
     OrderStatusUnknown,
     Outcome,
     RetryPolicy,
+    Session,
     TransportChoice,
     TransportError,
     VirtualClock,
 )
-from asyncexch.bybit import BybitClient, Product
-from asyncexch.chainup import ChainupContractClient, TakeOrder
-from tests.builders.bybit import SERVER_MS, stake_order
+from tests.builders.fake_venue import (
+    ITEMS,
+    ORDER,
+    READ,
+    SERVER_MS,
+    Echo,
+    FakeVenue,
+    Item,
+    Items,
+    envelope,
+    feedback,
+)
 from tests.raw_server import RawServer, Respond, answer
 
 pytestmark = [pytest.mark.integration]
@@ -41,23 +52,21 @@ JSON = ((b"Content-Type", b"application/json"),)
 
 
 @asynccontextmanager
-async def bybit(
+async def serving(
     respond: Respond, http_transport: TransportChoice, **options: Any
-) -> AsyncIterator[tuple[RawServer, BybitClient]]:
+) -> AsyncIterator[tuple[RawServer, Session]]:
+    """A raw server answering with ``respond``, and a session over the fake venue there."""
     options.setdefault("retry", RetryPolicy(max_attempts=1))
     async with (
         RawServer(respond) as server,
-        BybitClient(
-            "key", "secret", base_url=server.url, transport=http_transport, **options
-        ) as client,
+        Session(
+            FakeVenue(base_url=server.url),
+            base_url=server.url,
+            transport=http_transport,
+            **options,
+        ) as session,
     ):
-        yield server, client
-
-
-def envelope(result: object, *, time: int = SERVER_MS) -> bytes:
-    return json.dumps(
-        {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": time}
-    ).encode()
+        yield server, session
 
 
 # --- slow and endless answers ----------------------------------------------------------------
@@ -91,11 +100,11 @@ def gzip_bomb() -> Respond:
 
 
 async def test_a_server_that_drips_its_answer_is_cut_off(http_transport: TransportChoice) -> None:
-    async with bybit(drip_forever, http_transport, timeout=0.5) as (_, client):
+    async with serving(drip_forever, http_transport, timeout=0.5) as (_, session):
         loop = asyncio.get_running_loop()
         started = loop.time()
         with pytest.raises(TransportError) as caught:
-            await asyncio.wait_for(client.advance_earn.products(), BOUND)
+            await asyncio.wait_for(session.call(READ, {}), BOUND)
         took = loop.time() - started
 
     assert caught.value.outcome is Outcome.UNKNOWN
@@ -106,96 +115,83 @@ async def test_a_server_that_drips_its_answer_is_cut_off(http_transport: Transpo
 async def test_an_order_whose_answer_drips_is_unknown_not_hung(
     http_transport: TransportChoice,
 ) -> None:
-    async with bybit(drip_forever, http_transport, timeout=0.5) as (server, client):
-        order = stake_order()
+    async with serving(drip_forever, http_transport, timeout=0.5) as (server, session):
+        order = object()
         with pytest.raises(OrderStatusUnknown) as caught:
-            await asyncio.wait_for(client.advance_earn.place_order(order), BOUND)
+            await asyncio.wait_for(session.call(ORDER, {"n": 1}, request=order), BOUND)
 
     assert caught.value.request is order
     assert len(server.requests) == 1
 
 
 async def test_an_endless_body_stops_at_max_body(http_transport: TransportChoice) -> None:
-    async with bybit(endless_chunks, http_transport, max_body=1 << 20) as (_, client):
+    async with serving(endless_chunks, http_transport, max_body=1 << 20) as (_, session):
         with pytest.raises(MalformedResponse, match="larger than 1048576 bytes") as caught:
-            await asyncio.wait_for(client.advance_earn.products(), BOUND)
+            await asyncio.wait_for(session.call(READ, {}), BOUND)
 
     assert caught.value.outcome is Outcome.UNKNOWN
 
 
 async def test_a_gzip_bomb_is_cut_off_after_decompression(http_transport: TransportChoice) -> None:
-    async with bybit(gzip_bomb(), http_transport) as (_, client):
+    async with serving(gzip_bomb(), http_transport) as (_, session):
         with pytest.raises(MalformedResponse, match="larger than 4194304 bytes"):
-            await asyncio.wait_for(client.advance_earn.products(), BOUND)
+            await asyncio.wait_for(session.call(READ, {}), BOUND)
 
 
 # --- numbers no field needs --------------------------------------------------------------------
 
 
-PRODUCT = {
-    "category": "SmartLeverage",
-    "productId": "13015",
-    "investCoin": "USDT",
-    "underlyingAsset": "BTC",
-    "direction": "Long",
-    "leverage": "10",
-    "duration": "7d",
-    "minPurchaseAmount": "10",
-    "remainingAmount": "1000",
-    "orderPrecisionDigital": 4,
-}
+#: An item of the fake venue's listing: an integer, a decimal and (optional) a time in ms.
+ITEM = {"count": 4, "price": "10"}
 
 
 @pytest.mark.parametrize(
     ("field", "raw"),
     [
-        ("orderPrecisionDigital", "1e100000"),
-        ("subscribeStartAt", "1e100000"),
-        ("subscribeStartAt", '"99999999999999999999999"'),
-        ("leverage", "1e400000"),
-        ("leverage", '"1e-400000"'),
-        ("minPurchaseAmount", '"1_000"'),
-        ("minPurchaseAmount", '"\\uff11\\uff10"'),  # full-width digits
-        ("minPurchaseAmount", '" 10"'),
+        ("count", "1e100000"),
+        ("startsAt", "1e100000"),
+        ("startsAt", '"99999999999999999999999"'),
+        ("price", "1e400000"),
+        ("price", '"1e-400000"'),
+        ("price", '"1_000"'),
+        ("price", '"\\uff11\\uff10"'),  # full-width digits
+        ("price", '" 10"'),
     ],
 )
 async def test_a_number_no_field_needs_is_malformed_at_once(
     http_transport: TransportChoice, field: str, raw: str
 ) -> None:
-    text = json.dumps({"list": [{**PRODUCT, field: "@"}]}).replace('"@"', raw)
-    body = b'{"retCode":0,"retMsg":"OK","result":' + text.encode() + b',"time":1}'
-    async with bybit(answer(body, headers=JSON), http_transport) as (_, client):
+    text = json.dumps({"items": [{**ITEM, field: "@"}]}).replace('"@"', raw)
+    body = b'{"code":0,"msg":"","data":' + text.encode() + b"}"
+    async with serving(answer(body, headers=JSON), http_transport) as (_, session):
         with pytest.raises(MalformedResponse):
-            await asyncio.wait_for(client.advance_earn.products(), BOUND)
+            await asyncio.wait_for(session.call(ITEMS, {}), BOUND)
 
 
-async def test_a_sane_product_still_decodes(http_transport: TransportChoice) -> None:
-    body = envelope({"category": "SmartLeverage", "list": [PRODUCT]})
-    async with bybit(answer(body, headers=JSON), http_transport) as (_, client):
-        [product] = await asyncio.wait_for(client.advance_earn.products(), BOUND)
-    assert isinstance(product, Product) and product.order_precision_digital == 4
+async def test_a_sane_item_still_decodes(http_transport: TransportChoice) -> None:
+    body = envelope({"items": [ITEM]})
+    async with serving(answer(body, headers=JSON), http_transport) as (_, session):
+        items = await asyncio.wait_for(session.call(ITEMS, {}), BOUND)
+    assert items == Items([Item(count=4, price=Decimal("10"))])
 
 
 # --- a pause for a year --------------------------------------------------------------------------
 
 
 def rate_limited(reset_ms: int, *, time: int) -> Respond:
-    limited = json.dumps(
-        {"retCode": 10006, "retMsg": "Too many visits!", "result": {}, "time": time}
-    ).encode()
+    """A rate-limit refusal stamped ``time`` with a reset at ``reset_ms``, then successes."""
+    limited = envelope(code=3, msg="slow down")
+    stamp = tuple(
+        (name.encode(), value.encode())
+        for name, value in feedback(time=time, reset=reset_ms).items()
+    )
     served: list[int] = []
 
     async def respond(writer: asyncio.StreamWriter, head: bytes, body: bytes) -> bool:
         served.append(1)
         if len(served) == 1:
-            headers = (
-                *JSON,
-                (b"X-Bapi-Limit-Status", b"0"),
-                (b"X-Bapi-Limit-Reset-Timestamp", str(reset_ms).encode()),
-            )
-            return await answer(limited, headers=headers)(writer, head, body)
-        ok = envelope({"category": "SmartLeverage", "list": []}, time=time)
-        return await answer(ok, headers=JSON)(writer, head, body)
+            return await answer(limited, headers=(*JSON, *stamp))(writer, head, body)
+        return await answer(envelope(), headers=(*JSON, *stamp[:1]))(writer, head, body)
 
     return respond
 
@@ -212,39 +208,11 @@ async def test_a_venue_cannot_pause_a_bucket_for_a_year(
     http_transport: TransportChoice, reset_ms: int, time: int
 ) -> None:
     clock = VirtualClock(start=SERVER_MS / 1000)
-    async with bybit(
+    async with serving(
         rate_limited(reset_ms, time=time), http_transport, clock=clock, retry=RetryPolicy()
-    ) as (server, client):
-        products = await asyncio.wait_for(client.advance_earn.products(), BOUND)
+    ) as (server, session):
+        echoed = await asyncio.wait_for(session.call(READ, {}), BOUND)
 
-    assert products == []
+    assert echoed == Echo(1)
     assert len(server.requests) == 2
     assert clock.monotonic() < 7.0  # the window of the widest bucket (the IP pool) and a second
-
-
-# --- ChainUP: codes that are digits but not numbers -------------------------------------------
-
-
-@pytest.mark.parametrize("code", ['"\\u00b2"', '"0\\u0660"', '"' + "9" * 5000 + '"'])
-async def test_a_chainup_code_python_cannot_read_after_an_order_is_unknown_not_value_error(
-    http_transport: TransportChoice, code: str
-) -> None:
-    body = b'{"code":' + code.encode() + b',"msg":"","data":{"orderId":1}}'
-    empty = json.dumps({"code": "0", "msg": "", "data": {"count": 0, "orderList": []}}).encode()
-
-    async def respond(writer: asyncio.StreamWriter, head: bytes, request_body: bytes) -> bool:
-        chosen = body if b"take_order" in head.split(b"\r\n", 1)[0] else empty
-        return await answer(chosen, headers=JSON)(writer, head, request_body)
-
-    async with (
-        RawServer(respond) as server,
-        ChainupContractClient(
-            "key", "secret", base_url=server.url, transport=http_transport
-        ) as client,
-    ):
-        order = TakeOrder(contract_id=1, side="BUY", volume=Decimal(1), order_type="MARKET")
-        with pytest.raises(OrderStatusUnknown) as caught:
-            await asyncio.wait_for(client.take_order(order), BOUND)
-
-    assert isinstance(caught.value.__cause__, MalformedResponse)
-    assert caught.value.request is order

@@ -1,8 +1,10 @@
 """When calls are retried, how long they wait, and what stops them.
 
-Rate-limit feedback (HTTP 403/429, 10006 and the X-Bapi-Limit-* headers), clock-skew
-re-synchronisation, attempt and deadline bounds and backoff, through a real BybitClient on
-respx and the virtual clock: every wait below is virtual time, measured exactly.
+Rate-limit feedback (a ban, a refusal with or without a reset time, a quota used up),
+clock-skew re-synchronisation, attempt and deadline bounds and backoff, through a Session
+over the fake venue on respx and the virtual clock: every wait below is virtual time,
+measured exactly. (``tests/bybit/test_feedback.py`` checks the same rules through Bybit's
+codes and headers.)
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import asyncio
 import json
 import random
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -21,7 +22,6 @@ import respx
 from asyncexch import (
     ClockSkew,
     ConfigurationError,
-    Endpoint,
     InvalidRequest,
     MalformedResponse,
     OrderStatusUnknown,
@@ -30,41 +30,36 @@ from asyncexch import (
     RateLimited,
     RetryPolicy,
     ServiceUnavailable,
+    Session,
     TrafficHalted,
     TransportError,
     VirtualClock,
 )
 from asyncexch._retry import CallState, run_attempts, should_retry
-from asyncexch.bybit import BybitClient, OrderAck, StakeOrder
 from asyncexch.errors import (
     AuthenticationError,
     BadParameter,
     InsufficientBalance,
     OrderAlreadyExists,
 )
-from tests.builders.bybit import PLACE, POSITION, QUOTE, SERVER_MS, TIME, fail, ok, stake_order
-
-QUOTE_RESULT: dict[str, Any] = {"category": "SmartLeverage", "productId": "P1", "currentPrice": "1"}
-EMPTY_PAGE: dict[str, Any] = {"category": "SmartLeverage", "nextPageCursor": "", "list": []}
-
-
-def server_ms(clock: VirtualClock, ahead_ms: int = 0) -> int:
-    return round(clock.time() * 1000) + ahead_ms
-
-
-def time_answer(ms: int) -> httpx.Response:
-    return ok({"timeSecond": str(ms // 1000), "timeNano": str(ms * 10**6)}, time=ms)
-
-
-def limit_headers(status: int, reset_ms: int, *, now_ms: int | None = None) -> dict[str, str]:
-    headers = {
-        "X-Bapi-Limit": "50",
-        "X-Bapi-Limit-Status": str(status),
-        "X-Bapi-Limit-Reset-Timestamp": str(reset_ms),
-    }
-    if now_ms is not None:
-        headers["Timenow"] = str(now_ms)
-    return headers
+from tests.builders.fake_venue import (
+    BAN_SECONDS,
+    KEYED_ORDER,
+    KEYED_PATH,
+    ORDER,
+    ORDER_PATH,
+    RATE_WAIT,
+    READ,
+    READ_PATH,
+    SERVER_MS,
+    TIME_PATH,
+    TIMESTAMP_HEADER,
+    Echo,
+    bare,
+    fail,
+    now_ms,
+    ok,
+)
 
 
 class Recorder:
@@ -93,255 +88,225 @@ class Recorder:
         ]
 
 
-async def positions(client: BybitClient) -> list[Any]:
-    return [position async for position in client.advance_earn.positions()]
+def stamped_ok(clock: VirtualClock, value: int = 1) -> Callable[[], httpx.Response]:
+    """A success stamped with the venue's clock (which agrees with ours) when it is sent."""
+    return lambda: ok({"value": value}, time=now_ms(clock))
 
 
-# --- HTTP 403: everything stops --------------------------------------------------------------
+# --- a ban: everything stops ----------------------------------------------------------------
 
 
-async def test_http_403_halts_every_call_of_the_key_without_sending(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+async def test_a_ban_halts_every_call_of_the_key_without_sending(
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    quote = bybit_mock.get(QUOTE).mock(
-        return_value=httpx.Response(403, text="<html>403 Forbidden</html>")
-    )
-    position = bybit_mock.get(POSITION).mock(return_value=ok(EMPTY_PAGE))
-    client = make_client()
+    read = fake_mock.get(READ_PATH).mock(return_value=bare(403, "<html>403 Forbidden</html>"))
+    order = fake_mock.post(ORDER_PATH).mock(return_value=ok())
+    session = make_session()
 
     with pytest.raises(TrafficHalted) as info:
-        await client.advance_earn.quote("P1")
+        await session.call(READ, {})
 
-    assert quote.call_count == 1  # never retried
+    assert read.call_count == 1  # never retried
     assert info.value.http_status == 403
     assert info.value.code == 403
-    assert info.value.venue == "bybit"
+    assert info.value.venue == "fake"
     assert info.value.outcome is Outcome.NOT_PROCESSED
-    assert info.value.retry_after == 600.0  # Bybit's ten-minute IP ban, on the virtual clock
+    assert info.value.retry_after == BAN_SECONDS  # the venue's ban, on the virtual clock
     started = clock.monotonic()
 
-    # The same client, on the same and on another endpoint: refused at once, nothing sent.
+    # The same session, on the same and on another endpoint: refused at once, nothing sent.
     with pytest.raises(TrafficHalted) as again:
-        await client.advance_earn.quote("P1")
+        await session.call(READ, {})
     with pytest.raises(TrafficHalted):
-        await positions(client)
-    # A second client of the same key on the same loop shares the halt.
-    other = make_client()
+        await session.call(ORDER, {})
+    # A second session of the same key on the same loop shares the halt.
+    other = make_session()
     with pytest.raises(TrafficHalted) as other_info:
-        await other.advance_earn.quote("P1")
+        await other.call(READ, {})
     with pytest.raises(TrafficHalted):
-        await positions(other)
+        await other.call(ORDER, {})
 
-    assert quote.call_count == 1
-    assert position.call_count == 0
+    assert read.call_count == 1
+    assert order.call_count == 0
     assert clock.monotonic() == started  # refused without waiting
-    assert again.value.retry_after == 600.0  # no time passed
-    assert other_info.value.retry_after == 600.0
+    assert again.value.retry_after == BAN_SECONDS  # no time passed
+    assert other_info.value.retry_after == BAN_SECONDS
 
 
-async def test_http_403_halt_lifts_after_retry_after(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+async def test_a_ban_lifts_after_retry_after(
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    route = bybit_mock.get(QUOTE).mock(
-        side_effect=[httpx.Response(403, text="Forbidden"), ok(QUOTE_RESULT)]
-    )
-    client = make_client()
+    route = fake_mock.get(READ_PATH).mock(side_effect=[bare(403, "Forbidden"), ok({"value": 5})])
+    session = make_session()
     with pytest.raises(TrafficHalted):
-        await client.advance_earn.quote("P1")
+        await session.call(READ, {})
 
     await clock.sleep(300)
     with pytest.raises(TrafficHalted) as info:
-        await client.advance_earn.quote("P1")
+        await session.call(READ, {})
     assert info.value.retry_after == 300.0  # ten minutes less the five that passed
     assert route.call_count == 1
 
     await clock.sleep(301)
-    quote = await client.advance_earn.quote("P1")
-    assert quote.product_id == "P1"
+    assert await session.call(READ, {}) == Echo(5)
     assert route.call_count == 2
 
 
-async def test_http_403_on_place_order_is_traffic_halted_not_status_unknown(
-    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+async def test_a_ban_answering_an_order_is_traffic_halted_not_status_unknown(
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    route = bybit_mock.post("/v5/earn/advance/place-order").mock(
-        return_value=httpx.Response(403, text="Forbidden")
-    )
-    client = make_client()
-    order = StakeOrder(
-        product_id="P1",
-        coin="USDT",
-        amount=Decimal("10"),
-        initial_price=Decimal("1"),
-        breakeven_price=Decimal("1"),
-    )
+    route = fake_mock.post(ORDER_PATH).mock(return_value=bare(403, "Forbidden"))
 
-    with pytest.raises(TrafficHalted):
-        await client.advance_earn.place_order(order)
+    with pytest.raises(TrafficHalted) as info:
+        await make_session().call(ORDER, {}, request=object())
+
+    assert type(info.value) is TrafficHalted
     assert route.call_count == 1
 
 
-# --- 10006 / HTTP 429: wait until the server's reset time ------------------------------------
+# --- rate limited: wait until the server's reset time ---------------------------------------
 
 
-def rate_limited_10006(clock: VirtualClock, delay_ms: int) -> Callable[[], httpx.Response]:
+def rate_limited(clock: VirtualClock, delay_ms: int, kind: str) -> Callable[[], httpx.Response]:
+    """A rate-limit refusal (the venue's code, or a bare 429) resetting ``delay_ms`` from now,
+    stamped with the venue's time."""
+
     def answer() -> httpx.Response:
-        now = server_ms(clock)
-        return fail(10006, "Too many visits!", time=now, headers=limit_headers(0, now + delay_ms))
+        now = now_ms(clock)
+        if kind == "code":
+            return fail(3, "slow down", time=now, reset=now + delay_ms)
+        return bare(429, "Too Many Requests", time=now, reset=now + delay_ms)
 
     return answer
 
 
-def rate_limited_429(clock: VirtualClock, delay_ms: int) -> Callable[[], httpx.Response]:
-    def answer() -> httpx.Response:
-        now = server_ms(clock)
-        return httpx.Response(
-            429, text="Too Many Requests", headers=limit_headers(0, now + delay_ms, now_ms=now)
-        )
-
-    return answer
-
-
-@pytest.mark.parametrize("kind", ["10006", "http-429"])
+@pytest.mark.parametrize("kind", ["code", "http-429"])
 @pytest.mark.parametrize("delay_ms", [900, 2500])
 async def test_rate_limited_retry_waits_until_reset(
     kind: str,
     delay_ms: int,
     clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    make_session: Callable[..., Session],
+    fake_mock: respx.MockRouter,
 ) -> None:
-    limited = (rate_limited_10006 if kind == "10006" else rate_limited_429)(clock, delay_ms)
-    recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client()
+    recorder = Recorder(clock, [rate_limited(clock, delay_ms, kind), stamped_ok(clock, 2)])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
 
-    quote = await client.advance_earn.quote("P1")
+    assert await make_session().call(READ, {}) == Echo(2)
 
-    assert quote.product_id == "P1"
     assert len(recorder.times) == 2
     wait = delay_ms / 1000
-    assert wait <= recorder.gaps[0] <= wait + 0.25
+    assert wait <= recorder.gaps[0] <= wait + 0.05  # the reset, and at most 50 ms of jitter
 
 
-@pytest.mark.parametrize("kind", ["10006", "http-429"])
+@pytest.mark.parametrize("kind", ["code", "http-429"])
 @pytest.mark.parametrize("delay_ms", [7000, 365 * 86_400_000], ids=["past-the-window", "a-year"])
 async def test_a_venue_pause_lasts_the_buckets_window_at_most(
     kind: str,
     delay_ms: int,
     clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    make_session: Callable[..., Session],
+    fake_mock: respx.MockRouter,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The quote endpoint's widest bucket is the IP pool (5 s + a 30 ms guard): a reset time
+    """The read endpoint's widest bucket is the IP pool (5 s + a 30 ms guard): a reset time
     further ahead than that window and a second is cut short, and said so."""
-    limited = (rate_limited_10006 if kind == "10006" else rate_limited_429)(clock, delay_ms)
-    recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client()
+    recorder = Recorder(clock, [rate_limited(clock, delay_ms, kind), stamped_ok(clock, 2)])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
 
-    quote = await client.advance_earn.quote("P1")
+    assert await make_session().call(READ, {}) == Echo(2)
 
-    assert quote.product_id == "P1"
-    assert 6.03 <= recorder.gaps[0] <= 6.03 + 0.25
+    assert 6.03 <= recorder.gaps[0] <= 6.03 + 0.05
     assert "the venue asked for a pause of" in caplog.text
 
 
 @pytest.mark.parametrize(
     "answer",
-    [
-        lambda: fail(10006, "Too many visits!"),
-        lambda: httpx.Response(429, text="Too Many Requests"),
-        lambda: fail(10006, headers={"X-Bapi-Limit-Reset-Timestamp": "soon", "Timenow": "x"}),
-        lambda: httpx.Response(429, headers={"X-Bapi-Limit-Reset-Timestamp": "-5"}),
-    ],
-    ids=["10006-no-headers", "429-no-headers", "10006-garbage-headers", "429-garbage-headers"],
+    [lambda: fail(3, "slow down"), lambda: bare(429, "Too Many Requests")],
+    ids=["code", "http-429"],
 )
-async def test_rate_limited_without_reset_uses_a_default_wait(
+async def test_rate_limited_without_reset_waits_the_venues_default(
     answer: Callable[[], httpx.Response],
     clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    make_session: Callable[..., Session],
+    fake_mock: respx.MockRouter,
 ) -> None:
-    recorder = Recorder(clock, [answer, lambda: ok(QUOTE_RESULT)])
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client()
+    recorder = Recorder(clock, [answer, lambda: ok({"value": 2})])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
 
-    quote = await client.advance_earn.quote("P1")
+    assert await make_session().call(READ, {}) == Echo(2)
 
-    assert quote.product_id == "P1"
     assert len(recorder.times) == 2
-    assert 0.2 <= recorder.gaps[0] <= 3.0
+    assert RATE_WAIT <= recorder.gaps[0] <= RATE_WAIT + 0.05  # the error table's rate_wait
 
 
-async def test_http_429_reset_without_timenow_is_measured_on_the_servers_clock(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+async def test_a_reset_without_a_time_stamp_is_measured_on_the_servers_clock(
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    """A reset timestamp is server time; the client knows the server's clock from earlier
-    answers, so a 429 that lacks a ``Timenow`` header must still wait until the reset."""
+    """A reset timestamp is server time; without a stamp on the same answer, it is read on
+    what the session knows of the server's clock, and the retry still waits until it."""
 
     def limited() -> httpx.Response:
-        reset = server_ms(clock) + 4000
-        return httpx.Response(429, text="Too Many Requests", headers=limit_headers(0, reset))
+        return bare(429, "Too Many Requests", reset=now_ms(clock) + 4000)
 
-    recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client()
+    recorder = Recorder(clock, [limited, stamped_ok(clock)])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
 
-    await client.advance_earn.quote("P1")
+    await make_session().call(READ, {})
 
     assert len(recorder.times) == 2
     assert 4.0 <= recorder.gaps[0] <= 4.25
 
 
-@pytest.mark.parametrize("kind", ["10006", "http-429"])
+@pytest.mark.parametrize("kind", ["code", "http-429"])
 async def test_rate_limit_answer_pauses_the_bucket_for_the_next_call(
     kind: str,
     clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    make_session: Callable[..., Session],
+    fake_mock: respx.MockRouter,
 ) -> None:
     """Server feedback pauses the bucket until the reset (DESIGN.md, Limits): a later call of
     the same endpoint does not go out before it, even when the limited call gave up."""
-    limited = (rate_limited_10006 if kind == "10006" else rate_limited_429)(clock, 3000)
-    recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client(retry=RetryPolicy(max_attempts=1))
+    recorder = Recorder(clock, [rate_limited(clock, 3000, kind), stamped_ok(clock)])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
+    session = make_session(retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(RateLimited):
-        await client.advance_earn.quote("P1")
-    await client.advance_earn.quote("P1")
+        await session.call(READ, {})
+    await session.call(READ, {})
 
     assert len(recorder.times) == 2
     assert 3.0 <= recorder.gaps[0] <= 3.25
 
 
-@pytest.mark.parametrize(("status", "paused"), [(0, True), (1, False), (37, False)])
-async def test_limit_status_zero_on_success_pauses_the_bucket(
-    status: int,
+@pytest.mark.parametrize(
+    ("feedback", "paused"),
+    [
+        ({"left": 0, "reset": 3500}, True),
+        ({"left": 0}, False),  # used up, but no time given: nothing to wait for
+        ({"left": 7}, False),
+    ],
+    ids=["reset", "no-reset", "quota-left"],
+)
+async def test_a_success_with_a_reset_time_pauses_the_bucket(
+    feedback: dict[str, int],
     paused: bool,
     clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    make_session: Callable[..., Session],
+    fake_mock: respx.MockRouter,
 ) -> None:
     def last_one() -> httpx.Response:
-        now = server_ms(clock)
-        return ok(QUOTE_RESULT, time=now, headers=limit_headers(status, now + 3500))
+        now = now_ms(clock)
+        reset = now + feedback["reset"] if "reset" in feedback else None
+        return ok(time=now, reset=reset, left=feedback["left"], limit=50)
 
-    recorder = Recorder(clock, [last_one, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client()
+    recorder = Recorder(clock, [last_one, stamped_ok(clock)])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
+    session = make_session()
 
-    await client.advance_earn.quote("P1")
+    await session.call(READ, {})
     assert clock.monotonic() == 0.0
-    await client.advance_earn.quote("P1")
+    await session.call(READ, {})
 
     assert len(recorder.times) == 2
     if paused:
@@ -350,119 +315,120 @@ async def test_limit_status_zero_on_success_pauses_the_bucket(
         assert recorder.gaps[0] < 0.01
 
 
-# --- clock skew (10002) ----------------------------------------------------------------------
-
-
-def skew_envelope() -> httpx.Response:
-    """A 10002 with no server time in it: only a sync can tell the client the offset."""
-    body = {
-        "retCode": 10002,
-        "retMsg": "invalid request, please check your server timestamp or recv_window param",
-        "result": {},
-        "retExtInfo": {},
-    }
-    return httpx.Response(200, content=json.dumps(body).encode())
-
-
-async def test_10002_resyncs_once_and_retries_with_the_new_offset(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+async def test_an_honest_reset_beside_a_wrong_time_stamp_still_holds(
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    time_route = bybit_mock.get(TIME).mock(
-        side_effect=lambda request: time_answer(server_ms(clock, 8000))
-    )
-    recorder = Recorder(clock, [skew_envelope, lambda: ok(EMPTY_PAGE, time=server_ms(clock, 8000))])
-    bybit_mock.get(POSITION).mock(side_effect=recorder)
-    client = make_client()
+    """The answer's time is 25 years off; the reset (half a second ahead) is read on our
+    clock, not on that stamp."""
 
-    assert await positions(client) == []
+    def limited() -> httpx.Response:
+        now = now_ms(clock)
+        return fail(3, time=now - 25 * 365 * 86_400_000, reset=now + 500)
+
+    recorder = Recorder(clock, [limited, stamped_ok(clock)])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
+
+    await make_session().call(READ, {})
+
+    assert 0.5 <= recorder.gaps[0] <= 0.75
+
+
+# --- clock skew ---------------------------------------------------------------------------
+
+
+def skewed() -> httpx.Response:
+    """A refused timestamp with no server time in it: only a sync can tell the offset."""
+    return fail(4, "timestamp outside the window")
+
+
+def stamps(recorder: Recorder) -> list[int]:
+    return [int(request.headers[TIMESTAMP_HEADER]) for request in recorder.requests]
+
+
+async def test_a_refused_timestamp_resyncs_once_and_retries_with_the_new_offset(
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
+) -> None:
+    time_route = fake_mock.get(TIME_PATH).mock(
+        side_effect=lambda request: ok(time=now_ms(clock, 8000))
+    )
+    recorder = Recorder(clock, [skewed, lambda: ok({"value": 2}, time=now_ms(clock, 8000))])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
+    session = make_session()
+
+    assert await session.call(READ, {}) == Echo(2)
 
     assert time_route.call_count == 1
-    assert len(recorder.requests) == 2
-    first, second = (int(r.headers["X-BAPI-TIMESTAMP"]) for r in recorder.requests)
+    first, second = stamps(recorder)
     assert first == SERVER_MS  # nothing known yet: our clock
     assert second - first == 8000  # the server's clock, learned exactly on virtual time
-    assert client.session.server_time.offset == 8.0
+    assert session.server_time.offset == 8.0
     assert clock.monotonic() == 0.0  # a clock-window refusal is retried without backoff
 
 
-async def test_second_10002_in_the_same_call_raises_clock_skew(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+async def test_a_second_refused_timestamp_in_the_same_call_raises_clock_skew(
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    time_route = bybit_mock.get(TIME).mock(
-        side_effect=lambda request: time_answer(server_ms(clock, 8000))
+    time_route = fake_mock.get(TIME_PATH).mock(
+        side_effect=lambda request: ok(time=now_ms(clock, 8000))
     )
-    recorder = Recorder(clock, [skew_envelope])
-    bybit_mock.get(POSITION).mock(side_effect=recorder)
-    client = make_client()
+    recorder = Recorder(clock, [skewed])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
 
     with pytest.raises(ClockSkew) as info:
-        await positions(client)
+        await make_session().call(READ, {})
 
-    assert info.value.code == 10002
+    assert info.value.code == 4
     assert info.value.outcome is Outcome.NOT_PROCESSED
     assert len(recorder.requests) == 2
     assert time_route.call_count == 1
 
 
-async def test_10002_retried_even_when_the_sync_fails(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+async def test_a_refused_timestamp_is_retried_even_when_the_sync_fails(
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    bybit_mock.get(TIME).mock(return_value=httpx.Response(400, text="nope"))
-    recorder = Recorder(clock, [skew_envelope, lambda: ok(EMPTY_PAGE)])
-    bybit_mock.get(POSITION).mock(side_effect=recorder)
-    client = make_client()
+    fake_mock.get(TIME_PATH).mock(return_value=bare(400, "nope"))
+    recorder = Recorder(clock, [skewed, lambda: ok({"value": 2})])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
 
-    assert await positions(client) == []
+    assert await make_session().call(READ, {}) == Echo(2)
     assert len(recorder.requests) == 2
 
 
-async def test_a_10002_from_the_time_endpoint_itself_never_deadlocks(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+async def test_a_refused_timestamp_from_the_time_endpoint_itself_never_deadlocks(
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    """The re-sync's own call is refused with 10002: it is not re-synced again (that would
-    wait for the lock the re-sync holds), and a later 10002 still gets its re-sync."""
-    time_route = bybit_mock.get(TIME).mock(
-        return_value=fail(10002, "invalid request, please check your server timestamp")
-    )
-    recorder = Recorder(clock, [skew_envelope, lambda: ok(EMPTY_PAGE), skew_envelope])
-    bybit_mock.get(POSITION).mock(side_effect=recorder)
-    client = make_client()
+    """The re-sync's own call is refused for its timestamp: it is not re-synced again (that
+    would wait for the lock the re-sync holds), and a later refusal still gets its re-sync."""
+    time_route = fake_mock.get(TIME_PATH).mock(return_value=skewed())
+    recorder = Recorder(clock, [skewed, lambda: ok({"value": 2}), skewed])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
+    session = make_session()
 
-    first = await asyncio.wait_for(positions(client), timeout=10)  # real seconds: a hang fails
+    first = await asyncio.wait_for(session.call(READ, {}), timeout=10)  # real s: a hang fails
     with pytest.raises(ClockSkew):
-        await asyncio.wait_for(positions(client), timeout=10)
+        await asyncio.wait_for(session.call(READ, {}), timeout=10)
 
-    assert first == []
-    assert time_route.call_count >= 2  # each call's 10002 asked for the time again
+    assert first == Echo(2)
+    assert time_route.call_count >= 2  # each call's refusal asked for the time again
 
 
-async def test_concurrent_10002_share_one_sync(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+async def test_concurrent_refused_timestamps_share_one_sync(
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    """A server 8 s ahead with a 5 s window: both calls' first attempts are refused together
-    (they are held until both arrived), then one sync serves them both."""
+    """A server 8 s ahead with a 5 s window: the calls' first attempts are refused together
+    (they are held until all arrived), then one sync serves them all."""
     calls = 3
     arrived = 0
     all_arrived = asyncio.Event()
-    stamps: list[int] = []
+    seen: list[int] = []
 
     def server_now() -> int:
-        return server_ms(clock, 8000)
+        return now_ms(clock, 8000)
 
     async def server(request: httpx.Request) -> httpx.Response:
         nonlocal arrived
-        stamp = int(request.headers["X-BAPI-TIMESTAMP"])
-        stamps.append(stamp)
+        stamp = int(request.headers[TIMESTAMP_HEADER])
+        seen.append(stamp)
         arrived += 1
         if arrived <= calls:
             if arrived == calls:
@@ -470,88 +436,77 @@ async def test_concurrent_10002_share_one_sync(
             await all_arrived.wait()
         now = server_now()
         if not now - 5000 <= stamp < now + 1000:
-            return fail(10002, "invalid request, please check your server timestamp", time=now)
-        return ok(EMPTY_PAGE, time=now)
+            return fail(4, "timestamp outside the window", time=now)
+        return ok({"value": 2}, time=now)
 
-    time_route = bybit_mock.get(TIME).mock(side_effect=lambda request: time_answer(server_now()))
-    bybit_mock.get(POSITION).mock(side_effect=server)
-    client = make_client()
+    time_route = fake_mock.get(TIME_PATH).mock(side_effect=lambda request: ok(time=server_now()))
+    fake_mock.get(READ_PATH).mock(side_effect=server)
+    session = make_session()
 
-    results = await asyncio.gather(*(positions(client) for _ in range(calls)))
+    results = await asyncio.gather(*(session.call(READ, {}) for _ in range(calls)))
 
-    assert results == [[]] * calls
+    assert results == [Echo(2)] * calls
     assert time_route.call_count == 1
-    assert len(stamps) == 2 * calls
-    assert all(stamp == SERVER_MS for stamp in stamps[:calls])
-    assert all(stamp >= SERVER_MS + 7900 for stamp in stamps[calls:])
+    assert len(seen) == 2 * calls
+    assert all(stamp == SERVER_MS for stamp in seen[:calls])
+    assert all(stamp >= SERVER_MS + 7900 for stamp in seen[calls:])
 
 
 # --- attempts, deadline, backoff -------------------------------------------------------------
 
 
 async def test_max_attempts_bounds_the_requests_and_raises_the_last_error(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
     recorder = Recorder(
         clock,
         [
-            lambda: fail(10016, "restarting"),
-            lambda: fail(10000, "Server Timeout"),
-            lambda: fail(180018, "internal error"),
-            lambda: ok(QUOTE_RESULT),
+            lambda: fail(1, "restarting"),
+            lambda: bare(502, "bad gateway"),
+            lambda: bare(503, "unavailable"),
+            lambda: ok(),
         ],
     )
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client(retry=RetryPolicy(max_attempts=3))
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
 
     with pytest.raises(ServiceUnavailable) as info:
-        await client.advance_earn.quote("P1")
+        await make_session(retry=RetryPolicy(max_attempts=3)).call(READ, {})
 
     assert len(recorder.times) == 3
-    assert info.value.code == 180018
+    assert info.value.code == 503
 
 
 async def test_max_attempts_bounds_transport_failures(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    route = bybit_mock.get(QUOTE).mock(side_effect=httpx.ConnectError)
-    client = make_client(retry=RetryPolicy(max_attempts=4))
+    route = fake_mock.get(READ_PATH).mock(side_effect=httpx.ConnectError)
 
     with pytest.raises(TransportError) as info:
-        await client.advance_earn.quote("P1")
+        await make_session(retry=RetryPolicy(max_attempts=4)).call(READ, {})
 
     assert route.call_count == 4
     assert info.value.outcome is Outcome.NOT_PROCESSED
 
 
 async def test_max_attempts_one_turns_retries_off(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    route = bybit_mock.get(QUOTE).mock(side_effect=[fail(10006), ok(QUOTE_RESULT)])
-    client = make_client(retry=RetryPolicy(max_attempts=1))
+    route = fake_mock.get(READ_PATH).mock(side_effect=[fail(3), ok()])
 
     with pytest.raises(RateLimited):
-        await client.advance_earn.quote("P1")
+        await make_session(retry=RetryPolicy(max_attempts=1)).call(READ, {})
     assert route.call_count == 1
 
 
 async def test_deadline_bounds_rate_limit_retries(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    recorder = Recorder(clock, [rate_limited_10006(clock, 2000)])
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client(retry=RetryPolicy(max_attempts=100, deadline=5.0))
+    recorder = Recorder(clock, [rate_limited(clock, 2000, "code")])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
+    session = make_session(retry=RetryPolicy(max_attempts=100, deadline=5.0))
 
     with pytest.raises(RateLimited):
-        await client.advance_earn.quote("P1")
+        await session.call(READ, {})
 
     # attempts at ~0, ~2, ~4; a fourth at ~6 would pass the deadline, so none starts
     assert len(recorder.times) == 3
@@ -561,18 +516,16 @@ async def test_deadline_bounds_rate_limit_retries(
 
 
 async def test_deadline_bounds_backoff_retries(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    recorder = Recorder(clock, [lambda: fail(10016, "restarting")])
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client(
+    recorder = Recorder(clock, [lambda: fail(1, "restarting")])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
+    session = make_session(
         retry=RetryPolicy(max_attempts=1000, deadline=3.0, backoff=1.0, max_backoff=1.0)
     )
 
     with pytest.raises(ServiceUnavailable):
-        await client.advance_earn.quote("P1")
+        await session.call(READ, {})
 
     assert len(recorder.times) >= 4  # waits are at most 1 s: at least 3 retries fit in 3 s
     assert recorder.times[-1] - recorder.times[0] <= 3.0
@@ -580,56 +533,55 @@ async def test_deadline_bounds_backoff_retries(
 
 
 async def test_retry_of_an_order_is_never_sent_after_the_deadline(
-    clock: VirtualClock, make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
     """The deadline holds when the retry is *sent*, not only before its backoff.
 
     A retry re-queues at the back of the rate-limit queue; behind a long batch it would leave
-    far after ``deadline``, and (with the old Bybit behaviour, orderLinkId deduplicated for
-    30 minutes) a retry sent after the dedupe window creates a second order.
+    far after ``deadline``, and a retry sent after the venue forgot the order's client id
+    (venues remember it for 30 minutes) creates a second order.
     """
-    earn = make_client(
-        limits={"place_order": RateLimit(1, per=1.0)},
-        retry=RetryPolicy(max_attempts=5, deadline=5.0),
-    ).advance_earn
-    orders = [stake_order() for _ in range(20)]
-    first = orders[0].order_link_id
+    session = make_session(
+        limits={"order": RateLimit(1, per=1.0)}, retry=RetryPolicy(max_attempts=5, deadline=5.0)
+    )
+    requests = [object() for _ in range(20)]
     sent_at: list[float] = []
 
     def venue(request: httpx.Request) -> httpx.Response:
-        link = json.loads(request.content)["orderLinkId"]
-        if link == first:
+        n = json.loads(request.content)["n"]
+        if n == 0:
             sent_at.append(clock.monotonic())
             if len(sent_at) == 1:
                 raise httpx.ReadTimeout("answer lost", request=request)
-        return ok({"orderId": f"oid-{link}", "orderLinkId": link})
+        return ok({"value": n})
 
-    bybit_mock.post(PLACE).mock(side_effect=venue)
-    results = await earn.place_orders(orders)
+    fake_mock.post(KEYED_PATH).mock(side_effect=venue)
+    results = await asyncio.gather(
+        *(session.call(KEYED_ORDER, {"n": n}, request=requests[n]) for n in range(20)),
+        return_exceptions=True,
+    )
 
     # Its retry would have left at ~20 s, behind the other 19 orders: it never leaves, and the
     # order ends unknown (it may have been placed) instead of being sent too late.
     assert sent_at == [0.0]
     first_result = results[0]
     assert type(first_result) is OrderStatusUnknown
-    assert first_result.request is orders[0]
+    assert first_result.request is requests[0]
     assert type(first_result.__cause__) is TransportError
-    assert [type(result) for result in results[1:]] == [OrderAck] * 19
+    assert results[1:] == [Echo(n) for n in range(1, 20)]
 
 
 async def test_backoff_waits_are_positive_and_capped(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    recorder = Recorder(clock, [lambda: fail(10016, "restarting")])
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client(
+    recorder = Recorder(clock, [lambda: fail(1, "restarting")])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
+    session = make_session(
         retry=RetryPolicy(max_attempts=7, deadline=1000.0, backoff=0.5, max_backoff=2.0)
     )
 
     with pytest.raises(ServiceUnavailable):
-        await client.advance_earn.quote("P1")
+        await session.call(READ, {})
 
     assert len(recorder.times) == 7
     caps = [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]  # doubling from `backoff`, capped at `max_backoff`
@@ -639,18 +591,16 @@ async def test_backoff_waits_are_positive_and_capped(
 
 
 async def test_backoff_is_jittered(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    clock: VirtualClock, make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    recorder = Recorder(clock, [lambda: fail(10016, "restarting")])
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client(
+    recorder = Recorder(clock, [lambda: fail(1, "restarting")])
+    fake_mock.get(READ_PATH).mock(side_effect=recorder)
+    session = make_session(
         retry=RetryPolicy(max_attempts=12, deadline=1000.0, backoff=1.0, max_backoff=1.0)
     )
 
     with pytest.raises(ServiceUnavailable):
-        await client.advance_earn.quote("P1")
+        await session.call(READ, {})
 
     # eleven waits drawn from (0, 1]: they are not all the same value
     assert len({round(gap, 9) for gap in recorder.gaps}) > 1
@@ -658,22 +608,17 @@ async def test_backoff_is_jittered(
 
 # --- non-idempotent requests ------------------------------------------------------------------
 
-RISKY = Endpoint("risky", "POST", "/v5/test/risky", OrderAck, idempotent=False, changes_state=True)
-
 
 async def test_unknown_outcome_of_non_idempotent_request_is_not_retried(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    route = bybit_mock.post("/v5/test/risky").mock(
-        side_effect=[httpx.ReadTimeout("timed out"), ok({"orderId": "1", "orderLinkId": "a"})]
+    route = fake_mock.post(ORDER_PATH).mock(
+        side_effect=[httpx.ReadTimeout("timed out"), ok({"value": 1})]
     )
-    client = make_client()
     request = object()
 
     with pytest.raises(OrderStatusUnknown) as info:
-        await client.session.call(RISKY, {"x": 1}, request=request)
+        await make_session().call(ORDER, {"x": 1}, request=request)
 
     assert route.call_count == 1
     assert info.value.request is request
@@ -681,22 +626,13 @@ async def test_unknown_outcome_of_non_idempotent_request_is_not_retried(
 
 
 async def test_not_processed_non_idempotent_request_is_retried(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    route = bybit_mock.post("/v5/test/risky").mock(
-        side_effect=[
-            fail(10006),
-            httpx.ConnectError("refused"),
-            ok({"orderId": "1", "orderLinkId": "a"}),
-        ]
+    route = fake_mock.post(ORDER_PATH).mock(
+        side_effect=[fail(3), httpx.ConnectError("refused"), ok({"value": 1})]
     )
-    client = make_client()
 
-    ack = await client.session.call(RISKY, {"x": 1})
-
-    assert ack == OrderAck(order_id="1", order_link_id="a")
+    assert await make_session().call(ORDER, {"x": 1}) == Echo(1)
     assert route.call_count == 3
 
 
@@ -821,25 +757,3 @@ async def test_a_failure_that_may_not_be_retried_is_raised_after_one_run(max_att
 
     assert info.value is unknown
     assert runs == [1]
-
-
-async def test_an_honest_reset_beside_a_wrong_time_stamp_still_holds(
-    clock: VirtualClock,
-    make_client: Callable[..., BybitClient],
-    bybit_mock: respx.MockRouter,
-) -> None:
-    """The envelope's time is 25 years off; the reset (half a second ahead) is read on our
-    clock, not on that stamp."""
-
-    def limited() -> httpx.Response:
-        now = server_ms(clock)
-        wrong = now - 25 * 365 * 86_400_000
-        return fail(10006, time=wrong, headers=limit_headers(0, now + 500, now_ms=wrong))
-
-    recorder = Recorder(clock, [limited, lambda: ok(QUOTE_RESULT, time=server_ms(clock))])
-    bybit_mock.get(QUOTE).mock(side_effect=recorder)
-    client = make_client()
-
-    await client.advance_earn.quote("P1")
-
-    assert 0.5 <= recorder.gaps[0] <= 0.75

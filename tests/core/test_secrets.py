@@ -1,45 +1,30 @@
-"""The API secret never shows: not in a message, a repr, a pickle, or a traceback's locals."""
+"""The API secret never shows: not in a message, a repr, a pickle, or a traceback's locals; and
+a session shows neither the secret nor a proxy's password. Over the fake venue (each venue
+client's constructor and signer: ``tests/bybit/test_client.py``, ``test_signing.py``,
+``tests/chainup/test_client.py``, ``test_wire.py``)."""
 
 from __future__ import annotations
 
 import pickle
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import respx
 
-from asyncexch import ConfigurationError, InvalidRequest, Secret
-from asyncexch.bybit import BybitClient, HmacSigner
-from asyncexch.chainup import ChainupContractClient, Md5Signer
-from asyncexch.chainup._endpoints import MARKET
+from asyncexch import ConfigurationError, InvalidRequest, Secret, Session
+from tests.builders.fake_venue import BASE_URL, READ, FakeVenue
+from tests.secret_leaks import rendered_with_locals
 
 #: Not encodable: a lone surrogate, as a mis-decoded environment variable gives.
 BROKEN = "s3cr3t-\udcff-tail"
 SECRET = "S3cr3t-never-shown-4b1d"
-
-CLIENTS: dict[str, Callable[..., Any]] = {
-    "bybit": lambda **options: BybitClient("key", **options),
-    "chainup": lambda **options: ChainupContractClient(
-        "key", base_url="https://chainup.test", **options
-    ),
-}
+PROXY = "http://trader:s3cretPW@127.0.0.1:3128"
 
 
-def _rendered_with_locals(error: BaseException) -> str:
-    """The library's part of the traceback as --showlocals or an error tracker renders it:
-    every asyncexch frame with its locals (the test's own frames hold the secret it passed)."""
-    summary = traceback.TracebackException.from_exception(error, capture_locals=True)
-    frames = [frame for frame in summary.stack if "/asyncexch/" in frame.filename]
-    assert frames, "the error came from inside the library"
-    rendered = [f"{frame.name}: {frame.locals}" for frame in frames]
-    return "\n".join(rendered) + repr(error) + str(error)
-
-
-@pytest.mark.parametrize("venue", list(CLIENTS))
-def test_a_secret_that_is_not_text_is_refused_without_showing_it(venue: str) -> None:
+def test_a_secret_that_is_not_text_is_refused_without_showing_it() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        CLIENTS[venue](api_secret=BROKEN)
+        Secret(BROKEN)
 
     message = str(caught.value)
     assert "cannot be encoded as UTF-8" in message
@@ -47,36 +32,36 @@ def test_a_secret_that_is_not_text_is_refused_without_showing_it(venue: str) -> 
     assert caught.value.__cause__ is None and caught.value.__context__ is None
 
 
-@pytest.mark.parametrize("signer", [HmacSigner, Md5Signer], ids=lambda cls: cls.__name__)
-def test_signers_refuse_a_secret_that_is_not_text(signer: Callable[[str], object]) -> None:
-    with pytest.raises(ConfigurationError) as caught:
-        signer(BROKEN)
-    assert "s3cr3t" not in str(caught.value) and caught.value.__context__ is None
-
-
 @pytest.mark.parametrize(
-    ("venue", "options"),
+    "options",
     [
-        ("bybit", {"timeout": -1.0}),
-        ("bybit", {"recv_window": 0}),
-        ("bybit", {"limits": {"nope": None}}),
-        ("bybit", {"limit_scope": ""}),
-        ("chainup", {"timeout": -1.0}),
-        ("chainup", {"encoding": "xml"}),
-        ("chainup", {"transfer_margin_param": "x"}),
+        {"timeout": -1.0},
+        {"max_body": 10},
+        {"max_in_flight": 0},
+        {"limits": {"nope": None}},
     ],
+    ids=repr,
 )
-def test_a_traceback_with_locals_never_shows_the_secret(
-    venue: str, options: dict[str, Any]
+def test_a_traceback_with_locals_never_shows_the_secret_or_the_proxy_password(
+    options: dict[str, Any],
 ) -> None:
-    """Another argument is wrong: every frame of the traceback, locals included, is free of
-    the secret (the constructors hold it as Secret(***) from their first line)."""
+    """Another argument is wrong: every frame of the session's traceback, locals included, is
+    free of the secret (the venue holds it as Secret(***)) and of the proxy's password (the
+    session holds the proxy masked from its first line)."""
     with pytest.raises(ConfigurationError) as caught:
-        CLIENTS[venue](api_secret=SECRET, **options)
+        Session(FakeVenue(api_secret=SECRET), base_url=BASE_URL, proxy=PROXY, **options)
 
-    rendered = _rendered_with_locals(caught.value)
-    assert SECRET not in rendered
-    assert "Secret(***)" in rendered
+    rendered = rendered_with_locals(caught.value)
+    assert SECRET not in rendered and "s3cretPW" not in rendered
+    assert "ProxyURL('http://trader:***@127.0.0.1:3128')" in rendered
+
+
+async def test_a_session_shows_neither_the_secret_nor_the_proxy_password() -> None:
+    async with Session(FakeVenue(api_secret=SECRET), base_url=BASE_URL, proxy=PROXY) as session:
+        shown = repr(session) + str(session) + repr(session.venue)
+
+    assert shown.startswith(f"<Session venue=fake base_url={BASE_URL!r}>")
+    assert SECRET not in shown and "s3cretPW" not in shown
 
 
 def test_the_secret_holder_is_masked_and_unpicklable() -> None:
@@ -87,25 +72,16 @@ def test_the_secret_holder_is_masked_and_unpicklable() -> None:
     assert held.reveal() == SECRET
 
 
-def test_a_client_given_a_secret_holder_signs_with_it() -> None:
-    one = HmacSigner(SECRET).sign(b"payload")
-    assert HmacSigner(Secret(SECRET)).sign(b"payload") == one
-    assert Md5Signer(Secret(SECRET)).sign([("a", "1")]) == Md5Signer(SECRET).sign([("a", "1")])
+def test_repr_of_a_half_built_session_does_not_raise() -> None:
+    half = Session.__new__(Session)
+    assert repr(half) == "<Session venue=None base_url=None>"
 
 
-@pytest.mark.parametrize("venue", list(CLIENTS))
-def test_repr_of_a_half_built_client_does_not_raise(venue: str) -> None:
-    cls = BybitClient if venue == "bybit" else ChainupContractClient
-    half = cls.__new__(cls)
-    assert cls.__name__ in repr(half)
-
-
-async def test_a_lone_surrogate_in_a_value_is_an_invalid_request_naming_it() -> None:
-    async with BybitClient("key", SECRET, base_url="https://bybit.test") as bybit:
-        with pytest.raises(InvalidRequest) as caught:
-            await bybit.advance_earn.quote("13015\udcff")
+async def test_a_lone_surrogate_in_a_value_is_an_invalid_request_naming_it(
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
+) -> None:
+    session = make_session(venue=FakeVenue(api_secret=SECRET))
+    with pytest.raises(InvalidRequest) as caught:
+        await session.call(READ, {"productId": "13015\udcff"})
     assert caught.value.field == "productId"
-    async with ChainupContractClient("key", SECRET, base_url="https://chainup.test") as cu:
-        with pytest.raises(InvalidRequest) as caught:
-            await cu.session.call(MARKET, {"contractId": "1\udcff"})
-    assert caught.value.field == "contractId"
+    assert fake_mock.calls.call_count == 0  # refused before anything was sent

@@ -1,4 +1,5 @@
-"""Session options that are not venue-specific."""
+"""Session options that are not venue-specific, over the fake venue: the cap on requests in
+flight, the body cap, closing, sane options, a cancelled request's slot, transport failures."""
 
 from __future__ import annotations
 
@@ -19,16 +20,27 @@ from asyncexch import (
     Outcome,
     RateLimit,
     RetryPolicy,
+    Session,
+    TransportError,
     VirtualClock,
 )
 from asyncexch._session import UNPACED_IN_FLIGHT
 from asyncexch._venue import WireRequest
-from asyncexch.bybit import BybitClient, OrderAck
-from tests.builders.bybit import ok, stake_order
+from tests.builders.fake_venue import (
+    BASE_URL,
+    KEYED_ORDER,
+    KEYED_PATH,
+    ORDER,
+    READ,
+    READ_PATH,
+    Echo,
+    FakeVenue,
+    ok,
+)
 
 
 async def test_max_in_flight_caps_requests_between_capacity_and_answer(
-    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, clock: VirtualClock
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter, clock: VirtualClock
 ) -> None:
     in_flight = 0
     most = 0
@@ -39,18 +51,18 @@ async def test_max_in_flight_caps_requests_between_capacity_and_answer(
         most = max(most, in_flight)
         await clock.sleep(0.5)
         in_flight -= 1
-        return ok({"orderId": "o", "orderLinkId": json.loads(request.content)["orderLinkId"]})
+        return ok({"value": json.loads(request.content)["n"]})
 
-    bybit_mock.post("/v5/earn/advance/place-order").mock(side_effect=slow)
-    client = make_client(limits={"place_order": RateLimit(50)}, max_in_flight=2)
-    results = await client.advance_earn.place_orders([stake_order() for _ in range(8)])
-    assert all(isinstance(result, OrderAck) for result in results)
+    fake_mock.post(KEYED_PATH).mock(side_effect=slow)
+    session = make_session(limits={"order": RateLimit(50)}, max_in_flight=2)
+    results = await asyncio.gather(*(session.call(KEYED_ORDER, {"n": n}) for n in range(8)))
+    assert results == [Echo(n) for n in range(8)]
     assert most == 2
     assert clock.monotonic() == pytest.approx(2.0)  # 4 rounds of 2, 0.5 s each
 
 
 async def test_without_a_cap_the_same_batch_runs_all_at_once(
-    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, clock: VirtualClock
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter, clock: VirtualClock
 ) -> None:
     in_flight = 0
     most = 0
@@ -61,28 +73,28 @@ async def test_without_a_cap_the_same_batch_runs_all_at_once(
         most = max(most, in_flight)
         await clock.sleep(0.5)
         in_flight -= 1
-        return ok({"orderId": "o", "orderLinkId": json.loads(request.content)["orderLinkId"]})
+        return ok({"value": json.loads(request.content)["n"]})
 
-    bybit_mock.post("/v5/earn/advance/place-order").mock(side_effect=slow)
-    client = make_client(limits={"place_order": RateLimit(50)})
-    await client.advance_earn.place_orders([stake_order() for _ in range(8)])
+    fake_mock.post(KEYED_PATH).mock(side_effect=slow)
+    session = make_session(limits={"order": RateLimit(50)})
+    await asyncio.gather(*(session.call(KEYED_ORDER, {"n": n}) for n in range(8)))
     assert most == 8
 
 
 @pytest.mark.parametrize("value", [0, -1])
 def test_max_in_flight_must_be_positive(value: int) -> None:
     with pytest.raises(ConfigurationError):
-        BybitClient("k", "s", max_in_flight=value)
+        Session(FakeVenue(), base_url=BASE_URL, max_in_flight=value)
 
 
-async def test_a_closed_client_refuses_calls_without_sending(
-    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+async def test_a_closed_session_refuses_calls_without_sending(
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    client = make_client()
-    await client.aclose()
+    session = make_session()
+    await session.aclose()
     with pytest.raises(ConfigurationError):
-        await client.advance_earn.quote("13015")
-    assert bybit_mock.calls.call_count == 0
+        await session.call(READ, {})
+    assert fake_mock.calls.call_count == 0
 
 
 def test_with_headers_keeps_every_other_field_of_the_request() -> None:
@@ -105,8 +117,8 @@ def test_with_headers_keeps_every_other_field_of_the_request() -> None:
 # --- bounds a caller or a venue cannot remove -------------------------------------------------
 
 
-async def test_unpaced_clients_keep_a_cap_on_requests_in_flight(
-    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter, clock: VirtualClock
+async def test_unpaced_sessions_keep_a_cap_on_requests_in_flight(
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter, clock: VirtualClock
 ) -> None:
     """With pacing off, thousands of calls at once would make httpx's pool quadratic."""
     in_flight = 0
@@ -118,13 +130,13 @@ async def test_unpaced_clients_keep_a_cap_on_requests_in_flight(
         most = max(most, in_flight)
         await clock.sleep(0.1)
         in_flight -= 1
-        return ok({"orderId": "o", "orderLinkId": json.loads(request.content)["orderLinkId"]})
+        return ok({"value": json.loads(request.content)["n"]})
 
-    bybit_mock.post("/v5/earn/advance/place-order").mock(side_effect=slow)
-    client = make_client(limits=False)
-    results = await client.advance_earn.place_orders([stake_order() for _ in range(600)])
+    fake_mock.post(KEYED_PATH).mock(side_effect=slow)
+    session = make_session(limits=False)
+    results = await asyncio.gather(*(session.call(KEYED_ORDER, {"n": n}) for n in range(600)))
 
-    assert all(isinstance(result, OrderAck) for result in results)
+    assert results == [Echo(n) for n in range(600)]
     assert most == UNPACED_IN_FLIGHT
 
 
@@ -144,7 +156,7 @@ async def test_unpaced_clients_keep_a_cap_on_requests_in_flight(
 )
 def test_session_options_must_be_sane(options: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
-        BybitClient(**options)
+        Session(FakeVenue(), base_url=BASE_URL, **options)
 
 
 @pytest.mark.parametrize(
@@ -170,35 +182,33 @@ async def test_a_redirect_following_http_client_is_refused() -> None:
     """A signed order must never be replayed to another host."""
     async with httpx.AsyncClient(follow_redirects=True) as http:
         with pytest.raises(ConfigurationError, match="redirects"):
-            BybitClient(http_client=http)
+            Session(FakeVenue(), base_url=BASE_URL, http_client=http)
 
 
 async def test_an_answer_larger_than_max_body_is_malformed_and_of_unknown_outcome(
-    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    route = bybit_mock.get("/v5/earn/advance/product").mock(
+    route = fake_mock.get(READ_PATH).mock(
         return_value=httpx.Response(200, content=b"[" + b" " * 5_000_000 + b"]")
     )
-    client = make_client(retry=RetryPolicy(max_attempts=1))
+    session = make_session(retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(MalformedResponse, match="larger than 4194304 bytes") as caught:
-        await client.advance_earn.products()
+        await session.call(READ, {})
 
     assert caught.value.outcome is Outcome.UNKNOWN
     assert route.call_count == 1
 
 
 async def test_max_body_is_configurable(
-    make_client: Callable[..., BybitClient], bybit_mock: respx.MockRouter
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
-    bybit_mock.get("/v5/earn/advance/product").mock(
-        return_value=ok({"category": "SmartLeverage", "list": [], "pad": "x" * 3000})
-    )
-    small = make_client(max_body=2048, retry=RetryPolicy(max_attempts=1))
+    fake_mock.get(READ_PATH).mock(return_value=ok({"value": 1, "pad": "x" * 3000}))
+    small = make_session(max_body=2048, retry=RetryPolicy(max_attempts=1))
 
     with pytest.raises(MalformedResponse, match="larger than 2048"):
-        await small.advance_earn.products()
-    assert await make_client().advance_earn.products() == []
+        await small.call(READ, {})
+    assert await make_session().call(READ, {}) == Echo(1)
 
 
 # --- a request written to the wire keeps its slot until its guard has passed ---------------------
@@ -229,18 +239,22 @@ async def test_a_cancelled_request_keeps_its_slot_until_send_plus_guard(
     go no sooner than that plus a second, and no rolling second at the venue sees more
     than five."""
     wire = _SlowWire(clock)
-    async with BybitClient(
-        "k", "s", base_url="http://venue.test", clock=clock, transport=wire
-    ) as client:
-        first = asyncio.ensure_future(  # noqa: RUF006 (awaited below)
-            client.advance_earn.place_orders([stake_order() for _ in range(5)])
-        )
+    async with Session(
+        FakeVenue(),
+        base_url="http://venue.test",
+        clock=clock,
+        transport=wire,
+        limits={"order": RateLimit(5)},
+    ) as session:
+
+        async def five_orders() -> list[Echo]:
+            return await asyncio.gather(*(session.call(ORDER, {"n": n}) for n in range(5)))
+
+        first = asyncio.ensure_future(five_orders())
         await clock.sleep(0.005)
         first.cancel()
         await asyncio.gather(first, return_exceptions=True)
-        second = asyncio.ensure_future(  # noqa: RUF006 (awaited below)
-            client.advance_earn.place_orders([stake_order() for _ in range(5)])
-        )
+        second = asyncio.ensure_future(five_orders())
         await clock.sleep(2.0)
         second.cancel()
         await asyncio.gather(second, return_exceptions=True)
@@ -250,3 +264,41 @@ async def test_a_cancelled_request_keeps_its_slot_until_send_plus_guard(
     assert all(
         later - earlier >= 1.0 for earlier, later in zip(arrivals, arrivals[5:], strict=False)
     )
+
+
+# --- transport failures, by whether the request can have left ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "outcome"),
+    [
+        (httpx.ConnectError, Outcome.NOT_PROCESSED),
+        (httpx.ConnectTimeout, Outcome.NOT_PROCESSED),
+        (httpx.PoolTimeout, Outcome.NOT_PROCESSED),
+        (httpx.UnsupportedProtocol, Outcome.NOT_PROCESSED),
+        (httpx.ProxyError, Outcome.NOT_PROCESSED),
+        (httpx.ReadTimeout, Outcome.UNKNOWN),
+        (httpx.WriteTimeout, Outcome.UNKNOWN),
+        (httpx.ReadError, Outcome.UNKNOWN),
+        (httpx.WriteError, Outcome.UNKNOWN),
+        (httpx.RemoteProtocolError, Outcome.UNKNOWN),
+    ],
+    ids=lambda value: getattr(value, "__name__", str(value)),
+)
+async def test_a_transport_failure_is_translated_by_whether_the_request_can_have_left(
+    exc: type[httpx.HTTPError],
+    outcome: Outcome,
+    make_session: Callable[..., Session],
+    fake_mock: respx.MockRouter,
+) -> None:
+    route = fake_mock.get(READ_PATH).mock(side_effect=exc)
+    session = make_session(retry=RetryPolicy(max_attempts=1))
+
+    with pytest.raises(TransportError) as info:
+        await session.call(READ, {})
+
+    assert type(info.value) is TransportError
+    assert info.value.outcome is outcome
+    assert str(info.value).startswith(f"GET {READ_PATH}: {exc.__name__}: ")
+    assert isinstance(info.value.__cause__, exc)
+    assert route.call_count == 1

@@ -1,17 +1,17 @@
 """Property tests of settling rate-limit slots at the venue's own time stamp.
 
-A request's slot settles at the time the venue stamped on its answer (``Timenow``), placed on
-our clock through the fastest recent answer, instead of when the answer arrived. On virtual
-time, with random one-way delays both ways, a random offset between the two clocks, a
-processing delay before the stamp and millisecond truncation, a venue counting arrivals in
-a strict rolling window never sees more than the limit; and the stamp really does let a long
-batch run faster than settling on the answer would.
+A request's slot settles at the time the venue stamped on its answer (the fake venue's
+``Fake-Time``, Bybit's ``Timenow``), placed on our clock through the fastest recent answer,
+instead of when the answer arrived. On virtual time, with random one-way delays both ways, a
+random offset between the two clocks, a processing delay before the stamp and millisecond
+truncation, a venue counting arrivals in a strict rolling window never sees more than the
+limit; and the stamp really does let a long batch run faster than settling on the answer
+would.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import random
 
@@ -19,16 +19,15 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asyncexch import RateLimit, VirtualClock
-from asyncexch.bybit import BybitClient
+from asyncexch import RateLimit, Session, VirtualClock
+from tests.builders.fake_venue import READ, FakeVenue, envelope, feedback
 from tests.windows import max_in_window
 
 START = 1_700_000_000.0
-QUOTE = {"category": "SmartLeverage", "productId": "P1", "currentPrice": "1"}
 
 
 class StampingVenue(httpx.AsyncBaseTransport):
-    """Answers quotes on virtual time: ``out`` seconds to arrive, counted on arrival, stamped
+    """Answers reads on virtual time: ``out`` seconds to arrive, counted on arrival, stamped
     ``processing`` later on a clock ``offset`` ahead of ours, then ``back`` seconds home."""
 
     def __init__(
@@ -53,30 +52,25 @@ class StampingVenue(httpx.AsyncBaseTransport):
         await self.clock.sleep(processing)
         stamp = math.floor((self.clock.time() + self.offset) * 1000)
         await self.clock.sleep(back)
-        body: dict[str, object] = {"retCode": 0, "retMsg": "OK", "result": QUOTE, "retExtInfo": {}}
         if not self.stamp:  # a venue that does not stamp its answers
-            return httpx.Response(200, content=json.dumps(body).encode())
-        body["time"] = stamp
-        return httpx.Response(
-            200, content=json.dumps(body).encode(), headers={"Timenow": str(stamp)}
-        )
+            return httpx.Response(200, content=envelope())
+        return httpx.Response(200, content=envelope(), headers=feedback(time=stamp))
 
 
-async def quote_batch(
+async def read_batch(
     venue: StampingVenue, *, limit: int, per: float, calls: int, first_alone: bool = False
 ) -> StampingVenue:
-    """``calls`` quotes at once through ``venue`` (after one alone, if ``first_alone``)."""
-    async with BybitClient(
-        "key",
-        "secret",
+    """``calls`` reads at once through ``venue`` (after one alone, if ``first_alone``)."""
+    async with Session(
+        FakeVenue(),
         base_url="https://venue.test",
         clock=venue.clock,
         transport=venue,
-        limits={"quote": RateLimit(limit, per=per, guard=sum(venue.tops))},
-    ) as client:
+        limits={"read": RateLimit(limit, per=per, guard=sum(venue.tops))},
+    ) as session:
         if first_alone:
-            await client.advance_earn.quote("P1")
-        await asyncio.gather(*(client.advance_earn.quote("P1") for _ in range(calls)))
+            await session.call(READ, {})
+        await asyncio.gather(*(session.call(READ, {}) for _ in range(calls)))
     return venue
 
 
@@ -91,7 +85,7 @@ async def run_batch(
     stamp: bool = True,
 ) -> StampingVenue:
     venue = StampingVenue(VirtualClock(start=START), offset, random.Random(seed), tops, stamp)
-    return await quote_batch(venue, limit=limit, per=per, calls=calls)
+    return await read_batch(venue, limit=limit, per=per, calls=calls)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -159,8 +153,8 @@ def test_a_venue_clock_that_steps_back_is_relearned_and_never_breaks_the_limit()
         venue = (SteppingVenue if stamp else StampingVenue)(
             VirtualClock(start=START), 0.0, random.Random(3), (0.005, 0.005, 0.1), stamp
         )
-        # The first quote alone: the one answer stamped on the right clock.
-        return asyncio.run(quote_batch(venue, limit=5, per=1.0, calls=60, first_alone=True))
+        # The first read alone: the one answer stamped on the right clock.
+        return asyncio.run(read_batch(venue, limit=5, per=1.0, calls=60, first_alone=True))
 
     stepped, unstamped = batch(True), batch(False)
     assert max_in_window(stepped.arrivals, 1.0, [1] * 61) <= 5
