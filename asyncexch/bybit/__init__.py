@@ -1,7 +1,17 @@
-"""Bybit V5: the Advance Earn (SmartLeverage) API on the asyncexch core."""
+"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets) on the asyncexch core."""
 
 from ._auth import HmacSigner, RsaSigner
+from ._categories import DualAssets, SmartLeverage
 from ._client import AdvanceEarn, BybitClient, OrderBatchReport
+from ._dual_assets import (
+    DualAssetsDirection,
+    DualAssetsOffer,
+    DualAssetsOrderInfo,
+    DualAssetsPosition,
+    DualAssetsProduct,
+    DualAssetsQuote,
+    OrderMode,
+)
 from ._endpoints import DEFAULT_LIMITS
 from ._hosts import DEMO, MAINNET, REGIONS, TESTNET, Region
 from ._models import (
@@ -15,6 +25,7 @@ from ._models import (
     Position,
     PositionStatus,
     Product,
+    ProductStatus,
     Quote,
     RedeemEstimate,
     RedeemOrder,
@@ -33,20 +44,30 @@ __all__ = [
     "BybitClient",
     "BybitVenue",
     "Direction",
+    "DualAssets",
+    "DualAssetsDirection",
+    "DualAssetsOffer",
+    "DualAssetsOrderInfo",
+    "DualAssetsPosition",
+    "DualAssetsProduct",
+    "DualAssetsQuote",
     "HmacSigner",
     "OrderAck",
     "OrderBatchReport",
     "OrderInfo",
+    "OrderMode",
     "OrderStatus",
     "OrderType",
     "Page",
     "Position",
     "PositionStatus",
     "Product",
+    "ProductStatus",
     "Quote",
     "RedeemEstimate",
     "RedeemOrder",
     "Region",
     "RsaSigner",
+    "SmartLeverage",
     "StakeOrder",
 ]

@@ -32,6 +32,7 @@ __all__ = [
     "Position",
     "PositionStatus",
     "Product",
+    "ProductStatus",
     "Quote",
     "RedeemEstimate",
     "RedeemOrder",
@@ -85,6 +86,13 @@ class PositionStatus(OpenStrEnum):
     ACTIVE = "Active"
     REDEEMING = "Redeeming"
     SETTLED = "Settled"
+
+
+class ProductStatus(OpenStrEnum):
+    """Whether a product takes new orders."""
+
+    AVAILABLE = "Available"
+    NOT_AVAILABLE = "NotAvailable"
 
 
 # --- results ------------------------------------------------------------------------------
@@ -156,6 +164,9 @@ class OrderAck:
 
     order_id: str
     order_link_id: str
+    #: The Advance Earn category the order was placed in (set by the client from the order;
+    #: ``wait_for_order`` looks the order up there).
+    category: str = attrs.field(default=CATEGORY, metadata=LOCAL)
 
 
 @attrs.frozen(kw_only=True)
@@ -267,6 +278,7 @@ class StakeOrder:
     quote's ``breakeven_price``, while the quote is valid.
     """
 
+    category: ClassVar[str] = CATEGORY
     order_type: ClassVar[OrderType] = OrderType.STAKE
 
     product_id: str = attrs.field(validator=text())
@@ -357,6 +369,7 @@ class RedeemOrder:
     products that can be most of the position. Turn it off only to exit at any price.
     """
 
+    category: ClassVar[str] = CATEGORY
     order_type: ClassVar[OrderType] = OrderType.REDEEM
 
     product_id: str = attrs.field(validator=text())
