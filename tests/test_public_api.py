@@ -18,6 +18,7 @@ from asyncexch.bybit import (
     AdvanceEarn,
     BybitClient,
     DualAssets,
+    DualAssetsOrder,
     RedeemOrder,
     SmartLeverage,
     StakeOrder,
@@ -103,11 +104,13 @@ PUBLIC: dict[str, set[str]] = {
         "DualAssets",
         "DualAssetsDirection",
         "DualAssetsOffer",
+        "DualAssetsOrder",
         "DualAssetsOrderInfo",
         "DualAssetsPosition",
         "DualAssetsProduct",
         "DualAssetsQuote",
         "HmacSigner",
+        "InterestCard",
         "MAINNET",
         "OrderAck",
         "OrderBatchReport",
@@ -272,6 +275,12 @@ def test_each_advance_earn_category_has_the_calls_design_md_shows(
     assert {"product_id", "order_link_id", "page_size"} <= parameters(category.orders)
     assert {"product_id", "coin", "page_size"} <= parameters(category.positions)
     assert {"order", "timeout"} <= parameters(category.wait_for_order)
+
+
+def test_a_dual_assets_stake_is_built_from_an_offer() -> None:
+    assert {"offer", "amount", "account_type", "now", "margin"} <= parameters(
+        DualAssetsOrder.from_offer
+    )
 
 
 def test_the_limiters_keep_their_documented_parameters() -> None:

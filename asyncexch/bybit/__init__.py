@@ -12,6 +12,7 @@ from ._dual_assets import (
     DualAssetsQuote,
     OrderMode,
 )
+from ._dual_assets_order import DualAssetsOrder, InterestCard
 from ._endpoints import DEFAULT_LIMITS
 from ._hosts import DEMO, MAINNET, REGIONS, TESTNET, Region
 from ._models import (
@@ -47,11 +48,13 @@ __all__ = [
     "DualAssets",
     "DualAssetsDirection",
     "DualAssetsOffer",
+    "DualAssetsOrder",
     "DualAssetsOrderInfo",
     "DualAssetsPosition",
     "DualAssetsProduct",
     "DualAssetsQuote",
     "HmacSigner",
+    "InterestCard",
     "OrderAck",
     "OrderBatchReport",
     "OrderInfo",

@@ -31,6 +31,7 @@ from ..errors import (
 )
 from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES, DualAssets, SmartLeverage
 from ._dual_assets import DualAssetsOrderInfo
+from ._dual_assets_order import DualAssetsOrder
 from ._endpoints import PLACE_ORDER
 from ._errors import may_mean_already_exists
 from ._hosts import TESTNET, Region, base_url_for
@@ -50,8 +51,8 @@ __all__ = ["AdvanceEarn", "BybitClient", "OrderBatchReport"]
 
 logger = logging.getLogger("asyncexch")
 #: An order of any Advance Earn category.
-Order = StakeOrder | RedeemOrder
-_ORDER_TYPES = (StakeOrder, RedeemOrder)
+Order = StakeOrder | RedeemOrder | DualAssetsOrder
+_ORDER_TYPES = (StakeOrder, RedeemOrder, DualAssetsOrder)
 #: How many orderLinkIds whose placement ended unknown a client remembers: a later refusal of
 #: one of them is checked by a lookup, since an earlier attempt may have placed it.
 _REMEMBERED_UNKNOWN = 10_000
@@ -206,7 +207,7 @@ class AdvanceEarn:
         If Bybit says the id already exists (an earlier attempt of this call, or an earlier
         call with the same order object or intent key), the existing order is looked up in
         the order's category and its acknowledgement returned when it is the same order
-        (product, type, amount);
+        (product, type, amount, and a DualAssets stake's direction);
         :class:`OrderAlreadyExists` when it is a different one. When the venue's state stays
         unknown after every attempt, :class:`OrderStatusUnknown` is raised: placing the same
         order object again is safe and tells the truth.
@@ -332,7 +333,7 @@ class AdvanceEarn:
         if not isinstance(order, _ORDER_TYPES):
             raise InvalidRequest(
                 "order",
-                f"must be a StakeOrder or RedeemOrder, got {order!r}",
+                f"must be a StakeOrder, RedeemOrder or DualAssetsOrder, got {order!r}",
             )
         placing = _Placing(self._clock, on_sent)
         key = (order.category, order.order_link_id)
@@ -490,10 +491,17 @@ def _same_order(existing: OrderInfo | DualAssetsOrderInfo, order: Order) -> bool
 
     The product and the order type must match, and the amount, which Bybit records as the
     order's amount for a stake and the position's staked amount for a redeem (never the
-    estimate). Bybit's order list does not name a redeem's position: a redeem built without
-    the staked amount (``RedeemOrder.from_estimate`` without ``amount``) matches on product
-    and type alone.
+    estimate), and a DualAssets stake's direction when Bybit names it. Bybit's order list
+    does not name a redeem's position: a redeem built without the staked amount
+    (``RedeemOrder.from_estimate`` without ``amount``) matches on product and type alone.
     """
     if existing.product_id != order.product_id or existing.order_type != order.order_type:
+        return False
+    if (
+        isinstance(order, DualAssetsOrder)
+        and isinstance(existing, DualAssetsOrderInfo)
+        and existing.direction is not None
+        and existing.direction != order.direction
+    ):
         return False
     return order.amount is None or existing.amount == order.amount
