@@ -28,12 +28,45 @@ from asyncexch.bybit import (
     SmartLeverage,
 )
 from tests.builders.bybit import ORDER, POSITION, PRODUCT, QUOTE, SERVER_MS, ok
-from tests.bybit.test_advance_earn import PRODUCT_ITEM, QUOTE_RESULT, order_item
-from tests.bybit.test_dual_assets import ORDER_RESULT, POSITION_RESULT, PRODUCT_RESULT
-from tests.bybit.test_dual_assets import QUOTE_RESULT as DA_QUOTE
+from tests.builders.dual_assets import ORDER_RESULT, POSITION_RESULT, PRODUCT_RESULT
+from tests.builders.dual_assets import QUOTE_RESULT as DA_QUOTE
 
 MakeClient = Callable[..., BybitClient]
 UTC = timezone.utc
+#: SmartLeverage's answers, as its docs' examples write them (smart-lvg/*.mdx).
+PRODUCT_ITEM: dict[str, Any] = {
+    "category": "SmartLeverage",
+    "productId": "12999",
+    "investCoin": "USDT",
+    "underlyingAsset": "BTC",
+    "direction": "Long",
+    "leverage": "10",
+    "duration": "7d",
+    "minPurchaseAmount": "10",
+    "remainingAmount": "9994748366.907",
+    "orderPrecisionDigital": 4,
+}
+QUOTE_RESULT: dict[str, Any] = {
+    "category": "SmartLeverage",
+    "productId": "12999",
+    "breakevenPrice": "68650.62",
+    "expireAt": "1775036984839",
+    "maxInvestmentAmount": "1000",
+    "currentPrice": "68403.67",
+}
+
+
+def order_item(order_id: str, status: str) -> dict[str, Any]:
+    return {
+        "orderId": order_id,
+        "orderLinkId": f"link-{order_id}",
+        "productId": "12999",
+        "category": "SmartLeverage",
+        "orderType": "Stake",
+        "amount": "100",
+        "createdTime": "1775038326000",
+        "status": status,
+    }
 
 
 def result(text: str) -> dict[str, Any]:
