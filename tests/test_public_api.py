@@ -102,6 +102,7 @@ PUBLIC: dict[str, set[str]] = {
         "DEMO",
         "Direction",
         "DualAssets",
+        "DualAssetsAck",
         "DualAssetsDirection",
         "DualAssetsOffer",
         "DualAssetsOrder",

@@ -4,6 +4,7 @@ from ._auth import HmacSigner, RsaSigner
 from ._categories import DualAssets, SmartLeverage
 from ._client import AdvanceEarn, BybitClient, OrderBatchReport
 from ._dual_assets import (
+    DualAssetsAck,
     DualAssetsDirection,
     DualAssetsOffer,
     DualAssetsOrderInfo,
@@ -46,6 +47,7 @@ __all__ = [
     "BybitVenue",
     "Direction",
     "DualAssets",
+    "DualAssetsAck",
     "DualAssetsDirection",
     "DualAssetsOffer",
     "DualAssetsOrder",

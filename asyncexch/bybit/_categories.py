@@ -26,6 +26,7 @@ from ._dual_assets import (
     CATEGORY as DUAL_ASSETS,
 )
 from ._dual_assets import (
+    DualAssetsAck,
     DualAssetsOrderInfo,
     DualAssetsPosition,
     DualAssetsProduct,
@@ -64,6 +65,11 @@ class _Listed(Protocol):
     def product_id(self) -> str: ...
 
 
+class _Acknowledged(Protocol):
+    @property
+    def order_id(self) -> str: ...
+
+
 class _Ordered(Protocol):
     @property
     def order_id(self) -> str: ...
@@ -78,24 +84,26 @@ class _Ordered(Protocol):
 ProductT = TypeVar("ProductT", bound=_Listed)
 InfoT = TypeVar("InfoT", bound=_Ordered)
 PositionT = TypeVar("PositionT")
+AckT = TypeVar("AckT", bound=_Acknowledged)
 
 
 @attrs.frozen
-class _Shapes(Generic[ProductT, InfoT, PositionT]):
-    """One category: its name, and the shared endpoints reading its products, orders and
-    positions."""
+class _Shapes(Generic[ProductT, InfoT, PositionT, AckT]):
+    """One category: its name, the shared endpoints reading its products, orders and
+    positions, and the type of its acknowledgements."""
 
     category: str
     product: Endpoint[Page[ProductT]]
     order: Endpoint[Page[InfoT]]
     position: Endpoint[Page[PositionT]]
+    ack: type[AckT]
 
 
-class _AdvanceCategory(Generic[ProductT, InfoT, PositionT]):
+class _AdvanceCategory(Generic[ProductT, InfoT, PositionT, AckT]):
     """What every Advance Earn category has: products, orders, positions, and waiting for an
     order to be done."""
 
-    def __init__(self, session: Session, shapes: _Shapes[ProductT, InfoT, PositionT]) -> None:
+    def __init__(self, session: Session, shapes: _Shapes[ProductT, InfoT, PositionT, AckT]) -> None:
         self._session = session
         self._clock = session.clock
         self._shapes = shapes
@@ -154,7 +162,7 @@ class _AdvanceCategory(Generic[ProductT, InfoT, PositionT]):
 
     async def wait_for_order(
         self,
-        order: OrderAck | str,
+        order: AckT | str,
         *,
         timeout: float = 60.0,
         poll_interval: float = 1.0,
@@ -165,12 +173,18 @@ class _AdvanceCategory(Generic[ProductT, InfoT, PositionT]):
         order-info rate limit like every other call. Raises :class:`OrderWaitTimeout`
         (carrying the last state seen) after ``timeout`` seconds.
         """
-        if isinstance(order, OrderAck) and order.category != self.category:
+        if isinstance(order, str):
+            order_id = _TEXT.at("order", order)
+        elif isinstance(order, self._shapes.ack):
+            order_id = order.order_id
+        else:
+            # Another category's acknowledgement (the types refuse it; a caller without them
+            # is told here, before anything is sent).
             raise InvalidRequest(
-                "order", f"is a {order.category} order; this waits for {self.category} orders"
+                "order",
+                f"must be a {self.category} acknowledgement ({self._shapes.ack.__name__}) or "
+                f"an order id, got {order!r}",
             )
-        order_id = order.order_id if isinstance(order, OrderAck) else order
-        _TEXT.at("order", order_id)
         seconds(allow_zero=True).at("timeout", timeout)
         seconds().at("poll_interval", poll_interval)
         deadline = self._clock.monotonic() + timeout
@@ -256,7 +270,7 @@ class _AdvanceCategory(Generic[ProductT, InfoT, PositionT]):
             seen.add(cursor)
 
 
-class SmartLeverage(_AdvanceCategory[Product, OrderInfo, Position]):
+class SmartLeverage(_AdvanceCategory[Product, OrderInfo, Position, OrderAck]):
     """Advance Earn, category SmartLeverage: leveraged products with a fixed direction.
 
     ``bybit.advance_earn``'s own ``products``, ``quote``, ``orders``, ``positions`` and
@@ -264,7 +278,7 @@ class SmartLeverage(_AdvanceCategory[Product, OrderInfo, Position]):
     """
 
     def __init__(self, session: Session) -> None:
-        super().__init__(session, _Shapes(SMART_LEVERAGE, PRODUCT, ORDER, POSITION))
+        super().__init__(session, _Shapes(SMART_LEVERAGE, PRODUCT, ORDER, POSITION, OrderAck))
 
     async def quote(self, product_id: str) -> Quote:
         """The product's current quote: ``current_price`` and, if quoted, ``breakeven_price``.
@@ -320,7 +334,9 @@ class SmartLeverage(_AdvanceCategory[Product, OrderInfo, Position]):
 _DUAL_QUOTE = read_as(QUOTE, QuoteBoard)
 
 
-class DualAssets(_AdvanceCategory[DualAssetsProduct, DualAssetsOrderInfo, DualAssetsPosition]):
+class DualAssets(
+    _AdvanceCategory[DualAssetsProduct, DualAssetsOrderInfo, DualAssetsPosition, DualAssetsAck]
+):
     """Advance Earn, category DualAssets: stake one coin at a quoted target price, and end in
     it or in the pair's other coin, by where the market settles against the target.
 
@@ -335,6 +351,7 @@ class DualAssets(_AdvanceCategory[DualAssetsProduct, DualAssetsOrderInfo, DualAs
                 read_as(PRODUCT, Page[DualAssetsProduct]),
                 read_as(ORDER, Page[DualAssetsOrderInfo]),
                 read_as(POSITION, Page[DualAssetsPosition]),
+                DualAssetsAck,
             ),
         )
 

@@ -6,7 +6,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import attrs
 import httpx
@@ -30,7 +30,7 @@ from ..errors import (
     Outcome,
 )
 from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES, DualAssets, SmartLeverage
-from ._dual_assets import DualAssetsOrderInfo
+from ._dual_assets import DualAssetsAck, DualAssetsOrderInfo
 from ._dual_assets_order import DualAssetsOrder
 from ._endpoints import PLACE_ORDER
 from ._errors import may_mean_already_exists
@@ -53,6 +53,8 @@ logger = logging.getLogger("asyncexch")
 #: An order of any Advance Earn category.
 Order = StakeOrder | RedeemOrder | DualAssetsOrder
 _ORDER_TYPES = (StakeOrder, RedeemOrder, DualAssetsOrder)
+#: The acknowledgement of an order of any Advance Earn category.
+Ack = OrderAck | DualAssetsAck
 #: How many orderLinkIds whose placement ended unknown a client remembers: a later refusal of
 #: one of them is checked by a lookup, since an earlier attempt may have placed it.
 _REMEMBERED_UNKNOWN = 10_000
@@ -164,8 +166,10 @@ class BybitClient(VenueClient):
         return f"<BybitClient {venue!r} base_url={getattr(session, 'base_url', None)!r}>"
 
 
-#: The record of a ``place_orders`` batch: ``OrderBatchReport(len(orders))`` needs no
-#: annotation (a bare ``BatchReport`` cannot tell what its results are).
+#: The record of a ``place_orders`` batch of SmartLeverage orders:
+#: ``OrderBatchReport(len(orders))`` needs no annotation (a bare ``BatchReport`` cannot tell
+#: what its results are). A batch with DualAssets orders takes a
+#: ``BatchReport[OrderAck | DualAssetsAck | ExchangeError]``.
 OrderBatchReport = BatchReport[OrderAck | ExchangeError]
 
 
@@ -199,9 +203,16 @@ class AdvanceEarn:
         ``breakeven_price`` (see :meth:`SmartLeverage.quote`)."""
         return await self.smart_leverage.quote(product_id)
 
-    async def place_order(self, order: Order) -> OrderAck:
+    @overload
+    async def place_order(self, order: StakeOrder | RedeemOrder) -> OrderAck: ...
+
+    @overload
+    async def place_order(self, order: DualAssetsOrder) -> DualAssetsAck: ...
+
+    async def place_order(self, order: Order) -> Ack:
         """Place a stake or redeem order of any category; the acknowledgement of exactly one
-        order, carrying the order's category.
+        order: an :class:`OrderAck` for a SmartLeverage order, a :class:`DualAssetsAck` for a
+        DualAssets one.
 
         Retries reuse ``order.order_link_id``, so the venue never holds two orders for it.
         If Bybit says the id already exists (an earlier attempt of this call, or an earlier
@@ -214,25 +225,47 @@ class AdvanceEarn:
         """
         return await self._place(order, None)
 
+    @overload
+    async def place_orders(
+        self,
+        orders: Iterable[StakeOrder | RedeemOrder],
+        *,
+        on_result: Callable[[int, OrderAck | ExchangeError], None] | None = None,
+        report: OrderBatchReport | None = None,
+    ) -> list[OrderAck | ExchangeError]: ...
+
+    @overload
     async def place_orders(
         self,
         orders: Iterable[Order],
         *,
-        on_result: Callable[[int, OrderAck | ExchangeError], None] | None = None,
-        report: OrderBatchReport | None = None,
-    ) -> list[OrderAck | ExchangeError]:
+        on_result: Callable[[int, Ack | ExchangeError], None] | None = None,
+        report: BatchReport[Ack | ExchangeError] | None = None,
+    ) -> list[Ack | ExchangeError]: ...
+
+    async def place_orders(
+        self,
+        orders: Iterable[Order],
+        *,
+        on_result: Callable[[int, Any], None] | None = None,
+        report: BatchReport[Any] | None = None,
+    ) -> list[OrderAck | ExchangeError] | list[Ack | ExchangeError]:
         """Place many orders concurrently, of one category or mixed; one result per order, in
         the orders' order.
 
-        Each result is the order's :class:`OrderAck` or the :class:`ExchangeError` it ended
-        with; one order's failure does not stop the others. Orders take the rate limit in the
-        order given. ``on_result(index, result)`` is called as each order finishes.
+        Each result is the order's acknowledgement (:class:`OrderAck` or
+        :class:`DualAssetsAck`) or the :class:`ExchangeError` it ended with; one order's
+        failure does not stop the others. Orders take the rate limit in the order given.
+        ``on_result(index, result)`` is called as each order finishes.
 
-        Cancelling the call cancels every order not yet sent; ``report`` (an
-        :data:`OrderBatchReport` of the batch's size) then tells which orders were
-        sent and which finished. Orders sent but unfinished can be placed again, with the same
-        objects, to learn their outcome without creating a second order.
+        Cancelling the call cancels every order not yet sent; ``report`` (a
+        :class:`BatchReport` of the batch's size: an :data:`OrderBatchReport` for
+        SmartLeverage orders) then tells which orders were sent and which finished. Orders
+        sent but unfinished can be placed again, with the same objects, to learn their outcome
+        without creating a second order.
         """
+        # ``Any`` only here: the overloads tie the report's and the callback's result type to
+        # the orders' categories, which one signature cannot say.
         batch = list(orders)
         if report is None:
             report = BatchReport(len(batch))
@@ -247,7 +280,7 @@ class AdvanceEarn:
                 record.sent[index] = True
 
             try:
-                result: OrderAck | ExchangeError = await self._place(batch[index], mark_sent)
+                result: Ack | ExchangeError = await self._place(batch[index], mark_sent)
             except ExchangeError as error:
                 result = error
             record.results[index] = result
@@ -262,32 +295,36 @@ class AdvanceEarn:
 
     @overload
     async def wait_for_order(
-        self, order: str, *, timeout: float = 60.0, poll_interval: float = 1.0
-    ) -> OrderInfo: ...
+        self, order: DualAssetsAck, *, timeout: float = 60.0, poll_interval: float = 1.0
+    ) -> DualAssetsOrderInfo: ...
 
     @overload
     async def wait_for_order(
-        self, order: OrderAck, *, timeout: float = 60.0, poll_interval: float = 1.0
-    ) -> OrderInfo | DualAssetsOrderInfo: ...
+        self, order: OrderAck | str, *, timeout: float = 60.0, poll_interval: float = 1.0
+    ) -> OrderInfo: ...
 
     async def wait_for_order(
         self,
-        order: OrderAck | str,
+        order: Ack | str,
         *,
         timeout: float = 60.0,
         poll_interval: float = 1.0,
     ) -> OrderInfo | DualAssetsOrderInfo:
         """Poll the order until its status is final (Success, Settled or Fail).
 
-        ``order`` is an acknowledgement, whose category says where to look, or a
-        SmartLeverage order id. The result is that category's order info (the category's own
-        ``wait_for_order``, e.g. ``dual_assets.wait_for_order``, says which type statically).
-        Polls go through the order-info rate limit like every other call. Raises
+        ``order`` is an acknowledgement or a SmartLeverage order id. A
+        :class:`DualAssetsAck` is waited for in DualAssets (a :class:`DualAssetsOrderInfo`),
+        an :class:`OrderAck` or an order id in SmartLeverage (an :class:`OrderInfo`). Polls go
+        through the order-info rate limit like every other call. Raises
         :class:`OrderWaitTimeout` (carrying the last state seen) after ``timeout`` seconds.
         """
-        category = order.category if isinstance(order, OrderAck) else self.smart_leverage.category
-        reader = self._reader(category, "order")
-        return await reader.wait_for_order(order, timeout=timeout, poll_interval=poll_interval)
+        if isinstance(order, DualAssetsAck):
+            return await self.dual_assets.wait_for_order(
+                order, timeout=timeout, poll_interval=poll_interval
+            )
+        return await self.smart_leverage.wait_for_order(
+            order, timeout=timeout, poll_interval=poll_interval
+        )
 
     def orders(
         self,
@@ -320,14 +357,7 @@ class AdvanceEarn:
         ``position_ids`` (see :meth:`SmartLeverage.redeem_estimates`)."""
         return await self.smart_leverage.redeem_estimates(position_ids)
 
-    def _reader(self, category: str, field: str) -> SmartLeverage | DualAssets:
-        """The category object of ``category``; a refusal naming ``field`` for any other."""
-        for reader in (self.smart_leverage, self.dual_assets):
-            if reader.category == category:
-                return reader
-        raise InvalidRequest(field, f"is of category {category!r}, which this client lacks")
-
-    async def _place(self, order: Order, on_sent: Callable[[], None] | None) -> OrderAck:
+    async def _place(self, order: Order, on_sent: Callable[[], None] | None) -> Ack:
         """Place ``order`` once, however many attempts it takes; remember its id when the call
         ends without telling whether the venue holds it."""
         if not isinstance(order, _ORDER_TYPES):
@@ -349,7 +379,7 @@ class AdvanceEarn:
         self._maybe_placed.pop(key, None)
         return ack
 
-    async def _acknowledged(self, order: Order, placing: _Placing) -> OrderAck:
+    async def _acknowledged(self, order: Order, placing: _Placing) -> Ack:
         """The acknowledgement of ``order``: the venue's answer, or what a refusal that may
         mean it is placed turns out to be (:meth:`_check_refusal`); never another order's."""
         link = order.order_link_id
@@ -358,7 +388,7 @@ class AdvanceEarn:
         if isinstance(answer, ApiError):
             ack = await self._check_refusal(order, answer, placing.sent_at)
         else:
-            ack = attrs.evolve(answer, category=order.category)
+            ack = _ack_of(order, answer.order_id, answer.order_link_id)
         if ack.order_link_id != link:
             # Not an acknowledgement of this order: what the venue did with it is unknown.
             raise OrderStatusUnknown(
@@ -398,9 +428,7 @@ class AdvanceEarn:
                 raise
             return error
 
-    async def _check_refusal(
-        self, order: Order, refusal: ApiError, sent_at: float | None
-    ) -> OrderAck:
+    async def _check_refusal(self, order: Order, refusal: ApiError, sent_at: float | None) -> Ack:
         """What a refusal of ``order`` means, learned by looking the order up by its id in
         its category.
 
@@ -415,7 +443,7 @@ class AdvanceEarn:
             refusal,
         )
         try:
-            existing = await self._reader(order.category, "order")._find_placed(link)
+            existing = await self._category_of(order)._find_placed(link)
         except ExchangeError as lookup:
             raise OrderStatusUnknown(
                 f"orderLinkId {link} was refused ({refusal}) after an attempt that may have "
@@ -447,11 +475,11 @@ class AdvanceEarn:
                 http_status=refusal.http_status,
             ) from refusal
         logger.info("place_order: orderLinkId %s is already placed as %s", link, existing.order_id)
-        return OrderAck(
-            order_id=existing.order_id,
-            order_link_id=existing.order_link_id,
-            category=order.category,
-        )
+        return _ack_of(order, existing.order_id, existing.order_link_id)
+
+    def _category_of(self, order: Order) -> SmartLeverage | DualAssets:
+        """The category object ``order`` is placed in."""
+        return self.dual_assets if isinstance(order, DualAssetsOrder) else self.smart_leverage
 
     def _remember_unknown(self, key: tuple[str, str]) -> None:
         self._maybe_placed[key] = None
@@ -484,6 +512,12 @@ class _Placing:
             or isinstance(error, OrderStatusUnknown)
             or not isinstance(error, ExchangeError)
         )
+
+
+def _ack_of(order: Order, order_id: str, order_link_id: str) -> Ack:
+    """The acknowledgement of ``order``'s category: the venue's answer is one shape for all."""
+    ack_type = DualAssetsAck if isinstance(order, DualAssetsOrder) else OrderAck
+    return ack_type(order_id=order_id, order_link_id=order_link_id)
 
 
 def _same_order(existing: OrderInfo | DualAssetsOrderInfo, order: Order) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 import attrs
 
@@ -33,6 +34,7 @@ from ._models import (
 )
 
 __all__ = [
+    "DualAssetsAck",
     "DualAssetsDirection",
     "DualAssetsOffer",
     "DualAssetsOrderInfo",
@@ -191,6 +193,22 @@ class DualAssetsQuote:
     def offers(self, direction: DualAssetsDirection | str) -> tuple[DualAssetsOffer, ...]:
         """The offers in ``direction``."""
         return self.buy_low if is_buy_low(direction) else self.sell_high
+
+
+@attrs.frozen(kw_only=True)
+class DualAssetsAck:
+    """The venue accepted a DualAssets order (processing is asynchronous: see
+    ``wait_for_order``).
+
+    Not an ``OrderAck``: ``advance_earn.wait_for_order`` tells the two apart by type, so
+    each waits, statically too, for its own category's order info.
+    """
+
+    #: The Advance Earn category of the order, always ``"DualAssets"``.
+    category: ClassVar[str] = CATEGORY
+
+    order_id: str
+    order_link_id: str
 
 
 @attrs.frozen(kw_only=True)

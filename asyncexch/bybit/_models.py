@@ -160,13 +160,14 @@ class Quote:
 
 @attrs.frozen(kw_only=True)
 class OrderAck:
-    """The venue accepted the order (processing is asynchronous: see ``wait_for_order``)."""
+    """The venue accepted a SmartLeverage order (processing is asynchronous: see
+    ``wait_for_order``). A DualAssets order's acknowledgement is a ``DualAssetsAck``."""
+
+    #: The Advance Earn category of the order, always ``"SmartLeverage"``.
+    category: ClassVar[str] = CATEGORY
 
     order_id: str
     order_link_id: str
-    #: The Advance Earn category the order was placed in (set by the client from the order;
-    #: ``wait_for_order`` looks the order up there).
-    category: str = attrs.field(default=CATEGORY, metadata=LOCAL)
 
 
 @attrs.frozen(kw_only=True)

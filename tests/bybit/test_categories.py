@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 import respx
@@ -18,6 +19,7 @@ from asyncexch import BucketState, InvalidRequest, VirtualClock
 from asyncexch.bybit import (
     BybitClient,
     DualAssets,
+    DualAssetsAck,
     DualAssetsDirection,
     DualAssetsOrderInfo,
     DualAssetsPosition,
@@ -242,11 +244,11 @@ async def test_wait_for_order_looks_in_the_acknowledgements_category(
             da_page(da_order("d-1", "Settled")),
         ]
     )
-    ack = OrderAck(order_id="d-1", order_link_id="link-d-1", category="DualAssets")
+    ack = DualAssetsAck(order_id="d-1", order_link_id="link-d-1")
 
     info = await client.advance_earn.wait_for_order(ack, timeout=10, poll_interval=1)
 
-    assert isinstance(info, DualAssetsOrderInfo)
+    assert type(info) is DualAssetsOrderInfo
     assert info.status is OrderStatus.SUCCESS
     assert [call.request.url.query for call in route.calls] == [
         b"category=DualAssets&limit=1&orderId=d-1"
@@ -271,17 +273,30 @@ async def test_an_order_id_or_a_default_ack_waits_in_smart_leverage(
     }
 
 
-async def test_waiting_refuses_an_ack_of_another_or_an_unknown_category(
+async def test_a_category_refuses_another_categorys_ack_before_sending(
     client: BybitClient, bybit_mock: respx.MockRouter
 ) -> None:
+    """The types refuse it; a caller without them is refused at run time."""
     route = bybit_mock.get(ORDER).mock(return_value=da_page())
-    smart = OrderAck(order_id="s-1", order_link_id="l")
-    with pytest.raises(InvalidRequest, match="SmartLeverage order") as caught:
+    smart: Any = OrderAck(order_id="s-1", order_link_id="l")
+    dual: Any = DualAssetsAck(order_id="d-1", order_link_id="l")
+    with pytest.raises(InvalidRequest) as caught:
         await client.advance_earn.dual_assets.wait_for_order(smart)
-    assert caught.value.field == "order"
-    with pytest.raises(InvalidRequest, match="'DoubleWin'") as caught:
-        await client.advance_earn.wait_for_order(
-            OrderAck(order_id="x", order_link_id="l", category="DoubleWin")
-        )
-    assert caught.value.field == "order"
+    assert (caught.value.field, caught.value.message) == (
+        "order",
+        "must be a DualAssets acknowledgement (DualAssetsAck) or an order id, "
+        "got OrderAck(order_id='s-1', order_link_id='l')",
+    )
+    with pytest.raises(InvalidRequest, match=r"a SmartLeverage acknowledgement \(OrderAck\)"):
+        await client.advance_earn.smart_leverage.wait_for_order(dual)
     assert route.call_count == 0
+
+
+def test_each_ack_names_its_category_and_only_its_ids_are_fields() -> None:
+    smart = OrderAck(order_id="s-1", order_link_id="l")
+    dual: object = DualAssetsAck(order_id="s-1", order_link_id="l")
+    assert (smart.category, DualAssetsAck.category) == ("SmartLeverage", "DualAssets")
+    assert [field.name for field in attrs.fields(DualAssetsAck)] == ["order_id", "order_link_id"]
+    assert [field.name for field in attrs.fields(OrderAck)] == ["order_id", "order_link_id"]
+    assert smart != dual  # the same ids in another category: another acknowledgement
+    assert isinstance(dual, DualAssetsAck) and not isinstance(dual, OrderAck)

@@ -22,6 +22,7 @@ from asyncexch import (
 )
 from asyncexch.bybit import (
     BybitClient,
+    DualAssetsAck,
     DualAssetsDirection,
     DualAssetsOffer,
     DualAssetsOrder,
@@ -346,9 +347,7 @@ async def test_place_order_sends_the_body_and_acknowledges_in_the_category(
     )
     ack = await make_client().advance_earn.place_order(dual_assets_order())
 
-    assert ack == OrderAck(
-        order_id="97f198e9-b14b-4703-b4a6-a4aa06ba1499", order_link_id=LINK, category="DualAssets"
-    )
+    assert ack == DualAssetsAck(order_id="97f198e9-b14b-4703-b4a6-a4aa06ba1499", order_link_id=LINK)
     request = route.calls.last.request
     assert request.content == WIRE_BODY
     assert request.headers["X-BAPI-API-KEY"] == API_KEY
@@ -365,7 +364,7 @@ async def test_already_exists_is_looked_up_in_the_orders_own_category(
 
     ack = await make_client().advance_earn.place_order(order)
 
-    assert (ack.order_link_id, ack.category) == (LINK, "DualAssets")
+    assert ack == DualAssetsAck(order_id=da_info(order)["orderId"], order_link_id=LINK)
     assert lookup.calls.last.request.url.query == (
         b"category=DualAssets&limit=1&orderLinkId=" + LINK.encode()
     )
@@ -400,7 +399,7 @@ async def test_a_lost_answer_is_learned_by_a_lookup_in_the_category(
 
     ack = await make_client().advance_earn.place_order(order)
 
-    assert ack.category == "DualAssets" and ack.order_link_id == order.order_link_id
+    assert ack == DualAssetsAck(order_id=da_info(order)["orderId"], order_link_id=LINK)
     assert [call.request.content for call in place.calls] == [WIRE_BODY, WIRE_BODY]
     assert b"category=DualAssets" in lookup.calls.last.request.url.query
 
@@ -419,16 +418,15 @@ async def test_a_mixed_batch_acknowledges_each_order_in_its_category_then_waits_
     )
     earn = make_client().advance_earn
 
-    results = await earn.place_orders([stake_order(), dual])
+    smart = stake_order()
+    results = await earn.place_orders([smart, dual])
 
-    assert [(r.category, r.order_id) for r in results if isinstance(r, OrderAck)] == [
-        ("SmartLeverage", "id-SmartLeverage"),
-        ("DualAssets", "id-DualAssets"),
-    ]
-    dual_ack = results[1]
-    assert isinstance(dual_ack, OrderAck)
+    smart_ack, dual_ack = results
+    assert smart_ack == OrderAck(order_id="id-SmartLeverage", order_link_id=smart.order_link_id)
+    assert dual_ack == DualAssetsAck(order_id="id-DualAssets", order_link_id=dual.order_link_id)
+    assert isinstance(dual_ack, DualAssetsAck)
     done = await earn.wait_for_order(dual_ack, timeout=5)
-    assert isinstance(done, DualAssetsOrderInfo) and done.order_id == "id-DualAssets"
+    assert type(done) is DualAssetsOrderInfo and done.order_id == "id-DualAssets"
     assert orders_route.calls.last.request.url.query == (
         b"category=DualAssets&limit=1&orderId=id-DualAssets"
     )

@@ -19,10 +19,10 @@ import pytest
 from asyncexch import RateLimit, RetryPolicy
 from asyncexch.bybit import (
     DualAssets,
+    DualAssetsAck,
     DualAssetsDirection,
     DualAssetsOrder,
     DualAssetsOrderInfo,
-    OrderAck,
     OrderStatus,
 )
 from asyncexch.sim import BybitSimulator, Fault, Faults, SimDualAssetsProduct
@@ -87,7 +87,7 @@ async def test_quote_stake_under_faults_exactly_once_then_settle_by_target(
 
         results = await client.advance_earn.place_orders(orders)
 
-        acks = [result for result in results if isinstance(result, OrderAck)]
+        acks = [result for result in results if isinstance(result, DualAssetsAck)]
         assert len(acks) == len(orders), results
         done = await asyncio.gather(
             *(dual.wait_for_order(ack, timeout=30, poll_interval=0.1) for ack in acks)
@@ -102,7 +102,7 @@ async def test_quote_stake_under_faults_exactly_once_then_settle_by_target(
     assert held == Counter(order.order_link_id for order in orders)
     by_link = {order.order_link_id: order for order in sim.dual_assets_orders.values()}
     for order, ack in zip(orders, acks, strict=True):
-        assert (ack.category, ack.order_link_id) == ("DualAssets", order.order_link_id)
+        assert (type(ack), ack.order_link_id) == (DualAssetsAck, order.order_link_id)
         venue = by_link[order.order_link_id]
         assert ack.order_id == venue.order_id
         assert (venue.amount, venue.direction, venue.select_price, venue.apy_e8) == (
