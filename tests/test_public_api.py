@@ -14,7 +14,15 @@ import inspect
 import pytest
 
 from asyncexch import errors
-from asyncexch.bybit import AdvanceEarn, BybitClient, RedeemOrder, StakeOrder
+from asyncexch.bybit import (
+    AdvanceEarn,
+    BybitClient,
+    DualAssets,
+    DualAssetsOrder,
+    RedeemOrder,
+    SmartLeverage,
+    StakeOrder,
+)
 from asyncexch.chainup import ChainupContractClient, ReconcileStatus, TakeOrder, TakeOrderUnknown
 
 PUBLIC: dict[str, set[str]] = {
@@ -93,23 +101,36 @@ PUBLIC: dict[str, set[str]] = {
         "DEFAULT_LIMITS",
         "DEMO",
         "Direction",
+        "DualAssets",
+        "DualAssetsAck",
+        "DualAssetsDirection",
+        "DualAssetsOffer",
+        "DualAssetsOrder",
+        "DualAssetsOrderInfo",
+        "DualAssetsPosition",
+        "DualAssetsProduct",
+        "DualAssetsQuote",
         "HmacSigner",
+        "InterestCard",
         "MAINNET",
         "OrderAck",
         "OrderBatchReport",
         "OrderInfo",
+        "OrderMode",
         "OrderStatus",
         "OrderType",
         "Page",
         "Position",
         "PositionStatus",
         "Product",
+        "ProductStatus",
         "Quote",
         "REGIONS",
         "RedeemEstimate",
         "RedeemOrder",
         "Region",
         "RsaSigner",
+        "SmartLeverage",
         "StakeOrder",
         "TESTNET",
     },
@@ -152,6 +173,10 @@ PUBLIC: dict[str, set[str]] = {
         "Fault",
         "Faults",
         "SimAccount",
+        "SimDualAssetsOffer",
+        "SimDualAssetsOrder",
+        "SimDualAssetsPosition",
+        "SimDualAssetsProduct",
         "SimOrder",
         "SimPosition",
         "SimProduct",
@@ -244,6 +269,23 @@ def test_the_calls_design_md_shows_keep_their_parameters() -> None:
     assert {"unknown"} <= parameters(ChainupContractClient.reconcile)
     assert {member.name for member in ReconcileStatus} == {"PLACED", "NOT_PLACED", "AMBIGUOUS"}
     assert {"code", "message", "venue"} <= parameters(errors.ApiError)
+
+
+@pytest.mark.parametrize("category", [SmartLeverage, DualAssets])
+def test_each_advance_earn_category_has_the_calls_design_md_shows(
+    category: type[SmartLeverage | DualAssets],
+) -> None:
+    assert {"coin", "duration"} <= parameters(category.products)
+    assert {"product_id"} <= parameters(category.quote)
+    assert {"product_id", "order_link_id", "page_size"} <= parameters(category.orders)
+    assert {"product_id", "coin", "page_size"} <= parameters(category.positions)
+    assert {"order", "timeout"} <= parameters(category.wait_for_order)
+
+
+def test_a_dual_assets_stake_is_built_from_an_offer() -> None:
+    assert {"offer", "amount", "account_type", "now", "margin"} <= parameters(
+        DualAssetsOrder.from_offer
+    )
 
 
 def test_the_limiters_keep_their_documented_parameters() -> None:

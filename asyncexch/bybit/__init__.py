@@ -1,7 +1,19 @@
-"""Bybit V5: the Advance Earn (SmartLeverage) API on the asyncexch core."""
+"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets) on the asyncexch core."""
 
 from ._auth import HmacSigner, RsaSigner
+from ._categories import DualAssets, SmartLeverage
 from ._client import AdvanceEarn, BybitClient, OrderBatchReport
+from ._dual_assets import (
+    DualAssetsAck,
+    DualAssetsDirection,
+    DualAssetsOffer,
+    DualAssetsOrderInfo,
+    DualAssetsPosition,
+    DualAssetsProduct,
+    DualAssetsQuote,
+    OrderMode,
+)
+from ._dual_assets_order import DualAssetsOrder, InterestCard
 from ._endpoints import DEFAULT_LIMITS
 from ._hosts import DEMO, MAINNET, REGIONS, TESTNET, Region
 from ._models import (
@@ -15,6 +27,7 @@ from ._models import (
     Position,
     PositionStatus,
     Product,
+    ProductStatus,
     Quote,
     RedeemEstimate,
     RedeemOrder,
@@ -33,20 +46,33 @@ __all__ = [
     "BybitClient",
     "BybitVenue",
     "Direction",
+    "DualAssets",
+    "DualAssetsAck",
+    "DualAssetsDirection",
+    "DualAssetsOffer",
+    "DualAssetsOrder",
+    "DualAssetsOrderInfo",
+    "DualAssetsPosition",
+    "DualAssetsProduct",
+    "DualAssetsQuote",
     "HmacSigner",
+    "InterestCard",
     "OrderAck",
     "OrderBatchReport",
     "OrderInfo",
+    "OrderMode",
     "OrderStatus",
     "OrderType",
     "Page",
     "Position",
     "PositionStatus",
     "Product",
+    "ProductStatus",
     "Quote",
     "RedeemEstimate",
     "RedeemOrder",
     "Region",
     "RsaSigner",
+    "SmartLeverage",
     "StakeOrder",
 ]

@@ -1,27 +1,23 @@
-"""The Bybit client and its Advance Earn (SmartLeverage) API."""
+"""The Bybit client and its Advance Earn API: the categories, and placing their orders."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, overload
 
 import attrs
 import httpx
 
 from .._batch import BatchReport, gather_or_cancel
-from .._clock import Clock, utc
-from .._convert import millis
-from .._endpoint import Endpoint
+from .._clock import Clock
 from .._limits import RateLimit, RateLimiter
 from .._observe import AttemptHook, CallObserver
 from .._proxy import ProxyURL, as_proxy
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
-from .._validators import seconds, text, whole
 from .._venue import Secret, as_secret
 from .._venue_client import VenueClient
 from ..errors import (
@@ -29,20 +25,19 @@ from ..errors import (
     ConfigurationError,
     ExchangeError,
     InvalidRequest,
-    MalformedResponse,
     OrderAlreadyExists,
     OrderStatusUnknown,
-    OrderWaitTimeout,
     Outcome,
 )
-from ._endpoints import ORDER, PLACE_ORDER, POSITION, PRODUCT, QUOTE, REDEEM_ESTIMATE
+from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES, DualAssets, SmartLeverage
+from ._dual_assets import DualAssetsAck, DualAssetsOrderInfo
+from ._dual_assets_order import DualAssetsOrder
+from ._endpoints import PLACE_ORDER
 from ._errors import may_mean_already_exists
 from ._hosts import TESTNET, Region, base_url_for
 from ._models import (
-    CATEGORY,
     OrderAck,
     OrderInfo,
-    Page,
     Position,
     Product,
     Quote,
@@ -55,18 +50,14 @@ from ._venue import BybitVenue
 __all__ = ["AdvanceEarn", "BybitClient", "OrderBatchReport"]
 
 logger = logging.getLogger("asyncexch")
-T = TypeVar("T")
-Order = StakeOrder | RedeemOrder
-#: How often, and how far apart, an order is looked up by its orderLinkId before concluding
-#: that the venue does not hold it (a new order may take a moment to become visible).
-_LOOKUP_TRIES = 4
-_LOOKUP_PAUSE = 0.5
+#: An order of any Advance Earn category.
+Order = StakeOrder | RedeemOrder | DualAssetsOrder
+_ORDER_TYPES = (StakeOrder, RedeemOrder, DualAssetsOrder)
+#: The acknowledgement of an order of any Advance Earn category.
+Ack = OrderAck | DualAssetsAck
 #: How many orderLinkIds whose placement ended unknown a client remembers: a later refusal of
 #: one of them is checked by a lookup, since an earlier attempt may have placed it.
 _REMEMBERED_UNKNOWN = 10_000
-#: The venue's page sizes for orders and positions.
-_PAGE_SIZES = whole(high=20)
-_TEXT = text()
 
 
 class BybitClient(VenueClient):
@@ -156,7 +147,8 @@ class BybitClient(VenueClient):
             owner="BybitClient",
         )
         self._venue = venue
-        #: Advance Earn (SmartLeverage).
+        #: Advance Earn: SmartLeverage (its calls directly, and ``.smart_leverage``) and
+        #: DualAssets (``.dual_assets``).
         self.advance_earn: AdvanceEarn = AdvanceEarn(self.session)
 
     async def sync_clock(self) -> None:
@@ -174,80 +166,106 @@ class BybitClient(VenueClient):
         return f"<BybitClient {venue!r} base_url={getattr(session, 'base_url', None)!r}>"
 
 
-#: The record of a ``place_orders`` batch: ``OrderBatchReport(len(orders))`` needs no
-#: annotation (a bare ``BatchReport`` cannot tell what its results are).
+#: The record of a ``place_orders`` batch of SmartLeverage orders:
+#: ``OrderBatchReport(len(orders))`` needs no annotation (a bare ``BatchReport`` cannot tell
+#: what its results are). A batch with DualAssets orders takes a
+#: ``BatchReport[OrderAck | DualAssetsAck | ExchangeError]``.
 OrderBatchReport = BatchReport[OrderAck | ExchangeError]
 
 
 class AdvanceEarn:
-    """Bybit V5 Advance Earn, category SmartLeverage."""
+    """Bybit V5 Advance Earn: one object per category, and placing any category's orders.
+
+    ``smart_leverage`` and ``dual_assets`` read their category's products, quotes, orders and
+    positions. ``place_order``, ``place_orders`` and ``wait_for_order`` take an order or an
+    acknowledgement of any category. ``products``, ``quote``, ``orders``, ``positions`` and
+    ``redeem_estimates`` here are SmartLeverage's, as they always were.
+    """
 
     def __init__(self, session: Session) -> None:
         self._session = session
         self._clock = session.clock
-        #: The products listed so far, by id: a quote of one carries it (``Quote.product``).
-        self._products: dict[str, Product] = {}
-        self._maybe_placed: OrderedDict[str, None] = OrderedDict()
+        #: Advance Earn, category SmartLeverage.
+        self.smart_leverage: SmartLeverage = SmartLeverage(session)
+        #: Advance Earn, category DualAssets.
+        self.dual_assets: DualAssets = DualAssets(session)
+        #: (category, orderLinkId) of placements whose outcome was left untold.
+        self._maybe_placed: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     async def products(
         self, *, coin: str | None = None, duration: str | None = None
     ) -> list[Product]:
         """The SmartLeverage products, optionally for one underlying ``coin`` (upper case)."""
-        if coin is not None and coin != coin.upper():
-            raise InvalidRequest("coin", f"must be upper case, got {coin!r}")
-        page = await self._session.call(
-            PRODUCT, {"category": CATEGORY, "coin": coin, "duration": duration}
-        )
-        self._products.update((product.product_id, product) for product in page.items)
-        return page.items
+        return await self.smart_leverage.products(coin=coin, duration=duration)
 
     async def quote(self, product_id: str) -> Quote:
-        """The product's current quote: ``current_price`` and, if quoted, ``breakeven_price``.
+        """The SmartLeverage product's current quote: ``current_price`` and, if quoted,
+        ``breakeven_price`` (see :meth:`SmartLeverage.quote`)."""
+        return await self.smart_leverage.quote(product_id)
 
-        The quote knows the venue's clock as this client does, so
-        :meth:`StakeOrder.from_quote` can tell how long its offer stays valid, and carries the
-        product when this client has listed it, so ``from_quote`` can check the amount
-        against the product's minimum and precision.
-        """
-        _TEXT.at("product_id", product_id)
-        quote = await self._session.call(QUOTE, {"category": CATEGORY, "productId": product_id})
-        return attrs.evolve(
-            quote,
-            server_time=self._session.server_time,
-            product=self._products.get(quote.product_id),
-        )
+    @overload
+    async def place_order(self, order: StakeOrder | RedeemOrder) -> OrderAck: ...
 
-    async def place_order(self, order: Order) -> OrderAck:
-        """Place a stake or redeem order; the acknowledgement of exactly one order.
+    @overload
+    async def place_order(self, order: DualAssetsOrder) -> DualAssetsAck: ...
+
+    async def place_order(self, order: Order) -> Ack:
+        """Place a stake or redeem order of any category; the acknowledgement of exactly one
+        order: an :class:`OrderAck` for a SmartLeverage order, a :class:`DualAssetsAck` for a
+        DualAssets one.
 
         Retries reuse ``order.order_link_id``, so the venue never holds two orders for it.
         If Bybit says the id already exists (an earlier attempt of this call, or an earlier
-        call with the same order object or intent key), the existing order is looked up and
-        its acknowledgement returned when it is the same order (product, type, amount);
+        call with the same order object or intent key), the existing order is looked up in
+        the order's category and its acknowledgement returned when it is the same order
+        (product, type, amount, and a DualAssets stake's direction);
         :class:`OrderAlreadyExists` when it is a different one. When the venue's state stays
         unknown after every attempt, :class:`OrderStatusUnknown` is raised: placing the same
         order object again is safe and tells the truth.
         """
         return await self._place(order, None)
 
+    @overload
+    async def place_orders(
+        self,
+        orders: Iterable[StakeOrder | RedeemOrder],
+        *,
+        on_result: Callable[[int, OrderAck | ExchangeError], None] | None = None,
+        report: OrderBatchReport | None = None,
+    ) -> list[OrderAck | ExchangeError]: ...
+
+    @overload
     async def place_orders(
         self,
         orders: Iterable[Order],
         *,
-        on_result: Callable[[int, OrderAck | ExchangeError], None] | None = None,
-        report: OrderBatchReport | None = None,
-    ) -> list[OrderAck | ExchangeError]:
-        """Place many orders concurrently; one result per order, in the orders' order.
+        on_result: Callable[[int, Ack | ExchangeError], None] | None = None,
+        report: BatchReport[Ack | ExchangeError] | None = None,
+    ) -> list[Ack | ExchangeError]: ...
 
-        Each result is the order's :class:`OrderAck` or the :class:`ExchangeError` it ended
-        with; one order's failure does not stop the others. Orders take the rate limit in the
-        order given. ``on_result(index, result)`` is called as each order finishes.
+    async def place_orders(
+        self,
+        orders: Iterable[Order],
+        *,
+        on_result: Callable[[int, Any], None] | None = None,
+        report: BatchReport[Any] | None = None,
+    ) -> list[OrderAck | ExchangeError] | list[Ack | ExchangeError]:
+        """Place many orders concurrently, of one category or mixed; one result per order, in
+        the orders' order.
 
-        Cancelling the call cancels every order not yet sent; ``report`` (an
-        :data:`OrderBatchReport` of the batch's size) then tells which orders were
-        sent and which finished. Orders sent but unfinished can be placed again, with the same
-        objects, to learn their outcome without creating a second order.
+        Each result is the order's acknowledgement (:class:`OrderAck` or
+        :class:`DualAssetsAck`) or the :class:`ExchangeError` it ended with; one order's
+        failure does not stop the others. Orders take the rate limit in the order given.
+        ``on_result(index, result)`` is called as each order finishes.
+
+        Cancelling the call cancels every order not yet sent; ``report`` (a
+        :class:`BatchReport` of the batch's size: an :data:`OrderBatchReport` for
+        SmartLeverage orders) then tells which orders were sent and which finished. Orders
+        sent but unfinished can be placed again, with the same objects, to learn their outcome
+        without creating a second order.
         """
+        # ``Any`` only here: the overloads tie the report's and the callback's result type to
+        # the orders' categories, which one signature cannot say.
         batch = list(orders)
         if report is None:
             report = BatchReport(len(batch))
@@ -262,7 +280,7 @@ class AdvanceEarn:
                 record.sent[index] = True
 
             try:
-                result: OrderAck | ExchangeError = await self._place(batch[index], mark_sent)
+                result: Ack | ExchangeError = await self._place(batch[index], mark_sent)
             except ExchangeError as error:
                 result = error
             record.results[index] = result
@@ -275,48 +293,38 @@ class AdvanceEarn:
         await gather_or_cancel([place(index) for index in range(len(batch))])
         return [result for result in record.results if result is not None]
 
+    @overload
+    async def wait_for_order(
+        self, order: DualAssetsAck, *, timeout: float = 60.0, poll_interval: float = 1.0
+    ) -> DualAssetsOrderInfo: ...
+
+    @overload
+    async def wait_for_order(
+        self, order: OrderAck | str, *, timeout: float = 60.0, poll_interval: float = 1.0
+    ) -> OrderInfo: ...
+
     async def wait_for_order(
         self,
-        order: OrderAck | str,
+        order: Ack | str,
         *,
         timeout: float = 60.0,
         poll_interval: float = 1.0,
-    ) -> OrderInfo:
+    ) -> OrderInfo | DualAssetsOrderInfo:
         """Poll the order until its status is final (Success, Settled or Fail).
 
-        ``order`` is an acknowledgement or an order id. Polls go through the order-info rate
-        limit like every other call. Raises :class:`OrderWaitTimeout` (carrying the last state
-        seen) after ``timeout`` seconds.
+        ``order`` is an acknowledgement or a SmartLeverage order id. A
+        :class:`DualAssetsAck` is waited for in DualAssets (a :class:`DualAssetsOrderInfo`),
+        an :class:`OrderAck` or an order id in SmartLeverage (an :class:`OrderInfo`). Polls go
+        through the order-info rate limit like every other call. Raises
+        :class:`OrderWaitTimeout` (carrying the last state seen) after ``timeout`` seconds.
         """
-        order_id = order.order_id if isinstance(order, OrderAck) else order
-        _TEXT.at("order", order_id)
-        seconds(allow_zero=True).at("timeout", timeout)
-        seconds().at("poll_interval", poll_interval)
-        deadline = self._clock.monotonic() + timeout
-        last: OrderInfo | None = None
-        while True:
-            remaining = deadline - self._clock.monotonic()
-            if remaining > 0:
-                poll = asyncio.ensure_future(self._find(order_id=order_id))
-                expiry = asyncio.ensure_future(self._clock.sleep(remaining))
-                try:
-                    await asyncio.wait((poll, expiry), return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    expiry.cancel()
-                    if not poll.done():
-                        poll.cancel()
-                        await asyncio.gather(poll, return_exceptions=True)
-                if not poll.cancelled():
-                    last = poll.result() or last
-                if last is not None and last.status.is_terminal:
-                    return last
-                remaining = deadline - self._clock.monotonic()
-            if remaining <= 0:
-                state = "never found" if last is None else f"still {last.status}"
-                raise OrderWaitTimeout(
-                    f"order {order_id} {state} after {timeout} s", last_seen=last
-                )
-            await self._clock.sleep(min(poll_interval, remaining))
+        if isinstance(order, DualAssetsAck):
+            return await self.dual_assets.wait_for_order(
+                order, timeout=timeout, poll_interval=poll_interval
+            )
+        return await self.smart_leverage.wait_for_order(
+            order, timeout=timeout, poll_interval=poll_interval
+        )
 
     def orders(
         self,
@@ -328,65 +336,37 @@ class AdvanceEarn:
         end_time: datetime | None = None,
         page_size: int = 20,
     ) -> AsyncIterator[OrderInfo]:
-        """Orders, newest first, fetched a page at a time as you iterate."""
-        _PAGE_SIZES.at("page_size", page_size)
-        return self._paged(
-            ORDER,
-            {
-                "productId": product_id,
-                "orderId": order_id,
-                "orderLinkId": order_link_id,
-                "startTime": _millis(start_time),
-                "endTime": _millis(end_time),
-            },
-            page_size,
+        """SmartLeverage orders, newest first, fetched a page at a time as you iterate."""
+        return self.smart_leverage.orders(
+            product_id=product_id,
+            order_id=order_id,
+            order_link_id=order_link_id,
+            start_time=start_time,
+            end_time=end_time,
+            page_size=page_size,
         )
 
     def positions(
         self, *, product_id: str | None = None, coin: str | None = None, page_size: int = 20
     ) -> AsyncIterator[Position]:
-        """Positions, fetched a page at a time as you iterate."""
-        _PAGE_SIZES.at("page_size", page_size)
-        return self._paged(POSITION, {"productId": product_id, "coin": coin}, page_size)
+        """SmartLeverage positions, fetched a page at a time as you iterate."""
+        return self.smart_leverage.positions(product_id=product_id, coin=coin, page_size=page_size)
 
     async def redeem_estimates(self, position_ids: Sequence[str]) -> list[RedeemEstimate]:
-        """What redeeming each position would pay now, in the order of ``position_ids``.
+        """What redeeming each SmartLeverage position would pay now, in the order of
+        ``position_ids`` (see :meth:`SmartLeverage.redeem_estimates`)."""
+        return await self.smart_leverage.redeem_estimates(position_ids)
 
-        Bybit takes at most 5 ids per request; more are split into concurrent requests. Each
-        estimate is stamped with ``fetched_at`` for :meth:`RedeemOrder.from_estimate`.
-        """
-        ids = list(position_ids)
-        if not ids:
-            raise InvalidRequest("position_ids", "must not be empty")
-        for position_id in ids:
-            _TEXT.at("position_ids", position_id)
-            if "," in position_id:
-                raise InvalidRequest("position_ids", f"{position_id!r} contains a comma")
-
-        async def chunk(part: list[str]) -> list[RedeemEstimate]:
-            # Stamped before asking: the estimate is at least this old, never younger.
-            fetched_at = utc(self._clock.time())
-            answer = await self._session.call(
-                REDEEM_ESTIMATE, {"category": CATEGORY, "positionIds": ",".join(part)}
-            )
-            return [
-                attrs.evolve(estimate, fetched_at=fetched_at, clock=self._clock)
-                for estimate in answer.items
-            ]
-
-        parts = await gather_or_cancel([chunk(ids[i : i + 5]) for i in range(0, len(ids), 5)])
-        by_id = {estimate.position_id: estimate for part in parts for estimate in part}
-        missing = [position_id for position_id in ids if position_id not in by_id]
-        if missing:
-            raise MalformedResponse(f"redeem estimates are missing for positions {missing}")
-        return [by_id[position_id] for position_id in ids]
-
-    async def _place(self, order: Order, on_sent: Callable[[], None] | None) -> OrderAck:
+    async def _place(self, order: Order, on_sent: Callable[[], None] | None) -> Ack:
         """Place ``order`` once, however many attempts it takes; remember its id when the call
         ends without telling whether the venue holds it."""
-        if not isinstance(order, (StakeOrder, RedeemOrder)):
-            raise InvalidRequest("order", f"must be a StakeOrder or RedeemOrder, got {order!r}")
+        if not isinstance(order, _ORDER_TYPES):
+            raise InvalidRequest(
+                "order",
+                f"must be a StakeOrder, RedeemOrder or DualAssetsOrder, got {order!r}",
+            )
         placing = _Placing(self._clock, on_sent)
+        key = (order.category, order.order_link_id)
         try:
             ack = await self._acknowledged(order, placing)
         except BaseException as error:
@@ -394,12 +374,12 @@ class AdvanceEarn:
             # fate unknown, cancelled, or refused after an attempt that may have placed it):
             # a later refusal of this id is checked by a lookup.
             if placing.left_untold(error):
-                self._remember_unknown(order.order_link_id)
+                self._remember_unknown(key)
             raise
-        self._maybe_placed.pop(order.order_link_id, None)
+        self._maybe_placed.pop(key, None)
         return ack
 
-    async def _acknowledged(self, order: Order, placing: _Placing) -> OrderAck:
+    async def _acknowledged(self, order: Order, placing: _Placing) -> Ack:
         """The acknowledgement of ``order``: the venue's answer, or what a refusal that may
         mean it is placed turns out to be (:meth:`_check_refusal`); never another order's."""
         link = order.order_link_id
@@ -408,7 +388,7 @@ class AdvanceEarn:
         if isinstance(answer, ApiError):
             ack = await self._check_refusal(order, answer, placing.sent_at)
         else:
-            ack = answer
+            ack = _ack_of(order, answer.order_id, answer.order_link_id)
         if ack.order_link_id != link:
             # Not an acknowledgement of this order: what the venue did with it is unknown.
             raise OrderStatusUnknown(
@@ -424,7 +404,7 @@ class AdvanceEarn:
         """The venue's answer to ``order``: its acknowledgement, or a refusal to check by a
         lookup (one after an attempt that may have placed the order, or one that may mean its
         id exists already). Any other failure is raised."""
-        link = order.order_link_id
+        key = (order.category, order.order_link_id)
         try:
             return await self._session.call(
                 PLACE_ORDER,
@@ -443,15 +423,14 @@ class AdvanceEarn:
             return cause
         except ApiError as error:
             if error.outcome is not Outcome.FAILED or not (
-                link in self._maybe_placed or may_mean_already_exists(error)
+                key in self._maybe_placed or may_mean_already_exists(error)
             ):
                 raise
             return error
 
-    async def _check_refusal(
-        self, order: Order, refusal: ApiError, sent_at: float | None
-    ) -> OrderAck:
-        """What a refusal of ``order`` means, learned by looking the order up by its id.
+    async def _check_refusal(self, order: Order, refusal: ApiError, sent_at: float | None) -> Ack:
+        """What a refusal of ``order`` means, learned by looking the order up by its id in
+        its category.
 
         Found and the same order: it is placed (its acknowledgement). Found and another
         order: :class:`OrderAlreadyExists`. Not found: the refusal as it came, unless the
@@ -464,7 +443,7 @@ class AdvanceEarn:
             refusal,
         )
         try:
-            existing = await self._find_placed(link)
+            existing = await self._category_of(order)._find_placed(link)
         except ExchangeError as lookup:
             raise OrderStatusUnknown(
                 f"orderLinkId {link} was refused ({refusal}) after an attempt that may have "
@@ -477,10 +456,11 @@ class AdvanceEarn:
             if isinstance(refusal, OrderAlreadyExists):
                 raise OrderStatusUnknown(
                     f"Bybit says orderLinkId {link} exists ({refusal}), but no order with it "
-                    f"was found in {_LOOKUP_TRIES} lookups over "
-                    f"{(_LOOKUP_TRIES - 1) * _LOOKUP_PAUSE:g} s. Check the order history "
-                    f"(orders(order_link_id={link!r}), or Bybit's Earn order page) before "
-                    "acting; placing the same order object again is safe and tells the truth",
+                    f"was found in {LOOKUP_TRIES} lookups over "
+                    f"{(LOOKUP_TRIES - 1) * LOOKUP_PAUSE:g} s. Check the order history "
+                    f"(orders(order_link_id={link!r}) of category {order.category}, or "
+                    "Bybit's Earn order page) before acting; placing the same order object "
+                    "again is safe and tells the truth",
                     request=order,
                     sent_at=sent_at,
                 ) from refusal
@@ -495,55 +475,17 @@ class AdvanceEarn:
                 http_status=refusal.http_status,
             ) from refusal
         logger.info("place_order: orderLinkId %s is already placed as %s", link, existing.order_id)
-        return OrderAck(order_id=existing.order_id, order_link_id=existing.order_link_id)
+        return _ack_of(order, existing.order_id, existing.order_link_id)
 
-    def _remember_unknown(self, order_link_id: str) -> None:
-        self._maybe_placed[order_link_id] = None
-        self._maybe_placed.move_to_end(order_link_id)
+    def _category_of(self, order: Order) -> SmartLeverage | DualAssets:
+        """The category object ``order`` is placed in."""
+        return self.dual_assets if isinstance(order, DualAssetsOrder) else self.smart_leverage
+
+    def _remember_unknown(self, key: tuple[str, str]) -> None:
+        self._maybe_placed[key] = None
+        self._maybe_placed.move_to_end(key)
         while len(self._maybe_placed) > _REMEMBERED_UNKNOWN:
             self._maybe_placed.popitem(last=False)
-
-    async def _find_placed(self, order_link_id: str) -> OrderInfo | None:
-        """The order placed under ``order_link_id``, allowing it a moment to become visible."""
-        for attempt in range(_LOOKUP_TRIES):
-            found = await self._find(order_link_id=order_link_id)
-            if found is not None:
-                return found
-            if attempt < _LOOKUP_TRIES - 1:
-                await self._clock.sleep(_LOOKUP_PAUSE)
-        return None
-
-    async def _find(
-        self, *, order_id: str | None = None, order_link_id: str | None = None
-    ) -> OrderInfo | None:
-        page = await self._session.call(
-            ORDER,
-            {"category": CATEGORY, "orderId": order_id, "orderLinkId": order_link_id, "limit": 1},
-            label=f"orderLinkId={order_link_id}" if order_link_id else f"orderId={order_id}",
-        )
-        for info in page.items:
-            if (order_id is None or info.order_id == order_id) and (
-                order_link_id is None or info.order_link_id == order_link_id
-            ):
-                return info
-        return None
-
-    async def _paged(
-        self, endpoint: Endpoint[Page[T]], filters: dict[str, object], page_size: int
-    ) -> AsyncIterator[T]:
-        cursor = ""
-        seen: set[str] = set()
-        while True:
-            params = {"category": CATEGORY, **filters, "limit": page_size, "cursor": cursor or None}
-            page = await self._session.call(endpoint, params)
-            for item in page.items:
-                yield item
-            cursor = page.next_page_cursor
-            if not cursor or not page.items:
-                return
-            if cursor in seen:
-                raise MalformedResponse(f"{endpoint.path}: the cursor {cursor!r} repeats")
-            seen.add(cursor)
 
 
 @attrs.define
@@ -572,23 +514,28 @@ class _Placing:
         )
 
 
-def _same_order(existing: OrderInfo, order: Order) -> bool:
+def _ack_of(order: Order, order_id: str, order_link_id: str) -> Ack:
+    """The acknowledgement of ``order``'s category: the venue's answer is one shape for all."""
+    ack_type = DualAssetsAck if isinstance(order, DualAssetsOrder) else OrderAck
+    return ack_type(order_id=order_id, order_link_id=order_link_id)
+
+
+def _same_order(existing: OrderInfo | DualAssetsOrderInfo, order: Order) -> bool:
     """Whether the order Bybit holds under the id is the one asked for.
 
     The product and the order type must match, and the amount, which Bybit records as the
     order's amount for a stake and the position's staked amount for a redeem (never the
-    estimate). Bybit's order list does not name a redeem's position: a redeem built without
-    the staked amount (``RedeemOrder.from_estimate`` without ``amount``) matches on product
-    and type alone.
+    estimate), and a DualAssets stake's direction when Bybit names it. Bybit's order list
+    does not name a redeem's position: a redeem built without the staked amount
+    (``RedeemOrder.from_estimate`` without ``amount``) matches on product and type alone.
     """
     if existing.product_id != order.product_id or existing.order_type != order.order_type:
         return False
+    if (
+        isinstance(order, DualAssetsOrder)
+        and isinstance(existing, DualAssetsOrderInfo)
+        and existing.direction is not None
+        and existing.direction != order.direction
+    ):
+        return False
     return order.amount is None or existing.amount == order.amount
-
-
-def _millis(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        raise InvalidRequest("time", "must be timezone-aware")
-    return millis(moment)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from .._endpoint import Endpoint
 from .._limits import RateLimit
 from ._models import EstimateList, MarketTime, OrderAck, OrderInfo, Page, Position, Product, Quote
@@ -16,7 +18,10 @@ __all__ = [
     "QUOTE",
     "REDEEM_ESTIMATE",
     "SERVER_TIME",
+    "read_as",
 ]
+
+T = TypeVar("T")
 
 #: Per UID per endpoint unless in IP_BUCKETS; rolling 1-second windows (IP: 5 s).
 DEFAULT_LIMITS = {
@@ -71,3 +76,19 @@ REDEEM_ESTIMATE = Endpoint(
     EstimateList,
     buckets=("redeem_estimate", "ip"),
 )
+
+
+def read_as(endpoint: Endpoint[Any], result: type[T]) -> Endpoint[T]:
+    """``endpoint`` with its answer read as ``result``: every Advance Earn category shares the
+    paths, and so the rate-limit buckets, and ``category`` decides the shape of the answer."""
+    return Endpoint(
+        endpoint.name,
+        endpoint.method,
+        endpoint.path,
+        result,
+        signed=endpoint.signed,
+        buckets=endpoint.buckets,
+        cost=endpoint.cost,
+        idempotent=endpoint.idempotent,
+        changes_state=endpoint.changes_state,
+    )

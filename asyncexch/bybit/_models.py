@@ -32,6 +32,7 @@ __all__ = [
     "Position",
     "PositionStatus",
     "Product",
+    "ProductStatus",
     "Quote",
     "RedeemEstimate",
     "RedeemOrder",
@@ -85,6 +86,13 @@ class PositionStatus(OpenStrEnum):
     ACTIVE = "Active"
     REDEEMING = "Redeeming"
     SETTLED = "Settled"
+
+
+class ProductStatus(OpenStrEnum):
+    """Whether a product takes new orders."""
+
+    AVAILABLE = "Available"
+    NOT_AVAILABLE = "NotAvailable"
 
 
 # --- results ------------------------------------------------------------------------------
@@ -152,7 +160,11 @@ class Quote:
 
 @attrs.frozen(kw_only=True)
 class OrderAck:
-    """The venue accepted the order (processing is asynchronous: see ``wait_for_order``)."""
+    """The venue accepted a SmartLeverage order (processing is asynchronous: see
+    ``wait_for_order``). A DualAssets order's acknowledgement is a ``DualAssetsAck``."""
+
+    #: The Advance Earn category of the order, always ``"SmartLeverage"``.
+    category: ClassVar[str] = CATEGORY
 
     order_id: str
     order_link_id: str
@@ -267,6 +279,7 @@ class StakeOrder:
     quote's ``breakeven_price``, while the quote is valid.
     """
 
+    category: ClassVar[str] = CATEGORY
     order_type: ClassVar[OrderType] = OrderType.STAKE
 
     product_id: str = attrs.field(validator=text())
@@ -357,6 +370,7 @@ class RedeemOrder:
     products that can be most of the position. Turn it off only to exit at any price.
     """
 
+    category: ClassVar[str] = CATEGORY
     order_type: ClassVar[OrderType] = OrderType.REDEEM
 
     product_id: str = attrs.field(validator=text())

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 import cattrs
 import httpx
 
-from .._convert import make_converter
+from .._convert import make_converter, optional
 from .._decimals import plain
 from .._endpoint import Endpoint
 from .._limits import RateLimit
@@ -100,6 +100,10 @@ def _make_converter() -> cattrs.Converter:
         )
 
     converter.register_structure_hook_func(is_optional_enum, optional_enum)
+    # Bybit writes "" for a number it does not have yet (a DualAssets order's APYs).
+    converter.register_structure_hook(
+        int | None, optional(lambda value, _: converter.structure(value, int))
+    )
     return converter
 
 

@@ -3,9 +3,11 @@
 ``tests.builders.bybit`` and ``tests.builders.chainup`` hold, for their venue, the test
 credentials, the endpoint paths as the venue documents them (written out here, not taken from
 the package, so a wrong path in the package fails a test), the success and refusal envelopes
-respx serves, and the orders the tests send; ``tests.builders.sim`` the clients wired to a
-simulator (the ``sim_client`` fixture); :func:`raw` here an answer of exact bytes. Fixtures
-live in ``tests/conftest.py``.
+respx serves, and the orders the tests send; ``tests.builders.dual_assets`` Bybit's
+DualAssets answers as its docs write them; ``tests.builders.sim`` the clients wired to a
+simulator (the ``sim_client`` fixture); ``tests.builders.raw_bybit`` hand-signed requests to
+the Bybit simulator; :func:`raw` here an answer of exact bytes. Fixtures live in
+``tests/conftest.py``.
 """
 
 from __future__ import annotations

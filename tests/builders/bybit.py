@@ -1,4 +1,4 @@
-"""Bybit as the tests serve and send it: credentials, paths, envelopes and stake orders."""
+"""Bybit as the tests serve and send it: credentials, paths, envelopes and orders."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from asyncexch.bybit import RedeemOrder, StakeOrder
+from asyncexch.bybit import DualAssetsOrder, RedeemOrder, StakeOrder
 from asyncexch.sim import BybitSimulator
 
 BASE_URL = "https://api.bybit.test"
@@ -94,6 +94,23 @@ def redeem_order(**overrides: Any) -> RedeemOrder:
     }
     fields.update(overrides)
     return RedeemOrder(**fields)
+
+
+def dual_assets_order(**overrides: Any) -> DualAssetsOrder:
+    """The docs' DualAssets stake example (20 USDT in product 36320, BuyLow at 2325, APY
+    857565000 E8, from UNIFIED, its 35-character orderLinkId), with ``overrides``."""
+    fields: dict[str, Any] = {
+        "product_id": "36320",
+        "coin": "USDT",
+        "amount": Decimal("20"),
+        "direction": "BuyLow",
+        "select_price": Decimal("2325"),
+        "apy_e8": 857565000,
+        "account_type": "UNIFIED",
+        "order_link_id": "54b3589b-da55-4b17-acdd-aa75912c9eb",
+    }
+    fields.update(overrides)
+    return DualAssetsOrder(**fields)
 
 
 def sim_stake_order(sim: BybitSimulator, **overrides: Any) -> StakeOrder:

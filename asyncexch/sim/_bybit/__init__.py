@@ -3,10 +3,19 @@
 ``_records`` (products, quotes, accounts, orders, positions, statistics), ``_engine`` (the
 book: quotes, the ``orderLinkId`` rule, stakes, redeems, estimates and settlement; no HTTP,
 time as an argument), ``_render`` (Bybit's JSON) and ``_app`` (:class:`BybitSimulator`:
-routes, the IP ban, authentication, limits, envelopes).
+routes, the IP ban, authentication, limits, envelopes). DualAssets has its own
+``_dual_records``, ``_dual_engine`` (on the book's accounts, prices and rules) and
+``_dual_render``; ``_params`` reads a request's numbers with Bybit's codes.
 """
 
 from ._app import DEFAULT_LIMITS, IP_LIMIT, BybitSimulator
+from ._dual_engine import DualAssetsBook
+from ._dual_records import (
+    SimDualAssetsOffer,
+    SimDualAssetsOrder,
+    SimDualAssetsPosition,
+    SimDualAssetsProduct,
+)
 from ._engine import AdvanceEarnBook
 from ._records import SimAccount, SimOrder, SimPosition, SimProduct, SimQuote, SimStats
 
@@ -15,7 +24,12 @@ __all__ = [
     "IP_LIMIT",
     "AdvanceEarnBook",
     "BybitSimulator",
+    "DualAssetsBook",
     "SimAccount",
+    "SimDualAssetsOffer",
+    "SimDualAssetsOrder",
+    "SimDualAssetsPosition",
+    "SimDualAssetsProduct",
     "SimOrder",
     "SimPosition",
     "SimProduct",

@@ -1,4 +1,5 @@
-"""An offline Bybit V5 Advance Earn (SmartLeverage) exchange, faithful where clients break.
+"""An offline Bybit V5 Advance Earn exchange (SmartLeverage and DualAssets), faithful where
+clients break.
 
 It checks what Bybit checks, in Bybit's order and with Bybit's codes: the IP-wide limit
 (HTTP 403 and a ban), the API key (10003), the timestamp window (10002), the HMAC or RSA
@@ -12,6 +13,13 @@ minutes, no redeem within 60 minutes of settlement (180029). Orders settle async
 the product's duration; a redeem pays the position's value when it settles, or fails when it
 is slippage-protected and the value fell too far. Everything it did is in
 :attr:`BybitSimulator.stats`, ``orders`` and ``positions``.
+
+DualAssets (``category=DualAssets`` on the same paths; rules in ``_dual_engine``): quotes of
+target prices with an APY and an expiry, moving with the market; a stake must name a live
+offer (price and APY), within its maximum, the direction's minimum, precision and quota and
+the balance; it confirms after the settlement delay and, at the end of its term, pays out in
+the base or the quote coin by where the market stands against the target. Its ``orderLinkId``
+rule is SmartLeverage's, in an id space of its own.
 
 Where Bybit's sources disagree the simulator plays each reading: ``redeem_rules="any"``
 (the API page: a redeem's ``amount`` and ``coin`` are optional) or ``"official-tools"``
@@ -28,7 +36,7 @@ import hmac
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -43,7 +51,17 @@ from .._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from .._faults import Fault, Faults
 from .._instant import Instant
 from .._json import dumps
+from . import _dual_render as dual_render
 from . import _render as render
+from ._dual_engine import DualAssetsBook
+from ._dual_records import (
+    DUAL_ASSETS,
+    SimDualAssetsOffer,
+    SimDualAssetsOrder,
+    SimDualAssetsPosition,
+    SimDualAssetsProduct,
+    default_dual_assets_products,
+)
 from ._engine import AdvanceEarnBook
 from ._records import (
     CATEGORY,
@@ -70,7 +88,7 @@ DEFAULT_LIMITS: Mapping[str, tuple[int, float]] = {
 IP_LIMIT = (600, 5.0)
 _LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 T = TypeVar("T")
-_PRICES = {"BTC": Decimal("68403.67"), "ETH": Decimal("3512.40")}
+_PRICES = {"BTC": Decimal("68403.67"), "ETH": Decimal("3512.40"), "XRP": Decimal("1.5275")}
 
 #: An endpoint's handler: the account (``None`` on public endpoints), the parameters (a GET's
 #: query or a POST's JSON body) and the moment; what goes into the envelope's ``result``.
@@ -95,6 +113,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     * ``settlement_delay``: seconds from placement to Success.
     * ``faults``: what goes wrong (:class:`Faults`).
     * ``price_swing``: how far prices move (fraction of the price) over ``price_period`` s.
+    * ``dual_assets_products``: the DualAssets products (by default the docs' ETH and XRP
+      examples and a BTC one; a test that cannot wait days gives one a term like ``"3s"``).
     """
 
     stats: SimStats
@@ -116,6 +136,7 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         prices: Mapping[str, Decimal] | None = None,
         price_swing: float = 0.01,
         price_period: float = 120.0,
+        dual_assets_products: Iterable[SimDualAssetsProduct] | None = None,
     ) -> None:
         _check_options(limits, idempotency, redeem_rules, quote_ttl)
         self.clock: Clock = clock or SystemClock()
@@ -139,6 +160,11 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             idempotency=idempotency,
             duplicate_code=duplicate_code,
             redeem_rules=redeem_rules,
+            dual_assets_products=(
+                default_dual_assets_products()
+                if dual_assets_products is None
+                else dual_assets_products
+            ),
         )
         self.app: Starlette = Starlette(routes=self._routes())
 
@@ -163,6 +189,25 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     def positions(self) -> dict[str, SimPosition]:
         """Every position, by id, settled ones included."""
         return self._book.positions
+
+    @property
+    def dual_assets_products(self) -> dict[str, SimDualAssetsProduct]:
+        """The DualAssets products by id."""
+        return self._dual.products
+
+    @property
+    def dual_assets_orders(self) -> dict[str, SimDualAssetsOrder]:
+        """Every DualAssets stake placed, by id, oldest first."""
+        return self._dual.orders
+
+    @property
+    def dual_assets_positions(self) -> dict[str, SimDualAssetsPosition]:
+        """Every DualAssets position, by id, settled ones included."""
+        return self._dual.positions
+
+    @property
+    def _dual(self) -> DualAssetsBook:
+        return self._book.dual_assets
 
     idempotency: EngineOption[Literal["error", "same_order_id"]] = EngineOption(
         "What a reused ``orderLinkId`` gets: an error, or the first order's id."
@@ -207,6 +252,14 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         quote's breakeven price is accepted until it expires. For tests that build orders
         without asking the exchange over HTTP."""
         return self._book.issue_quote(product_id, self._instant())
+
+    def issue_dual_assets_quote(
+        self, product_id: str
+    ) -> tuple[Decimal, list[SimDualAssetsOffer], list[SimDualAssetsOffer]]:
+        """Quote DualAssets ``product_id`` now, as ``GET .../product-extra-info`` does: the
+        market price, and the BuyLow and SellHigh offers a stake may name until they
+        expire."""
+        return self._dual.issue_quote(product_id, self._instant())
 
     def orders_for(self, api_key: str) -> list[SimOrder]:
         """Every order the key placed, oldest first."""
@@ -367,8 +420,17 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     def _product(
         self, account: SimAccount | None, params: dict[str, Any], at: Instant
     ) -> dict[str, Any]:
-        _category(params)
         coin, duration = params.get("coin"), params.get("duration")
+        if _category(params) == DUAL_ASSETS:
+            return {
+                "category": DUAL_ASSETS,
+                "list": [
+                    dual_render.dual_product_json(product, at.ms)
+                    for product in self.dual_assets_products.values()
+                    if coin in (None, product.base_coin, product.quote_coin)
+                    and duration in (None, product.duration)
+                ],
+            }
         items = [
             render.product_json(product, at.ms)
             for product in self.products.values()
@@ -380,7 +442,10 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     def _quote(
         self, account: SimAccount | None, params: dict[str, Any], at: Instant
     ) -> dict[str, Any]:
-        _category(params)
+        if _category(params) == DUAL_ASSETS:
+            dual = self._dual.find_product(params.get("productId"))
+            current, buy_low, sell_high = self._dual.issue_quote(dual.product_id, at)
+            return dual_render.dual_quote_json(dual.product_id, current, buy_low, sell_high)
         product = self._book.find_product(params.get("productId"))
         return render.quote_json(self._book.issue_quote(product.product_id, at))
 
@@ -389,12 +454,15 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     ) -> dict[str, Any]:
         assert account is not None
         self._book.settle(at)
-        _category(body)
+        category = _category(body)
         link = body.get("orderLinkId")
         if not isinstance(link, str) or not link:
             raise Refused(180019, "empty order link id")
         if not _LINK_ID.fullmatch(link):
             raise Refused(10001, "orderLinkId: at most 36 characters of [A-Za-z0-9_-]")
+        if category == DUAL_ASSETS:
+            stake = self._dual.place(account, link, body, at)
+            return {"orderId": stake.order_id, "orderLinkId": link}
         order = self._book.place(account, link, body, at)
         return {"orderId": order.order_id, "orderLinkId": link}
 
@@ -403,7 +471,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     ) -> dict[str, Any]:
         assert account is not None
         self._book.settle(at)
-        _category(params)
+        if _category(params) == DUAL_ASSETS:
+            return self._dual_orders(account, params)
         selected = [
             order
             for order in self.orders.values()
@@ -424,7 +493,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     ) -> dict[str, Any]:
         assert account is not None
         self._book.settle(at)
-        _category(params)
+        if _category(params) == DUAL_ASSETS:
+            return self._dual_positions(account, params)
         selected = [
             position
             for position in self.positions.values()
@@ -444,7 +514,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     ) -> dict[str, Any]:
         assert account is not None
         self._book.settle(at)
-        _category(params)
+        if _category(params) != CATEGORY:
+            raise Refused(10001, "category must be SmartLeverage")
         ids = [part for part in str(params.get("positionIds", "")).split(",") if part]
         if not 1 <= len(ids) <= 5:
             raise Refused(10001, "positionIds: 1 to 5 ids")
@@ -453,6 +524,45 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             for position_id in ids
         ]
         return {"list": items}
+
+    def _dual_orders(self, account: SimAccount, params: dict[str, Any]) -> dict[str, Any]:
+        selected = [
+            order
+            for order in self.dual_assets_orders.values()
+            if order.uid == account.uid
+            and params.get("orderId") in (None, order.order_id)
+            and params.get("orderLinkId") in (None, order.order_link_id)
+            and params.get("productId") in (None, order.product_id)
+        ]
+        selected.sort(key=lambda order: order.created_ms, reverse=True)
+
+        def order_json(order: SimDualAssetsOrder) -> dict[str, Any]:
+            return dual_render.dual_order_json(self.dual_assets_products[order.product_id], order)
+
+        return _page(selected, params, order_json, DUAL_ASSETS)
+
+    def _dual_positions(self, account: SimAccount, params: dict[str, Any]) -> dict[str, Any]:
+        """The account's active positions (Bybit lists no settled ones)."""
+        products = self.dual_assets_products
+        selected = [
+            position
+            for position in self.dual_assets_positions.values()
+            if position.uid == account.uid
+            and position.status == "Active"
+            and params.get("productId") in (None, position.product_id)
+            and params.get("coin")
+            in (
+                None,
+                products[position.product_id].base_coin,
+                products[position.product_id].quote_coin,
+            )
+        ]
+
+        def position_json(position: SimDualAssetsPosition) -> dict[str, Any]:
+            expected = self._dual.expected_return(position)
+            return dual_render.dual_position_json(products[position.product_id], position, expected)
+
+        return _page(selected, params, position_json, DUAL_ASSETS)
 
 
 def _check_options(
@@ -472,13 +582,19 @@ def _check_options(
         raise ValueError(f"quote_ttl must be > 0 s, got {quote_ttl!r}")
 
 
-def _category(params: Mapping[str, Any]) -> None:
-    if params.get("category") != CATEGORY:
-        raise Refused(10001, "category must be SmartLeverage")
+def _category(params: Mapping[str, Any]) -> str:
+    """The request's category: one of those the simulator serves (10001 otherwise)."""
+    category = params.get("category")
+    if category not in (CATEGORY, DUAL_ASSETS):
+        raise Refused(10001, "category must be SmartLeverage or DualAssets")
+    return str(category)
 
 
 def _page(
-    items: list[T], params: Mapping[str, Any], render_item: Callable[[T], dict[str, Any]]
+    items: list[T],
+    params: Mapping[str, Any],
+    render_item: Callable[[T], dict[str, Any]],
+    category: str = CATEGORY,
 ) -> dict[str, Any]:
     """One page of ``items`` by the request's ``limit`` (1 to 20) and ``cursor``."""
     limit_text, cursor = params.get("limit", "20"), params.get("cursor", "") or "0"
@@ -490,7 +606,7 @@ def _page(
     page = items[start : start + limit]
     more = start + limit < len(items)
     return {
-        "category": CATEGORY,
+        "category": category,
         "nextPageCursor": str(start + limit) if more else "",
         "list": [render_item(item) for item in page],
     }

@@ -20,13 +20,16 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Literal
 
 import attrs
 
 from .._instant import Instant
 from .._refused import Refused
+from ._dual_engine import DualAssetsBook
+from ._dual_records import SimDualAssetsProduct
+from ._params import positive_decimal
 from ._records import (
     SimAccount,
     SimOrder,
@@ -85,6 +88,7 @@ class AdvanceEarnBook:
         idempotency: Literal["error", "same_order_id"] = "error",
         duplicate_code: int = 180025,
         redeem_rules: Literal["any", "official-tools"] = "any",
+        dual_assets_products: Iterable[SimDualAssetsProduct] = (),
     ) -> None:
         self.quote_ttl = quote_ttl
         self.settlement_delay = settlement_delay
@@ -106,6 +110,9 @@ class AdvanceEarnBook:
         self._price_swing = price_swing
         self._price_period = price_period
         self._started = started
+        #: DualAssets: its own products, orders and positions, on this book's accounts,
+        #: prices, statistics and options.
+        self.dual_assets = DualAssetsBook(self, dual_assets_products)
 
     # --- accounts, prices and quotes --------------------------------------------------
 
@@ -162,6 +169,11 @@ class AdvanceEarnBook:
         live[quote.breakeven_price] = quote
         return quote
 
+    def credit(self, uid: str, coin: str, amount: Decimal) -> None:
+        """Pay ``amount`` of ``coin`` into the account of ``uid``."""
+        account = next(a for a in self.accounts.values() if a.uid == uid)
+        account.balances[coin] = account.balances.get(coin, Decimal(0)) + amount
+
     def find_product(self, product_id: object) -> SimProduct:
         """The product a request names (180008 when there is none)."""
         product = self.products.get(str(product_id)) if product_id is not None else None
@@ -183,13 +195,8 @@ class AdvanceEarnBook:
         charset), or answer a reuse of ``link``: the order placed, or the first one."""
         previous = self._by_link.get((account.uid, link))
         if previous is not None:
-            self.stats.duplicates_refused += 1
-            if (
-                self.idempotency == "same_order_id"
-                and at.monotonic - previous.placed_at < _OLD_DEDUPE_WINDOW
-            ):
-                return previous
-            raise Refused(self.duplicate_code, "Order already exists")
+            self.answer_reuse(previous.placed_at, at)
+            return previous
         product = self.find_product(body.get("productId"))
         account_type = body.get("accountType")
         if account_type not in ("FUND", "UNIFIED"):
@@ -204,6 +211,20 @@ class AdvanceEarnBook:
         self.orders[order.order_id] = order
         self._by_link[(account.uid, link)] = order
         return order
+
+    def answer_reuse(self, placed_at: float, at: Instant) -> None:
+        """A reused ``orderLinkId`` (its order placed at monotonic ``placed_at``): counted,
+        then refused with the duplicate code, or, in the older mode within 30 minutes,
+        allowed to answer with the first order (the caller returns it)."""
+        self.stats.duplicates_refused += 1
+        if self.idempotency == "same_order_id" and at.monotonic - placed_at < _OLD_DEDUPE_WINDOW:
+            return
+        raise Refused(self.duplicate_code, "Order already exists")
+
+    def new_order_id(self) -> str:
+        """A fresh order id, in Bybit's UUID shape; one sequence for every category."""
+        number = next(self._ids)
+        return f"{number:08x}-5e1a-4b1d-9a7e-{number:012x}"
 
     def _stake(
         self, account: SimAccount, product: SimProduct, body: Mapping[str, Any], slip: _Slip
@@ -323,9 +344,8 @@ class AdvanceEarnBook:
         **details: Any,
     ) -> SimOrder:
         """A Pending order placed now, due to settle after the settlement delay."""
-        number = next(self._ids)
         return SimOrder(
-            order_id=f"{number:08x}-5e1a-4b1d-9a7e-{number:012x}",
+            order_id=self.new_order_id(),
             order_link_id=slip.link,
             uid=account.uid,
             product_id=product.product_id,
@@ -366,7 +386,7 @@ class AdvanceEarnBook:
 
     def settle(self, at: Instant) -> None:
         """Everything due by ``at``, each at its own time: orders placed, redeems paid,
-        positions matured at their settlement time's price."""
+        positions matured at their settlement time's price; DualAssets' too."""
         for order in self.orders.values():
             if order.status != "Pending" or order.due > at.monotonic:
                 continue
@@ -380,6 +400,7 @@ class AdvanceEarnBook:
                 stake = self.orders[position.order_id]
                 self._pay_out(position, stake, matured)
                 position.status = "Settled"
+        self.dual_assets.settle(at)
 
     def _open_position(self, order: SimOrder, at: Instant) -> None:
         """A stake succeeds: its position opens now and settles after the product's term."""
@@ -421,23 +442,8 @@ class AdvanceEarnBook:
         """Credit the position's value at ``at`` and settle ``order`` (the redeem, or the stake
         at maturity) with its price and profit."""
         value = self.redeem_value(position, at)
-        account = next(a for a in self.accounts.values() if a.uid == position.uid)
         product = self.products[position.product_id]
-        coin = product.invest_coin
-        account.balances[coin] = account.balances.get(coin, Decimal(0)) + value
+        self.credit(position.uid, product.invest_coin, value)
         order.status = "Settled"
         order.settlement_price = self.price(product.underlying_asset, at)
         order.pnl = value - position.amount
-
-
-def positive_decimal(value: object, field: str) -> Decimal:
-    """A positive number sent as a decimal string (10001 otherwise)."""
-    if not isinstance(value, str):
-        raise Refused(10001, f"{field} must be a decimal string")
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise Refused(10001, f"{field} is not a number") from None
-    if not number.is_finite() or number <= 0:
-        raise Refused(10001, f"{field} must be positive")
-    return number

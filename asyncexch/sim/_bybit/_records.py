@@ -21,7 +21,8 @@ __all__ = [
 ]
 
 CATEGORY = "SmartLeverage"
-_DURATION = re.compile(r"([0-9]+)([dh])")
+_DURATION = re.compile(r"([0-9]+)([dhms])")
+_UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000}
 
 
 @attrs.define
@@ -138,8 +139,9 @@ def default_products() -> list[SimProduct]:
 
 
 def duration_ms(duration: str) -> int:
-    """A product's term (``"7d"``, ``"12h"``) in milliseconds; a day when unreadable."""
+    """A product's term (``"7d"``, ``"8h"``; and, for tests that cannot wait that long, the
+    simulator's own ``"30m"`` and ``"5s"``) in milliseconds; a day when unreadable."""
     match = _DURATION.fullmatch(duration)
     if match is None:
         return 86_400_000
-    return int(match[1]) * (86_400_000 if match[2] == "d" else 3_600_000)
+    return int(match[1]) * _UNIT_MS[match[2]]

@@ -1,0 +1,385 @@
+"""Advance Earn by category: one reader per category over the endpoints all categories share.
+
+Bybit serves every Advance Earn category from the same paths, and ``category`` decides the
+shape of each answer. A reader holds one category's shapes (its product, order and position
+types) and reads them through the shared endpoints, so every category shares the paging, the
+converter and the rate-limit buckets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
+
+from .._batch import gather_or_cancel
+from .._clock import utc
+from .._convert import millis
+from .._endpoint import Endpoint
+from .._session import Session
+from .._validators import seconds, text, whole
+from ..errors import InvalidRequest, MalformedResponse, OrderWaitTimeout
+from ._dual_assets import (
+    CATEGORY as DUAL_ASSETS,
+)
+from ._dual_assets import (
+    DualAssetsAck,
+    DualAssetsOrderInfo,
+    DualAssetsPosition,
+    DualAssetsProduct,
+    DualAssetsQuote,
+    QuoteBoard,
+    quote_from_board,
+)
+from ._endpoints import ORDER, POSITION, PRODUCT, QUOTE, REDEEM_ESTIMATE, read_as
+from ._models import (
+    CATEGORY as SMART_LEVERAGE,
+)
+from ._models import (
+    OrderAck,
+    OrderInfo,
+    OrderStatus,
+    Page,
+    Position,
+    Product,
+    Quote,
+    RedeemEstimate,
+)
+
+__all__ = ["DualAssets", "SmartLeverage"]
+
+#: How often, and how far apart, an order is looked up by its orderLinkId before concluding
+#: that the venue does not hold it (a new order may take a moment to become visible).
+LOOKUP_TRIES = 4
+LOOKUP_PAUSE = 0.5
+#: The venue's page sizes for orders and positions.
+_PAGE_SIZES = whole(high=20)
+_TEXT = text()
+
+
+class _Listed(Protocol):
+    @property
+    def product_id(self) -> str: ...
+
+
+class _Acknowledged(Protocol):
+    @property
+    def order_id(self) -> str: ...
+
+
+class _Ordered(Protocol):
+    @property
+    def order_id(self) -> str: ...
+
+    @property
+    def order_link_id(self) -> str: ...
+
+    @property
+    def status(self) -> OrderStatus: ...
+
+
+ProductT = TypeVar("ProductT", bound=_Listed)
+InfoT = TypeVar("InfoT", bound=_Ordered)
+PositionT = TypeVar("PositionT")
+AckT = TypeVar("AckT", bound=_Acknowledged)
+
+
+@attrs.frozen
+class _Shapes(Generic[ProductT, InfoT, PositionT, AckT]):
+    """One category: its name, the shared endpoints reading its products, orders and
+    positions, and the type of its acknowledgements."""
+
+    category: str
+    product: Endpoint[Page[ProductT]]
+    order: Endpoint[Page[InfoT]]
+    position: Endpoint[Page[PositionT]]
+    ack: type[AckT]
+
+
+class _AdvanceCategory(Generic[ProductT, InfoT, PositionT, AckT]):
+    """What every Advance Earn category has: products, orders, positions, and waiting for an
+    order to be done."""
+
+    def __init__(self, session: Session, shapes: _Shapes[ProductT, InfoT, PositionT, AckT]) -> None:
+        self._session = session
+        self._clock = session.clock
+        self._shapes = shapes
+        #: The products listed so far, by id: a quote of one carries it.
+        self._products: dict[str, ProductT] = {}
+
+    @property
+    def category(self) -> str:
+        """The category's name on the wire (``SmartLeverage``, ``DualAssets``)."""
+        return self._shapes.category
+
+    async def products(
+        self, *, coin: str | None = None, duration: str | None = None
+    ) -> list[ProductT]:
+        """The category's products, optionally for one ``coin`` (upper case) and one
+        ``duration`` (``"1d"``, ...)."""
+        if coin is not None and coin != coin.upper():
+            raise InvalidRequest("coin", f"must be upper case, got {coin!r}")
+        page = await self._session.call(
+            self._shapes.product, {"category": self.category, "coin": coin, "duration": duration}
+        )
+        self._products.update((product.product_id, product) for product in page.items)
+        return page.items
+
+    def orders(
+        self,
+        *,
+        product_id: str | None = None,
+        order_id: str | None = None,
+        order_link_id: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        page_size: int = 20,
+    ) -> AsyncIterator[InfoT]:
+        """The category's orders, newest first, fetched a page at a time as you iterate."""
+        _PAGE_SIZES.at("page_size", page_size)
+        return self._paged(
+            self._shapes.order,
+            {
+                "productId": product_id,
+                "orderId": order_id,
+                "orderLinkId": order_link_id,
+                "startTime": _millis(start_time),
+                "endTime": _millis(end_time),
+            },
+            page_size,
+        )
+
+    def positions(
+        self, *, product_id: str | None = None, coin: str | None = None, page_size: int = 20
+    ) -> AsyncIterator[PositionT]:
+        """The category's positions, fetched a page at a time as you iterate."""
+        _PAGE_SIZES.at("page_size", page_size)
+        filters: dict[str, object] = {"productId": product_id, "coin": coin}
+        return self._paged(self._shapes.position, filters, page_size)
+
+    async def wait_for_order(
+        self,
+        order: AckT | str,
+        *,
+        timeout: float = 60.0,
+        poll_interval: float = 1.0,
+    ) -> InfoT:
+        """Poll the order until its status is final (Success, Settled or Fail).
+
+        ``order`` is an acknowledgement of this category or an order id. Polls go through the
+        order-info rate limit like every other call. Raises :class:`OrderWaitTimeout`
+        (carrying the last state seen) after ``timeout`` seconds.
+        """
+        if isinstance(order, str):
+            order_id = _TEXT.at("order", order)
+        elif isinstance(order, self._shapes.ack):
+            order_id = order.order_id
+        else:
+            # Another category's acknowledgement (the types refuse it; a caller without them
+            # is told here, before anything is sent).
+            raise InvalidRequest(
+                "order",
+                f"must be a {self.category} acknowledgement ({self._shapes.ack.__name__}) or "
+                f"an order id, got {order!r}",
+            )
+        seconds(allow_zero=True).at("timeout", timeout)
+        seconds().at("poll_interval", poll_interval)
+        deadline = self._clock.monotonic() + timeout
+        last: InfoT | None = None
+        while True:
+            remaining = deadline - self._clock.monotonic()
+            if remaining > 0:
+                last = await self._poll(order_id, remaining) or last
+                if last is not None and last.status.is_terminal:
+                    return last
+                remaining = deadline - self._clock.monotonic()
+            if remaining <= 0:
+                state = "never found" if last is None else f"still {last.status}"
+                raise OrderWaitTimeout(
+                    f"order {order_id} {state} after {timeout} s", last_seen=last
+                )
+            await self._clock.sleep(min(poll_interval, remaining))
+
+    async def _poll(self, order_id: str, remaining: float) -> InfoT | None:
+        """The order's state, or ``None`` when it was not found, or not read within
+        ``remaining`` seconds."""
+        poll = asyncio.ensure_future(self._find(order_id=order_id))
+        expiry = asyncio.ensure_future(self._clock.sleep(remaining))
+        try:
+            await asyncio.wait((poll, expiry), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            expiry.cancel()
+            if not poll.done():
+                poll.cancel()
+                await asyncio.gather(poll, return_exceptions=True)
+        return None if poll.cancelled() else poll.result()
+
+    async def _find_placed(self, order_link_id: str) -> InfoT | None:
+        """The order placed under ``order_link_id``, allowing it a moment to become visible."""
+        for attempt in range(LOOKUP_TRIES):
+            found = await self._find(order_link_id=order_link_id)
+            if found is not None:
+                return found
+            if attempt < LOOKUP_TRIES - 1:
+                await self._clock.sleep(LOOKUP_PAUSE)
+        return None
+
+    async def _find(
+        self, *, order_id: str | None = None, order_link_id: str | None = None
+    ) -> InfoT | None:
+        page = await self._session.call(
+            self._shapes.order,
+            {
+                "category": self.category,
+                "orderId": order_id,
+                "orderLinkId": order_link_id,
+                "limit": 1,
+            },
+            label=f"orderLinkId={order_link_id}" if order_link_id else f"orderId={order_id}",
+        )
+        for info in page.items:
+            if (order_id is None or info.order_id == order_id) and (
+                order_link_id is None or info.order_link_id == order_link_id
+            ):
+                return info
+        return None
+
+    async def _paged(
+        self, endpoint: Endpoint[Page[Any]], filters: dict[str, object], page_size: int
+    ) -> AsyncIterator[Any]:
+        cursor = ""
+        seen: set[str] = set()
+        while True:
+            params = {
+                "category": self.category,
+                **filters,
+                "limit": page_size,
+                "cursor": cursor or None,
+            }
+            page = await self._session.call(endpoint, params)
+            for item in page.items:
+                yield item
+            cursor = page.next_page_cursor
+            if not cursor or not page.items:
+                return
+            if cursor in seen:
+                raise MalformedResponse(f"{endpoint.path}: the cursor {cursor!r} repeats")
+            seen.add(cursor)
+
+
+class SmartLeverage(_AdvanceCategory[Product, OrderInfo, Position, OrderAck]):
+    """Advance Earn, category SmartLeverage: leveraged products with a fixed direction.
+
+    ``bybit.advance_earn``'s own ``products``, ``quote``, ``orders``, ``positions`` and
+    ``redeem_estimates`` are these.
+    """
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, _Shapes(SMART_LEVERAGE, PRODUCT, ORDER, POSITION, OrderAck))
+
+    async def quote(self, product_id: str) -> Quote:
+        """The product's current quote: ``current_price`` and, if quoted, ``breakeven_price``.
+
+        The quote knows the venue's clock as this client does, so
+        :meth:`StakeOrder.from_quote` can tell how long its offer stays valid, and carries the
+        product when this client has listed it, so ``from_quote`` can check the amount
+        against the product's minimum and precision.
+        """
+        _TEXT.at("product_id", product_id)
+        quote = await self._session.call(
+            QUOTE, {"category": self.category, "productId": product_id}
+        )
+        return attrs.evolve(
+            quote,
+            server_time=self._session.server_time,
+            product=self._products.get(quote.product_id),
+        )
+
+    async def redeem_estimates(self, position_ids: Sequence[str]) -> list[RedeemEstimate]:
+        """What redeeming each position would pay now, in the order of ``position_ids``.
+
+        Bybit takes at most 5 ids per request; more are split into concurrent requests. Each
+        estimate is stamped with ``fetched_at`` for :meth:`RedeemOrder.from_estimate`.
+        """
+        ids = list(position_ids)
+        if not ids:
+            raise InvalidRequest("position_ids", "must not be empty")
+        for position_id in ids:
+            _TEXT.at("position_ids", position_id)
+            if "," in position_id:
+                raise InvalidRequest("position_ids", f"{position_id!r} contains a comma")
+
+        async def chunk(part: list[str]) -> list[RedeemEstimate]:
+            # Stamped before asking: the estimate is at least this old, never younger.
+            fetched_at = utc(self._clock.time())
+            answer = await self._session.call(
+                REDEEM_ESTIMATE, {"category": self.category, "positionIds": ",".join(part)}
+            )
+            return [
+                attrs.evolve(estimate, fetched_at=fetched_at, clock=self._clock)
+                for estimate in answer.items
+            ]
+
+        parts = await gather_or_cancel([chunk(ids[i : i + 5]) for i in range(0, len(ids), 5)])
+        by_id = {estimate.position_id: estimate for part in parts for estimate in part}
+        missing = [position_id for position_id in ids if position_id not in by_id]
+        if missing:
+            raise MalformedResponse(f"redeem estimates are missing for positions {missing}")
+        return [by_id[position_id] for position_id in ids]
+
+
+_DUAL_QUOTE = read_as(QUOTE, QuoteBoard)
+
+
+class DualAssets(
+    _AdvanceCategory[DualAssetsProduct, DualAssetsOrderInfo, DualAssetsPosition, DualAssetsAck]
+):
+    """Advance Earn, category DualAssets: stake one coin at a quoted target price, and end in
+    it or in the pair's other coin, by where the market settles against the target.
+
+    Stake with ``bybit.advance_earn.place_order(DualAssetsOrder.from_offer(offer, ...))``.
+    """
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(
+            session,
+            _Shapes(
+                DUAL_ASSETS,
+                read_as(PRODUCT, Page[DualAssetsProduct]),
+                read_as(ORDER, Page[DualAssetsOrderInfo]),
+                read_as(POSITION, Page[DualAssetsPosition]),
+                DualAssetsAck,
+            ),
+        )
+
+    async def quote(self, product_id: str) -> DualAssetsQuote:
+        """The product's current quote: the market price, and the target prices on offer in
+        each direction (``buy_low``, ``sell_high``), each with its APY, its maximum and its
+        expiry.
+
+        Each offer knows the venue's clock as this client does, so
+        :meth:`DualAssetsOrder.from_offer` can tell how long it stays valid, and carries the
+        product when this client has listed it, so ``from_offer`` can check the amount and
+        pick the coin.
+        """
+        _TEXT.at("product_id", product_id)
+        board = await self._session.call(
+            _DUAL_QUOTE, {"category": self.category, "productId": product_id}
+        )
+        return quote_from_board(
+            board,
+            product_id,
+            server_time=self._session.server_time,
+            product=self._products.get(product_id),
+        )
+
+
+def _millis(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise InvalidRequest("time", "must be timezone-aware")
+    return millis(moment)
