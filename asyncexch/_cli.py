@@ -153,8 +153,8 @@ def _demo(args: argparse.Namespace) -> int:
     )
     try:
         summary = _run_with_progress(options, console)
-    except ExchangeError as error:  # the setup (products, the quote) failed every attempt
-        console.print(f"[red]PROBLEM[/]: the demo could not get going: {escape(str(error))}")
+    except ExchangeError as error:  # e.g. the products or the quote failed every attempt
+        console.print(f"[red]PROBLEM[/]: the demo stopped: {escape(str(error))}")
         return 1
     console.print(_summary_table(summary))
     console.print(

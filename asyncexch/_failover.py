@@ -192,7 +192,9 @@ class FailoverLimiter(AsyncResource):
                 if isinstance(halted, BucketHalted):  # halted by another process: hold it
                     until = self._clock.monotonic() + halted.remaining
                     self._halts.set(halted.key, until, halted.code, halted.reason)
-                self._answered()  # the primary answered: it refused
+                    self._answered()  # the primary's store answered: it refused
+                # Another halt is this process's own (a waiter failed at once): the store
+                # may still be down, so it says nothing of the primary.
                 raise
             except ConfigurationError:
                 self._answered()
@@ -294,6 +296,9 @@ class FailoverLimiter(AsyncResource):
         wait = max(paused, closed)
         if wait > 0:
             await self._clock.sleep(wait)
+            # A halt set while this request was in its last round trip to the primary, or
+            # during the wait, reached no fallback queue this request is in: look again.
+            self._halts.check(claims, self._clock.monotonic())
         if self._share < 1:
             claims = [
                 (key, attrs.evolve(rate, limit=max(cost, math.floor(rate.limit * self._share), 1)))

@@ -147,7 +147,7 @@ def number(*, allow_zero: bool = False, unit: str = "") -> Check:
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
-            or not math.isfinite(value)
+            or not _fits_a_float(value)
             or value < 0
             or (value == 0 and not allow_zero)
         ):
@@ -155,6 +155,15 @@ def number(*, allow_zero: bool = False, unit: str = "") -> Check:
         return None
 
     return Check(refusal)
+
+
+def _fits_a_float(value: float) -> bool:
+    """Whether ``value`` is finite as a float (an int beyond 1.8E308 is not: time and rates
+    are computed in floats, and ``math.isfinite(10**400)`` itself overflows)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def seconds(*, allow_zero: bool = False) -> Check:

@@ -219,6 +219,6 @@ def test_a_demo_that_cannot_get_going_says_why_without_a_traceback(
     assert status == 1
     text = " ".join((out + err).split())
     problem = text[text.index("PROBLEM") :]
-    assert problem.startswith("PROBLEM: the demo could not get going: ")
-    assert len(problem) > len("PROBLEM: the demo could not get going: ") + 10  # the error itself
+    assert problem.startswith("PROBLEM: the demo stopped: ")
+    assert len(problem) > len("PROBLEM: the demo stopped: ") + 10  # the error itself
     assert "Traceback" not in out + err

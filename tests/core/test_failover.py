@@ -435,3 +435,43 @@ def test_both_limiters_must_be_limiters() -> None:
     clock = VirtualClock()
     with pytest.raises(ConfigurationError, match=r"^fallback must be a RateLimiter, got 'in_"):
         FailoverLimiter(FakePrimary(), "in_process", clock=clock)  # type: ignore[arg-type]
+
+
+async def test_a_halt_of_this_process_says_nothing_of_the_primary(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A waiter failed by this process's own halt (not the store's answer) is no sign that
+    # the store is back: no "answers again", and the next failure is no new switch.
+    clock, primary, _, failover = build(recheck=1.0)
+    primary.down = True
+    await admit(failover, clock, 1)
+    await clock.sleep(1.0)
+    primary.down = False
+    primary.refusal = LimiterHalted(403, "halted here", 12.0)
+    caplog.clear()
+
+    with caplog.at_level(logging.WARNING, logger="asyncexch"):
+        with pytest.raises(LimiterHalted, match="halted here"):
+            await failover.acquire([(KEY, RATE)])
+        primary.refusal = None
+        primary.down = True
+        await admit(failover, clock, 1)
+
+    assert not any("answers again" in r.getMessage() for r in caplog.records)
+    assert failover.stats == FailoverStats(fallback_admitted=2, switches=1)
+
+
+async def test_a_halt_set_during_the_last_round_trip_before_a_switch_holds() -> None:
+    clock, primary, fallback, failover = build()
+    primary.gate = asyncio.Event()
+    in_flight = asyncio.create_task(failover.acquire([(KEY, RATE)]))
+    while primary.calls == 0:  # the request is in its round trip to the primary
+        await asyncio.sleep(0)
+    failover.halt(KEY, 600.0, code=403, reason="banned")
+    primary.down = True
+    primary.gate.set()  # the round trip fails: the request switches to the fallback
+
+    with pytest.raises(LimiterHalted, match="banned"):
+        await in_flight
+    assert fallback.told == []  # it never reached the fallback's queue
+    assert failover.stats == FailoverStats(fallback_admitted=0, switches=1)

@@ -90,7 +90,7 @@ def test_flag_accepts_only_bools(value: object) -> None:
 def test_seconds_bounds_and_types() -> None:
     seconds().at("timeout", 0.5)
     seconds(allow_zero=True).at("timeout", 0)
-    for bad in (0, -1, float("inf"), float("nan"), True, "1"):
+    for bad in (0, -1, float("inf"), float("nan"), True, "1", 10**400):
         refusal(seconds(), bad)
     assert refusal(seconds(allow_zero=True), -1).message == (
         "must be a finite number of seconds >= 0, got -1"
@@ -160,6 +160,9 @@ def test_a_setting_is_refused_as_a_configuration_error_in_the_settings_words() -
         RateLimit(5, guard=-1)
     with pytest.raises(ConfigurationError, match=r"^backoff must be a finite number >= 0"):
         RetryPolicy(backoff=math.nan)
+    # An int too large for a float is not finite where time is computed (and no OverflowError).
+    with pytest.raises(ConfigurationError, match=r"^per must be a finite number > 0"):
+        RateLimit(5, per=10**400)
 
 
 def test_optional_keeps_the_kind_of_refusal() -> None:
