@@ -462,7 +462,7 @@ async def test_a_halt_of_this_process_says_nothing_of_the_primary(
 
 
 async def test_a_halt_set_during_the_last_round_trip_before_a_switch_holds() -> None:
-    clock, primary, fallback, failover = build()
+    _, primary, fallback, failover = build()
     primary.gate = asyncio.Event()
     in_flight = asyncio.create_task(failover.acquire([(KEY, RATE)]))
     while primary.calls == 0:  # the request is in its round trip to the primary
