@@ -8,10 +8,14 @@ the copies one list. A new session option fails it until every client takes it t
 from __future__ import annotations
 
 import inspect
+import sys
+from typing import Any
 
+import httpx
 import pytest
 
-from asyncexch import Session
+from asyncexch import InProcessLimiter, RateLimit, RetryPolicy, Session, VirtualClock
+from asyncexch._proxy import as_proxy
 from asyncexch.bybit import BybitClient
 from asyncexch.chainup import ChainupContractClient
 
@@ -56,3 +60,55 @@ def test_each_client_takes_every_session_option_as_the_session_does(client: obje
         assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, name
         assert parameter.default == session_parameter.default, name
         assert parameter.annotation == session_parameter.annotation, name
+
+
+class Watcher:
+    def attempt_ended(self, event: object) -> None: ...
+
+    def call_ended(self, event: object) -> None: ...
+
+
+@pytest.mark.parametrize("client", [BybitClient, ChainupContractClient])
+async def test_each_client_hands_every_session_option_to_its_session(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    received: dict[str, object] = {}
+
+    class Recording(Session):
+        def __init__(self, venue: Any, **options: Any) -> None:
+            received.update(options)
+            super().__init__(venue, **options)
+
+    monkeypatch.setattr(sys.modules[client.__module__], "Session", Recording)
+    clock = VirtualClock()
+    given: dict[str, object] = {
+        "limits": {"position": RateLimit(3, per=2.0)},  # a bucket both venues have
+        "limiter": InProcessLimiter(clock),
+        "retry": RetryPolicy(max_attempts=2),
+        "clock": clock,
+        "transport": "httpx",
+        "timeout": 3.5,
+        "max_in_flight": 7,
+        "max_body": 12_345,
+        "proxy": "http://proxy.test:3128",
+        "on_attempt": lambda event: None,
+        "telemetry": Watcher(),
+    }
+    assert set(given) | {"http_client"} == set(SESSION_OPTIONS)  # http_client: see below
+    base_url = {"base_url": "https://venue.test"} if client is ChainupContractClient else {}
+    made = client(**given, **base_url)
+    try:
+        for name, value in given.items():
+            if name == "proxy":  # masked on the way (a traceback never shows the password)
+                assert repr(received[name]) == repr(as_proxy("http://proxy.test:3128")), name
+            else:
+                assert received[name] is value or received[name] == value, name
+    finally:
+        await made.aclose()
+
+    # http_client excludes transport and proxy; handed on all the same.
+    received.clear()
+    async with httpx.AsyncClient() as http:
+        made = client(http_client=http, **base_url)
+        assert received["http_client"] is http
+        await made.aclose()
