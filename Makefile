@@ -25,9 +25,10 @@ typecheck: $(STAMP)
 suite: $(STAMP)
 	$(VENV)/bin/pytest -q
 
-## demo: the main job (an offline example until the simulator lands)
+## demo: the main job against the simulator; CATEGORY=all (or DualAssets,...) mixes categories
+CATEGORY ?= SmartLeverage
 demo: $(STAMP)
-	$(PY) -m asyncexch demo
+	$(PY) -m asyncexch demo --category $(CATEGORY)
 
 ## bench: the quick benchmark suite (overhead, fidelity, scale, decode, profile), < 3 minutes
 BENCH_STAMP := $(VENV)/.installed-bench

@@ -20,6 +20,9 @@ if TYPE_CHECKING:  # the demo needs the "cli" extra (rich, starlette): imported 
 __all__ = ["main"]
 
 _VENUES = ("bybit", "chainup")
+#: The Advance Earn categories ``asyncexch demo --category`` takes (the demo's own list,
+#: without importing the demo: it needs the "cli" extra).
+_DEMO_CATEGORIES = ("SmartLeverage", "DualAssets")
 _SIM_KEY, _SIM_SECRET = "sim-key", "sim-secret"
 
 
@@ -30,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         if args.orders < 1 or args.rate < 1 or not 0 <= args.faults <= 1 or args.jitter < 0:
             parser.error("--orders and --rate must be >= 1, --faults in [0, 1], --jitter >= 0")
+        try:
+            args.categories = _parse_categories(args.category)
+        except ValueError as error:
+            parser.error(f"--category: {error}")
         _need("cli", "asyncexch demo", "rich", "starlette", "uvicorn")
         return _demo(args)
     if not 0 <= args.faults <= 1 or args.settlement_delay < 0 or not 0 <= args.port <= 65535:
@@ -62,9 +69,10 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     demo = commands.add_parser(
         "demo",
         help="a batch of orders against the Bybit simulator on loopback",
-        description="Place a concurrent batch of SmartLeverage stake orders against the "
-        "embedded Bybit simulator while it injects faults, wait until they settle, and show "
-        "what the exchange saw.",
+        description="Place a concurrent batch of Advance Earn stake orders (SmartLeverage, or "
+        "the categories of --category in turn: a mixed batch) against the embedded Bybit "
+        "simulator while it injects faults, wait until they settle, and show what the "
+        "exchange saw.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     demo.add_argument("--orders", type=int, default=50, help="orders in the batch")
@@ -72,6 +80,13 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     demo.add_argument("--faults", type=float, default=0.1, help="share of requests that fail")
     demo.add_argument("--jitter", type=float, default=0.02, help="most network delay, seconds")
     demo.add_argument("--seed", type=int, default=7, help="seed of the faults drawn")
+    demo.add_argument(
+        "--category",
+        default="SmartLeverage",
+        metavar="NAME[,NAME...]",
+        help=f"the batch's categories ({', '.join(_DEMO_CATEGORIES)}), or 'all' for a batch "
+        "mixing every one",
+    )
 
 
 def _add_sim(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -135,6 +150,18 @@ def _parse_limits(text: str) -> dict[str, tuple[int, float]]:
     return limits
 
 
+def _parse_categories(text: str) -> tuple[str, ...]:
+    """``DualAssets,SmartLeverage`` (any case) or ``all`` as the categories' wire names."""
+    if text.strip().lower() == "all":
+        return _DEMO_CATEGORIES
+    by_lower = {name.lower(): name for name in _DEMO_CATEGORIES}
+    names = [piece.strip() for piece in text.split(",") if piece.strip()]
+    unknown = [name for name in names if name.lower() not in by_lower]
+    if not names or unknown:
+        raise ValueError(f"{text!r}: name some of {', '.join(_DEMO_CATEGORIES)}, or 'all'")
+    return tuple(dict.fromkeys(by_lower[name.lower()] for name in names))
+
+
 def _demo(args: argparse.Namespace) -> int:
     """Run the demo with progress bars and show what the exchange saw; 0 when it is healthy."""
     from rich.console import Console
@@ -143,11 +170,17 @@ def _demo(args: argparse.Namespace) -> int:
     from ._demo import DemoOptions
 
     options = DemoOptions(
-        orders=args.orders, rate=args.rate, faults=args.faults, jitter=args.jitter, seed=args.seed
+        orders=args.orders,
+        rate=args.rate,
+        faults=args.faults,
+        jitter=args.jitter,
+        seed=args.seed,
+        categories=args.categories,
     )
     console = Console()
+    kind = " + ".join(options.categories)
     console.print(
-        f"[bold]asyncexch demo[/]: {options.orders} SmartLeverage stake orders at "
+        f"[bold]asyncexch demo[/]: {options.orders} {kind} stake orders at "
         f"{options.rate}/s against the simulator on loopback, "
         f"{options.faults:.0%} of requests faulty, 0-{options.jitter * 1000:.0f} ms jitter"
     )
@@ -162,7 +195,8 @@ def _demo(args: argparse.Namespace) -> int:
         "met one is sent again under the same orderLinkId, and when the first attempt had in "
         "fact placed the order the exchange refuses the reused id and the client looks the "
         "order up. Settling takes longer than placing: each order settles a second after it "
-        "is placed, and the client asks about 50 orders at the order-query limit (10/s).",
+        f"is placed, and the client asks about {options.orders} orders at the order-query "
+        "limit (10/s).",
         style="dim",
     )
     if summary.healthy:
@@ -203,6 +237,11 @@ def _summary_table(summary: DemoSummary) -> Table:
         ("acknowledged / failed", f"{summary.acknowledged} / {summary.failed}"),
         ("settled", summary.settled),
         ("orders held by the exchange", summary.orders_on_exchange),
+        *(
+            (f"  of them {name}", held)
+            for name, held in summary.held_by_category.items()
+            if len(summary.held_by_category) > 1
+        ),
         ("duplicate orders", summary.duplicate_orders),
         ("rate-limit rejections (10006, 403)", summary.rate_limit_rejections),
         ("faults injected (every request)", summary.faults_injected),

@@ -1,16 +1,19 @@
-"""The main job: a concurrent batch of SmartLeverage orders against the simulator on loopback.
+"""The main job: a concurrent batch of Advance Earn orders against the simulator on loopback.
 
-It starts :class:`~asyncexch.sim.BybitSimulator` on a loopback port (with faults if asked),
-places the batch through :class:`~asyncexch.bybit.BybitClient` at the exchange's limit, waits
-for every order to settle, and reports what the *exchange* saw: orders held, duplicates,
-rate-limit rejections, the achieved rate against the limit, latency and retries.
+The batch is of one category (SmartLeverage by default) or mixed (``categories``: the
+orders take the categories in turn, each priced from its own category's quote, all in one
+``place_orders``). It starts :class:`~asyncexch.sim.BybitSimulator` on a loopback port (with
+faults if asked), places the batch through :class:`~asyncexch.bybit.BybitClient` at the
+exchange's limit, waits for every order to settle, and reports what the *exchange* saw:
+orders held (by category), duplicates, rate-limit rejections, the achieved rate against the
+limit, latency and retries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -19,11 +22,12 @@ import httpx
 
 from ._clock import Clock, SystemClock
 from ._limits import RateLimit
-from .bybit import AdvanceEarn, BybitClient, OrderAck, StakeOrder
+from .bybit import AdvanceEarn, BybitClient, DualAssetsOrder, StakeOrder
+from .bybit._client import Ack, Order
 from .errors import ExchangeError
 from .sim import BybitSimulator, Faults, SimServer
 
-__all__ = ["DemoOptions", "DemoSummary", "run_demo"]
+__all__ = ["CATEGORIES", "DemoOptions", "DemoSummary", "run_demo"]
 
 _KEY = "demo-key"
 _SECRET = "demo-secret-never-printed"
@@ -39,6 +43,13 @@ class DemoOptions:
     jitter: float = 0.02
     seed: int = 7
     settlement_delay: float = 1.0
+    #: The Advance Earn categories of the batch; more than one makes a mixed batch.
+    categories: tuple[str, ...] = ("SmartLeverage",)
+
+    def __attrs_post_init__(self) -> None:
+        unknown = [name for name in self.categories if name not in CATEGORIES]
+        if not self.categories or unknown:
+            raise ValueError(f"categories must be some of {', '.join(CATEGORIES)}, got {unknown}")
 
 
 @attrs.frozen(kw_only=True)
@@ -60,6 +71,8 @@ class DemoSummary:
     limit: int
     latency_p50_ms: float
     latency_p99_ms: float
+    #: Orders the exchange holds, by category (every category of the batch, zeros too).
+    held_by_category: Mapping[str, int] = attrs.field(factory=dict)
 
     @property
     def healthy(self) -> bool:
@@ -74,7 +87,7 @@ class DemoSummary:
 async def run_demo(
     options: DemoOptions,
     *,
-    on_placed: Callable[[int, OrderAck | ExchangeError], None] | None = None,
+    on_placed: Callable[[int, Ack | ExchangeError], None] | None = None,
     on_settled: Callable[[], None] | None = None,
 ) -> DemoSummary:
     """Run the demo; ``on_placed``/``on_settled`` report progress order by order."""
@@ -131,8 +144,8 @@ class _PlaceOrderTimer:
 class _Batch:
     """What the client saw of the batch."""
 
-    results: list[OrderAck | ExchangeError]
-    acks: list[OrderAck]
+    results: list[Ack | ExchangeError]
+    acks: list[Ack]
     settled: int
     placement_seconds: float
 
@@ -141,23 +154,18 @@ async def _place_and_settle(
     earn: AdvanceEarn,
     options: DemoOptions,
     clock: Clock,
-    on_placed: Callable[[int, OrderAck | ExchangeError], None] | None,
+    on_placed: Callable[[int, Ack | ExchangeError], None] | None,
     on_settled: Callable[[], None] | None,
 ) -> _Batch:
-    """Price the batch with one quote, place it at the limit, and wait for every
-    acknowledged order to settle."""
-    products = await earn.products(coin="BTC")
-    quote = await earn.quote(products[0].product_id)
-    orders = [
-        StakeOrder.from_quote(quote, amount=Decimal("100") + index)
-        for index in range(options.orders)
-    ]
+    """Price each category's share of the batch with one quote, place the whole batch at the
+    limit, and wait for every acknowledged order to settle."""
+    orders = await _priced_orders(earn, options)
     started = clock.monotonic()
     results = await earn.place_orders(orders, on_result=on_placed)
     placement = clock.monotonic() - started
-    acks = [result for result in results if isinstance(result, OrderAck)]
+    acks = [result for result in results if not isinstance(result, ExchangeError)]
 
-    async def settle(ack: OrderAck) -> bool:
+    async def settle(ack: Ack) -> bool:
         info = await earn.wait_for_order(ack, timeout=30, poll_interval=0.5)
         if on_settled is not None:
             on_settled()
@@ -167,19 +175,62 @@ async def _place_and_settle(
     return _Batch(results=results, acks=acks, settled=sum(settled), placement_seconds=placement)
 
 
+async def _priced_orders(earn: AdvanceEarn, options: DemoOptions) -> list[Order]:
+    """The batch: order ``i`` of category ``categories[i % n]``, staking ``100 + i``."""
+    count = len(options.categories)
+    shares = [
+        await _CATEGORY_ORDERS[name](
+            earn, [Decimal("100") + i for i in range(options.orders) if i % count == position]
+        )
+        for position, name in enumerate(options.categories)
+    ]
+    return [shares[i % count][i // count] for i in range(options.orders)]
+
+
+async def _smart_leverage_orders(earn: AdvanceEarn, amounts: Sequence[Decimal]) -> list[Order]:
+    products = await earn.smart_leverage.products(coin="BTC")
+    quote = await earn.smart_leverage.quote(products[0].product_id)
+    return [StakeOrder.from_quote(quote, amount=amount) for amount in amounts]
+
+
+async def _dual_assets_orders(earn: AdvanceEarn, amounts: Sequence[Decimal]) -> list[Order]:
+    products = await earn.dual_assets.products(coin="BTC")
+    quote = await earn.dual_assets.quote(products[0].product_id)
+    # Buy BTC low with USDT at the target nearest the market.
+    return [DualAssetsOrder.from_offer(quote.buy_low[0], amount=amount) for amount in amounts]
+
+
+#: Each category's share of the batch, priced from one quote of that category.
+_CATEGORY_ORDERS: Mapping[
+    str, Callable[[AdvanceEarn, Sequence[Decimal]], Awaitable[list[Order]]]
+] = {
+    "SmartLeverage": _smart_leverage_orders,
+    "DualAssets": _dual_assets_orders,
+}
+#: The ids of the orders the simulator holds, by category.
+_HELD: Mapping[str, Callable[[BybitSimulator], Iterable[str]]] = {
+    "SmartLeverage": lambda sim: [order.order_link_id for order in sim.orders.values()],
+    "DualAssets": lambda sim: [order.order_link_id for order in sim.dual_assets_orders.values()],
+}
+#: The categories the demo can batch, in the order a mixed batch takes them.
+CATEGORIES = tuple(_CATEGORY_ORDERS)
+
+
 def _summary(
     options: DemoOptions, sim: BybitSimulator, batch: _Batch, round_trips: list[float]
 ) -> DemoSummary:
     """What the exchange saw of the batch, beside what the client saw."""
-    intents = {order.order_link_id for order in sim.orders.values()}
+    held = {name: list(_HELD[name](sim)) for name in options.categories}
+    on_exchange = sum(len(ids) for ids in held.values())
+    intents = sum(len(set(ids)) for ids in held.values())
     place_requests = sim.stats.requests["place_order"]
     return DemoSummary(
         orders=options.orders,
         acknowledged=len(batch.acks),
         failed=len(batch.results) - len(batch.acks),
         settled=batch.settled,
-        orders_on_exchange=len(sim.orders),
-        duplicate_orders=len(sim.orders) - len(intents),
+        orders_on_exchange=on_exchange,
+        duplicate_orders=on_exchange - intents,
         duplicate_ids_refused=sim.stats.duplicates_refused,
         rate_limit_rejections=sim.stats.rate_limit_rejections,
         faults_injected=sum(sim.stats.faults.values()),
@@ -189,6 +240,7 @@ def _summary(
         limit=options.rate,
         latency_p50_ms=_percentile(round_trips, 50) * 1000,
         latency_p99_ms=_percentile(round_trips, 99) * 1000,
+        held_by_category={name: len(ids) for name, ids in held.items()},
     )
 
 

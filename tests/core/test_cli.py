@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 import asyncexch
-from asyncexch._cli import main
+from asyncexch._cli import _DEMO_CATEGORIES, _parse_categories, main
+from asyncexch._demo import CATEGORIES
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int | str | None, str, str]:
@@ -34,7 +35,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.strip() == f"asyncexch {asyncexch.__version__}"
 
 
-DEMO_OPTIONS = ["--orders", "--rate", "--faults", "--jitter", "--seed"]
+DEMO_OPTIONS = ["--orders", "--rate", "--faults", "--jitter", "--seed", "--category"]
 SIM_OPTIONS = [
     *["--venue", "--host", "--port", "--api-key", "--api-secret", "--faults", "--seed"],
     *["--settlement-delay", "--limits", "--verbose"],
@@ -86,6 +87,8 @@ def test_a_port_in_use_is_an_error_and_no_banner(
         (["sim", "--limits", "place_order=0/1"], "N must be >= 1"),
         (["sim", "--faults", "2"], "--faults must be in [0, 1]"),
         (["demo", "--orders", "0"], "--orders and --rate must be >= 1"),
+        (["demo", "--category", "DoubleLoss"], "--category: 'DoubleLoss': name some of"),
+        (["demo", "--category", ","], "--category: ',': name some of"),
     ],
 )
 def test_bad_options_are_refused_by_name(
@@ -207,6 +210,28 @@ def test_the_demo_command_places_a_batch_exactly_once() -> None:
     assert rows["acknowledged / failed"].endswith("12 / 0")
     assert rows["duplicate orders"].endswith(" 0")
     assert "demo-secret" not in done.stdout + done.stderr  # the demo's key never shows
+
+
+@pytest.mark.parametrize(
+    ("given", "categories"),
+    [
+        ("SmartLeverage", ("SmartLeverage",)),
+        ("dualassets", ("DualAssets",)),
+        ("DualAssets, smartleverage,DualAssets", ("DualAssets", "SmartLeverage")),
+        ("all", CATEGORIES),
+        ("ALL", CATEGORIES),
+    ],
+)
+def test_demo_categories_are_named_in_any_case_or_all(
+    given: str, categories: tuple[str, ...]
+) -> None:
+    assert _parse_categories(given) == categories
+
+
+def test_the_command_line_offers_the_demos_categories() -> None:
+    """The command line names them without importing the demo (it needs the "cli" extra):
+    its list is the demo's."""
+    assert _DEMO_CATEGORIES == CATEGORIES
 
 
 def test_a_demo_that_cannot_get_going_says_why_without_a_traceback(

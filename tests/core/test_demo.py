@@ -6,6 +6,8 @@ from __future__ import annotations
 import pathlib
 import re
 
+import pytest
+
 from asyncexch._demo import DemoOptions, run_demo
 
 
@@ -42,4 +44,39 @@ def test_make_demo_runs_the_demo_command() -> None:
     makefile = (pathlib.Path(__file__).parents[2] / "Makefile").read_text(encoding="utf-8")
     recipe = re.search(r"^demo: .*\n\t(.*)$", makefile, re.MULTILINE)
     assert recipe is not None
-    assert recipe.group(1) == "$(PY) -m asyncexch demo"
+    assert recipe.group(1) == "$(PY) -m asyncexch demo --category $(CATEGORY)"
+    assert re.search(r"^CATEGORY \?= SmartLeverage$", makefile, re.MULTILINE)
+
+
+async def test_a_mixed_batch_takes_the_categories_in_turn_each_placed_once() -> None:
+    placed: dict[int, object] = {}
+    options = DemoOptions(
+        orders=9,
+        rate=20,
+        faults=0.1,
+        jitter=0.01,
+        seed=3,
+        settlement_delay=0.1,
+        categories=("DualAssets", "SmartLeverage"),
+    )
+
+    summary = await run_demo(options, on_placed=placed.__setitem__)
+
+    assert summary.healthy
+    assert (summary.acknowledged, summary.settled, summary.orders_on_exchange) == (9, 9, 9)
+    # Order i is of categories[i % 2]: five DualAssets (0, 2, 4, 6, 8), four SmartLeverage.
+    assert summary.held_by_category == {"DualAssets": 5, "SmartLeverage": 4}
+    assert [type(placed[i]).__name__ for i in range(4)] == [
+        "DualAssetsAck",
+        "OrderAck",
+        "DualAssetsAck",
+        "OrderAck",
+    ]
+    assert summary.duplicate_orders == 0 and summary.rate_limit_rejections == 0
+
+
+def test_the_demo_refuses_a_category_it_cannot_batch() -> None:
+    with pytest.raises(ValueError, match="categories must be some of SmartLeverage"):
+        DemoOptions(categories=("DoubleLoss",))
+    with pytest.raises(ValueError, match="categories must be some of"):
+        DemoOptions(categories=())
