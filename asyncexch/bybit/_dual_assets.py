@@ -25,10 +25,10 @@ from .._convert import EPOCH, datetime_from_millis
 from .._enums import OpenStrEnum, known_member
 from ..errors import MalformedResponse
 from ._models import (
-    OrderStatus,
-    OrderType,
-    PositionStatus,
     ProductStatus,
+    _Acknowledgement,
+    _OrderState,
+    _PositionState,
     _require_aware,
     _venue_now,
 )
@@ -196,7 +196,7 @@ class DualAssetsQuote:
 
 
 @attrs.frozen(kw_only=True)
-class DualAssetsAck:
+class DualAssetsAck(_Acknowledgement):
     """The venue accepted a DualAssets order (processing is asynchronous: see
     ``wait_for_order``).
 
@@ -207,24 +207,14 @@ class DualAssetsAck:
     #: The Advance Earn category of the order, always ``"DualAssets"``.
     category: ClassVar[str] = CATEGORY
 
-    order_id: str
-    order_link_id: str
-
 
 @attrs.frozen(kw_only=True)
-class DualAssetsOrderInfo:
+class DualAssetsOrderInfo(_OrderState):
     """A DualAssets order's state (``GET /v5/earn/advance/order?category=DualAssets``).
 
     The settlement fields are filled once the order is ``Settled``.
     """
 
-    order_id: str
-    order_link_id: str
-    product_id: str
-    order_type: OrderType
-    amount: Decimal
-    status: OrderStatus
-    created_time: datetime
     category: str = CATEGORY
     coin: str = ""
     base_coin: str = ""
@@ -253,13 +243,9 @@ class DualAssetsOrderInfo:
 
 
 @attrs.frozen(kw_only=True)
-class DualAssetsPosition:
+class DualAssetsPosition(_PositionState):
     """An active DualAssets position (``GET /v5/earn/advance/position?category=DualAssets``)."""
 
-    position_id: str
-    product_id: str
-    amount: Decimal
-    status: PositionStatus
     category: str = CATEGORY
     base_coin: str = ""
     quote_coin: str = ""

@@ -159,20 +159,27 @@ class Quote:
 
 
 @attrs.frozen(kw_only=True)
-class OrderAck:
-    """The venue accepted a SmartLeverage order (processing is asynchronous: see
-    ``wait_for_order``). A DualAssets order's acknowledgement is a ``DualAssetsAck``."""
-
-    #: The Advance Earn category of the order, always ``"SmartLeverage"``.
-    category: ClassVar[str] = CATEGORY
+class _Acknowledgement:
+    """What every Advance Earn category's acknowledgement says: the venue's id of the order
+    and the client's. Each category has its own class, so that ``wait_for_order`` tells them
+    apart by type; none is another's subclass."""
 
     order_id: str
     order_link_id: str
 
 
 @attrs.frozen(kw_only=True)
-class OrderInfo:
-    """An order's state (``GET /v5/earn/advance/order``)."""
+class OrderAck(_Acknowledgement):
+    """The venue accepted a SmartLeverage order (processing is asynchronous: see
+    ``wait_for_order``). A DualAssets order's acknowledgement is a ``DualAssetsAck``."""
+
+    #: The Advance Earn category of the order, always ``"SmartLeverage"``.
+    category: ClassVar[str] = CATEGORY
+
+
+@attrs.frozen(kw_only=True)
+class _OrderState:
+    """What every Advance Earn category's order says of itself, first in each one's fields."""
 
     order_id: str
     order_link_id: str
@@ -181,6 +188,23 @@ class OrderInfo:
     amount: Decimal
     status: OrderStatus
     created_time: datetime
+
+
+@attrs.frozen(kw_only=True)
+class _PositionState:
+    """What every Advance Earn category's position says of itself, first in each one's
+    fields."""
+
+    position_id: str
+    product_id: str
+    amount: Decimal
+    status: PositionStatus
+
+
+@attrs.frozen(kw_only=True)
+class OrderInfo(_OrderState):
+    """An order's state (``GET /v5/earn/advance/order``)."""
+
     category: str = CATEGORY
     duration: str = ""
     account_type: str = ""
@@ -200,13 +224,9 @@ class OrderInfo:
 
 
 @attrs.frozen(kw_only=True)
-class Position:
+class Position(_PositionState):
     """A SmartLeverage position (``GET /v5/earn/advance/position``)."""
 
-    position_id: str
-    product_id: str
-    amount: Decimal
-    status: PositionStatus
     #: False when a redeem is pending, redemption is off, or settlement is < 60 min away.
     redeemable: bool
     category: str = CATEGORY
