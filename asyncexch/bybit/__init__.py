@@ -1,8 +1,18 @@
-"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets) on the asyncexch core."""
+"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets, DoubleWin) on the asyncexch core."""
 
 from ._auth import HmacSigner, RsaSigner
 from ._categories import DualAssets, SmartLeverage
 from ._client import AdvanceEarn, BybitClient, OrderBatchReport
+from ._double_win import (
+    DoubleWinAck,
+    DoubleWinLeverage,
+    DoubleWinOrderInfo,
+    DoubleWinPosition,
+    DoubleWinProduct,
+    DoubleWinQuote,
+)
+from ._double_win_category import DoubleWin
+from ._double_win_order import DOUBLE_WIN_IDS, DoubleWinOrder, DoubleWinRedeemOrder
 from ._dual_assets import (
     DualAssetsAck,
     DualAssetsDirection,
@@ -38,6 +48,7 @@ from ._venue import BybitVenue
 __all__ = [
     "DEFAULT_LIMITS",
     "DEMO",
+    "DOUBLE_WIN_IDS",
     "MAINNET",
     "REGIONS",
     "TESTNET",
@@ -46,6 +57,15 @@ __all__ = [
     "BybitClient",
     "BybitVenue",
     "Direction",
+    "DoubleWin",
+    "DoubleWinAck",
+    "DoubleWinLeverage",
+    "DoubleWinOrder",
+    "DoubleWinOrderInfo",
+    "DoubleWinPosition",
+    "DoubleWinProduct",
+    "DoubleWinQuote",
+    "DoubleWinRedeemOrder",
     "DualAssets",
     "DualAssetsAck",
     "DualAssetsDirection",

@@ -16,7 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import attrs
 
 from .._batch import gather_or_cancel
-from .._clock import utc
+from .._clock import Clock, utc
 from .._convert import millis
 from .._endpoint import Endpoint
 from .._session import Session
@@ -270,7 +270,49 @@ class _AdvanceCategory(Generic[ProductT, InfoT, PositionT, AckT]):
             seen.add(cursor)
 
 
-class SmartLeverage(_AdvanceCategory[Product, OrderInfo, Position, OrderAck]):
+class _RedeemEstimates:
+    """Redeem estimates, for a category that redeems early (SmartLeverage, DoubleWin): the
+    same endpoint, ``category`` telling them apart. Mixed into an ``_AdvanceCategory``."""
+
+    _session: Session
+    _clock: Clock
+    _shapes: _Shapes[Any, Any, Any, Any]
+
+    async def redeem_estimates(self, position_ids: Sequence[str]) -> list[RedeemEstimate]:
+        """What redeeming each position would pay now, in the order of ``position_ids``.
+
+        Bybit takes at most 5 ids per request; more are split into concurrent requests. Each
+        estimate is stamped with ``fetched_at`` for :meth:`RedeemOrder.from_estimate` (and
+        ``DoubleWinRedeemOrder.from_estimate``).
+        """
+        ids = list(position_ids)
+        if not ids:
+            raise InvalidRequest("position_ids", "must not be empty")
+        for position_id in ids:
+            _TEXT.at("position_ids", position_id)
+            if "," in position_id:
+                raise InvalidRequest("position_ids", f"{position_id!r} contains a comma")
+
+        async def chunk(part: list[str]) -> list[RedeemEstimate]:
+            # Stamped before asking: the estimate is at least this old, never younger.
+            fetched_at = utc(self._clock.time())
+            answer = await self._session.call(
+                REDEEM_ESTIMATE, {"category": self._shapes.category, "positionIds": ",".join(part)}
+            )
+            return [
+                attrs.evolve(estimate, fetched_at=fetched_at, clock=self._clock)
+                for estimate in answer.items
+            ]
+
+        parts = await gather_or_cancel([chunk(ids[i : i + 5]) for i in range(0, len(ids), 5)])
+        by_id = {estimate.position_id: estimate for part in parts for estimate in part}
+        missing = [position_id for position_id in ids if position_id not in by_id]
+        if missing:
+            raise MalformedResponse(f"redeem estimates are missing for positions {missing}")
+        return [by_id[position_id] for position_id in ids]
+
+
+class SmartLeverage(_RedeemEstimates, _AdvanceCategory[Product, OrderInfo, Position, OrderAck]):
     """Advance Earn, category SmartLeverage: leveraged products with a fixed direction.
 
     ``bybit.advance_earn``'s own ``products``, ``quote``, ``orders``, ``positions`` and
@@ -297,38 +339,6 @@ class SmartLeverage(_AdvanceCategory[Product, OrderInfo, Position, OrderAck]):
             server_time=self._session.server_time,
             product=self._products.get(quote.product_id),
         )
-
-    async def redeem_estimates(self, position_ids: Sequence[str]) -> list[RedeemEstimate]:
-        """What redeeming each position would pay now, in the order of ``position_ids``.
-
-        Bybit takes at most 5 ids per request; more are split into concurrent requests. Each
-        estimate is stamped with ``fetched_at`` for :meth:`RedeemOrder.from_estimate`.
-        """
-        ids = list(position_ids)
-        if not ids:
-            raise InvalidRequest("position_ids", "must not be empty")
-        for position_id in ids:
-            _TEXT.at("position_ids", position_id)
-            if "," in position_id:
-                raise InvalidRequest("position_ids", f"{position_id!r} contains a comma")
-
-        async def chunk(part: list[str]) -> list[RedeemEstimate]:
-            # Stamped before asking: the estimate is at least this old, never younger.
-            fetched_at = utc(self._clock.time())
-            answer = await self._session.call(
-                REDEEM_ESTIMATE, {"category": self.category, "positionIds": ",".join(part)}
-            )
-            return [
-                attrs.evolve(estimate, fetched_at=fetched_at, clock=self._clock)
-                for estimate in answer.items
-            ]
-
-        parts = await gather_or_cancel([chunk(ids[i : i + 5]) for i in range(0, len(ids), 5)])
-        by_id = {estimate.position_id: estimate for part in parts for estimate in part}
-        missing = [position_id for position_id in ids if position_id not in by_id]
-        if missing:
-            raise MalformedResponse(f"redeem estimates are missing for positions {missing}")
-        return [by_id[position_id] for position_id in ids]
 
 
 _DUAL_QUOTE = read_as(QUOTE, QuoteBoard)

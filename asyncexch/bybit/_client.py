@@ -30,6 +30,9 @@ from ..errors import (
     Outcome,
 )
 from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES, DualAssets, SmartLeverage
+from ._double_win import DoubleWinAck, DoubleWinOrderInfo
+from ._double_win_category import DoubleWin
+from ._double_win_order import DoubleWinOrder, DoubleWinRedeemOrder
 from ._dual_assets import DualAssetsAck, DualAssetsOrderInfo
 from ._dual_assets_order import DualAssetsOrder
 from ._endpoints import PLACE_ORDER
@@ -51,10 +54,10 @@ __all__ = ["AdvanceEarn", "BybitClient", "OrderBatchReport"]
 
 logger = logging.getLogger("asyncexch")
 #: An order of any Advance Earn category.
-Order = StakeOrder | RedeemOrder | DualAssetsOrder
-_ORDER_TYPES = (StakeOrder, RedeemOrder, DualAssetsOrder)
+Order = StakeOrder | RedeemOrder | DualAssetsOrder | DoubleWinOrder | DoubleWinRedeemOrder
+_ORDER_TYPES = (StakeOrder, RedeemOrder, DualAssetsOrder, DoubleWinOrder, DoubleWinRedeemOrder)
 #: The acknowledgement of an order of any Advance Earn category.
-Ack = OrderAck | DualAssetsAck
+Ack = OrderAck | DualAssetsAck | DoubleWinAck
 #: How many orderLinkIds whose placement ended unknown a client remembers: a later refusal of
 #: one of them is checked by a lookup, since an earlier attempt may have placed it.
 _REMEMBERED_UNKNOWN = 10_000
@@ -67,10 +70,10 @@ class BybitClient(VenueClient):
     ``PRIVATE KEY`` is used as an RSA key (needs ``asyncexch[rsa]``), anything else as an
     HMAC secret. ``limits`` overrides the documented per-bucket limits (bucket names:
     ``place_order``, ``order``, ``position``, ``redeem_estimate``, ``product``, ``quote``,
-    ``ip``) or, as ``False``, turns client-side pacing off. Clients of the same key on one
-    event loop share their buckets; Bybit counts private limits per UID, so keys of one UID
-    share them: give their clients the same ``limit_scope`` (the UID, or any name) and they
-    share one set of buckets (the IP-wide buckets are shared by host anyway).
+    ``double_win_leverage``, ``ip``) or, as ``False``, turns client-side pacing off. Clients of
+    the same key on one event loop share their buckets; Bybit counts private limits per UID, so
+    keys of one UID share them: give their clients the same ``limit_scope`` (the UID, or any
+    name) and they share one set of buckets (the IP-wide buckets are shared by host anyway).
 
     The host: mainnet by default; ``testnet=True``, ``demo=True`` (demo trading, with the demo
     account's own keys) or ``region=`` (``"NL"``, ``"TR"``, ``"KZ"``, ``"GE"``, ``"AE"``,
@@ -189,6 +192,8 @@ class AdvanceEarn:
         self.smart_leverage: SmartLeverage = SmartLeverage(session)
         #: Advance Earn, category DualAssets.
         self.dual_assets: DualAssets = DualAssets(session)
+        #: Advance Earn, category DoubleWin.
+        self.double_win: DoubleWin = DoubleWin(session)
         #: (category, orderLinkId) of placements whose outcome was left untold.
         self._maybe_placed: OrderedDict[tuple[str, str], None] = OrderedDict()
 
@@ -209,10 +214,13 @@ class AdvanceEarn:
     @overload
     async def place_order(self, order: DualAssetsOrder) -> DualAssetsAck: ...
 
+    @overload
+    async def place_order(self, order: DoubleWinOrder | DoubleWinRedeemOrder) -> DoubleWinAck: ...
+
     async def place_order(self, order: Order) -> Ack:
         """Place a stake or redeem order of any category; the acknowledgement of exactly one
         order: an :class:`OrderAck` for a SmartLeverage order, a :class:`DualAssetsAck` for a
-        DualAssets one.
+        DualAssets one, a :class:`DoubleWinAck` for a DoubleWin stake or redeem.
 
         Retries reuse ``order.order_link_id``, so the venue never holds two orders for it.
         If Bybit says the id already exists (an earlier attempt of this call, or an earlier
@@ -300,6 +308,11 @@ class AdvanceEarn:
 
     @overload
     async def wait_for_order(
+        self, order: DoubleWinAck, *, timeout: float = 60.0, poll_interval: float = 1.0
+    ) -> DoubleWinOrderInfo: ...
+
+    @overload
+    async def wait_for_order(
         self, order: OrderAck | str, *, timeout: float = 60.0, poll_interval: float = 1.0
     ) -> OrderInfo: ...
 
@@ -309,17 +322,22 @@ class AdvanceEarn:
         *,
         timeout: float = 60.0,
         poll_interval: float = 1.0,
-    ) -> OrderInfo | DualAssetsOrderInfo:
+    ) -> OrderInfo | DualAssetsOrderInfo | DoubleWinOrderInfo:
         """Poll the order until its status is final (Success, Settled or Fail).
 
         ``order`` is an acknowledgement or a SmartLeverage order id. A
         :class:`DualAssetsAck` is waited for in DualAssets (a :class:`DualAssetsOrderInfo`),
-        an :class:`OrderAck` or an order id in SmartLeverage (an :class:`OrderInfo`). Polls go
+        a :class:`DoubleWinAck` in DoubleWin (a :class:`DoubleWinOrderInfo`), an
+        :class:`OrderAck` or an order id in SmartLeverage (an :class:`OrderInfo`). Polls go
         through the order-info rate limit like every other call. Raises
         :class:`OrderWaitTimeout` (carrying the last state seen) after ``timeout`` seconds.
         """
         if isinstance(order, DualAssetsAck):
             return await self.dual_assets.wait_for_order(
+                order, timeout=timeout, poll_interval=poll_interval
+            )
+        if isinstance(order, DoubleWinAck):
+            return await self.double_win.wait_for_order(
                 order, timeout=timeout, poll_interval=poll_interval
             )
         return await self.smart_leverage.wait_for_order(
@@ -363,7 +381,8 @@ class AdvanceEarn:
         if not isinstance(order, _ORDER_TYPES):
             raise InvalidRequest(
                 "order",
-                f"must be a StakeOrder, RedeemOrder or DualAssetsOrder, got {order!r}",
+                "must be a StakeOrder, RedeemOrder, DualAssetsOrder, DoubleWinOrder or "
+                f"DoubleWinRedeemOrder, got {order!r}",
             )
         placing = _Placing(self._clock, on_sent)
         key = (order.category, order.order_link_id)
@@ -477,8 +496,10 @@ class AdvanceEarn:
         logger.info("place_order: orderLinkId %s is already placed as %s", link, existing.order_id)
         return _ack_of(order, existing.order_id, existing.order_link_id)
 
-    def _category_of(self, order: Order) -> SmartLeverage | DualAssets:
+    def _category_of(self, order: Order) -> SmartLeverage | DualAssets | DoubleWin:
         """The category object ``order`` is placed in."""
+        if isinstance(order, (DoubleWinOrder, DoubleWinRedeemOrder)):
+            return self.double_win
         return self.dual_assets if isinstance(order, DualAssetsOrder) else self.smart_leverage
 
     def _remember_unknown(self, key: tuple[str, str]) -> None:
@@ -516,11 +537,15 @@ class _Placing:
 
 def _ack_of(order: Order, order_id: str, order_link_id: str) -> Ack:
     """The acknowledgement of ``order``'s category: the venue's answer is one shape for all."""
-    ack_type = DualAssetsAck if isinstance(order, DualAssetsOrder) else OrderAck
+    ack_type: type[Ack] = DualAssetsAck if isinstance(order, DualAssetsOrder) else OrderAck
+    if isinstance(order, (DoubleWinOrder, DoubleWinRedeemOrder)):
+        ack_type = DoubleWinAck
     return ack_type(order_id=order_id, order_link_id=order_link_id)
 
 
-def _same_order(existing: OrderInfo | DualAssetsOrderInfo, order: Order) -> bool:
+def _same_order(
+    existing: OrderInfo | DualAssetsOrderInfo | DoubleWinOrderInfo, order: Order
+) -> bool:
     """Whether the order Bybit holds under the id is the one asked for.
 
     The product and the order type must match, and the amount, which Bybit records as the

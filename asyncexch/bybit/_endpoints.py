@@ -10,6 +10,7 @@ from ._models import EstimateList, MarketTime, OrderAck, OrderInfo, Page, Positi
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "DOUBLE_WIN_LEVERAGE",
     "IP_BUCKETS",
     "ORDER",
     "PLACE_ORDER",
@@ -32,6 +33,8 @@ DEFAULT_LIMITS = {
     "product": RateLimit(50, per=1.0),
     "quote": RateLimit(50, per=1.0),
     "ip": RateLimit(600, per=5.0),
+    # DoubleWin's RFQ quote: the docs state no limit; Bybit's MCP server and skill say 1/s.
+    "double_win_leverage": RateLimit(1, per=1.0),
 }
 #: Buckets counted per IP address rather than per API key.
 IP_BUCKETS = frozenset({"product", "quote", "ip"})
@@ -75,6 +78,16 @@ REDEEM_ESTIMATE = Endpoint(
     "/v5/earn/advance/get-redeem-est-amount-list",
     EstimateList,
     buckets=("redeem_estimate", "ip"),
+)
+
+#: DoubleWin's RFQ quote (signed; no ``category``): its result is read as a
+#: ``DoubleWinLeverage`` (``read_as``).
+DOUBLE_WIN_LEVERAGE = Endpoint(
+    "double_win_leverage",
+    "GET",
+    "/v5/earn/advance/double-win-leverage",
+    Quote,
+    buckets=("double_win_leverage", "ip"),
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -374,24 +374,54 @@ class StakeOrder:
         }
 
 
+class _Redeemable(Protocol):
+    """What a redeem is built from: a position of a category that redeems early."""
+
+    @property
+    def position_id(self) -> str: ...
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def status(self) -> PositionStatus: ...
+    @property
+    def redeemable(self) -> bool: ...
+    @property
+    def invest_coin(self) -> str: ...
+    @property
+    def account_type(self) -> str: ...
+
+
+PositionT = TypeVar("PositionT", bound=_Redeemable)
+#: The redeem class a constructor builds.
+RedeemT = TypeVar("RedeemT", bound="EarlyRedeem[Any]")
+
+
+def _own_id_rule(
+    instance: EarlyRedeem[Any], attribute: attrs.Attribute[Any], value: object
+) -> None:
+    """The ``orderLinkId`` rule of the redeem's category (each category remembers its own)."""
+    type(instance).id_rule.check()(instance, attribute, value)
+
+
 @attrs.frozen(kw_only=True)
-class RedeemOrder:
-    """Redeem a SmartLeverage position early.
+class EarlyRedeem(Generic[PositionT]):
+    """An early redeem of a position, against a fresh :class:`RedeemEstimate`: what every
+    category that redeems early shares (SmartLeverage's :class:`RedeemOrder`, DoubleWin's
+    ``DoubleWinRedeemOrder``); the category, its redeem extra's key and its lockout before
+    settlement are the subclass's."""
 
-    Build it with :meth:`from_position`, from the position and a fresh
-    :class:`RedeemEstimate`: the safe way. It sends the position's staked ``amount`` and
-    invest ``coin`` as Bybit's official tools do (the API page calls both optional; a server
-    that follows the official tools refuses a redeem without them) and lets the client
-    recognise its own redeem after a lost answer (Bybit records a redeem with the staked
-    amount, not the estimate).
-
-    ``is_slippage_protected`` is on by default (the venue's default is off): an unprotected
-    redeem executes however far the payout falls below ``est_redeem_amount``, and on 5x-200x
-    products that can be most of the position. Turn it off only to exit at any price.
-    """
-
-    category: ClassVar[str] = CATEGORY
+    category: ClassVar[str]
     order_type: ClassVar[OrderType] = OrderType.REDEEM
+    #: The category's orderLinkId rule.
+    id_rule: ClassVar[IdRule]
+    #: The key of the category's redeem extra in the request body.
+    redeem_extra: ClassVar[str]
+    #: How long before settlement the category refuses a redeem (in the refusal's words).
+    redeem_lockout: ClassVar[str]
+    #: The category's position type.
+    position_type: ClassVar[type[Any]]
 
     product_id: str = attrs.field(validator=text())
     position_id: str = attrs.field(validator=text())
@@ -401,12 +431,12 @@ class RedeemOrder:
     #: The position's staked amount (not the estimate).
     amount: Decimal | None = attrs.field(default=None, validator=optional(positive_decimal()))
     coin: str | None = attrs.field(default=None, validator=optional(text()))
-    order_link_id: str = attrs.field(factory=new_order_link_id, validator=ADVANCE_EARN_IDS.check())
+    order_link_id: str = attrs.field(factory=new_order_link_id, validator=_own_id_rule)
 
     @classmethod
     def from_position(
-        cls,
-        position: Position,
+        cls: type[RedeemT],
+        position: PositionT,
         estimate: RedeemEstimate,
         *,
         slippage_protected: bool = True,
@@ -414,19 +444,22 @@ class RedeemOrder:
         now: datetime | None = None,
         max_age: timedelta = ESTIMATE_LIFETIME,
         order_link_id: str | None = None,
-    ) -> RedeemOrder:
+    ) -> RedeemT:
         """An early redeem of ``position`` at ``estimate``: product, staked amount, invest coin
         and account type from the position; position id and estimated amount from the
         estimate.
 
         Refuses with :class:`~asyncexch.InvalidRequest`, before anything is sent: a position
-        that is not redeemable now (a redeem pending, or settlement less than 60 minutes
-        away); an estimate for another position, one that failed, or one older than
-        ``max_age`` (see :meth:`from_estimate`). ``account_type`` defaults to the position's
-        (``"FUND"`` when the position does not say).
+        that is not redeemable now (a redeem pending, or settlement less than the category's
+        lockout away: 60 minutes for SmartLeverage, 30 for DoubleWin); an estimate for
+        another position, one that failed, or one older than ``max_age`` (see
+        :meth:`from_estimate`). ``account_type`` defaults to the position's (``"FUND"`` when
+        the position does not say).
         """
-        if not isinstance(position, Position):
-            raise InvalidRequest("position", f"must be a Position, got {position!r}")
+        if not isinstance(position, cls.position_type):
+            raise InvalidRequest(
+                "position", f"must be a {cls.position_type.__name__}, got {position!r}"
+            )
         if not isinstance(estimate, RedeemEstimate):
             raise InvalidRequest("estimate", f"must be a RedeemEstimate, got {estimate!r}")
         if estimate.position_id != position.position_id:
@@ -438,7 +471,8 @@ class RedeemOrder:
             raise InvalidRequest(
                 "position",
                 f"{position.position_id} is not redeemable now ({position.status}; Bybit "
-                "refuses a redeem while one is pending or within 60 minutes of settlement)",
+                f"refuses a redeem while one is pending or within {cls.redeem_lockout} of "
+                "settlement)",
             )
         if not position.invest_coin:
             raise InvalidRequest("position", f"{position.position_id} names no invest coin")
@@ -458,7 +492,7 @@ class RedeemOrder:
 
     @classmethod
     def from_estimate(
-        cls,
+        cls: type[RedeemT],
         estimate: RedeemEstimate,
         *,
         product_id: str,
@@ -469,7 +503,7 @@ class RedeemOrder:
         now: datetime | None = None,
         max_age: timedelta = ESTIMATE_LIFETIME,
         order_link_id: str | None = None,
-    ) -> RedeemOrder:
+    ) -> RedeemT:
         """A redeem of ``estimate``'s position at its estimated amount.
 
         Prefer :meth:`from_position`, which also sends the staked ``amount`` and ``coin``.
@@ -512,7 +546,7 @@ class RedeemOrder:
     def to_params(self) -> dict[str, object]:
         """The request body, in the documented field order, decimals written as Bybit reads them."""
         params: dict[str, object] = {
-            "category": CATEGORY,
+            "category": self.category,
             "productId": self.product_id,
             "orderType": self.order_type.value,
         }
@@ -522,12 +556,35 @@ class RedeemOrder:
             params["coin"] = self.coin
         params["accountType"] = self.account_type
         params["orderLinkId"] = self.order_link_id
-        params["smartLeverageRedeemExtra"] = {
+        params[self.redeem_extra] = {
             "positionId": self.position_id,
             "estRedeemAmount": plain(self.est_redeem_amount),
             "isSlippageProtected": self.is_slippage_protected,
         }
         return params
+
+
+@attrs.frozen(kw_only=True)
+class RedeemOrder(EarlyRedeem[Position]):
+    """Redeem a SmartLeverage position early.
+
+    Build it with :meth:`from_position`, from the position and a fresh
+    :class:`RedeemEstimate`: the safe way. It sends the position's staked ``amount`` and
+    invest ``coin`` as Bybit's official tools do (the API page calls both optional; a server
+    that follows the official tools refuses a redeem without them) and lets the client
+    recognise its own redeem after a lost answer (Bybit records a redeem with the staked
+    amount, not the estimate).
+
+    ``is_slippage_protected`` is on by default (the venue's default is off): an unprotected
+    redeem executes however far the payout falls below ``est_redeem_amount``, and on 5x-200x
+    products that can be most of the position. Turn it off only to exit at any price.
+    """
+
+    category: ClassVar[str] = CATEGORY
+    id_rule: ClassVar[IdRule] = ADVANCE_EARN_IDS
+    redeem_extra: ClassVar[str] = "smartLeverageRedeemExtra"
+    redeem_lockout: ClassVar[str] = "60 minutes"
+    position_type: ClassVar[type[Any]] = Position
 
 
 def _venue_now(server_time: ServerTime | None) -> datetime:
@@ -589,7 +646,18 @@ def _check_stake_amount(amount: object, quote: Quote, product: Product | None) -
         _check_purchase(product, amount)
 
 
-def _check_purchase(product: Product, amount: Decimal) -> None:
+class _Purchasable(Protocol):
+    """A product's purchase rules, as SmartLeverage and DoubleWin products state them."""
+
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def min_purchase_amount(self) -> Decimal: ...
+    @property
+    def order_precision_digital(self) -> int: ...
+
+
+def _check_purchase(product: _Purchasable, amount: Decimal) -> None:
     """``amount`` as ``product`` accepts it: its minimum, and its number of decimal places."""
     minimum, places = product.min_purchase_amount, product.order_precision_digital
     if not (isinstance(minimum, Decimal) and minimum.is_finite()):

@@ -15,6 +15,7 @@ import respx
 from asyncexch import ExchangeError
 from asyncexch.bybit import (
     BybitClient,
+    DoubleWinAck,
     DualAssetsAck,
     DualAssetsOrder,
     DualAssetsOrderInfo,
@@ -95,7 +96,8 @@ async def test_a_batch_reports_the_acks_its_orders_can_have(
         await earn.place_orders([stake_order(), redeem_order()]), list[OrderAck | ExchangeError]
     )
     mixed = assert_type(
-        await earn.place_orders(orders), list[OrderAck | DualAssetsAck | ExchangeError]
+        await earn.place_orders(orders),
+        list[OrderAck | DualAssetsAck | DoubleWinAck | ExchangeError],
     )
     either = assert_type(await earn.place_order(orders[1]), OrderAck | DualAssetsAck)
 

@@ -530,8 +530,10 @@ async def test_every_bucket_with_its_window_and_the_venues_own_count(
         "redeem_estimate",
         "product",
         "quote",
+        "double_win_leverage",
         "ip",
     }
+    assert (states["double_win_leverage"].limit, states["double_win_leverage"].per) == (1, 1.0)
     assert before["place_order"].in_window == 0 and before["place_order"].venue_left is None
     place = states["place_order"]
     assert (place.limit, place.per, place.in_window, place.waiting) == (5, 1.0, 3, 0)

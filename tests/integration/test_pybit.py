@@ -156,3 +156,51 @@ def test_pybit_drives_smart_leverage(pybit: Any, sim: BybitSimulator) -> None:
     orders = ok(pybit.get_advance_earn_order(category="SmartLeverage"))
     assert {o["orderLinkId"] for o in orders["list"]} == {"pybit-sl-1", "pybit-sl-2"}
     assert len(sim.orders) == 2
+
+
+def test_pybit_drives_double_win(pybit: Any, sim: BybitSimulator) -> None:
+    products = ok(pybit.get_advance_earn_product(category="DoubleWin", coin="BTC"))["list"]
+    assert {p["productId"]: p["isRfqProduct"] for p in products} == {"14084": False, "14092": True}
+    fixed = ok(pybit.get_advance_earn_product_extra_info(category="DoubleWin", productId=14084))
+    # pybit's docstring types productId an integer; the prices are strings.
+    rfq = ok(
+        pybit.get_double_win_leverage(
+            productId=14092, initialPrice="68403.67", lowerPrice="65000", upperPrice="72000"
+        )
+    )
+    assert rfq["leverage"] == "248.67"
+    stake = {
+        "category": "DoubleWin",
+        "productId": 14092,
+        "coin": "USDT",
+        "amount": "200",
+        "orderType": "Stake",
+        "accountType": "FUND",
+        "orderLinkId": "pybit-dw-1",
+        "doubleWinStakeExtra": {
+            "initialPrice": "68403.67",
+            "lowerPrice": "65000",
+            "upperPrice": "72000",
+            "leverage": "248.67",
+        },
+    }
+    ok(pybit.place_advance_earn_order(**stake))
+    refused_with(180025, pybit.place_advance_earn_order, **stake)
+    fixed_stake = {
+        **stake,
+        "productId": "14084",
+        "orderLinkId": "pybit-dw-2",
+        "doubleWinStakeExtra": {"initialPrice": fixed["currentPrice"], "leverage": "9.3"},
+    }
+    ok(pybit.place_advance_earn_order(**fixed_stake))
+    orders = ok(pybit.get_advance_earn_order(category="DoubleWin"))["list"]
+    assert {o["orderLinkId"] for o in orders} == {"pybit-dw-1", "pybit-dw-2"}
+    positions = ok(pybit.get_advance_earn_position(category="DoubleWin"))["list"]
+    assert len(positions) == 2 and all(p["redeemable"] is True for p in positions)
+    estimates = ok(
+        pybit.get_smart_leverage_redeem_est_amount_list(
+            category="DoubleWin", positionIds=",".join(p["positionId"] for p in positions)
+        )
+    )["list"]
+    # The market sits inside both ranges: worth nothing now (the simulator's payoff).
+    assert [e["success"] for e in estimates] == [False, False]

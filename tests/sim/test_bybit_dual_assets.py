@@ -162,7 +162,7 @@ async def test_a_quote_offers_targets_on_the_tick_each_side_of_the_market(raw: R
 async def test_a_quote_needs_a_known_product(raw: Raw) -> None:
     unknown = envelope(await raw.get(QUOTE, "category=DualAssets&productId=1", private=False))
     assert unknown["retCode"] == 180008
-    other = envelope(await raw.get(QUOTE, "category=DoubleWin&productId=1", private=False))
+    other = envelope(await raw.get(QUOTE, "category=NoSuchCategory&productId=1", private=False))
     assert other["retCode"] == 10001
 
 

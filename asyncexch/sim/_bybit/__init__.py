@@ -9,6 +9,13 @@ routes, the IP ban, authentication, limits, envelopes). DualAssets has its own
 """
 
 from ._app import DEFAULT_LIMITS, IP_LIMIT, BybitSimulator
+from ._double_win_engine import DoubleWinBook
+from ._double_win_records import (
+    SimDoubleWinOrder,
+    SimDoubleWinPosition,
+    SimDoubleWinProduct,
+    SimDoubleWinQuote,
+)
 from ._dual_engine import DualAssetsBook
 from ._dual_records import (
     SimDualAssetsOffer,
@@ -24,8 +31,13 @@ __all__ = [
     "IP_LIMIT",
     "AdvanceEarnBook",
     "BybitSimulator",
+    "DoubleWinBook",
     "DualAssetsBook",
     "SimAccount",
+    "SimDoubleWinOrder",
+    "SimDoubleWinPosition",
+    "SimDoubleWinProduct",
+    "SimDoubleWinQuote",
     "SimDualAssetsOffer",
     "SimDualAssetsOrder",
     "SimDualAssetsPosition",

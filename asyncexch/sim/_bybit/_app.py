@@ -21,6 +21,13 @@ the balance; it confirms after the settlement delay and, at the end of its term,
 the base or the quote coin by where the market stands against the target. Its ``orderLinkId``
 rule is SmartLeverage's, in an id space of its own.
 
+DoubleWin (``category=DoubleWin``, and ``GET /v5/earn/advance/double-win-leverage`` for RFQ
+products; rules, codes and the payoff, which is the simulator's own, in
+``_double_win_engine``): fixed-range quotes and per-range RFQ quotes that expire; a stake
+must name a live quote's prices, a leverage at most the quote's with 2 decimals; positions
+settle by where the market ends against the range; redeems as SmartLeverage's with a
+30-minute lockout; an id space of its own.
+
 Where Bybit's sources disagree the simulator plays each reading: ``redeem_rules="any"``
 (the API page: a redeem's ``amount`` and ``coin`` are optional) or ``"official-tools"``
 (Bybit's MCP server and skill: both required, ``amount`` the staked amount). Codes Bybit does
@@ -51,8 +58,17 @@ from .._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from .._faults import Fault, Faults
 from .._instant import Instant
 from .._json import dumps
+from . import _double_win_render as double_win_render
 from . import _dual_render as dual_render
 from . import _render as render
+from ._double_win_engine import DoubleWinBook
+from ._double_win_records import (
+    DOUBLE_WIN,
+    SimDoubleWinOrder,
+    SimDoubleWinPosition,
+    SimDoubleWinProduct,
+    default_double_win_products,
+)
 from ._dual_engine import DualAssetsBook
 from ._dual_records import (
     DUAL_ASSETS,
@@ -84,6 +100,8 @@ DEFAULT_LIMITS: Mapping[str, tuple[int, float]] = {
     "redeem_estimate": (10, 1.0),
     "product": (50, 1.0),
     "quote": (50, 1.0),
+    # DoubleWin's RFQ quote: 1/s per UID (Bybit's MCP server and skill; the docs state none).
+    "double_win_leverage": (1, 1.0),
 }
 IP_LIMIT = (600, 5.0)
 _LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
@@ -115,6 +133,10 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     * ``price_swing``: how far prices move (fraction of the price) over ``price_period`` s.
     * ``dual_assets_products``: the DualAssets products (by default the docs' ETH and XRP
       examples and a BTC one; a test that cannot wait days gives one a term like ``"3s"``).
+    * ``double_win_products``: the DoubleWin products (by default the docs' fixed 14084 and
+      RFQ 14092).
+    * ``double_win_link_length``: DoubleWin's orderLinkId length, 36 (the docs) or 64
+      (Bybit's MCP server, the docs before 2026-04-24).
     """
 
     stats: SimStats
@@ -137,6 +159,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         price_swing: float = 0.01,
         price_period: float = 120.0,
         dual_assets_products: Iterable[SimDualAssetsProduct] | None = None,
+        double_win_products: Iterable[SimDoubleWinProduct] | None = None,
+        double_win_link_length: Literal[36, 64] = 36,
     ) -> None:
         _check_options(limits, idempotency, redeem_rules, quote_ttl)
         self.clock: Clock = clock or SystemClock()
@@ -165,7 +189,14 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
                 if dual_assets_products is None
                 else dual_assets_products
             ),
+            double_win_products=(
+                default_double_win_products()
+                if double_win_products is None
+                else double_win_products
+            ),
         )
+        #: DoubleWin's orderLinkId length: the docs' 36, or the MCP server's 64.
+        self.double_win_link_length = double_win_link_length
         self.app: Starlette = Starlette(routes=self._routes())
 
     # --- setup and inspection -----------------------------------------------------------
@@ -208,6 +239,25 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     @property
     def _dual(self) -> DualAssetsBook:
         return self._book.dual_assets
+
+    @property
+    def double_win_products(self) -> dict[str, SimDoubleWinProduct]:
+        """The DoubleWin products by id."""
+        return self._double_win.products
+
+    @property
+    def double_win_orders(self) -> dict[str, SimDoubleWinOrder]:
+        """Every DoubleWin stake and redeem placed, by id, oldest first."""
+        return self._double_win.orders
+
+    @property
+    def double_win_positions(self) -> dict[str, SimDoubleWinPosition]:
+        """Every DoubleWin position, by id, settled ones included."""
+        return self._double_win.positions
+
+    @property
+    def _double_win(self) -> DoubleWinBook:
+        return self._book.double_win
 
     idempotency: EngineOption[Literal["error", "same_order_id"]] = EngineOption(
         "What a reused ``orderLinkId`` gets: an error, or the first order's id."
@@ -284,6 +334,7 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             route("earn/advance/order", "order", self._order),
             route("earn/advance/position", "position", self._position),
             route("earn/advance/get-redeem-est-amount-list", "redeem_estimate", self._estimate),
+            route("earn/advance/double-win-leverage", "double_win_leverage", self._leverage),
         ]
 
     def _turn_away(self, arrival: Arrival) -> Response | None:
@@ -421,6 +472,16 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         self, account: SimAccount | None, params: dict[str, Any], at: Instant
     ) -> dict[str, Any]:
         coin, duration = params.get("coin"), params.get("duration")
+        if _category(params) == DOUBLE_WIN:
+            return {
+                "category": DOUBLE_WIN,
+                "list": [
+                    double_win_render.double_win_product_json(product, at.ms)
+                    for product in self.double_win_products.values()
+                    if coin in (None, product.underlying_asset)
+                    and duration in (None, product.duration)
+                ],
+            }
         if _category(params) == DUAL_ASSETS:
             return {
                 "category": DUAL_ASSETS,
@@ -442,6 +503,9 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     def _quote(
         self, account: SimAccount | None, params: dict[str, Any], at: Instant
     ) -> dict[str, Any]:
+        if _category(params) == DOUBLE_WIN:
+            quote = self._double_win.issue_fixed_quote(params.get("productId"), at)
+            return double_win_render.double_win_quote_json(quote)
         if _category(params) == DUAL_ASSETS:
             dual = self._dual.find_product(params.get("productId"))
             current, buy_low, sell_high = self._dual.issue_quote(dual.product_id, at)
@@ -458,6 +522,15 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         link = body.get("orderLinkId")
         if not isinstance(link, str) or not link:
             raise Refused(180019, "empty order link id")
+        if category == DOUBLE_WIN:
+            if not _link_fits(link, self.double_win_link_length):
+                raise Refused(
+                    10001,
+                    f"orderLinkId: at most {self.double_win_link_length} characters of "
+                    "[A-Za-z0-9_-]",
+                )
+            placed = self._double_win.place(account, link, body, at)
+            return {"orderId": placed.order_id, "orderLinkId": link}
         if not _LINK_ID.fullmatch(link):
             raise Refused(10001, "orderLinkId: at most 36 characters of [A-Za-z0-9_-]")
         if category == DUAL_ASSETS:
@@ -471,6 +544,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     ) -> dict[str, Any]:
         assert account is not None
         self._book.settle(at)
+        if _category(params) == DOUBLE_WIN:
+            return self._double_win_orders(account, params)
         if _category(params) == DUAL_ASSETS:
             return self._dual_orders(account, params)
         selected = [
@@ -493,6 +568,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     ) -> dict[str, Any]:
         assert account is not None
         self._book.settle(at)
+        if _category(params) == DOUBLE_WIN:
+            return self._double_win_positions(account, params, at)
         if _category(params) == DUAL_ASSETS:
             return self._dual_positions(account, params)
         selected = [
@@ -514,16 +591,64 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     ) -> dict[str, Any]:
         assert account is not None
         self._book.settle(at)
-        if _category(params) != CATEGORY:
-            raise Refused(10001, "category must be SmartLeverage")
+        category = _category(params)
+        if category not in (CATEGORY, DOUBLE_WIN):
+            raise Refused(10001, "category must be SmartLeverage or DoubleWin")
         ids = [part for part in str(params.get("positionIds", "")).split(",") if part]
         if not 1 <= len(ids) <= 5:
             raise Refused(10001, "positionIds: 1 to 5 ids")
+        book = self._double_win if category == DOUBLE_WIN else self._book
         items = [
-            render.estimate_json(position_id, self._book.estimate(account, position_id, at), at.ms)
+            render.estimate_json(position_id, book.estimate(account, position_id, at), at.ms)
             for position_id in ids
         ]
         return {"list": items}
+
+    def _leverage(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        """DoubleWin's RFQ quote (no ``category``)."""
+        assert account is not None
+        quote = self._double_win.issue_rfq_quote(account, params, at)
+        return double_win_render.double_win_leverage_json(quote)
+
+    def _double_win_orders(self, account: SimAccount, params: dict[str, Any]) -> dict[str, Any]:
+        selected = [
+            order
+            for order in self.double_win_orders.values()
+            if order.uid == account.uid
+            and params.get("orderId") in (None, order.order_id)
+            and params.get("orderLinkId") in (None, order.order_link_id)
+            and params.get("productId") in (None, order.product_id)
+        ]
+        selected.sort(key=lambda order: order.created_ms, reverse=True)
+        products = self.double_win_products
+
+        def order_json(order: SimDoubleWinOrder) -> dict[str, Any]:
+            return double_win_render.double_win_order_json(products[order.product_id], order)
+
+        return _page(selected, params, order_json, DOUBLE_WIN)
+
+    def _double_win_positions(
+        self, account: SimAccount, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        """The account's active positions (Bybit lists no settled ones)."""
+        products = self.double_win_products
+        selected = [
+            position
+            for position in self.double_win_positions.values()
+            if position.uid == account.uid
+            and position.status in ("Active", "Redeeming")
+            and params.get("productId") in (None, position.product_id)
+            and params.get("coin") in (None, products[position.product_id].underlying_asset)
+        ]
+
+        def position_json(position: SimDoubleWinPosition) -> dict[str, Any]:
+            redeemable = self._double_win.redeemable(position, at)
+            product = products[position.product_id]
+            return double_win_render.double_win_position_json(product, position, redeemable)
+
+        return _page(selected, params, position_json, DOUBLE_WIN)
 
     def _dual_orders(self, account: SimAccount, params: dict[str, Any]) -> dict[str, Any]:
         selected = [
@@ -585,9 +710,14 @@ def _check_options(
 def _category(params: Mapping[str, Any]) -> str:
     """The request's category: one of those the simulator serves (10001 otherwise)."""
     category = params.get("category")
-    if category not in (CATEGORY, DUAL_ASSETS):
-        raise Refused(10001, "category must be SmartLeverage or DualAssets")
+    if category not in (CATEGORY, DUAL_ASSETS, DOUBLE_WIN):
+        raise Refused(10001, "category must be SmartLeverage, DualAssets or DoubleWin")
     return str(category)
+
+
+def _link_fits(link: str, length: int) -> bool:
+    """``link`` is 1 to ``length`` characters of ``[A-Za-z0-9_-]``."""
+    return re.fullmatch(rf"[A-Za-z0-9_-]{{1,{length}}}", link) is not None
 
 
 def _page(

@@ -42,7 +42,7 @@ from ._dual_records import (
     SimDualAssetsPosition,
     SimDualAssetsProduct,
 )
-from ._params import positive_decimal
+from ._params import known_product, positive_decimal
 from ._records import SimAccount, duration_ms
 
 if TYPE_CHECKING:
@@ -76,12 +76,7 @@ class DualAssetsBook:
 
     def find_product(self, product_id: object) -> SimDualAssetsProduct:
         """The product a request names, as a string or a JSON number (180008 when none)."""
-        if isinstance(product_id, bool) or not isinstance(product_id, (str, int)):
-            raise Refused(180008, "Invalid Product")
-        product = self.products.get(str(product_id))
-        if product is None:
-            raise Refused(180008, "Invalid Product")
-        return product
+        return known_product(self.products, product_id)
 
     def market_price(self, product: SimDualAssetsProduct, at: float) -> Decimal:
         """The product's market price (its base coin's) at monotonic time ``at``."""

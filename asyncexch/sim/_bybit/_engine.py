@@ -27,6 +27,8 @@ import attrs
 
 from .._instant import Instant
 from .._refused import Refused
+from ._double_win_engine import DoubleWinBook
+from ._double_win_records import SimDoubleWinProduct
 from ._dual_engine import DualAssetsBook
 from ._dual_records import SimDualAssetsProduct
 from ._params import positive_decimal
@@ -89,6 +91,7 @@ class AdvanceEarnBook:
         duplicate_code: int = 180025,
         redeem_rules: Literal["any", "official-tools"] = "any",
         dual_assets_products: Iterable[SimDualAssetsProduct] = (),
+        double_win_products: Iterable[SimDoubleWinProduct] = (),
     ) -> None:
         self.quote_ttl = quote_ttl
         self.settlement_delay = settlement_delay
@@ -113,6 +116,8 @@ class AdvanceEarnBook:
         #: DualAssets: its own products, orders and positions, on this book's accounts,
         #: prices, statistics and options.
         self.dual_assets = DualAssetsBook(self, dual_assets_products)
+        #: DoubleWin, likewise.
+        self.double_win = DoubleWinBook(self, double_win_products)
 
     # --- accounts, prices and quotes --------------------------------------------------
 
@@ -289,7 +294,7 @@ class AdvanceEarnBook:
             raise Refused(180020, "Position not found")
         if not self.redeemable(position, slip.at):
             raise Refused(180029, "Redeem not allowed")
-        self._check_redeem_amount_and_coin(product, position, body)
+        self.check_redeem_amount_and_coin(product.invest_coin, position.amount, body)
         protected = extra.get("isSlippageProtected", False)
         if not isinstance(protected, bool):
             raise Refused(10001, "isSlippageProtected must be a bool")
@@ -318,20 +323,21 @@ class AdvanceEarnBook:
             slippage_protected=protected,
         )
 
-    def _check_redeem_amount_and_coin(
-        self, product: SimProduct, position: SimPosition, body: Mapping[str, Any]
+    def check_redeem_amount_and_coin(
+        self, invest_coin: str, staked: Decimal, body: Mapping[str, Any]
     ) -> None:
         """A redeem's top-level ``amount`` and ``coin``: required by the official tools'
-        reading, optional by the API page's; when given, the staked amount and invest coin."""
+        reading, optional by the API page's; when given, the staked amount and invest coin
+        (SmartLeverage's and DoubleWin's alike)."""
         amount, coin = body.get("amount"), body.get("coin")
         if self.redeem_rules == "official-tools":
             if amount is None:
                 raise Refused(10001, "amount is required: the position's staked amount")
             if coin is None:
                 raise Refused(10001, "coin is required: the position's invest coin")
-        if amount is not None and positive_decimal(amount, "amount") != position.amount:
+        if amount is not None and positive_decimal(amount, "amount") != staked:
             raise Refused(180014, "Redeem share invalid: amount must be the staked amount")
-        if coin is not None and coin != product.invest_coin:
+        if coin is not None and coin != invest_coin:
             raise Refused(180002, "Invalid coin")
 
     def _new_order(
@@ -386,7 +392,7 @@ class AdvanceEarnBook:
 
     def settle(self, at: Instant) -> None:
         """Everything due by ``at``, each at its own time: orders placed, redeems paid,
-        positions matured at their settlement time's price; DualAssets' too."""
+        positions matured at their settlement time's price; DualAssets' and DoubleWin's too."""
         for order in self.orders.values():
             if order.status != "Pending" or order.due > at.monotonic:
                 continue
@@ -401,6 +407,7 @@ class AdvanceEarnBook:
                 self._pay_out(position, stake, matured)
                 position.status = "Settled"
         self.dual_assets.settle(at)
+        self.double_win.settle(at)
 
     def _open_position(self, order: SimOrder, at: Instant) -> None:
         """A stake succeeds: its position opens now and settles after the product's term."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from .._refused import Refused
 
-__all__ = ["positive_decimal"]
+__all__ = ["known_product", "positive_decimal"]
+
+T = TypeVar("T")
 
 
 def positive_decimal(value: object, field: str) -> Decimal:
@@ -20,3 +24,13 @@ def positive_decimal(value: object, field: str) -> Decimal:
     if not number.is_finite() or number <= 0:
         raise Refused(10001, f"{field} must be positive")
     return number
+
+
+def known_product(products: Mapping[str, T], product_id: object) -> T:
+    """The product a request names, as a string or a JSON number (180008 when none)."""
+    if isinstance(product_id, bool) or not isinstance(product_id, (str, int)):
+        raise Refused(180008, "Invalid Product")
+    product = products.get(str(product_id))
+    if product is None:
+        raise Refused(180008, "Invalid Product")
+    return product
