@@ -25,9 +25,9 @@ import attrs
 from .._clock import ServerTime
 from .._convert import LOCAL
 from ._models import (
-    OrderStatus,
-    OrderType,
-    PositionStatus,
+    _Acknowledgement,
+    _OrderState,
+    _PositionState,
     _require_aware,
     _venue_now,
 )
@@ -135,19 +135,16 @@ class DoubleWinLeverage:
 
 
 @attrs.frozen(kw_only=True)
-class DoubleWinAck:
+class DoubleWinAck(_Acknowledgement):
     """The venue accepted a DoubleWin order, a stake or a redeem (processing is
     asynchronous: see ``wait_for_order``, which waits for a :class:`DoubleWinOrderInfo`)."""
 
     #: The Advance Earn category of the order, always ``"DoubleWin"``.
     category: ClassVar[str] = CATEGORY
 
-    order_id: str
-    order_link_id: str
-
 
 @attrs.frozen(kw_only=True)
-class DoubleWinOrderInfo:
+class DoubleWinOrderInfo(_OrderState):
     """A DoubleWin order's state (``GET /v5/earn/advance/order?category=DoubleWin``).
 
     ``leverage`` is the venue's record, which may differ from the stake's (Bybit's example
@@ -155,13 +152,6 @@ class DoubleWinOrderInfo:
     ``pnl`` come once ``Settled``.
     """
 
-    order_id: str
-    order_link_id: str
-    product_id: str
-    order_type: OrderType
-    amount: Decimal
-    status: OrderStatus
-    created_time: datetime
     category: str = CATEGORY
     invest_coin: str = ""
     underlying_asset: str = ""
@@ -181,13 +171,9 @@ class DoubleWinOrderInfo:
 
 
 @attrs.frozen(kw_only=True)
-class DoubleWinPosition:
+class DoubleWinPosition(_PositionState):
     """An active DoubleWin position (``GET /v5/earn/advance/position?category=DoubleWin``)."""
 
-    position_id: str
-    product_id: str
-    amount: Decimal
-    status: PositionStatus
     #: False when a redeem is pending or settlement is less than 30 minutes away.
     redeemable: bool
     category: str = CATEGORY
