@@ -1,8 +1,21 @@
-"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets) on the asyncexch core."""
+"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets, DiscountBuy) on the asyncexch
+core."""
 
 from ._auth import HmacSigner, RsaSigner
-from ._categories import DualAssets, SmartLeverage
+from ._categories import DiscountBuy, DualAssets, SmartLeverage
 from ._client import AdvanceEarn, BybitClient, OrderBatchReport
+from ._discount_buy import (
+    DiscountBuyAck,
+    DiscountBuyOffer,
+    DiscountBuyOrderInfo,
+    DiscountBuyPosition,
+    DiscountBuyPositionStatus,
+    DiscountBuyProduct,
+    DiscountBuyQuote,
+    DiscountBuyRefundStatus,
+    SettleType,
+)
+from ._discount_buy_order import DiscountBuyOrder
 from ._dual_assets import (
     DualAssetsAck,
     DualAssetsDirection,
@@ -46,6 +59,16 @@ __all__ = [
     "BybitClient",
     "BybitVenue",
     "Direction",
+    "DiscountBuy",
+    "DiscountBuyAck",
+    "DiscountBuyOffer",
+    "DiscountBuyOrder",
+    "DiscountBuyOrderInfo",
+    "DiscountBuyPosition",
+    "DiscountBuyPositionStatus",
+    "DiscountBuyProduct",
+    "DiscountBuyQuote",
+    "DiscountBuyRefundStatus",
     "DualAssets",
     "DualAssetsAck",
     "DualAssetsDirection",
@@ -73,6 +96,7 @@ __all__ = [
     "RedeemOrder",
     "Region",
     "RsaSigner",
+    "SettleType",
     "SmartLeverage",
     "StakeOrder",
 ]

@@ -29,7 +29,9 @@ from ..errors import (
     OrderStatusUnknown,
     Outcome,
 )
-from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES, DualAssets, SmartLeverage
+from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES, DiscountBuy, DualAssets, SmartLeverage
+from ._discount_buy import DiscountBuyAck, DiscountBuyOrderInfo
+from ._discount_buy_order import DiscountBuyOrder
 from ._dual_assets import DualAssetsAck, DualAssetsOrderInfo
 from ._dual_assets_order import DualAssetsOrder
 from ._endpoints import PLACE_ORDER
@@ -51,10 +53,10 @@ __all__ = ["AdvanceEarn", "BybitClient", "OrderBatchReport"]
 
 logger = logging.getLogger("asyncexch")
 #: An order of any Advance Earn category.
-Order = StakeOrder | RedeemOrder | DualAssetsOrder
-_ORDER_TYPES = (StakeOrder, RedeemOrder, DualAssetsOrder)
+Order = StakeOrder | RedeemOrder | DualAssetsOrder | DiscountBuyOrder
+_ORDER_TYPES = (StakeOrder, RedeemOrder, DualAssetsOrder, DiscountBuyOrder)
 #: The acknowledgement of an order of any Advance Earn category.
-Ack = OrderAck | DualAssetsAck
+Ack = OrderAck | DualAssetsAck | DiscountBuyAck
 #: How many orderLinkIds whose placement ended unknown a client remembers: a later refusal of
 #: one of them is checked by a lookup, since an earlier attempt may have placed it.
 _REMEMBERED_UNKNOWN = 10_000
@@ -147,8 +149,8 @@ class BybitClient(VenueClient):
             owner="BybitClient",
         )
         self._venue = venue
-        #: Advance Earn: SmartLeverage (its calls directly, and ``.smart_leverage``) and
-        #: DualAssets (``.dual_assets``).
+        #: Advance Earn: SmartLeverage (its calls directly, and ``.smart_leverage``),
+        #: DualAssets (``.dual_assets``) and DiscountBuy (``.discount_buy``).
         self.advance_earn: AdvanceEarn = AdvanceEarn(self.session)
 
     async def sync_clock(self) -> None:
@@ -168,18 +170,18 @@ class BybitClient(VenueClient):
 
 #: The record of a ``place_orders`` batch of SmartLeverage orders:
 #: ``OrderBatchReport(len(orders))`` needs no annotation (a bare ``BatchReport`` cannot tell
-#: what its results are). A batch with DualAssets orders takes a
-#: ``BatchReport[OrderAck | DualAssetsAck | ExchangeError]``.
+#: what its results are). A batch with DualAssets or DiscountBuy orders takes a
+#: ``BatchReport[OrderAck | DualAssetsAck | DiscountBuyAck | ExchangeError]``.
 OrderBatchReport = BatchReport[OrderAck | ExchangeError]
 
 
 class AdvanceEarn:
     """Bybit V5 Advance Earn: one object per category, and placing any category's orders.
 
-    ``smart_leverage`` and ``dual_assets`` read their category's products, quotes, orders and
-    positions. ``place_order``, ``place_orders`` and ``wait_for_order`` take an order or an
-    acknowledgement of any category. ``products``, ``quote``, ``orders``, ``positions`` and
-    ``redeem_estimates`` here are SmartLeverage's, as they always were.
+    ``smart_leverage``, ``dual_assets`` and ``discount_buy`` read their category's products,
+    quotes, orders and positions. ``place_order``, ``place_orders`` and ``wait_for_order``
+    take an order or an acknowledgement of any category. ``products``, ``quote``, ``orders``,
+    ``positions`` and ``redeem_estimates`` here are SmartLeverage's, as they always were.
     """
 
     def __init__(self, session: Session) -> None:
@@ -189,6 +191,8 @@ class AdvanceEarn:
         self.smart_leverage: SmartLeverage = SmartLeverage(session)
         #: Advance Earn, category DualAssets.
         self.dual_assets: DualAssets = DualAssets(session)
+        #: Advance Earn, category DiscountBuy.
+        self.discount_buy: DiscountBuy = DiscountBuy(session)
         #: (category, orderLinkId) of placements whose outcome was left untold.
         self._maybe_placed: OrderedDict[tuple[str, str], None] = OrderedDict()
 
@@ -209,16 +213,20 @@ class AdvanceEarn:
     @overload
     async def place_order(self, order: DualAssetsOrder) -> DualAssetsAck: ...
 
+    @overload
+    async def place_order(self, order: DiscountBuyOrder) -> DiscountBuyAck: ...
+
     async def place_order(self, order: Order) -> Ack:
         """Place a stake or redeem order of any category; the acknowledgement of exactly one
         order: an :class:`OrderAck` for a SmartLeverage order, a :class:`DualAssetsAck` for a
-        DualAssets one.
+        DualAssets one, a :class:`DiscountBuyAck` for a DiscountBuy one.
 
         Retries reuse ``order.order_link_id``, so the venue never holds two orders for it.
         If Bybit says the id already exists (an earlier attempt of this call, or an earlier
         call with the same order object or intent key), the existing order is looked up in
         the order's category and its acknowledgement returned when it is the same order
-        (product, type, amount, and a DualAssets stake's direction);
+        (product, type, amount, a DualAssets stake's direction and a DiscountBuy stake's
+        settle type);
         :class:`OrderAlreadyExists` when it is a different one. When the venue's state stays
         unknown after every attempt, :class:`OrderStatusUnknown` is raised: placing the same
         order object again is safe and tells the truth.
@@ -237,6 +245,15 @@ class AdvanceEarn:
     @overload
     async def place_orders(
         self,
+        orders: Iterable[StakeOrder | RedeemOrder | DualAssetsOrder],
+        *,
+        on_result: Callable[[int, OrderAck | DualAssetsAck | ExchangeError], None] | None = None,
+        report: BatchReport[OrderAck | DualAssetsAck | ExchangeError] | None = None,
+    ) -> list[OrderAck | DualAssetsAck | ExchangeError]: ...
+
+    @overload
+    async def place_orders(
+        self,
         orders: Iterable[Order],
         *,
         on_result: Callable[[int, Ack | ExchangeError], None] | None = None,
@@ -249,14 +266,18 @@ class AdvanceEarn:
         *,
         on_result: Callable[[int, Any], None] | None = None,
         report: BatchReport[Any] | None = None,
-    ) -> list[OrderAck | ExchangeError] | list[Ack | ExchangeError]:
+    ) -> (
+        list[OrderAck | ExchangeError]
+        | list[OrderAck | DualAssetsAck | ExchangeError]
+        | list[Ack | ExchangeError]
+    ):
         """Place many orders concurrently, of one category or mixed; one result per order, in
         the orders' order.
 
-        Each result is the order's acknowledgement (:class:`OrderAck` or
-        :class:`DualAssetsAck`) or the :class:`ExchangeError` it ended with; one order's
-        failure does not stop the others. Orders take the rate limit in the order given.
-        ``on_result(index, result)`` is called as each order finishes.
+        Each result is the order's acknowledgement (:class:`OrderAck`,
+        :class:`DualAssetsAck` or :class:`DiscountBuyAck`) or the :class:`ExchangeError` it
+        ended with; one order's failure does not stop the others. Orders take the rate limit
+        in the order given. ``on_result(index, result)`` is called as each order finishes.
 
         Cancelling the call cancels every order not yet sent; ``report`` (a
         :class:`BatchReport` of the batch's size: an :data:`OrderBatchReport` for
@@ -300,6 +321,11 @@ class AdvanceEarn:
 
     @overload
     async def wait_for_order(
+        self, order: DiscountBuyAck, *, timeout: float = 60.0, poll_interval: float = 1.0
+    ) -> DiscountBuyOrderInfo: ...
+
+    @overload
+    async def wait_for_order(
         self, order: OrderAck | str, *, timeout: float = 60.0, poll_interval: float = 1.0
     ) -> OrderInfo: ...
 
@@ -309,17 +335,22 @@ class AdvanceEarn:
         *,
         timeout: float = 60.0,
         poll_interval: float = 1.0,
-    ) -> OrderInfo | DualAssetsOrderInfo:
+    ) -> OrderInfo | DualAssetsOrderInfo | DiscountBuyOrderInfo:
         """Poll the order until its status is final (Success, Settled or Fail).
 
         ``order`` is an acknowledgement or a SmartLeverage order id. A
         :class:`DualAssetsAck` is waited for in DualAssets (a :class:`DualAssetsOrderInfo`),
+        a :class:`DiscountBuyAck` in DiscountBuy (a :class:`DiscountBuyOrderInfo`),
         an :class:`OrderAck` or an order id in SmartLeverage (an :class:`OrderInfo`). Polls go
         through the order-info rate limit like every other call. Raises
         :class:`OrderWaitTimeout` (carrying the last state seen) after ``timeout`` seconds.
         """
         if isinstance(order, DualAssetsAck):
             return await self.dual_assets.wait_for_order(
+                order, timeout=timeout, poll_interval=poll_interval
+            )
+        if isinstance(order, DiscountBuyAck):
+            return await self.discount_buy.wait_for_order(
                 order, timeout=timeout, poll_interval=poll_interval
             )
         return await self.smart_leverage.wait_for_order(
@@ -363,7 +394,8 @@ class AdvanceEarn:
         if not isinstance(order, _ORDER_TYPES):
             raise InvalidRequest(
                 "order",
-                f"must be a StakeOrder, RedeemOrder or DualAssetsOrder, got {order!r}",
+                "must be a StakeOrder, RedeemOrder, DualAssetsOrder or DiscountBuyOrder, got "
+                f"{order!r}",
             )
         placing = _Placing(self._clock, on_sent)
         key = (order.category, order.order_link_id)
@@ -477,8 +509,10 @@ class AdvanceEarn:
         logger.info("place_order: orderLinkId %s is already placed as %s", link, existing.order_id)
         return _ack_of(order, existing.order_id, existing.order_link_id)
 
-    def _category_of(self, order: Order) -> SmartLeverage | DualAssets:
+    def _category_of(self, order: Order) -> SmartLeverage | DualAssets | DiscountBuy:
         """The category object ``order`` is placed in."""
+        if isinstance(order, DiscountBuyOrder):
+            return self.discount_buy
         return self.dual_assets if isinstance(order, DualAssetsOrder) else self.smart_leverage
 
     def _remember_unknown(self, key: tuple[str, str]) -> None:
@@ -516,16 +550,23 @@ class _Placing:
 
 def _ack_of(order: Order, order_id: str, order_link_id: str) -> Ack:
     """The acknowledgement of ``order``'s category: the venue's answer is one shape for all."""
-    ack_type = DualAssetsAck if isinstance(order, DualAssetsOrder) else OrderAck
+    ack_type: type[Ack] = OrderAck
+    if isinstance(order, DualAssetsOrder):
+        ack_type = DualAssetsAck
+    elif isinstance(order, DiscountBuyOrder):
+        ack_type = DiscountBuyAck
     return ack_type(order_id=order_id, order_link_id=order_link_id)
 
 
-def _same_order(existing: OrderInfo | DualAssetsOrderInfo, order: Order) -> bool:
+def _same_order(
+    existing: OrderInfo | DualAssetsOrderInfo | DiscountBuyOrderInfo, order: Order
+) -> bool:
     """Whether the order Bybit holds under the id is the one asked for.
 
     The product and the order type must match, and the amount, which Bybit records as the
     order's amount for a stake and the position's staked amount for a redeem (never the
-    estimate), and a DualAssets stake's direction when Bybit names it. Bybit's order list
+    estimate), and a DualAssets stake's direction and a DiscountBuy stake's settle type
+    when Bybit names them. Bybit's order list
     does not name a redeem's position: a redeem built without the staked amount
     (``RedeemOrder.from_estimate`` without ``amount``) matches on product and type alone.
     """
@@ -536,6 +577,13 @@ def _same_order(existing: OrderInfo | DualAssetsOrderInfo, order: Order) -> bool
         and isinstance(existing, DualAssetsOrderInfo)
         and existing.direction is not None
         and existing.direction != order.direction
+    ):
+        return False
+    if (
+        isinstance(order, DiscountBuyOrder)
+        and isinstance(existing, DiscountBuyOrderInfo)
+        and existing.settle_type is not None
+        and existing.settle_type != order.settle_type
     ):
         return False
     return order.amount is None or existing.amount == order.amount
