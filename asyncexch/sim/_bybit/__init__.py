@@ -5,10 +5,18 @@ book: quotes, the ``orderLinkId`` rule, stakes, redeems, estimates and settlemen
 time as an argument), ``_render`` (Bybit's JSON) and ``_app`` (:class:`BybitSimulator`:
 routes, the IP ban, authentication, limits, envelopes). DualAssets has its own
 ``_dual_records``, ``_dual_engine`` (on the book's accounts, prices and rules) and
-``_dual_render``; ``_params`` reads a request's numbers with Bybit's codes.
+``_dual_render``, and DiscountBuy its ``_discount_records``, ``_discount_engine`` and
+``_discount_render``; ``_params`` reads a request's numbers with Bybit's codes.
 """
 
 from ._app import DEFAULT_LIMITS, IP_LIMIT, BybitSimulator
+from ._discount_engine import DiscountBuyBook
+from ._discount_records import (
+    SimDiscountBuyOffer,
+    SimDiscountBuyOrder,
+    SimDiscountBuyPosition,
+    SimDiscountBuyProduct,
+)
 from ._dual_engine import DualAssetsBook
 from ._dual_records import (
     SimDualAssetsOffer,
@@ -24,8 +32,13 @@ __all__ = [
     "IP_LIMIT",
     "AdvanceEarnBook",
     "BybitSimulator",
+    "DiscountBuyBook",
     "DualAssetsBook",
     "SimAccount",
+    "SimDiscountBuyOffer",
+    "SimDiscountBuyOrder",
+    "SimDiscountBuyPosition",
+    "SimDiscountBuyProduct",
     "SimDualAssetsOffer",
     "SimDualAssetsOrder",
     "SimDualAssetsPosition",

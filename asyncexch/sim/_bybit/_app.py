@@ -1,5 +1,5 @@
-"""An offline Bybit V5 Advance Earn exchange (SmartLeverage and DualAssets), faithful where
-clients break.
+"""An offline Bybit V5 Advance Earn exchange (SmartLeverage, DualAssets and DiscountBuy),
+faithful where clients break.
 
 It checks what Bybit checks, in Bybit's order and with Bybit's codes: the IP-wide limit
 (HTTP 403 and a ban), the API key (10003), the timestamp window (10002), the HMAC or RSA
@@ -20,6 +20,16 @@ offer (price and APY), within its maximum, the direction's minimum, precision an
 the balance; it confirms after the settlement delay and, at the end of its term, pays out in
 the base or the quote coin by where the market stands against the target. Its ``orderLinkId``
 rule is SmartLeverage's, in an id space of its own.
+
+DiscountBuy (``category=DiscountBuy``; rules in ``_discount_engine``): one market maker's
+offer per product (purchase and knock-out prices moving with the market, a coupon, an
+``instUid``, an expiry or ``"0"``); a stake must repeat a live offer's values as-is, within
+its maximum, the product's minimum, precision and quota and the balance; its ``orderLinkId``
+is up to 40 characters of ``[A-Za-z0-9_-]``, in an id space of its own. It confirms (or, the
+market already at the knock-out price, fails and is refunded: ``REFUNDING`` then
+``REFUND_DONE``), settles after its term, and pays out knocked out (USDT and the coupon) or
+exercised (the underlying, or its USDT value, at the purchase price) by the settlement price;
+``discount_buy_exercise`` plays either reading of when a stake is exercised.
 
 Where Bybit's sources disagree the simulator plays each reading: ``redeem_rules="any"``
 (the API page: a redeem's ``amount`` and ``coin`` are optional) or ``"official-tools"``
@@ -51,8 +61,18 @@ from .._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from .._faults import Fault, Faults
 from .._instant import Instant
 from .._json import dumps
+from . import _discount_render as discount_render
 from . import _dual_render as dual_render
 from . import _render as render
+from ._discount_engine import DiscountBuyBook, Exercise
+from ._discount_records import (
+    DISCOUNT_BUY,
+    SimDiscountBuyOffer,
+    SimDiscountBuyOrder,
+    SimDiscountBuyPosition,
+    SimDiscountBuyProduct,
+    default_discount_buy_products,
+)
 from ._dual_engine import DualAssetsBook
 from ._dual_records import (
     DUAL_ASSETS,
@@ -87,6 +107,8 @@ DEFAULT_LIMITS: Mapping[str, tuple[int, float]] = {
 }
 IP_LIMIT = (600, 5.0)
 _LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
+#: DiscountBuy's orderLinkId (discount-buy/create-order.mdx).
+_DISCOUNT_LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 T = TypeVar("T")
 _PRICES = {"BTC": Decimal("68403.67"), "ETH": Decimal("3512.40"), "XRP": Decimal("1.5275")}
 
@@ -115,6 +137,11 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     * ``price_swing``: how far prices move (fraction of the price) over ``price_period`` s.
     * ``dual_assets_products``: the DualAssets products (by default the docs' ETH and XRP
       examples and a BTC one; a test that cannot wait days gives one a term like ``"3s"``).
+    * ``discount_buy_products``: the DiscountBuy products (by default the docs' 7037 and
+      7038, the latter quoted without expiry, and an ETH one quoted with JSON numbers).
+    * ``discount_buy_exercise``: when a DiscountBuy stake not knocked out is exercised:
+      ``"below-knockout"`` (Bybit's skill) or ``"below-purchase"`` (its MCP server; between
+      the two prices the principal comes back).
     """
 
     stats: SimStats
@@ -137,6 +164,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         price_swing: float = 0.01,
         price_period: float = 120.0,
         dual_assets_products: Iterable[SimDualAssetsProduct] | None = None,
+        discount_buy_products: Iterable[SimDiscountBuyProduct] | None = None,
+        discount_buy_exercise: Exercise = "below-knockout",
     ) -> None:
         _check_options(limits, idempotency, redeem_rules, quote_ttl)
         self.clock: Clock = clock or SystemClock()
@@ -165,6 +194,12 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
                 if dual_assets_products is None
                 else dual_assets_products
             ),
+            discount_buy_products=(
+                default_discount_buy_products()
+                if discount_buy_products is None
+                else discount_buy_products
+            ),
+            discount_buy_exercise=discount_buy_exercise,
         )
         self.app: Starlette = Starlette(routes=self._routes())
 
@@ -208,6 +243,38 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     @property
     def _dual(self) -> DualAssetsBook:
         return self._book.dual_assets
+
+    @property
+    def discount_buy_products(self) -> dict[str, SimDiscountBuyProduct]:
+        """The DiscountBuy products by id."""
+        return self._discount.products
+
+    @property
+    def discount_buy_orders(self) -> dict[str, SimDiscountBuyOrder]:
+        """Every DiscountBuy stake placed, by id, oldest first."""
+        return self._discount.orders
+
+    @property
+    def discount_buy_positions(self) -> dict[str, SimDiscountBuyPosition]:
+        """Every DiscountBuy position, by id, settled ones included."""
+        return self._discount.positions
+
+    @property
+    def discount_buy_exercise(self) -> Exercise:
+        """When a DiscountBuy stake not knocked out is exercised (settable)."""
+        return self._discount.exercise
+
+    @discount_buy_exercise.setter
+    def discount_buy_exercise(self, value: Exercise) -> None:
+        if value not in ("below-knockout", "below-purchase"):
+            raise ValueError(
+                f"exercise must be 'below-knockout' or 'below-purchase', got {value!r}"
+            )
+        self._discount.exercise = value
+
+    @property
+    def _discount(self) -> DiscountBuyBook:
+        return self._book.discount_buy
 
     idempotency: EngineOption[Literal["error", "same_order_id"]] = EngineOption(
         "What a reused ``orderLinkId`` gets: an error, or the first order's id."
@@ -260,6 +327,11 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         market price, and the BuyLow and SellHigh offers a stake may name until they
         expire."""
         return self._dual.issue_quote(product_id, self._instant())
+
+    def issue_discount_buy_quote(self, product_id: str) -> SimDiscountBuyOffer:
+        """Quote DiscountBuy ``product_id`` now, as ``GET .../product-extra-info`` does: its
+        market maker's offer, which a stake may name until it expires."""
+        return self._discount.issue_quote(product_id, self._instant())
 
     def orders_for(self, api_key: str) -> list[SimOrder]:
         """Every order the key placed, oldest first."""
@@ -421,6 +493,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         self, account: SimAccount | None, params: dict[str, Any], at: Instant
     ) -> dict[str, Any]:
         coin, duration = params.get("coin"), params.get("duration")
+        if _category(params) == DISCOUNT_BUY:
+            return self._discount_products(coin, at)
         if _category(params) == DUAL_ASSETS:
             return {
                 "category": DUAL_ASSETS,
@@ -442,6 +516,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     def _quote(
         self, account: SimAccount | None, params: dict[str, Any], at: Instant
     ) -> dict[str, Any]:
+        if _category(params) == DISCOUNT_BUY:
+            return self._discount_quote(params.get("productId"), at)
         if _category(params) == DUAL_ASSETS:
             dual = self._dual.find_product(params.get("productId"))
             current, buy_low, sell_high = self._dual.issue_quote(dual.product_id, at)
@@ -458,6 +534,11 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         link = body.get("orderLinkId")
         if not isinstance(link, str) or not link:
             raise Refused(180019, "empty order link id")
+        if category == DISCOUNT_BUY:
+            if not _DISCOUNT_LINK_ID.fullmatch(link):
+                raise Refused(10001, "orderLinkId: at most 40 characters of [A-Za-z0-9_-]")
+            bought = self._discount.place(account, link, body, at)
+            return {"orderId": bought.order_id, "orderLinkId": link}
         if not _LINK_ID.fullmatch(link):
             raise Refused(10001, "orderLinkId: at most 36 characters of [A-Za-z0-9_-]")
         if category == DUAL_ASSETS:
@@ -471,6 +552,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     ) -> dict[str, Any]:
         assert account is not None
         self._book.settle(at)
+        if _category(params) == DISCOUNT_BUY:
+            return self._discount_orders(account, params)
         if _category(params) == DUAL_ASSETS:
             return self._dual_orders(account, params)
         selected = [
@@ -493,6 +576,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     ) -> dict[str, Any]:
         assert account is not None
         self._book.settle(at)
+        if _category(params) == DISCOUNT_BUY:
+            return self._discount_positions(account, params)
         if _category(params) == DUAL_ASSETS:
             return self._dual_positions(account, params)
         selected = [
@@ -564,6 +649,74 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
 
         return _page(selected, params, position_json, DUAL_ASSETS)
 
+    def _discount_products(self, coin: object, at: Instant) -> dict[str, Any]:
+        """The products, by underlying (Bybit takes no ``duration`` here: its skill says it
+        is ignored); the top-level ``category`` empty, as the docs' example writes it."""
+        delay_ms = round(self.settlement_delay * 1000)
+        items = [
+            discount_render.discount_product_json(product, at.ms, delay_ms)
+            for product in self.discount_buy_products.values()
+            if coin in (None, product.underlying_asset)
+        ]
+        return {"category": "", "list": items}
+
+    def _discount_quote(self, product_id: object, at: Instant) -> dict[str, Any]:
+        """The offers of one product, or of every product when none is named (the docs:
+        ``productId`` optional)."""
+        if product_id is None:
+            products = list(self.discount_buy_products.values())
+        else:
+            products = [self._discount.find_product(product_id)]
+        offers = [
+            discount_render.discount_offer_json(
+                product, self._discount.issue_quote(product.product_id, at)
+            )
+            for product in products
+        ]
+        return {"offers": offers}
+
+    def _discount_orders(self, account: SimAccount, params: dict[str, Any]) -> dict[str, Any]:
+        selected = [
+            order
+            for order in self.discount_buy_orders.values()
+            if order.uid == account.uid
+            and params.get("orderId") in (None, order.order_id)
+            and params.get("orderLinkId") in (None, order.order_link_id)
+            and params.get("productId") in (None, order.product_id)
+        ]
+        selected.sort(key=lambda order: order.created_ms, reverse=True)
+
+        def order_json(order: SimDiscountBuyOrder) -> dict[str, Any]:
+            product = self.discount_buy_products[order.product_id]
+            return discount_render.discount_order_json(product, order)
+
+        return _page(selected, params, order_json, "")
+
+    def _discount_positions(self, account: SimAccount, params: dict[str, Any]) -> dict[str, Any]:
+        """The account's active and settling positions (Bybit lists no settled ones);
+        ``coin`` filters by the invest coin (the docs: "e.g. USDT") or the underlying (the
+        MCP server: "coin=BTC")."""
+        products = self.discount_buy_products
+        selected = [
+            position
+            for position in self.discount_buy_positions.values()
+            if position.uid == account.uid
+            and position.status != "Settled"
+            and params.get("productId") in (None, position.product_id)
+            and params.get("coin")
+            in (
+                None,
+                products[position.product_id].coin,
+                products[position.product_id].underlying_asset,
+            )
+        ]
+
+        def position_json(position: SimDiscountBuyPosition) -> dict[str, Any]:
+            product = products[position.product_id]
+            return discount_render.discount_position_json(product, position)
+
+        return _page(selected, params, position_json, "")
+
 
 def _check_options(
     limits: Mapping[str, tuple[int, float]] | None,
@@ -585,8 +738,8 @@ def _check_options(
 def _category(params: Mapping[str, Any]) -> str:
     """The request's category: one of those the simulator serves (10001 otherwise)."""
     category = params.get("category")
-    if category not in (CATEGORY, DUAL_ASSETS):
-        raise Refused(10001, "category must be SmartLeverage or DualAssets")
+    if category not in (CATEGORY, DUAL_ASSETS, DISCOUNT_BUY):
+        raise Refused(10001, "category must be SmartLeverage, DualAssets or DiscountBuy")
     return str(category)
 
 

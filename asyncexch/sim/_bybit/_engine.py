@@ -27,6 +27,8 @@ import attrs
 
 from .._instant import Instant
 from .._refused import Refused
+from ._discount_engine import DiscountBuyBook, Exercise
+from ._discount_records import SimDiscountBuyProduct
 from ._dual_engine import DualAssetsBook
 from ._dual_records import SimDualAssetsProduct
 from ._params import positive_decimal
@@ -89,6 +91,8 @@ class AdvanceEarnBook:
         duplicate_code: int = 180025,
         redeem_rules: Literal["any", "official-tools"] = "any",
         dual_assets_products: Iterable[SimDualAssetsProduct] = (),
+        discount_buy_products: Iterable[SimDiscountBuyProduct] = (),
+        discount_buy_exercise: Exercise = "below-knockout",
     ) -> None:
         self.quote_ttl = quote_ttl
         self.settlement_delay = settlement_delay
@@ -113,6 +117,8 @@ class AdvanceEarnBook:
         #: DualAssets: its own products, orders and positions, on this book's accounts,
         #: prices, statistics and options.
         self.dual_assets = DualAssetsBook(self, dual_assets_products)
+        #: DiscountBuy: the same, with its own rules.
+        self.discount_buy = DiscountBuyBook(self, discount_buy_products, discount_buy_exercise)
 
     # --- accounts, prices and quotes --------------------------------------------------
 
@@ -386,7 +392,8 @@ class AdvanceEarnBook:
 
     def settle(self, at: Instant) -> None:
         """Everything due by ``at``, each at its own time: orders placed, redeems paid,
-        positions matured at their settlement time's price; DualAssets' too."""
+        positions matured at their settlement time's price; DualAssets' and DiscountBuy's
+        too."""
         for order in self.orders.values():
             if order.status != "Pending" or order.due > at.monotonic:
                 continue
@@ -401,6 +408,7 @@ class AdvanceEarnBook:
                 self._pay_out(position, stake, matured)
                 position.status = "Settled"
         self.dual_assets.settle(at)
+        self.discount_buy.settle(at)
 
     def _open_position(self, order: SimOrder, at: Instant) -> None:
         """A stake succeeds: its position opens now and settles after the product's term."""
