@@ -168,6 +168,7 @@ class DiscountBuyBook:
             purchase_price=offer.purchase_price,
             knockout_price=offer.knockout_price,
             coupon_e8=offer.coupon_e8,
+            inst_uid=offer.inst_uid,
             account_type=account_type,
             created_ms=at.ms,
             placed_at=at.monotonic,

@@ -86,6 +86,8 @@ class SimDiscountBuyOrder:
     purchase_price: Decimal
     knockout_price: Decimal
     coupon_e8: int
+    #: The market maker whose offer it took.
+    inst_uid: str
     account_type: str
     created_ms: int
     placed_at: float
