@@ -27,10 +27,11 @@ from typing import Any, ClassVar
 import attrs
 
 from .._clock import ServerTime
-from .._convert import EPOCH, datetime_from_millis
+from .._convert import datetime_from_millis
 from .._enums import OpenStrEnum, known_member
 from ..errors import MalformedResponse
-from ._models import OrderStatus, OrderType, _require_aware, _venue_now
+from ._models import OrderStatus, OrderType
+from ._offer_checks import epoch_is_none, time_left
 
 __all__ = [
     "DiscountBuyAck",
@@ -75,11 +76,6 @@ def as_settle_type(value: SettleType | str) -> SettleType:
     """The known settle type ``value`` names (a member, its name or its wire value); an
     ``InvalidRequest`` on ``settle_type`` for anything else."""
     return known_member(SettleType, "settle_type", value)
-
-
-def _epoch_is_none(moment: datetime | None) -> datetime | None:
-    """Bybit writes ``"0"`` for an offer without expiry."""
-    return None if moment == EPOCH else moment
 
 
 # --- results ------------------------------------------------------------------------------
@@ -150,11 +146,7 @@ class DiscountBuyOffer:
         """
         if self.expired_at is None:
             return None
-        if now is None:
-            now = _venue_now(self.server_time)
-        _require_aware("now", now)
-        _require_aware("offer.expired_at", self.expired_at)
-        return self.expired_at - now
+        return time_left(self.expired_at, self.server_time, now)
 
 
 @attrs.frozen(kw_only=True)
@@ -258,7 +250,7 @@ class _OfferItem:
     max_investment_amount: Decimal
     #: Kept as decoded JSON: a string or a number (see the module docstring).
     inst_uid: Any
-    expired_at: datetime | None = attrs.field(default=None, converter=_epoch_is_none)
+    expired_at: datetime | None = attrs.field(default=None, converter=epoch_is_none)
 
 
 @attrs.frozen(kw_only=True)
@@ -269,13 +261,23 @@ class OfferBoard:
     category: str = ""
 
 
-def _inst_uid(value: object) -> str | int:
-    """``instUid`` as received: a non-empty string or a whole JSON number."""
+def inst_uid_refusal(value: object) -> str | None:
+    """Why ``value`` is no ``instUid`` as Bybit writes one (a non-empty string or a whole
+    JSON number), or ``None``."""
     if isinstance(value, str) and value:
-        return value
+        return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise MalformedResponse(f"instUid must be a string or an integer, got {value!r}")
+        return None
+    return f"must be a string or an integer, got {value!r}"
+
+
+def _inst_uid(value: object) -> str | int:
+    """``instUid`` as received."""
+    why = inst_uid_refusal(value)
+    if why is not None:
+        raise MalformedResponse(f"instUid {why}")
+    assert isinstance(value, (str, int))  # checked
+    return value
 
 
 def quote_from_board(

@@ -30,6 +30,7 @@ from ._discount_buy import (
     DiscountBuyProduct,
     SettleType,
     as_settle_type,
+    inst_uid_refusal,
 )
 from ._models import QUOTE_MARGIN, OrderType
 from ._offer_checks import AmountRule, check_amount, check_live, offered_product
@@ -59,17 +60,6 @@ def _price() -> Check:
     return Check(refusal)
 
 
-def _inst_uid_check() -> Check:
-    def refusal(value: object) -> str | None:
-        if isinstance(value, str) and value:
-            return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            return None
-        return f"must be the offer's instUid as received (a string or an int), got {value!r}"
-
-    return Check(refusal)
-
-
 @attrs.frozen(kw_only=True)
 class DiscountBuyOrder:
     """Stake USDT in a DiscountBuy product at one market maker's offer.
@@ -92,7 +82,7 @@ class DiscountBuyOrder:
     knockout_price: Decimal = attrs.field(validator=_price())
     knockout_coupon_e8: int = attrs.field(validator=whole(low=0, high=_INT64))
     #: The market maker's id, as the quote wrote it (sent back unchanged).
-    inst_uid: str | int = attrs.field(validator=_inst_uid_check())
+    inst_uid: str | int = attrs.field(validator=Check(inst_uid_refusal))
     coin: str = attrs.field(default="USDT", validator=text())
     account_type: str = attrs.field(default="FUND", validator=_ACCOUNT)
     order_link_id: str = attrs.field(factory=new_order_link_id, validator=DISCOUNT_BUY_IDS.check())

@@ -1,6 +1,7 @@
-"""What every stake built from a quoted offer checks before it is sent: the offer still live
-on the venue's clock, the product the offer's, and the amount within the offer's maximum and
-the product's minimum and precision (DualAssets, DiscountBuy)."""
+"""What every quoted offer has, and what a stake built from one checks before it is sent:
+the time left on the venue's clock, the offer still live, the product the offer's, and the
+amount within the offer's maximum and the product's minimum and precision (DualAssets,
+DiscountBuy)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,38 @@ from typing import Protocol, TypeVar
 
 import attrs
 
+from .._clock import ServerTime
+from .._convert import EPOCH
 from .._decimals import check_positive, decimal_places
 from ..errors import InvalidRequest
+from ._models import _require_aware, _venue_now
 
-__all__ = ["AmountRule", "check_amount", "check_live", "offered_product"]
+__all__ = [
+    "AmountRule",
+    "check_amount",
+    "check_live",
+    "epoch_is_none",
+    "offered_product",
+    "time_left",
+]
+
+
+def epoch_is_none(moment: datetime | None) -> datetime | None:
+    """Bybit writes ``"0"`` for a time it has not got (a DualAssets order's settlement time,
+    a DiscountBuy offer without expiry)."""
+    return None if moment == EPOCH else moment
+
+
+def time_left(
+    expired_at: datetime, server_time: ServerTime | None, now: datetime | None
+) -> timedelta:
+    """How long until ``expired_at`` at ``now`` (negative once past): the venue's time; by
+    default as ``server_time`` knows it, or this machine's clock without one."""
+    if now is None:
+        now = _venue_now(server_time)
+    _require_aware("now", now)
+    _require_aware("offer.expired_at", expired_at)
+    return expired_at - now
 
 
 class _Expiring(Protocol):

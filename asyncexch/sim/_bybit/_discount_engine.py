@@ -48,13 +48,14 @@ from .._instant import Instant
 from .._refused import Refused
 from ._discount_records import (
     BASE,
+    DISCOUNT_BUY,
     QUOTE,
     SimDiscountBuyOffer,
     SimDiscountBuyOrder,
     SimDiscountBuyPosition,
     SimDiscountBuyProduct,
 )
-from ._params import positive_decimal
+from ._params import positive_decimal, product_named, stake_account_type, whole_number
 from ._records import SimAccount, duration_ms
 
 if TYPE_CHECKING:
@@ -101,12 +102,7 @@ class DiscountBuyBook:
 
     def find_product(self, product_id: object) -> SimDiscountBuyProduct:
         """The product a request names, as a string or a JSON number (180008 when none)."""
-        if isinstance(product_id, bool) or not isinstance(product_id, (str, int)):
-            raise Refused(180008, "Invalid Product")
-        product = self.products.get(str(product_id))
-        if product is None:
-            raise Refused(180008, "Invalid Product")
-        return product
+        return product_named(self.products, product_id)
 
     def issue_quote(self, product_id: str, at: Instant) -> SimDiscountBuyOffer:
         """Quote the product at ``at``: its market maker's offer, remembered as live until it
@@ -146,11 +142,7 @@ class DiscountBuyBook:
             self._market.answer_reuse(previous.placed_at, at)
             return previous
         product = self.find_product(body.get("productId"))
-        if body.get("orderType") != "Stake":
-            raise Refused(10001, "orderType must be Stake for DiscountBuy")
-        account_type = body.get("accountType")
-        if account_type not in ("FUND", "UNIFIED"):
-            raise Refused(10001, "accountType must be FUND or UNIFIED")
+        account_type = stake_account_type(body, DISCOUNT_BUY)
         if body.get("coin") != product.coin:
             raise Refused(180002, "Invalid coin")
         asked, settle_type = _read_extra(product.product_id, body.get("discountBuyExtra"))
@@ -327,15 +319,6 @@ def _price(value: object, field: str) -> Decimal:
     return price
 
 
-def _whole(value: object, field: str) -> int:
-    """An integer sent as a JSON number or a string of digits (10001 otherwise)."""
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise Refused(10001, f"{field} must be an integer")
-    return value
-
-
 def _read_extra(product_id: str, extra: object) -> tuple[SimDiscountBuyOffer, str]:
     """``discountBuyExtra``: the offer it names (without its maximum and expiry) and the
     settle type (10001 when a field is missing or malformed)."""
@@ -352,7 +335,7 @@ def _read_extra(product_id: str, extra: object) -> tuple[SimDiscountBuyOffer, st
         _price(extra.get("initialPrice"), "initialPrice"),
         _price(extra.get("purchasePrice"), "purchasePrice"),
         _price(extra.get("knockoutPrice"), "knockoutPrice"),
-        _whole(extra.get("knockoutCouponE8"), "knockoutCouponE8"),
+        whole_number(extra.get("knockoutCouponE8"), "knockoutCouponE8"),
         Decimal(0),
         str(inst_uid),
         None,
