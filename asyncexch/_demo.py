@@ -22,8 +22,14 @@ import httpx
 
 from ._clock import Clock, SystemClock
 from ._limits import RateLimit
-from .bybit import AdvanceEarn, BybitClient, DualAssetsOrder, StakeOrder
-from .bybit._client import Ack, Order
+from .bybit import (
+    AdvanceEarn,
+    AdvanceEarnAck,
+    AdvanceEarnOrder,
+    BybitClient,
+    DualAssetsOrder,
+    StakeOrder,
+)
 from .errors import ExchangeError
 from .sim import BybitSimulator, Faults, SimServer
 
@@ -87,7 +93,7 @@ class DemoSummary:
 async def run_demo(
     options: DemoOptions,
     *,
-    on_placed: Callable[[int, Ack | ExchangeError], None] | None = None,
+    on_placed: Callable[[int, AdvanceEarnAck | ExchangeError], None] | None = None,
     on_settled: Callable[[], None] | None = None,
 ) -> DemoSummary:
     """Run the demo; ``on_placed``/``on_settled`` report progress order by order."""
@@ -144,8 +150,8 @@ class _PlaceOrderTimer:
 class _Batch:
     """What the client saw of the batch."""
 
-    results: list[Ack | ExchangeError]
-    acks: list[Ack]
+    results: list[AdvanceEarnAck | ExchangeError]
+    acks: list[AdvanceEarnAck]
     settled: int
     placement_seconds: float
 
@@ -154,7 +160,7 @@ async def _place_and_settle(
     earn: AdvanceEarn,
     options: DemoOptions,
     clock: Clock,
-    on_placed: Callable[[int, Ack | ExchangeError], None] | None,
+    on_placed: Callable[[int, AdvanceEarnAck | ExchangeError], None] | None,
     on_settled: Callable[[], None] | None,
 ) -> _Batch:
     """Price each category's share of the batch with one quote, place the whole batch at the
@@ -165,7 +171,7 @@ async def _place_and_settle(
     placement = clock.monotonic() - started
     acks = [result for result in results if not isinstance(result, ExchangeError)]
 
-    async def settle(ack: Ack) -> bool:
+    async def settle(ack: AdvanceEarnAck) -> bool:
         info = await earn.wait_for_order(ack, timeout=30, poll_interval=0.5)
         if on_settled is not None:
             on_settled()
@@ -175,7 +181,7 @@ async def _place_and_settle(
     return _Batch(results=results, acks=acks, settled=sum(settled), placement_seconds=placement)
 
 
-async def _priced_orders(earn: AdvanceEarn, options: DemoOptions) -> list[Order]:
+async def _priced_orders(earn: AdvanceEarn, options: DemoOptions) -> list[AdvanceEarnOrder]:
     """The batch: order ``i`` of category ``categories[i % n]``, staking ``100 + i``."""
     count = len(options.categories)
     shares = [
@@ -187,13 +193,17 @@ async def _priced_orders(earn: AdvanceEarn, options: DemoOptions) -> list[Order]
     return [shares[i % count][i // count] for i in range(options.orders)]
 
 
-async def _smart_leverage_orders(earn: AdvanceEarn, amounts: Sequence[Decimal]) -> list[Order]:
+async def _smart_leverage_orders(
+    earn: AdvanceEarn, amounts: Sequence[Decimal]
+) -> list[AdvanceEarnOrder]:
     products = await earn.smart_leverage.products(coin="BTC")
     quote = await earn.smart_leverage.quote(products[0].product_id)
     return [StakeOrder.from_quote(quote, amount=amount) for amount in amounts]
 
 
-async def _dual_assets_orders(earn: AdvanceEarn, amounts: Sequence[Decimal]) -> list[Order]:
+async def _dual_assets_orders(
+    earn: AdvanceEarn, amounts: Sequence[Decimal]
+) -> list[AdvanceEarnOrder]:
     products = await earn.dual_assets.products(coin="BTC")
     quote = await earn.dual_assets.quote(products[0].product_id)
     # Buy BTC low with USDT at the target nearest the market.
@@ -202,7 +212,7 @@ async def _dual_assets_orders(earn: AdvanceEarn, amounts: Sequence[Decimal]) -> 
 
 #: Each category's share of the batch, priced from one quote of that category.
 _CATEGORY_ORDERS: Mapping[
-    str, Callable[[AdvanceEarn, Sequence[Decimal]], Awaitable[list[Order]]]
+    str, Callable[[AdvanceEarn, Sequence[Decimal]], Awaitable[list[AdvanceEarnOrder]]]
 ] = {
     "SmartLeverage": _smart_leverage_orders,
     "DualAssets": _dual_assets_orders,

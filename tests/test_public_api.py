@@ -17,6 +17,8 @@ from asyncexch import errors
 from asyncexch.bybit import (
     AdvanceEarn,
     BybitClient,
+    DiscountBuy,
+    DiscountBuyOrder,
     DualAssets,
     DualAssetsOrder,
     RedeemOrder,
@@ -96,12 +98,24 @@ PUBLIC: dict[str, set[str]] = {
     "asyncexch.bybit": {
         "AccountType",
         "AdvanceEarn",
+        "AdvanceEarnAck",
+        "AdvanceEarnOrder",
         "BybitClient",
         "BybitVenue",
         "DEFAULT_LIMITS",
         "DEMO",
         "DOUBLE_WIN_IDS",
         "Direction",
+        "DiscountBuy",
+        "DiscountBuyAck",
+        "DiscountBuyOffer",
+        "DiscountBuyOrder",
+        "DiscountBuyOrderInfo",
+        "DiscountBuyPosition",
+        "DiscountBuyPositionStatus",
+        "DiscountBuyProduct",
+        "DiscountBuyQuote",
+        "DiscountBuyRefundStatus",
         "DoubleWin",
         "DoubleWinAck",
         "DoubleWinLeverage",
@@ -140,6 +154,7 @@ PUBLIC: dict[str, set[str]] = {
         "RedeemOrder",
         "Region",
         "RsaSigner",
+        "SettleType",
         "SmartLeverage",
         "StakeOrder",
         "TESTNET",
@@ -183,6 +198,10 @@ PUBLIC: dict[str, set[str]] = {
         "Fault",
         "Faults",
         "SimAccount",
+        "SimDiscountBuyOffer",
+        "SimDiscountBuyOrder",
+        "SimDiscountBuyPosition",
+        "SimDiscountBuyProduct",
         "SimDoubleWinOrder",
         "SimDoubleWinPosition",
         "SimDoubleWinProduct",
@@ -284,9 +303,9 @@ def test_the_calls_design_md_shows_keep_their_parameters() -> None:
     assert {"code", "message", "venue"} <= parameters(errors.ApiError)
 
 
-@pytest.mark.parametrize("category", [SmartLeverage, DualAssets])
+@pytest.mark.parametrize("category", [SmartLeverage, DualAssets, DiscountBuy])
 def test_each_advance_earn_category_has_the_calls_design_md_shows(
-    category: type[SmartLeverage | DualAssets],
+    category: type[SmartLeverage | DualAssets | DiscountBuy],
 ) -> None:
     assert {"coin", "duration"} <= parameters(category.products)
     assert {"product_id"} <= parameters(category.quote)
@@ -298,6 +317,12 @@ def test_each_advance_earn_category_has_the_calls_design_md_shows(
 def test_a_dual_assets_stake_is_built_from_an_offer() -> None:
     assert {"offer", "amount", "account_type", "now", "margin"} <= parameters(
         DualAssetsOrder.from_offer
+    )
+
+
+def test_a_discount_buy_stake_is_built_from_an_offer() -> None:
+    assert {"offer", "amount", "settle_type", "account_type", "now", "margin"} <= parameters(
+        DiscountBuyOrder.from_offer
     )
 
 

@@ -1,8 +1,27 @@
-"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets, DoubleWin) on the asyncexch core."""
+"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets, DoubleWin, DiscountBuy) on the
+asyncexch core."""
 
 from ._auth import HmacSigner, RsaSigner
-from ._categories import DualAssets, SmartLeverage
-from ._client import AdvanceEarn, BybitClient, OrderBatchReport
+from ._categories import DiscountBuy, DualAssets, SmartLeverage
+from ._client import (
+    AdvanceEarn,
+    AdvanceEarnAck,
+    AdvanceEarnOrder,
+    BybitClient,
+    OrderBatchReport,
+)
+from ._discount_buy import (
+    DiscountBuyAck,
+    DiscountBuyOffer,
+    DiscountBuyOrderInfo,
+    DiscountBuyPosition,
+    DiscountBuyPositionStatus,
+    DiscountBuyProduct,
+    DiscountBuyQuote,
+    DiscountBuyRefundStatus,
+    SettleType,
+)
+from ._discount_buy_order import DiscountBuyOrder
 from ._double_win import (
     DoubleWinAck,
     DoubleWinLeverage,
@@ -54,9 +73,21 @@ __all__ = [
     "TESTNET",
     "AccountType",
     "AdvanceEarn",
+    "AdvanceEarnAck",
+    "AdvanceEarnOrder",
     "BybitClient",
     "BybitVenue",
     "Direction",
+    "DiscountBuy",
+    "DiscountBuyAck",
+    "DiscountBuyOffer",
+    "DiscountBuyOrder",
+    "DiscountBuyOrderInfo",
+    "DiscountBuyPosition",
+    "DiscountBuyPositionStatus",
+    "DiscountBuyProduct",
+    "DiscountBuyQuote",
+    "DiscountBuyRefundStatus",
     "DoubleWin",
     "DoubleWinAck",
     "DoubleWinLeverage",
@@ -93,6 +124,7 @@ __all__ = [
     "RedeemOrder",
     "Region",
     "RsaSigner",
+    "SettleType",
     "SmartLeverage",
     "StakeOrder",
 ]

@@ -22,6 +22,20 @@ from .._endpoint import Endpoint
 from .._session import Session
 from .._validators import seconds, text, whole
 from ..errors import InvalidRequest, MalformedResponse, OrderWaitTimeout
+from ._discount_buy import (
+    CATEGORY as DISCOUNT_BUY,
+)
+from ._discount_buy import (
+    DiscountBuyAck,
+    DiscountBuyOrderInfo,
+    DiscountBuyPosition,
+    DiscountBuyProduct,
+    DiscountBuyQuote,
+    OfferBoard,
+)
+from ._discount_buy import (
+    quote_from_board as discount_quote_from_board,
+)
 from ._dual_assets import (
     CATEGORY as DUAL_ASSETS,
 )
@@ -49,7 +63,7 @@ from ._models import (
     RedeemEstimate,
 )
 
-__all__ = ["DualAssets", "SmartLeverage"]
+__all__ = ["DiscountBuy", "DualAssets", "SmartLeverage"]
 
 #: How often, and how far apart, an order is looked up by its orderLinkId before concluding
 #: that the venue does not hold it (a new order may take a moment to become visible).
@@ -380,6 +394,52 @@ class DualAssets(
             _DUAL_QUOTE, {"category": self.category, "productId": product_id}
         )
         return quote_from_board(
+            board,
+            product_id,
+            server_time=self._session.server_time,
+            product=self._products.get(product_id),
+        )
+
+
+_DISCOUNT_QUOTE = read_as(QUOTE, OfferBoard)
+
+
+class DiscountBuy(
+    _AdvanceCategory[DiscountBuyProduct, DiscountBuyOrderInfo, DiscountBuyPosition, DiscountBuyAck]
+):
+    """Advance Earn, category DiscountBuy: stake USDT to buy the underlying below the market,
+    unless the market reaches the knock-out price, which pays a coupon instead.
+
+    Stake with ``bybit.advance_earn.place_order(DiscountBuyOrder.from_offer(offer, ...))``.
+    Bybit's product list takes no ``duration`` (its skill: "ignored").
+    """
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(
+            session,
+            _Shapes(
+                DISCOUNT_BUY,
+                read_as(PRODUCT, Page[DiscountBuyProduct]),
+                read_as(ORDER, Page[DiscountBuyOrderInfo]),
+                read_as(POSITION, Page[DiscountBuyPosition]),
+                DiscountBuyAck,
+            ),
+        )
+
+    async def quote(self, product_id: str) -> DiscountBuyQuote:
+        """The product's offers now, one per market maker: the index price, the purchase
+        and knock-out prices, the coupon, the maximum, the market maker's ``instUid`` (as
+        Bybit wrote it) and the expiry (``None``: none set).
+
+        Each offer knows the venue's clock as this client does, so
+        :meth:`DiscountBuyOrder.from_offer` can tell whether it is still valid, and carries
+        the product when this client has listed it, so ``from_offer`` can check the amount.
+        """
+        _TEXT.at("product_id", product_id)
+        board = await self._session.call(
+            _DISCOUNT_QUOTE, {"category": self.category, "productId": product_id}
+        )
+        return discount_quote_from_board(
             board,
             product_id,
             server_time=self._session.server_time,

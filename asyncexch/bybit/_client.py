@@ -29,7 +29,9 @@ from ..errors import (
     OrderStatusUnknown,
     Outcome,
 )
-from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES, DualAssets, SmartLeverage
+from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES, DiscountBuy, DualAssets, SmartLeverage
+from ._discount_buy import DiscountBuyAck, DiscountBuyOrderInfo
+from ._discount_buy_order import DiscountBuyOrder
 from ._double_win import DoubleWinAck, DoubleWinOrderInfo
 from ._double_win_category import DoubleWin
 from ._double_win_order import DoubleWinOrder, DoubleWinRedeemOrder
@@ -50,14 +52,39 @@ from ._models import (
 )
 from ._venue import BybitVenue
 
-__all__ = ["AdvanceEarn", "BybitClient", "OrderBatchReport"]
+__all__ = [
+    "AdvanceEarn",
+    "AdvanceEarnAck",
+    "AdvanceEarnOrder",
+    "BybitClient",
+    "OrderBatchReport",
+]
 
 logger = logging.getLogger("asyncexch")
-#: An order of any Advance Earn category.
-Order = StakeOrder | RedeemOrder | DualAssetsOrder | DoubleWinOrder | DoubleWinRedeemOrder
-_ORDER_TYPES = (StakeOrder, RedeemOrder, DualAssetsOrder, DoubleWinOrder, DoubleWinRedeemOrder)
-#: The acknowledgement of an order of any Advance Earn category.
-Ack = OrderAck | DualAssetsAck | DoubleWinAck
+#: An order of any Advance Earn category: what ``advance_earn.place_order``/``place_orders``
+#: take (a type alias, for annotating mixed batches).
+AdvanceEarnOrder = (
+    StakeOrder
+    | RedeemOrder
+    | DualAssetsOrder
+    | DoubleWinOrder
+    | DoubleWinRedeemOrder
+    | DiscountBuyOrder
+)
+_ORDER_TYPES = (
+    StakeOrder,
+    RedeemOrder,
+    DualAssetsOrder,
+    DoubleWinOrder,
+    DoubleWinRedeemOrder,
+    DiscountBuyOrder,
+)
+#: The acknowledgement of an order of any Advance Earn category: what a mixed batch's
+#: ``place_orders`` reports for each order placed (a type alias).
+AdvanceEarnAck = OrderAck | DualAssetsAck | DoubleWinAck | DiscountBuyAck
+_ACK_TYPES: dict[str, type[AdvanceEarnAck]] = {
+    ack.category: ack for ack in (OrderAck, DualAssetsAck, DoubleWinAck, DiscountBuyAck)
+}
 #: How many orderLinkIds whose placement ended unknown a client remembers: a later refusal of
 #: one of them is checked by a lookup, since an earlier attempt may have placed it.
 _REMEMBERED_UNKNOWN = 10_000
@@ -150,8 +177,8 @@ class BybitClient(VenueClient):
             owner="BybitClient",
         )
         self._venue = venue
-        #: Advance Earn: SmartLeverage (its calls directly, and ``.smart_leverage``) and
-        #: DualAssets (``.dual_assets``).
+        #: Advance Earn: SmartLeverage (its calls directly, and ``.smart_leverage``),
+        #: DualAssets (``.dual_assets``) and DiscountBuy (``.discount_buy``).
         self.advance_earn: AdvanceEarn = AdvanceEarn(self.session)
 
     async def sync_clock(self) -> None:
@@ -171,18 +198,18 @@ class BybitClient(VenueClient):
 
 #: The record of a ``place_orders`` batch of SmartLeverage orders:
 #: ``OrderBatchReport(len(orders))`` needs no annotation (a bare ``BatchReport`` cannot tell
-#: what its results are). A batch with DualAssets orders takes a
-#: ``BatchReport[OrderAck | DualAssetsAck | ExchangeError]``.
+#: what its results are). A batch with DualAssets or DiscountBuy orders takes a
+#: ``BatchReport[OrderAck | DualAssetsAck | DiscountBuyAck | ExchangeError]``.
 OrderBatchReport = BatchReport[OrderAck | ExchangeError]
 
 
 class AdvanceEarn:
     """Bybit V5 Advance Earn: one object per category, and placing any category's orders.
 
-    ``smart_leverage`` and ``dual_assets`` read their category's products, quotes, orders and
-    positions. ``place_order``, ``place_orders`` and ``wait_for_order`` take an order or an
-    acknowledgement of any category. ``products``, ``quote``, ``orders``, ``positions`` and
-    ``redeem_estimates`` here are SmartLeverage's, as they always were.
+    ``smart_leverage``, ``dual_assets`` and ``discount_buy`` read their category's products,
+    quotes, orders and positions. ``place_order``, ``place_orders`` and ``wait_for_order``
+    take an order or an acknowledgement of any category. ``products``, ``quote``, ``orders``,
+    ``positions`` and ``redeem_estimates`` here are SmartLeverage's, as they always were.
     """
 
     def __init__(self, session: Session) -> None:
@@ -194,6 +221,8 @@ class AdvanceEarn:
         self.dual_assets: DualAssets = DualAssets(session)
         #: Advance Earn, category DoubleWin.
         self.double_win: DoubleWin = DoubleWin(session)
+        #: Advance Earn, category DiscountBuy.
+        self.discount_buy: DiscountBuy = DiscountBuy(session)
         #: (category, orderLinkId) of placements whose outcome was left untold.
         self._maybe_placed: OrderedDict[tuple[str, str], None] = OrderedDict()
 
@@ -217,16 +246,21 @@ class AdvanceEarn:
     @overload
     async def place_order(self, order: DoubleWinOrder | DoubleWinRedeemOrder) -> DoubleWinAck: ...
 
-    async def place_order(self, order: Order) -> Ack:
+    @overload
+    async def place_order(self, order: DiscountBuyOrder) -> DiscountBuyAck: ...
+
+    async def place_order(self, order: AdvanceEarnOrder) -> AdvanceEarnAck:
         """Place a stake or redeem order of any category; the acknowledgement of exactly one
         order: an :class:`OrderAck` for a SmartLeverage order, a :class:`DualAssetsAck` for a
-        DualAssets one, a :class:`DoubleWinAck` for a DoubleWin stake or redeem.
+        DualAssets one, a :class:`DoubleWinAck` for a DoubleWin stake or redeem, a
+        :class:`DiscountBuyAck` for a DiscountBuy one.
 
         Retries reuse ``order.order_link_id``, so the venue never holds two orders for it.
         If Bybit says the id already exists (an earlier attempt of this call, or an earlier
         call with the same order object or intent key), the existing order is looked up in
         the order's category and its acknowledgement returned when it is the same order
-        (product, type, amount, and a DualAssets stake's direction);
+        (product, type, amount, a DualAssets stake's direction and a DiscountBuy stake's
+        settle type);
         :class:`OrderAlreadyExists` when it is a different one. When the venue's state stays
         unknown after every attempt, :class:`OrderStatusUnknown` is raised: placing the same
         order object again is safe and tells the truth.
@@ -245,26 +279,26 @@ class AdvanceEarn:
     @overload
     async def place_orders(
         self,
-        orders: Iterable[Order],
+        orders: Iterable[AdvanceEarnOrder],
         *,
-        on_result: Callable[[int, Ack | ExchangeError], None] | None = None,
-        report: BatchReport[Ack | ExchangeError] | None = None,
-    ) -> list[Ack | ExchangeError]: ...
+        on_result: Callable[[int, AdvanceEarnAck | ExchangeError], None] | None = None,
+        report: BatchReport[AdvanceEarnAck | ExchangeError] | None = None,
+    ) -> list[AdvanceEarnAck | ExchangeError]: ...
 
     async def place_orders(
         self,
-        orders: Iterable[Order],
+        orders: Iterable[AdvanceEarnOrder],
         *,
         on_result: Callable[[int, Any], None] | None = None,
         report: BatchReport[Any] | None = None,
-    ) -> list[OrderAck | ExchangeError] | list[Ack | ExchangeError]:
+    ) -> list[OrderAck | ExchangeError] | list[AdvanceEarnAck | ExchangeError]:
         """Place many orders concurrently, of one category or mixed; one result per order, in
         the orders' order.
 
-        Each result is the order's acknowledgement (:class:`OrderAck` or
-        :class:`DualAssetsAck`) or the :class:`ExchangeError` it ended with; one order's
-        failure does not stop the others. Orders take the rate limit in the order given.
-        ``on_result(index, result)`` is called as each order finishes.
+        Each result is the order's acknowledgement (:class:`OrderAck`,
+        :class:`DualAssetsAck` or :class:`DiscountBuyAck`) or the :class:`ExchangeError` it
+        ended with; one order's failure does not stop the others. Orders take the rate limit
+        in the order given. ``on_result(index, result)`` is called as each order finishes.
 
         Cancelling the call cancels every order not yet sent; ``report`` (a
         :class:`BatchReport` of the batch's size: an :data:`OrderBatchReport` for
@@ -288,7 +322,7 @@ class AdvanceEarn:
                 record.sent[index] = True
 
             try:
-                result: Ack | ExchangeError = await self._place(batch[index], mark_sent)
+                result: AdvanceEarnAck | ExchangeError = await self._place(batch[index], mark_sent)
             except ExchangeError as error:
                 result = error
             record.results[index] = result
@@ -313,21 +347,27 @@ class AdvanceEarn:
 
     @overload
     async def wait_for_order(
+        self, order: DiscountBuyAck, *, timeout: float = 60.0, poll_interval: float = 1.0
+    ) -> DiscountBuyOrderInfo: ...
+
+    @overload
+    async def wait_for_order(
         self, order: OrderAck | str, *, timeout: float = 60.0, poll_interval: float = 1.0
     ) -> OrderInfo: ...
 
     async def wait_for_order(
         self,
-        order: Ack | str,
+        order: AdvanceEarnAck | str,
         *,
         timeout: float = 60.0,
         poll_interval: float = 1.0,
-    ) -> OrderInfo | DualAssetsOrderInfo | DoubleWinOrderInfo:
+    ) -> OrderInfo | DualAssetsOrderInfo | DoubleWinOrderInfo | DiscountBuyOrderInfo:
         """Poll the order until its status is final (Success, Settled or Fail).
 
         ``order`` is an acknowledgement or a SmartLeverage order id. A
         :class:`DualAssetsAck` is waited for in DualAssets (a :class:`DualAssetsOrderInfo`),
-        a :class:`DoubleWinAck` in DoubleWin (a :class:`DoubleWinOrderInfo`), an
+        a :class:`DoubleWinAck` in DoubleWin (a :class:`DoubleWinOrderInfo`), a
+        :class:`DiscountBuyAck` in DiscountBuy (a :class:`DiscountBuyOrderInfo`), an
         :class:`OrderAck` or an order id in SmartLeverage (an :class:`OrderInfo`). Polls go
         through the order-info rate limit like every other call. Raises
         :class:`OrderWaitTimeout` (carrying the last state seen) after ``timeout`` seconds.
@@ -338,6 +378,10 @@ class AdvanceEarn:
             )
         if isinstance(order, DoubleWinAck):
             return await self.double_win.wait_for_order(
+                order, timeout=timeout, poll_interval=poll_interval
+            )
+        if isinstance(order, DiscountBuyAck):
+            return await self.discount_buy.wait_for_order(
                 order, timeout=timeout, poll_interval=poll_interval
             )
         return await self.smart_leverage.wait_for_order(
@@ -375,14 +419,16 @@ class AdvanceEarn:
         ``position_ids`` (see :meth:`SmartLeverage.redeem_estimates`)."""
         return await self.smart_leverage.redeem_estimates(position_ids)
 
-    async def _place(self, order: Order, on_sent: Callable[[], None] | None) -> Ack:
+    async def _place(
+        self, order: AdvanceEarnOrder, on_sent: Callable[[], None] | None
+    ) -> AdvanceEarnAck:
         """Place ``order`` once, however many attempts it takes; remember its id when the call
         ends without telling whether the venue holds it."""
         if not isinstance(order, _ORDER_TYPES):
             raise InvalidRequest(
                 "order",
-                "must be a StakeOrder, RedeemOrder, DualAssetsOrder, DoubleWinOrder or "
-                f"DoubleWinRedeemOrder, got {order!r}",
+                "must be a StakeOrder, RedeemOrder, DualAssetsOrder, DoubleWinOrder, "
+                f"DoubleWinRedeemOrder or DiscountBuyOrder, got {order!r}",
             )
         placing = _Placing(self._clock, on_sent)
         key = (order.category, order.order_link_id)
@@ -398,7 +444,7 @@ class AdvanceEarn:
         self._maybe_placed.pop(key, None)
         return ack
 
-    async def _acknowledged(self, order: Order, placing: _Placing) -> Ack:
+    async def _acknowledged(self, order: AdvanceEarnOrder, placing: _Placing) -> AdvanceEarnAck:
         """The acknowledgement of ``order``: the venue's answer, or what a refusal that may
         mean it is placed turns out to be (:meth:`_check_refusal`); never another order's."""
         link = order.order_link_id
@@ -419,7 +465,7 @@ class AdvanceEarn:
             )
         return ack
 
-    async def _send_order(self, order: Order, placing: _Placing) -> OrderAck | ApiError:
+    async def _send_order(self, order: AdvanceEarnOrder, placing: _Placing) -> OrderAck | ApiError:
         """The venue's answer to ``order``: its acknowledgement, or a refusal to check by a
         lookup (one after an attempt that may have placed the order, or one that may mean its
         id exists already). Any other failure is raised."""
@@ -447,7 +493,9 @@ class AdvanceEarn:
                 raise
             return error
 
-    async def _check_refusal(self, order: Order, refusal: ApiError, sent_at: float | None) -> Ack:
+    async def _check_refusal(
+        self, order: AdvanceEarnOrder, refusal: ApiError, sent_at: float | None
+    ) -> AdvanceEarnAck:
         """What a refusal of ``order`` means, learned by looking the order up by its id in
         its category.
 
@@ -496,11 +544,12 @@ class AdvanceEarn:
         logger.info("place_order: orderLinkId %s is already placed as %s", link, existing.order_id)
         return _ack_of(order, existing.order_id, existing.order_link_id)
 
-    def _category_of(self, order: Order) -> SmartLeverage | DualAssets | DoubleWin:
+    def _category_of(
+        self, order: AdvanceEarnOrder
+    ) -> SmartLeverage | DualAssets | DoubleWin | DiscountBuy:
         """The category object ``order`` is placed in."""
-        if isinstance(order, (DoubleWinOrder, DoubleWinRedeemOrder)):
-            return self.double_win
-        return self.dual_assets if isinstance(order, DualAssetsOrder) else self.smart_leverage
+        readers = (self.smart_leverage, self.dual_assets, self.double_win, self.discount_buy)
+        return next(reader for reader in readers if reader.category == order.category)
 
     def _remember_unknown(self, key: tuple[str, str]) -> None:
         self._maybe_placed[key] = None
@@ -535,22 +584,21 @@ class _Placing:
         )
 
 
-def _ack_of(order: Order, order_id: str, order_link_id: str) -> Ack:
+def _ack_of(order: AdvanceEarnOrder, order_id: str, order_link_id: str) -> AdvanceEarnAck:
     """The acknowledgement of ``order``'s category: the venue's answer is one shape for all."""
-    ack_type: type[Ack] = DualAssetsAck if isinstance(order, DualAssetsOrder) else OrderAck
-    if isinstance(order, (DoubleWinOrder, DoubleWinRedeemOrder)):
-        ack_type = DoubleWinAck
-    return ack_type(order_id=order_id, order_link_id=order_link_id)
+    return _ACK_TYPES[order.category](order_id=order_id, order_link_id=order_link_id)
 
 
 def _same_order(
-    existing: OrderInfo | DualAssetsOrderInfo | DoubleWinOrderInfo, order: Order
+    existing: OrderInfo | DualAssetsOrderInfo | DoubleWinOrderInfo | DiscountBuyOrderInfo,
+    order: AdvanceEarnOrder,
 ) -> bool:
     """Whether the order Bybit holds under the id is the one asked for.
 
     The product and the order type must match, and the amount, which Bybit records as the
     order's amount for a stake and the position's staked amount for a redeem (never the
-    estimate), and a DualAssets stake's direction when Bybit names it. Bybit's order list
+    estimate), and a DualAssets stake's direction and a DiscountBuy stake's settle type
+    when Bybit names them. Bybit's order list
     does not name a redeem's position: a redeem built without the staked amount
     (``RedeemOrder.from_estimate`` without ``amount``) matches on product and type alone.
     """
@@ -561,6 +609,13 @@ def _same_order(
         and isinstance(existing, DualAssetsOrderInfo)
         and existing.direction is not None
         and existing.direction != order.direction
+    ):
+        return False
+    if (
+        isinstance(order, DiscountBuyOrder)
+        and isinstance(existing, DiscountBuyOrderInfo)
+        and existing.settle_type is not None
+        and existing.settle_type != order.settle_type
     ):
         return False
     return order.amount is None or existing.amount == order.amount

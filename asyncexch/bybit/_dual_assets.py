@@ -21,7 +21,7 @@ from typing import ClassVar
 import attrs
 
 from .._clock import ServerTime
-from .._convert import EPOCH, datetime_from_millis
+from .._convert import datetime_from_millis
 from .._enums import OpenStrEnum, known_member
 from ..errors import MalformedResponse
 from ._models import (
@@ -29,9 +29,8 @@ from ._models import (
     _Acknowledgement,
     _OrderState,
     _PositionState,
-    _require_aware,
-    _venue_now,
 )
+from ._offer_checks import epoch_is_none, time_left
 
 __all__ = [
     "DualAssetsAck",
@@ -65,11 +64,6 @@ def as_direction(value: DualAssetsDirection | str) -> DualAssetsDirection:
     """The known direction ``value`` names (a member, its name or its wire value); an
     ``InvalidRequest`` on ``direction`` for anything else."""
     return known_member(DualAssetsDirection, "direction", value)
-
-
-def _epoch_is_none(moment: datetime | None) -> datetime | None:
-    """Bybit writes ``"0"`` for a time not yet known (a DualAssets order's settlement time)."""
-    return None if moment == EPOCH else moment
 
 
 # --- results ------------------------------------------------------------------------------
@@ -163,11 +157,7 @@ class DualAssetsOffer:
         ``now`` is the venue's time; by default the client's estimate of it (from the
         venue's answers), or this machine's clock for an offer not fetched by a client.
         """
-        if now is None:
-            now = _venue_now(self.server_time)
-        _require_aware("now", now)
-        _require_aware("offer.expired_at", self.expired_at)
-        return self.expired_at - now
+        return time_left(self.expired_at, self.server_time, now)
 
 
 @attrs.frozen(kw_only=True)
@@ -232,7 +222,7 @@ class DualAssetsOrderInfo(_OrderState):
     order_mode: OrderMode | None = None
     updated_time: datetime | None = None
     #: ``None`` until known (Bybit writes ``"0"``).
-    settlement_time: datetime | None = attrs.field(default=None, converter=_epoch_is_none)
+    settlement_time: datetime | None = attrs.field(default=None, converter=epoch_is_none)
     settlement_coin: str = ""
     settlement_amount: Decimal | None = None
     settlement_price: Decimal | None = None

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from .._decimals import check_positive, decimal_places, plain
+from .._decimals import plain
 from .._ids import IdRule, new_order_link_id
 from .._validators import Check, one_of, optional, positive_decimal, text, whole
 from ..errors import InvalidRequest
@@ -30,6 +30,7 @@ from ._dual_assets import (
     as_direction,
 )
 from ._models import QUOTE_MARGIN, OrderType
+from ._offer_checks import AmountRule, check_amount, check_live, offered_product
 
 __all__ = ["DualAssetsOrder", "InterestCard"]
 
@@ -115,9 +116,9 @@ class DualAssetsOrder:
         """
         if not isinstance(offer, DualAssetsOffer):
             raise InvalidRequest("offer", f"must be a DualAssetsOffer, got {offer!r}")
-        product = _offered_product(offer, product)
-        _check_live(offer, now, margin)
-        _check_amount(amount, offer, product)
+        product = offered_product(offer, product, offer.product, DualAssetsProduct)
+        check_live(offer, now, margin)
+        check_amount(amount, offer.max_investment_amount, _amount_rule(offer, product))
         extra: dict[str, Any] = {} if order_link_id is None else {"order_link_id": order_link_id}
         return cls(
             product_id=offer.product_id,
@@ -156,66 +157,17 @@ class DualAssetsOrder:
         return params
 
 
-def _offered_product(offer: DualAssetsOffer, product: object) -> DualAssetsProduct | None:
-    """The product ``offer`` is for: ``product`` when given (it must be that one), else the
-    one the client had listed when it fetched the quote, if any."""
-    if product is not None and not isinstance(product, DualAssetsProduct):
-        raise InvalidRequest("product", f"must be a DualAssetsProduct, got {product!r}")
-    product = product if product is not None else offer.product
-    if product is not None and product.product_id != offer.product_id:
-        raise InvalidRequest(
-            "product", f"is {product.product_id}, but the offer is for {offer.product_id}"
-        )
-    return product
-
-
-def _check_live(offer: DualAssetsOffer, now: datetime | None, margin: object) -> None:
-    """``offer`` still valid for ``margin`` more at ``now``; else the refusal says when it
-    expired."""
-    if not isinstance(margin, timedelta):
-        raise InvalidRequest("margin", f"must be a timedelta, got {margin!r}")
-    remaining = offer.expires_in(now)
-    if remaining < margin:
-        state = "expired" if remaining <= timedelta(0) else "expires"
-        raise InvalidRequest(
-            "offer",
-            f"{state} at {offer.expired_at.isoformat()} ({remaining.total_seconds():+.1f} s; "
-            f"an order needs {margin.total_seconds():g} s): fetch a new quote",
-        )
-
-
-def _check_amount(
-    amount: object, offer: DualAssetsOffer, product: DualAssetsProduct | None
-) -> None:
-    """``amount`` within the offer's maximum and, when known, the product's rules for the
-    offer's direction."""
-    check_positive("amount", amount)
-    assert isinstance(amount, Decimal)  # checked
-    check_positive("offer.max_investment_amount", offer.max_investment_amount)
-    if amount > offer.max_investment_amount:
-        raise InvalidRequest(
-            "amount", f"{amount} is above the offer's maximum {offer.max_investment_amount}"
-        )
+def _amount_rule(offer: DualAssetsOffer, product: DualAssetsProduct | None) -> AmountRule | None:
+    """The product's amount rule in the offer's direction, when the product is known."""
     if product is None:
-        return
+        return None
     direction = offer.direction
-    minimum = product.min_purchase_amount(direction)
-    places = product.order_precision_digital(direction)
-    if not (isinstance(minimum, Decimal) and minimum.is_finite()):
-        raise InvalidRequest("product", f"the {direction} minimum is {minimum!r}")
-    if isinstance(places, bool) or not isinstance(places, int) or places < 0:
-        raise InvalidRequest("product", f"the {direction} precision is {places!r}")
-    if amount < minimum:
-        raise InvalidRequest(
-            "amount",
-            f"{amount} is below product {product.product_id}'s {direction} minimum {minimum}",
-        )
-    if decimal_places(amount) > places:
-        raise InvalidRequest(
-            "amount",
-            f"{amount} has more than product {product.product_id}'s {places} decimal places "
-            f"for {direction} (Bybit truncates, never rounds)",
-        )
+    return AmountRule(
+        product.product_id,
+        product.min_purchase_amount(direction),
+        product.order_precision_digital(direction),
+        f"{direction} ",
+    )
 
 
 def _invest_coin(offer: DualAssetsOffer, product: DualAssetsProduct | None, coin: object) -> str:

@@ -14,8 +14,8 @@ import respx
 
 from asyncexch import ExchangeError
 from asyncexch.bybit import (
+    AdvanceEarnAck,
     BybitClient,
-    DoubleWinAck,
     DualAssetsAck,
     DualAssetsOrder,
     DualAssetsOrderInfo,
@@ -97,7 +97,7 @@ async def test_a_batch_reports_the_acks_its_orders_can_have(
     )
     mixed = assert_type(
         await earn.place_orders(orders),
-        list[OrderAck | DualAssetsAck | DoubleWinAck | ExchangeError],
+        list[AdvanceEarnAck | ExchangeError],
     )
     either = assert_type(await earn.place_order(orders[1]), OrderAck | DualAssetsAck)
 

@@ -204,3 +204,67 @@ def test_pybit_drives_double_win(pybit: Any, sim: BybitSimulator) -> None:
     )["list"]
     # The market sits inside both ranges: worth nothing now (the simulator's payoff).
     assert [e["success"] for e in estimates] == [False, False]
+
+
+def discount_stake(offer: dict[str, Any], link: str, **extra: Any) -> dict[str, Any]:
+    """A 200 USDT stake at ``offer``, its values passed back as the quote wrote them (the
+    docs: "as-is"), productId an integer as pybit's docstring types it."""
+    return {
+        "category": "DiscountBuy",
+        "productId": int(offer["productId"]),
+        "orderType": "Stake",
+        "amount": "200",
+        "coin": "USDT",
+        "accountType": "FUND",
+        "orderLinkId": link,
+        "discountBuyExtra": {
+            "initialPrice": offer["currentPrice"],
+            "purchasePrice": offer["purchasePrice"],
+            "knockoutPrice": offer["knockoutPrice"],
+            "knockoutCouponE8": offer["knockoutCouponE8"],
+            "settleType": "Base",
+            "instUid": offer["instUid"],
+            **extra,
+        },
+    }
+
+
+def test_pybit_drives_discount_buy(pybit: Any, sim: BybitSimulator) -> None:
+    products = ok(pybit.get_advance_earn_product(category="DiscountBuy", coin="BTC"))
+    assert [p["productId"] for p in products["list"]] == ["7037", "7038"]
+    # productId is optional here (the docs): every product's offers.
+    every = ok(pybit.get_advance_earn_product_extra_info(category="DiscountBuy"))
+    offers = {offer["productId"]: offer for offer in every["offers"]}
+    assert list(offers) == ["7037", "7038", "7039"]
+    assert isinstance(offers["7037"]["instUid"], str)
+    assert isinstance(offers["7039"]["instUid"], int)  # the MCP server's reading
+    [offer] = ok(pybit.get_advance_earn_product_extra_info(category="DiscountBuy", productId=7037))[
+        "offers"
+    ]
+
+    placed = ok(pybit.place_advance_earn_order(**discount_stake(offer, "pybit-db-1")))
+    assert placed["orderLinkId"] == "pybit-db-1"
+    # The other readings: JSON numbers (the MCP server, the skill), a 40-character id.
+    numbers = discount_stake(
+        offer, "p" * 40, instUid=int(offer["instUid"]), knockoutCouponE8=1000000
+    )
+    ok(pybit.place_advance_earn_order(**numbers))
+    ok(pybit.place_advance_earn_order(**discount_stake(offers["7039"], "pybit-db-eth")))
+
+    refused_with(180025, pybit.place_advance_earn_order, **discount_stake(offer, "pybit-db-1"))
+    cheaper = discount_stake(offer, "pybit-db-2", purchasePrice="1")
+    refused_with(180006, pybit.place_advance_earn_order, **cheaper)
+    refused_with(10001, pybit.place_advance_earn_order, **discount_stake(offer, "p" * 41))
+
+    orders = ok(pybit.get_advance_earn_order(category="DiscountBuy", orderLinkId="pybit-db-1"))
+    [order] = orders["list"]
+    assert (order["orderId"], order["status"], order["refundStatus"]) == (
+        placed["orderId"],
+        "Success",
+        "",
+    )
+    positions = ok(pybit.get_advance_earn_position(category="DiscountBuy", limit=20))
+    assert {p["orderId"] for p in positions["list"]} == {
+        o.order_id for o in sim.discount_buy_orders.values()
+    }
+    assert len(sim.discount_buy_orders) == 3

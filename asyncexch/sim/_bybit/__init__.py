@@ -5,10 +5,18 @@ book: quotes, the ``orderLinkId`` rule, stakes, redeems, estimates and settlemen
 time as an argument), ``_render`` (Bybit's JSON) and ``_app`` (:class:`BybitSimulator`:
 routes, the IP ban, authentication, limits, envelopes). DualAssets has its own
 ``_dual_records``, ``_dual_engine`` (on the book's accounts, prices and rules) and
-``_dual_render``; ``_params`` reads a request's numbers with Bybit's codes.
+``_dual_render``, and DiscountBuy its ``_discount_records``, ``_discount_engine`` and
+``_discount_render``; ``_params`` reads a request's numbers with Bybit's codes.
 """
 
 from ._app import DEFAULT_LIMITS, IP_LIMIT, BybitSimulator
+from ._discount_engine import DiscountBuyBook
+from ._discount_records import (
+    SimDiscountBuyOffer,
+    SimDiscountBuyOrder,
+    SimDiscountBuyPosition,
+    SimDiscountBuyProduct,
+)
 from ._double_win_engine import DoubleWinBook
 from ._double_win_records import (
     SimDoubleWinOrder,
@@ -31,9 +39,14 @@ __all__ = [
     "IP_LIMIT",
     "AdvanceEarnBook",
     "BybitSimulator",
+    "DiscountBuyBook",
     "DoubleWinBook",
     "DualAssetsBook",
     "SimAccount",
+    "SimDiscountBuyOffer",
+    "SimDiscountBuyOrder",
+    "SimDiscountBuyPosition",
+    "SimDiscountBuyProduct",
     "SimDoubleWinOrder",
     "SimDoubleWinPosition",
     "SimDoubleWinProduct",

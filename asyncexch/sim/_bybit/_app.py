@@ -1,5 +1,5 @@
-"""An offline Bybit V5 Advance Earn exchange (SmartLeverage and DualAssets), faithful where
-clients break.
+"""An offline Bybit V5 Advance Earn exchange (SmartLeverage, DualAssets and DiscountBuy),
+faithful where clients break.
 
 It checks what Bybit checks, in Bybit's order and with Bybit's codes: the IP-wide limit
 (HTTP 403 and a ban), the API key (10003), the timestamp window (10002), the HMAC or RSA
@@ -27,6 +27,16 @@ products; rules, codes and the payoff, which is the simulator's own, in
 must name a live quote's prices, a leverage at most the quote's with 2 decimals; positions
 settle by where the market ends against the range; redeems as SmartLeverage's with a
 30-minute lockout; an id space of its own.
+
+DiscountBuy (``category=DiscountBuy``; rules in ``_discount_engine``): one market maker's
+offer per product (purchase and knock-out prices moving with the market, a coupon, an
+``instUid``, an expiry or ``"0"``); a stake must repeat a live offer's values as-is, within
+its maximum, the product's minimum, precision and quota and the balance; its ``orderLinkId``
+is up to 40 characters of ``[A-Za-z0-9_-]``, in an id space of its own. It confirms (or, the
+market already at the knock-out price, fails and is refunded: ``REFUNDING`` then
+``REFUND_DONE``), settles after its term, and pays out knocked out (USDT and the coupon) or
+exercised (the underlying, or its USDT value, at the purchase price) by the settlement price;
+``discount_buy_exercise`` plays either reading of when a stake is exercised.
 
 Where Bybit's sources disagree the simulator plays each reading: ``redeem_rules="any"``
 (the API page: a redeem's ``amount`` and ``coin`` are optional) or ``"official-tools"``
@@ -58,9 +68,19 @@ from .._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from .._faults import Fault, Faults
 from .._instant import Instant
 from .._json import dumps
+from . import _discount_render as discount_render
 from . import _double_win_render as double_win_render
 from . import _dual_render as dual_render
 from . import _render as render
+from ._discount_engine import DiscountBuyBook, Exercise
+from ._discount_records import (
+    DISCOUNT_BUY,
+    SimDiscountBuyOffer,
+    SimDiscountBuyOrder,
+    SimDiscountBuyPosition,
+    SimDiscountBuyProduct,
+    default_discount_buy_products,
+)
 from ._double_win_engine import DoubleWinBook
 from ._double_win_records import (
     DOUBLE_WIN,
@@ -137,6 +157,11 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
       RFQ 14092).
     * ``double_win_link_length``: DoubleWin's orderLinkId length, 36 (the docs) or 64
       (Bybit's MCP server, the docs before 2026-04-24).
+    * ``discount_buy_products``: the DiscountBuy products (by default the docs' 7037 and
+      7038, the latter quoted without expiry, and an ETH one quoted with JSON numbers).
+    * ``discount_buy_exercise``: when a DiscountBuy stake not knocked out is exercised:
+      ``"below-knockout"`` (Bybit's skill) or ``"below-purchase"`` (its MCP server; between
+      the two prices the principal comes back).
     """
 
     stats: SimStats
@@ -161,6 +186,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         dual_assets_products: Iterable[SimDualAssetsProduct] | None = None,
         double_win_products: Iterable[SimDoubleWinProduct] | None = None,
         double_win_link_length: Literal[36, 64] = 36,
+        discount_buy_products: Iterable[SimDiscountBuyProduct] | None = None,
+        discount_buy_exercise: Exercise = "below-knockout",
     ) -> None:
         _check_options(limits, idempotency, redeem_rules, quote_ttl)
         self.clock: Clock = clock or SystemClock()
@@ -194,6 +221,12 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
                 if double_win_products is None
                 else double_win_products
             ),
+            discount_buy_products=(
+                default_discount_buy_products()
+                if discount_buy_products is None
+                else discount_buy_products
+            ),
+            discount_buy_exercise=discount_buy_exercise,
         )
         #: DoubleWin's orderLinkId length: the docs' 36, or the MCP server's 64.
         self.double_win_link_length = double_win_link_length
@@ -259,6 +292,38 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     def _double_win(self) -> DoubleWinBook:
         return self._book.double_win
 
+    @property
+    def discount_buy_products(self) -> dict[str, SimDiscountBuyProduct]:
+        """The DiscountBuy products by id."""
+        return self._discount.products
+
+    @property
+    def discount_buy_orders(self) -> dict[str, SimDiscountBuyOrder]:
+        """Every DiscountBuy stake placed, by id, oldest first."""
+        return self._discount.orders
+
+    @property
+    def discount_buy_positions(self) -> dict[str, SimDiscountBuyPosition]:
+        """Every DiscountBuy position, by id, settled ones included."""
+        return self._discount.positions
+
+    @property
+    def discount_buy_exercise(self) -> Exercise:
+        """When a DiscountBuy stake not knocked out is exercised (settable)."""
+        return self._discount.exercise
+
+    @discount_buy_exercise.setter
+    def discount_buy_exercise(self, value: Exercise) -> None:
+        if value not in ("below-knockout", "below-purchase"):
+            raise ValueError(
+                f"exercise must be 'below-knockout' or 'below-purchase', got {value!r}"
+            )
+        self._discount.exercise = value
+
+    @property
+    def _discount(self) -> DiscountBuyBook:
+        return self._book.discount_buy
+
     idempotency: EngineOption[Literal["error", "same_order_id"]] = EngineOption(
         "What a reused ``orderLinkId`` gets: an error, or the first order's id."
     )
@@ -310,6 +375,11 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         market price, and the BuyLow and SellHigh offers a stake may name until they
         expire."""
         return self._dual.issue_quote(product_id, self._instant())
+
+    def issue_discount_buy_quote(self, product_id: str) -> SimDiscountBuyOffer:
+        """Quote DiscountBuy ``product_id`` now, as ``GET .../product-extra-info`` does: its
+        market maker's offer, which a stake may name until it expires."""
+        return self._discount.issue_quote(product_id, self._instant())
 
     def orders_for(self, api_key: str) -> list[SimOrder]:
         """Every order the key placed, oldest first."""
@@ -482,6 +552,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
                     and duration in (None, product.duration)
                 ],
             }
+        if _category(params) == DISCOUNT_BUY:
+            return self._discount_products(coin, at)
         if _category(params) == DUAL_ASSETS:
             return {
                 "category": DUAL_ASSETS,
@@ -506,6 +578,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         if _category(params) == DOUBLE_WIN:
             quote = self._double_win.issue_fixed_quote(params.get("productId"), at)
             return double_win_render.double_win_quote_json(quote)
+        if _category(params) == DISCOUNT_BUY:
+            return self._discount_quote(params.get("productId"), at)
         if _category(params) == DUAL_ASSETS:
             dual = self._dual.find_product(params.get("productId"))
             current, buy_low, sell_high = self._dual.issue_quote(dual.product_id, at)
@@ -531,6 +605,12 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
                 )
             placed = self._double_win.place(account, link, body, at)
             return {"orderId": placed.order_id, "orderLinkId": link}
+        if category == DISCOUNT_BUY:
+            # DiscountBuy's orderLinkId: up to 40 (discount-buy/create-order.mdx).
+            if not _link_fits(link, 40):
+                raise Refused(10001, "orderLinkId: at most 40 characters of [A-Za-z0-9_-]")
+            bought = self._discount.place(account, link, body, at)
+            return {"orderId": bought.order_id, "orderLinkId": link}
         if not _LINK_ID.fullmatch(link):
             raise Refused(10001, "orderLinkId: at most 36 characters of [A-Za-z0-9_-]")
         if category == DUAL_ASSETS:
@@ -546,6 +626,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         self._book.settle(at)
         if _category(params) == DOUBLE_WIN:
             return self._double_win_orders(account, params)
+        if _category(params) == DISCOUNT_BUY:
+            return self._discount_orders(account, params)
         if _category(params) == DUAL_ASSETS:
             return self._dual_orders(account, params)
         selected = [
@@ -570,6 +652,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         self._book.settle(at)
         if _category(params) == DOUBLE_WIN:
             return self._double_win_positions(account, params, at)
+        if _category(params) == DISCOUNT_BUY:
+            return self._discount_positions(account, params)
         if _category(params) == DUAL_ASSETS:
             return self._dual_positions(account, params)
         selected = [
@@ -689,6 +773,74 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
 
         return _page(selected, params, position_json, DUAL_ASSETS)
 
+    def _discount_products(self, coin: object, at: Instant) -> dict[str, Any]:
+        """The products, by underlying (Bybit takes no ``duration`` here: its skill says it
+        is ignored); the top-level ``category`` empty, as the docs' example writes it."""
+        delay_ms = round(self.settlement_delay * 1000)
+        items = [
+            discount_render.discount_product_json(product, at.ms, delay_ms)
+            for product in self.discount_buy_products.values()
+            if coin in (None, product.underlying_asset)
+        ]
+        return {"category": "", "list": items}
+
+    def _discount_quote(self, product_id: object, at: Instant) -> dict[str, Any]:
+        """The offers of one product, or of every product when none is named (the docs:
+        ``productId`` optional)."""
+        if product_id is None:
+            products = list(self.discount_buy_products.values())
+        else:
+            products = [self._discount.find_product(product_id)]
+        offers = [
+            discount_render.discount_offer_json(
+                product, self._discount.issue_quote(product.product_id, at)
+            )
+            for product in products
+        ]
+        return {"offers": offers}
+
+    def _discount_orders(self, account: SimAccount, params: dict[str, Any]) -> dict[str, Any]:
+        selected = [
+            order
+            for order in self.discount_buy_orders.values()
+            if order.uid == account.uid
+            and params.get("orderId") in (None, order.order_id)
+            and params.get("orderLinkId") in (None, order.order_link_id)
+            and params.get("productId") in (None, order.product_id)
+        ]
+        selected.sort(key=lambda order: order.created_ms, reverse=True)
+
+        def order_json(order: SimDiscountBuyOrder) -> dict[str, Any]:
+            product = self.discount_buy_products[order.product_id]
+            return discount_render.discount_order_json(product, order)
+
+        return _page(selected, params, order_json, "")
+
+    def _discount_positions(self, account: SimAccount, params: dict[str, Any]) -> dict[str, Any]:
+        """The account's active and settling positions (Bybit lists no settled ones);
+        ``coin`` filters by the invest coin (the docs: "e.g. USDT") or the underlying (the
+        MCP server: "coin=BTC")."""
+        products = self.discount_buy_products
+        selected = [
+            position
+            for position in self.discount_buy_positions.values()
+            if position.uid == account.uid
+            and position.status != "Settled"
+            and params.get("productId") in (None, position.product_id)
+            and params.get("coin")
+            in (
+                None,
+                products[position.product_id].coin,
+                products[position.product_id].underlying_asset,
+            )
+        ]
+
+        def position_json(position: SimDiscountBuyPosition) -> dict[str, Any]:
+            product = products[position.product_id]
+            return discount_render.discount_position_json(product, position)
+
+        return _page(selected, params, position_json, "")
+
 
 def _check_options(
     limits: Mapping[str, tuple[int, float]] | None,
@@ -710,8 +862,8 @@ def _check_options(
 def _category(params: Mapping[str, Any]) -> str:
     """The request's category: one of those the simulator serves (10001 otherwise)."""
     category = params.get("category")
-    if category not in (CATEGORY, DUAL_ASSETS, DOUBLE_WIN):
-        raise Refused(10001, "category must be SmartLeverage, DualAssets or DoubleWin")
+    if category not in (CATEGORY, DUAL_ASSETS, DOUBLE_WIN, DISCOUNT_BUY):
+        raise Refused(10001, "category must be SmartLeverage, DualAssets, DoubleWin or DiscountBuy")
     return str(category)
 
 

@@ -39,7 +39,7 @@ from ._double_win_records import (
     SimDoubleWinProduct,
     SimDoubleWinQuote,
 )
-from ._params import known_product, positive_decimal
+from ._params import positive_decimal, product_named
 from ._records import SimAccount, duration_ms
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class DoubleWinBook:
 
     def find_product(self, product_id: object) -> SimDoubleWinProduct:
         """The product a request names, as a string or a JSON number (180008 when none)."""
-        return known_product(self.products, product_id)
+        return product_named(self.products, product_id)
 
     def market_price(self, product: SimDoubleWinProduct, at: float) -> Decimal:
         return self._market.price(product.underlying_asset, at)

@@ -36,13 +36,14 @@ from .._instant import Instant
 from .._refused import Refused
 from ._dual_records import (
     BUY_LOW,
+    DUAL_ASSETS,
     SELL_HIGH,
     SimDualAssetsOffer,
     SimDualAssetsOrder,
     SimDualAssetsPosition,
     SimDualAssetsProduct,
 )
-from ._params import known_product, positive_decimal
+from ._params import positive_decimal, product_named, stake_account_type, whole_number
 from ._records import SimAccount, duration_ms
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ class DualAssetsBook:
 
     def find_product(self, product_id: object) -> SimDualAssetsProduct:
         """The product a request names, as a string or a JSON number (180008 when none)."""
-        return known_product(self.products, product_id)
+        return product_named(self.products, product_id)
 
     def market_price(self, product: SimDualAssetsProduct, at: float) -> Decimal:
         """The product's market price (its base coin's) at monotonic time ``at``."""
@@ -134,11 +135,7 @@ class DualAssetsBook:
         product = self.find_product(body.get("productId"))
         if product.status != "Available":
             raise Refused(180007, "Product not available")
-        if body.get("orderType") != "Stake":
-            raise Refused(10001, "orderType must be Stake for DualAssets")
-        account_type = body.get("accountType")
-        if account_type not in ("FUND", "UNIFIED"):
-            raise Refused(10001, "accountType must be FUND or UNIFIED")
+        account_type = stake_account_type(body, DUAL_ASSETS)
         direction, select_price, apy_e8 = _read_extra(body.get("dualAssetsExtra"))
         coin = product.invest_coin(direction)
         if body.get("coin") != coin:
@@ -331,12 +328,7 @@ def _read_extra(extra: object) -> tuple[str, Decimal, int]:
     if direction not in (BUY_LOW, SELL_HIGH):
         raise Refused(10001, "orderDirection must be BuyLow or SellHigh")
     select_price = positive_decimal(extra.get("selectPrice"), "selectPrice")
-    apy_e8 = extra.get("apyE8")
-    if isinstance(apy_e8, str) and apy_e8.isascii() and apy_e8.isdigit():
-        apy_e8 = int(apy_e8)
-    if isinstance(apy_e8, bool) or not isinstance(apy_e8, int) or apy_e8 < 0:
-        raise Refused(10001, "apyE8 must be an integer")
-    return direction, select_price, apy_e8
+    return direction, select_price, whole_number(extra.get("apyE8"), "apyE8")
 
 
 def _amount(product: SimDualAssetsProduct, coin: str, value: object, direction: str) -> Decimal:

@@ -27,6 +27,8 @@ import attrs
 
 from .._instant import Instant
 from .._refused import Refused
+from ._discount_engine import DiscountBuyBook, Exercise
+from ._discount_records import SimDiscountBuyProduct
 from ._double_win_engine import DoubleWinBook
 from ._double_win_records import SimDoubleWinProduct
 from ._dual_engine import DualAssetsBook
@@ -91,6 +93,8 @@ class AdvanceEarnBook:
         duplicate_code: int = 180025,
         redeem_rules: Literal["any", "official-tools"] = "any",
         dual_assets_products: Iterable[SimDualAssetsProduct] = (),
+        discount_buy_products: Iterable[SimDiscountBuyProduct] = (),
+        discount_buy_exercise: Exercise = "below-knockout",
         double_win_products: Iterable[SimDoubleWinProduct] = (),
     ) -> None:
         self.quote_ttl = quote_ttl
@@ -118,6 +122,8 @@ class AdvanceEarnBook:
         self.dual_assets = DualAssetsBook(self, dual_assets_products)
         #: DoubleWin, likewise.
         self.double_win = DoubleWinBook(self, double_win_products)
+        #: DiscountBuy: the same, with its own rules.
+        self.discount_buy = DiscountBuyBook(self, discount_buy_products, discount_buy_exercise)
 
     # --- accounts, prices and quotes --------------------------------------------------
 
@@ -392,7 +398,8 @@ class AdvanceEarnBook:
 
     def settle(self, at: Instant) -> None:
         """Everything due by ``at``, each at its own time: orders placed, redeems paid,
-        positions matured at their settlement time's price; DualAssets' and DoubleWin's too."""
+        positions matured at their settlement time's price; DualAssets', DoubleWin's and
+        DiscountBuy's too."""
         for order in self.orders.values():
             if order.status != "Pending" or order.due > at.monotonic:
                 continue
@@ -407,6 +414,7 @@ class AdvanceEarnBook:
                 self._pay_out(position, stake, matured)
                 position.status = "Settled"
         self.dual_assets.settle(at)
+        self.discount_buy.settle(at)
         self.double_win.settle(at)
 
     def _open_position(self, order: SimOrder, at: Instant) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .._refused import Refused
 
-__all__ = ["known_product", "positive_decimal"]
+__all__ = ["positive_decimal", "product_named", "stake_account_type", "whole_number"]
 
-T = TypeVar("T")
+P = TypeVar("P")
 
 
 def positive_decimal(value: object, field: str) -> Decimal:
@@ -26,7 +26,17 @@ def positive_decimal(value: object, field: str) -> Decimal:
     return number
 
 
-def known_product(products: Mapping[str, T], product_id: object) -> T:
+def whole_number(value: object, field: str) -> int:
+    """A non-negative integer sent as a JSON number or a string of its digits (10001
+    otherwise): Bybit's sources write E8 values both ways."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Refused(10001, f"{field} must be an integer")
+    return value
+
+
+def product_named(products: Mapping[str, P], product_id: object) -> P:
     """The product a request names, as a string or a JSON number (180008 when none)."""
     if isinstance(product_id, bool) or not isinstance(product_id, (str, int)):
         raise Refused(180008, "Invalid Product")
@@ -34,3 +44,14 @@ def known_product(products: Mapping[str, T], product_id: object) -> T:
     if product is None:
         raise Refused(180008, "Invalid Product")
     return product
+
+
+def stake_account_type(body: Mapping[str, Any], category: str) -> str:
+    """A stake-only category's order: ``orderType`` Stake and the account it is paid from,
+    ``FUND`` or ``UNIFIED`` (10001 otherwise)."""
+    if body.get("orderType") != "Stake":
+        raise Refused(10001, f"orderType must be Stake for {category}")
+    account_type = body.get("accountType")
+    if account_type not in ("FUND", "UNIFIED"):
+        raise Refused(10001, "accountType must be FUND or UNIFIED")
+    return str(account_type)

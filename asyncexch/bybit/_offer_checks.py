@@ -1,0 +1,137 @@
+"""What every quoted offer has, and what a stake built from one checks before it is sent:
+the time left on the venue's clock, the offer still live, the product the offer's, and the
+amount within the offer's maximum and the product's minimum and precision (DualAssets,
+DiscountBuy)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Protocol, TypeVar
+
+import attrs
+
+from .._clock import ServerTime
+from .._convert import EPOCH
+from .._decimals import check_positive, decimal_places
+from ..errors import InvalidRequest
+from ._models import _require_aware, _venue_now
+
+__all__ = [
+    "AmountRule",
+    "check_amount",
+    "check_live",
+    "epoch_is_none",
+    "offered_product",
+    "time_left",
+]
+
+
+def epoch_is_none(moment: datetime | None) -> datetime | None:
+    """Bybit writes ``"0"`` for a time it has not got (a DualAssets order's settlement time,
+    a DiscountBuy offer without expiry)."""
+    return None if moment == EPOCH else moment
+
+
+def time_left(
+    expired_at: datetime, server_time: ServerTime | None, now: datetime | None
+) -> timedelta:
+    """How long until ``expired_at`` at ``now`` (negative once past): the venue's time; by
+    default as ``server_time`` knows it, or this machine's clock without one."""
+    if now is None:
+        now = _venue_now(server_time)
+    _require_aware("now", now)
+    _require_aware("offer.expired_at", expired_at)
+    return expired_at - now
+
+
+class _Expiring(Protocol):
+    @property
+    def expired_at(self) -> datetime | None: ...
+
+    def expires_in(self, now: datetime | None = None) -> timedelta | None: ...
+
+
+class _Offer(Protocol):
+    @property
+    def product_id(self) -> str: ...
+
+
+class _Product(Protocol):
+    @property
+    def product_id(self) -> str: ...
+
+
+ProductT = TypeVar("ProductT", bound=_Product)
+
+
+def offered_product(
+    offer: _Offer, product: object, known: ProductT | None, product_type: type[ProductT]
+) -> ProductT | None:
+    """The product ``offer`` is for: ``product`` when given (of ``product_type``, and the
+    offered one), else ``known`` (the one the client had listed when it fetched the quote)."""
+    if product is not None and not isinstance(product, product_type):
+        raise InvalidRequest("product", f"must be a {product_type.__name__}, got {product!r}")
+    chosen = product if product is not None else known
+    if chosen is not None and chosen.product_id != offer.product_id:
+        raise InvalidRequest(
+            "product", f"is {chosen.product_id}, but the offer is for {offer.product_id}"
+        )
+    return chosen
+
+
+def check_live(offer: _Expiring, now: datetime | None, margin: object) -> None:
+    """``offer`` still valid for ``margin`` more at ``now`` (an offer without expiry always
+    is); else the refusal says when it expired."""
+    if not isinstance(margin, timedelta):
+        raise InvalidRequest("margin", f"must be a timedelta, got {margin!r}")
+    remaining = offer.expires_in(now)
+    if remaining is None or offer.expired_at is None:
+        return
+    if remaining < margin:
+        state = "expired" if remaining <= timedelta(0) else "expires"
+        raise InvalidRequest(
+            "offer",
+            f"{state} at {offer.expired_at.isoformat()} ({remaining.total_seconds():+.1f} s; "
+            f"an order needs {margin.total_seconds():g} s): fetch a new quote",
+        )
+
+
+@attrs.frozen
+class AmountRule:
+    """A product's rule for a stake's amount: its id, minimum and decimal places (as the
+    venue sent them: checked when used)."""
+
+    product_id: str
+    minimum: object
+    places: object
+    #: What the rule is for, in a refusal (``"BuyLow "``; ``""`` for the product as a whole).
+    label: str = ""
+
+
+def check_amount(amount: object, maximum: Decimal, rule: AmountRule | None) -> Decimal:
+    """``amount`` a positive Decimal within the offer's ``maximum`` and, when the product's
+    ``rule`` is known, at least its minimum and on its precision."""
+    check_positive("amount", amount)
+    assert isinstance(amount, Decimal)  # checked
+    check_positive("offer.max_investment_amount", maximum)
+    if amount > maximum:
+        raise InvalidRequest("amount", f"{amount} is above the offer's maximum {maximum}")
+    if rule is None:
+        return amount
+    minimum, places, label = rule.minimum, rule.places, rule.label
+    if not (isinstance(minimum, Decimal) and minimum.is_finite()):
+        raise InvalidRequest("product", f"the {label}minimum is {minimum!r}")
+    if isinstance(places, bool) or not isinstance(places, int) or places < 0:
+        raise InvalidRequest("product", f"the {label}precision is {places!r}")
+    if amount < minimum:
+        raise InvalidRequest(
+            "amount", f"{amount} is below product {rule.product_id}'s {label}minimum {minimum}"
+        )
+    if decimal_places(amount) > places:
+        raise InvalidRequest(
+            "amount",
+            f"{amount} has more than product {rule.product_id}'s {places} decimal places "
+            f"{'for ' + label if label else ''}(Bybit truncates, never rounds)",
+        )
+    return amount

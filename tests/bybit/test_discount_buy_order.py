@@ -1,0 +1,373 @@
+"""The DiscountBuy stake: its body on the wire (the docs' example), its checks,
+``from_offer``, and placing it exactly once through ``advance_earn.place_order`` (the lookup
+in its own category)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from asyncexch import InvalidRequest, OrderAlreadyExists, ServerTime, VirtualClock
+from asyncexch.bybit import (
+    BybitClient,
+    DiscountBuyAck,
+    DiscountBuyOffer,
+    DiscountBuyOrder,
+    DiscountBuyOrderInfo,
+    DiscountBuyProduct,
+    DualAssetsAck,
+    OrderType,
+    SettleType,
+)
+from tests.builders.bybit import ORDER, PLACE, SERVER_MS, dual_assets_order, fail, ok
+from tests.builders.discount_buy import ACK_RESULT, STAKE_BODY, discount_buy_order
+
+UTC = timezone.utc
+MakeClient = Callable[..., BybitClient]
+LINK = "my-order-001"
+#: What the client sends for the docs' example: the example itself, byte for byte in order.
+WIRE_BODY = json.dumps(json.loads(STAKE_BODY), separators=(",", ":")).encode()
+EXPIRES = datetime(2026, 4, 14, 8, 0, 8, 188000, tzinfo=UTC)
+NOW = EXPIRES - timedelta(seconds=10)
+
+
+def offer(**changes: Any) -> DiscountBuyOffer:
+    """The docs' create-order example's offer (its prices, coupon and market maker)."""
+    fields: dict[str, Any] = {
+        "product_id": "7037",
+        "current_price": Decimal("74571.32"),
+        "purchase_price": Decimal("74019"),
+        "knockout_price": Decimal("76050"),
+        "knockout_coupon_e8": 1000000,
+        "max_investment_amount": Decimal("100000"),
+        "inst_uid": "100307526",
+        "expired_at": EXPIRES,
+    }
+    fields.update(changes)
+    return DiscountBuyOffer(**fields)
+
+
+def product(**changes: Any) -> DiscountBuyProduct:
+    fields: dict[str, Any] = {
+        "category": "DiscountBuy",
+        "product_id": "7037",
+        "coin": "USDT",
+        "underlying_asset": "BTC",
+        "duration": "1d",
+        "min_purchase_amount": Decimal("100"),
+        "remaining_amount": Decimal("9998547.575"),
+        "order_precision_digital": 4,
+    }
+    fields.update(changes)
+    return DiscountBuyProduct(**fields)
+
+
+# --- the body -----------------------------------------------------------------------------
+
+
+def test_the_body_is_the_docs_example() -> None:
+    order = discount_buy_order()
+    params = order.to_params()
+    docs = json.loads(STAKE_BODY)
+    assert list(params) == list(docs)
+    assert list(params["discountBuyExtra"]) == list(docs["discountBuyExtra"])  # type: ignore[call-overload]
+    assert params == docs
+    assert order.order_type is OrderType.STAKE and order.category == "DiscountBuy"
+
+
+def test_a_numeric_inst_uid_goes_back_as_a_number() -> None:
+    """The MCP server's reading: the quote wrote ``instUid`` as a JSON number, so the stake
+    sends that number (the coupon stays a string, as the docs' table has it)."""
+    extra = discount_buy_order(inst_uid=100307526).to_params()["discountBuyExtra"]
+    assert isinstance(extra, dict)
+    assert extra["instUid"] == 100307526 and type(extra["instUid"]) is int
+    assert extra["knockoutCouponE8"] == "1000000"
+
+
+@pytest.mark.parametrize("settle", ["Quote", "QUOTE", "quote", SettleType.QUOTE])
+def test_a_settle_type_is_a_member_its_name_or_its_wire_value(settle: Any) -> None:
+    order = discount_buy_order(settle_type=settle)
+    assert order.settle_type is SettleType.QUOTE
+    assert order.to_params()["discountBuyExtra"]["settleType"] == "Quote"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"settle_type": "Both"}, "settle_type"),
+        ({"amount": 200}, "amount"),
+        ({"amount": Decimal("-1")}, "amount"),
+        ({"initial_price": Decimal("74571.123456789")}, "initial_price"),
+        ({"purchase_price": Decimal("0")}, "purchase_price"),
+        ({"knockout_price": 76050.0}, "knockout_price"),
+        ({"knockout_coupon_e8": "1000000"}, "knockout_coupon_e8"),
+        ({"knockout_coupon_e8": -1}, "knockout_coupon_e8"),
+        ({"inst_uid": ""}, "inst_uid"),
+        ({"inst_uid": True}, "inst_uid"),
+        ({"inst_uid": 1.5}, "inst_uid"),
+        ({"account_type": "SPOT"}, "account_type"),
+        ({"product_id": ""}, "product_id"),
+        ({"order_link_id": "x" * 41}, "order_link_id"),
+        ({"order_link_id": "my.order"}, "order_link_id"),
+    ],
+)
+def test_a_bad_field_is_refused_at_construction(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        discount_buy_order(**changes)
+    assert caught.value.field == field
+
+
+def test_an_id_of_40_characters_fits_and_a_fresh_one_is_made_once() -> None:
+    assert discount_buy_order(order_link_id="a-_Z9" * 8).order_link_id == "a-_Z9" * 8
+    order = DiscountBuyOrder.from_offer(offer(), amount=Decimal("200"), settle_type="Base", now=NOW)
+    assert 1 <= len(order.order_link_id) <= 40
+    assert order.to_params()["orderLinkId"] == order.order_link_id
+
+
+# --- from_offer ---------------------------------------------------------------------------
+
+
+def test_from_offer_takes_the_offers_values_as_they_are() -> None:
+    built = DiscountBuyOrder.from_offer(
+        offer(), amount=Decimal("200"), settle_type="Base", now=NOW, order_link_id=LINK
+    )
+    assert built == discount_buy_order()
+    numeric = DiscountBuyOrder.from_offer(
+        offer(inst_uid=100307526), amount=Decimal("200"), settle_type=SettleType.QUOTE, now=NOW
+    )
+    assert numeric.inst_uid == 100307526 and numeric.settle_type is SettleType.QUOTE
+    # With the product known: its coin, and from UNIFIED.
+    unified = DiscountBuyOrder.from_offer(
+        offer(product=product()),
+        amount=Decimal("100.0001"),
+        settle_type="Quote",
+        account_type="UNIFIED",
+        now=NOW,
+    )
+    assert (unified.coin, unified.account_type, unified.amount) == (
+        "USDT",
+        "UNIFIED",
+        Decimal("100.0001"),
+    )
+
+
+def test_an_offer_without_expiry_is_always_live() -> None:
+    timeless = offer(expired_at=None)
+    order = DiscountBuyOrder.from_offer(
+        timeless, amount=Decimal("200"), settle_type="Base", now=datetime(2099, 1, 1, tzinfo=UTC)
+    )
+    assert order.purchase_price == Decimal("74019")
+
+
+@pytest.mark.parametrize(
+    ("offer_changes", "kwargs", "field"),
+    [
+        ({}, {"now": EXPIRES}, "offer"),
+        ({}, {"now": EXPIRES - timedelta(seconds=1)}, "offer"),
+        ({}, {"now": NOW, "margin": timedelta(seconds=11)}, "offer"),
+        ({}, {"now": NOW, "amount": Decimal("100000.01")}, "amount"),
+        ({}, {"now": NOW, "amount": Decimal("99.9999")}, "amount"),
+        ({}, {"now": NOW, "amount": Decimal("100.00001")}, "amount"),
+        ({}, {"now": NOW, "product": product(remaining_amount=Decimal("150"))}, "amount"),
+        ({}, {"now": NOW, "amount": 200}, "amount"),
+        ({}, {"now": NOW, "settle_type": "Both"}, "settle_type"),
+        ({}, {"now": NOW, "product": product(product_id="7038")}, "product"),
+        ({}, {"now": NOW, "product": "7037"}, "product"),
+        ({}, {"now": NOW, "product": product(order_precision_digital=-1)}, "product"),
+        ({}, {"now": NOW, "margin": 2}, "margin"),
+        ({}, {"now": datetime(2026, 4, 14, 8)}, "now"),
+        ({"max_investment_amount": Decimal("NaN")}, {"now": NOW}, "offer.max_investment_amount"),
+    ],
+    ids=[
+        "expired",
+        "about-to-expire",
+        "margin",
+        "above-max",
+        "below-min",
+        "too-precise",
+        "above-remaining",
+        "int-amount",
+        "bad-settle-type",
+        "other-product",
+        "product-str",
+        "negative-precision",
+        "margin-int",
+        "naive-now",
+        "nan-max",
+    ],
+)
+def test_from_offer_refuses_before_sending(
+    offer_changes: dict[str, Any], kwargs: dict[str, Any], field: str
+) -> None:
+    arguments: dict[str, Any] = {
+        "amount": Decimal("200"),
+        "settle_type": "Base",
+        "product": product(),
+        **kwargs,
+    }
+    with pytest.raises(InvalidRequest) as caught:
+        DiscountBuyOrder.from_offer(offer(**offer_changes), **arguments)
+    assert caught.value.field == field
+
+
+def test_from_offer_takes_only_an_offer() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        DiscountBuyOrder.from_offer("offer", amount=Decimal("200"), settle_type="Base")  # type: ignore[arg-type]
+    assert caught.value.field == "offer"
+
+
+def test_an_offers_expiry_is_measured_on_the_venues_clock() -> None:
+    """This machine's clock is an hour slow; the venue's time (learned from its answers)
+    says the offer has expired."""
+    clock = VirtualClock(start=EXPIRES.timestamp() - 3600)
+    venue = ServerTime(clock)
+    venue.observe(int(EXPIRES.timestamp() * 1000) + 5, clock.time())
+    stale = offer(server_time=venue)
+    with pytest.raises(InvalidRequest) as caught:
+        DiscountBuyOrder.from_offer(stale, amount=Decimal("200"), settle_type="Base")
+    assert caught.value.field == "offer"
+    venue.observe(int(NOW.timestamp() * 1000), clock.time())
+    assert DiscountBuyOrder.from_offer(stale, amount=Decimal("200"), settle_type="Base").amount == (
+        Decimal("200")
+    )
+
+
+# --- placing it ---------------------------------------------------------------------------
+
+
+def db_info(order: DiscountBuyOrder, **changes: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "orderId": ACK_RESULT["orderId"],
+        "orderLinkId": order.order_link_id,
+        "productId": order.product_id,
+        "category": "DiscountBuy",
+        "orderType": "Stake",
+        "amount": format(order.amount, "f"),
+        "coin": "USDT",
+        "underlyingAsset": "BTC",
+        "status": "Pending",
+        "createdTime": str(SERVER_MS),
+        "settleType": order.settle_type.value,
+        "refundStatus": "",
+    }
+    item.update(changes)
+    return item
+
+
+def db_page(*items: Any) -> httpx.Response:
+    return ok({"category": "", "list": list(items), "nextPageCursor": ""})
+
+
+async def test_place_order_sends_the_docs_body_and_acknowledges_in_the_category(
+    make_client: MakeClient, bybit_mock: respx.MockRouter
+) -> None:
+    route = bybit_mock.post(PLACE).mock(return_value=ok(ACK_RESULT))
+    ack = await make_client().advance_earn.place_order(discount_buy_order())
+
+    assert ack == DiscountBuyAck(order_id=ACK_RESULT["orderId"], order_link_id=LINK)
+    assert ack.category == "DiscountBuy"
+    assert route.calls.last.request.content == WIRE_BODY
+
+
+@pytest.mark.parametrize("code", [180025, 180031, 10014])
+async def test_already_exists_is_looked_up_in_the_orders_own_category(
+    code: int, make_client: MakeClient, bybit_mock: respx.MockRouter
+) -> None:
+    order = discount_buy_order()
+    bybit_mock.post(PLACE).mock(return_value=fail(code, "Order already exists"))
+    lookup = bybit_mock.get(ORDER).mock(return_value=db_page(db_info(order)))
+
+    ack = await make_client().advance_earn.place_order(order)
+
+    assert ack == DiscountBuyAck(order_id=ACK_RESULT["orderId"], order_link_id=LINK)
+    assert lookup.calls.last.request.url.query == (
+        b"category=DiscountBuy&limit=1&orderLinkId=" + LINK.encode()
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"settleType": "Quote"}, {"amount": "201"}, {"productId": "7038"}],
+    ids=["settle-type", "amount", "product"],
+)
+async def test_another_order_under_the_id_is_already_exists(
+    changes: dict[str, Any], make_client: MakeClient, bybit_mock: respx.MockRouter
+) -> None:
+    order = discount_buy_order()
+    bybit_mock.post(PLACE).mock(return_value=fail(180025, "Order already exists"))
+    bybit_mock.get(ORDER).mock(return_value=db_page(db_info(order, **changes)))
+
+    with pytest.raises(OrderAlreadyExists, match="different order"):
+        await make_client().advance_earn.place_order(order)
+
+
+async def test_a_lost_answer_is_learned_by_a_lookup_in_the_category(
+    make_client: MakeClient, bybit_mock: respx.MockRouter
+) -> None:
+    order = discount_buy_order()
+    place = bybit_mock.post(PLACE).mock(
+        side_effect=[httpx.ReadTimeout("lost"), fail(180025, "Order already exists")]
+    )
+    lookup = bybit_mock.get(ORDER).mock(return_value=db_page(db_info(order)))
+
+    ack = await make_client().advance_earn.place_order(order)
+
+    assert ack == DiscountBuyAck(order_id=ACK_RESULT["orderId"], order_link_id=LINK)
+    assert [call.request.content for call in place.calls] == [WIRE_BODY, WIRE_BODY]
+    assert b"category=DiscountBuy" in lookup.calls.last.request.url.query
+
+
+async def test_a_mixed_batch_acknowledges_each_order_in_its_category_then_waits_there(
+    make_client: MakeClient, bybit_mock: respx.MockRouter
+) -> None:
+    def acknowledge(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        return ok({"orderId": f"id-{body['category']}", "orderLinkId": body["orderLinkId"]})
+
+    bybit_mock.post(PLACE).mock(side_effect=acknowledge)
+    discount = discount_buy_order()
+    orders_route = bybit_mock.get(ORDER).mock(
+        return_value=db_page(
+            db_info(discount, orderId="id-DiscountBuy", status="Fail", refundStatus="REFUNDING")
+        )
+    )
+    earn = make_client().advance_earn
+
+    dual = dual_assets_order()
+    dual_ack, discount_ack = await earn.place_orders([dual, discount])
+
+    assert dual_ack == DualAssetsAck(order_id="id-DualAssets", order_link_id=dual.order_link_id)
+    assert discount_ack == DiscountBuyAck(order_id="id-DiscountBuy", order_link_id=LINK)
+    assert isinstance(discount_ack, DiscountBuyAck)
+    done = await earn.wait_for_order(discount_ack, timeout=5)
+    assert type(done) is DiscountBuyOrderInfo and done.refund_status == "REFUNDING"
+    assert orders_route.calls.last.request.url.query == (
+        b"category=DiscountBuy&limit=1&orderId=id-DiscountBuy"
+    )
+
+
+async def test_the_category_waits_only_for_its_own_acknowledgements(
+    make_client: MakeClient, bybit_mock: respx.MockRouter
+) -> None:
+    route = bybit_mock.get(ORDER).mock(return_value=db_page())
+    discount = make_client().advance_earn.discount_buy
+    with pytest.raises(InvalidRequest, match="DiscountBuyAck") as caught:
+        await discount.wait_for_order(DualAssetsAck(order_id="1", order_link_id="x"))  # type: ignore[arg-type]
+    assert caught.value.field == "order" and route.call_count == 0
+
+
+async def test_anything_but_an_order_is_refused_without_sending(
+    make_client: MakeClient, bybit_mock: respx.MockRouter
+) -> None:
+    route = bybit_mock.post(PLACE).mock(return_value=ok({}))
+    with pytest.raises(InvalidRequest, match="DiscountBuyOrder") as caught:
+        await make_client().advance_earn.place_order(json.loads(STAKE_BODY))
+    assert caught.value.field == "order"
+    assert route.call_count == 0
