@@ -22,7 +22,7 @@ __all__ = ["main"]
 _VENUES = ("bybit", "chainup")
 #: The Advance Earn categories ``asyncexch demo --category`` takes (the demo's own list,
 #: without importing the demo: it needs the "cli" extra).
-_DEMO_CATEGORIES = ("SmartLeverage", "DualAssets")
+_DEMO_CATEGORIES = ("SmartLeverage", "DualAssets", "DoubleWin", "DiscountBuy")
 _SIM_KEY, _SIM_SECRET = "sim-key", "sim-secret"
 
 

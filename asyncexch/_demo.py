@@ -27,6 +27,8 @@ from .bybit import (
     AdvanceEarnAck,
     AdvanceEarnOrder,
     BybitClient,
+    DiscountBuyOrder,
+    DoubleWinOrder,
     DualAssetsOrder,
     StakeOrder,
 )
@@ -210,17 +212,41 @@ async def _dual_assets_orders(
     return [DualAssetsOrder.from_offer(quote.buy_low[0], amount=amount) for amount in amounts]
 
 
+async def _double_win_orders(
+    earn: AdvanceEarn, amounts: Sequence[Decimal]
+) -> list[AdvanceEarnOrder]:
+    products = await earn.double_win.products(coin="BTC")
+    fixed = next(product for product in products if not product.is_rfq_product)
+    quote = await earn.double_win.quote(fixed.product_id)
+    return [DoubleWinOrder.from_leverage(quote, amount=amount) for amount in amounts]
+
+
+async def _discount_buy_orders(
+    earn: AdvanceEarn, amounts: Sequence[Decimal]
+) -> list[AdvanceEarnOrder]:
+    products = await earn.discount_buy.products(coin="BTC")
+    quote = await earn.discount_buy.quote(products[0].product_id)
+    offer = quote.offers[0]
+    return [
+        DiscountBuyOrder.from_offer(offer, amount=amount, settle_type="Quote") for amount in amounts
+    ]
+
+
 #: Each category's share of the batch, priced from one quote of that category.
 _CATEGORY_ORDERS: Mapping[
     str, Callable[[AdvanceEarn, Sequence[Decimal]], Awaitable[list[AdvanceEarnOrder]]]
 ] = {
     "SmartLeverage": _smart_leverage_orders,
     "DualAssets": _dual_assets_orders,
+    "DoubleWin": _double_win_orders,
+    "DiscountBuy": _discount_buy_orders,
 }
 #: The ids of the orders the simulator holds, by category.
 _HELD: Mapping[str, Callable[[BybitSimulator], Iterable[str]]] = {
     "SmartLeverage": lambda sim: [order.order_link_id for order in sim.orders.values()],
     "DualAssets": lambda sim: [order.order_link_id for order in sim.dual_assets_orders.values()],
+    "DoubleWin": lambda sim: [order.order_link_id for order in sim.double_win_orders.values()],
+    "DiscountBuy": lambda sim: [order.order_link_id for order in sim.discount_buy_orders.values()],
 }
 #: The categories the demo can batch, in the order a mixed batch takes them.
 CATEGORIES = tuple(_CATEGORY_ORDERS)

@@ -30,7 +30,7 @@ from .._clock import ServerTime
 from .._convert import datetime_from_millis
 from .._enums import OpenStrEnum, known_member
 from ..errors import MalformedResponse
-from ._models import OrderStatus, OrderType
+from ._models import _Acknowledgement, _OrderState
 from ._offer_checks import epoch_is_none, time_left
 
 __all__ = [
@@ -169,32 +169,22 @@ class DiscountBuyQuote:
 
 
 @attrs.frozen(kw_only=True)
-class DiscountBuyAck:
+class DiscountBuyAck(_Acknowledgement):
     """The venue accepted a DiscountBuy order (processing is asynchronous: see
     ``wait_for_order``)."""
 
     #: The Advance Earn category of the order, always ``"DiscountBuy"``.
     category: ClassVar[str] = CATEGORY
 
-    order_id: str
-    order_link_id: str
-
 
 @attrs.frozen(kw_only=True)
-class DiscountBuyOrderInfo:
+class DiscountBuyOrderInfo(_OrderState):
     """A DiscountBuy order's state (``GET /v5/earn/advance/order?category=DiscountBuy``).
 
     The settlement fields are filled once the order is ``Settled`` (knocked out or
     exercised); ``refund_status`` only when it is ``Fail``.
     """
 
-    order_id: str
-    order_link_id: str
-    product_id: str
-    order_type: OrderType
-    amount: Decimal
-    status: OrderStatus
-    created_time: datetime
     category: str = CATEGORY
     coin: str = ""
     underlying_asset: str = ""

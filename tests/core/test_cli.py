@@ -218,6 +218,7 @@ def test_the_demo_command_places_a_batch_exactly_once() -> None:
         ("SmartLeverage", ("SmartLeverage",)),
         ("dualassets", ("DualAssets",)),
         ("DualAssets, smartleverage,DualAssets", ("DualAssets", "SmartLeverage")),
+        ("discountbuy,DOUBLEWIN", ("DiscountBuy", "DoubleWin")),
         ("all", CATEGORIES),
         ("ALL", CATEGORIES),
     ],

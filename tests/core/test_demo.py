@@ -57,20 +57,26 @@ async def test_a_mixed_batch_takes_the_categories_in_turn_each_placed_once() -> 
         jitter=0.01,
         seed=3,
         settlement_delay=0.1,
-        categories=("DualAssets", "SmartLeverage"),
+        categories=("DualAssets", "SmartLeverage", "DoubleWin", "DiscountBuy"),
     )
 
     summary = await run_demo(options, on_placed=placed.__setitem__)
 
     assert summary.healthy
     assert (summary.acknowledged, summary.settled, summary.orders_on_exchange) == (9, 9, 9)
-    # Order i is of categories[i % 2]: five DualAssets (0, 2, 4, 6, 8), four SmartLeverage.
-    assert summary.held_by_category == {"DualAssets": 5, "SmartLeverage": 4}
-    assert [type(placed[i]).__name__ for i in range(4)] == [
+    # Order i is of categories[i % 4]: DualAssets 0, 4 and 8; the others two each.
+    assert summary.held_by_category == {
+        "DualAssets": 3,
+        "SmartLeverage": 2,
+        "DoubleWin": 2,
+        "DiscountBuy": 2,
+    }
+    assert [type(placed[i]).__name__ for i in range(5)] == [
         "DualAssetsAck",
         "OrderAck",
+        "DoubleWinAck",
+        "DiscountBuyAck",
         "DualAssetsAck",
-        "OrderAck",
     ]
     assert summary.duplicate_orders == 0 and summary.rate_limit_rejections == 0
 
