@@ -14,6 +14,17 @@ from ._dual_assets import (
     OrderMode,
 )
 from ._dual_assets_order import DualAssetsOrder, InterestCard
+from ._earn import (
+    BonusEvent,
+    EarnAck,
+    EarnCategory,
+    EarnOrderInfo,
+    EarnPosition,
+    EarnProduct,
+    FreezeDetail,
+)
+from ._earn_client import Earn, EarnReader
+from ._earn_order import EARN_IDS, EarnRedeem, EarnStake
 from ._endpoints import DEFAULT_LIMITS
 from ._hosts import DEMO, MAINNET, REGIONS, TESTNET, Region
 from ._models import (
@@ -38,11 +49,13 @@ from ._venue import BybitVenue
 __all__ = [
     "DEFAULT_LIMITS",
     "DEMO",
+    "EARN_IDS",
     "MAINNET",
     "REGIONS",
     "TESTNET",
     "AccountType",
     "AdvanceEarn",
+    "BonusEvent",
     "BybitClient",
     "BybitVenue",
     "Direction",
@@ -55,6 +68,16 @@ __all__ = [
     "DualAssetsPosition",
     "DualAssetsProduct",
     "DualAssetsQuote",
+    "Earn",
+    "EarnAck",
+    "EarnCategory",
+    "EarnOrderInfo",
+    "EarnPosition",
+    "EarnProduct",
+    "EarnReader",
+    "EarnRedeem",
+    "EarnStake",
+    "FreezeDetail",
     "HmacSigner",
     "InterestCard",
     "OrderAck",

@@ -26,6 +26,7 @@ from ..errors import (
 from ._categories import DualAssets, SmartLeverage
 from ._dual_assets import DualAssetsAck, DualAssetsOrderInfo
 from ._dual_assets_order import DualAssetsOrder
+from ._earn_client import Earn
 from ._endpoints import PLACE_ORDER
 from ._hosts import TESTNET, Region, base_url_for
 from ._models import (
@@ -141,6 +142,8 @@ class BybitClient(VenueClient):
         #: Advance Earn: SmartLeverage (its calls directly, and ``.smart_leverage``) and
         #: DualAssets (``.dual_assets``).
         self.advance_earn: AdvanceEarn = AdvanceEarn(self.session)
+        #: Earn: FlexibleSaving and OnChain (``/v5/earn/*``).
+        self.earn: Earn = Earn(self.session)
 
     async def sync_clock(self) -> None:
         """Learn the offset between Bybit's clock and ours from ``/v5/market/time``.
