@@ -16,6 +16,8 @@ from ._dual_records import (
     SimDualAssetsPosition,
     SimDualAssetsProduct,
 )
+from ._earn_engine import EarnBook
+from ._earn_records import SimEarnOrder, SimEarnPosition, SimEarnProduct
 from ._engine import AdvanceEarnBook
 from ._records import SimAccount, SimOrder, SimPosition, SimProduct, SimQuote, SimStats
 
@@ -25,11 +27,15 @@ __all__ = [
     "AdvanceEarnBook",
     "BybitSimulator",
     "DualAssetsBook",
+    "EarnBook",
     "SimAccount",
     "SimDualAssetsOffer",
     "SimDualAssetsOrder",
     "SimDualAssetsPosition",
     "SimDualAssetsProduct",
+    "SimEarnOrder",
+    "SimEarnPosition",
+    "SimEarnProduct",
     "SimOrder",
     "SimPosition",
     "SimProduct",

@@ -62,6 +62,9 @@ from ._dual_records import (
     SimDualAssetsProduct,
     default_dual_assets_products,
 )
+from ._earn_engine import EarnBook
+from ._earn_records import SimEarnOrder, SimEarnPosition, SimEarnProduct, default_earn_products
+from ._earn_render import earn_order_json, earn_position_json, earn_product_json
 from ._engine import AdvanceEarnBook
 from ._records import (
     CATEGORY,
@@ -84,6 +87,11 @@ DEFAULT_LIMITS: Mapping[str, tuple[int, float]] = {
     "redeem_estimate": (10, 1.0),
     "product": (50, 1.0),
     "quote": (50, 1.0),
+    # Earn (/v5/earn/*): Bybit documents no limit; the client's buckets take these figures.
+    "earn_product": (50, 1.0),
+    "earn_place_order": (5, 1.0),
+    "earn_order": (10, 1.0),
+    "earn_position": (10, 1.0),
 }
 IP_LIMIT = (600, 5.0)
 _LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
@@ -115,6 +123,9 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     * ``price_swing``: how far prices move (fraction of the price) over ``price_period`` s.
     * ``dual_assets_products``: the DualAssets products (by default the docs' ETH and XRP
       examples and a BTC one; a test that cannot wait days gives one a term like ``"3s"``).
+    * ``earn_products``: the Earn (FlexibleSaving, OnChain) products; rules in
+      ``_earn_engine`` (the 30-minute ``orderLinkId`` window, OnChain FUND only, lock and
+      processing delays, simple interest). A reuse within the window gets ``duplicate_code``.
     """
 
     stats: SimStats
@@ -137,6 +148,7 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         price_swing: float = 0.01,
         price_period: float = 120.0,
         dual_assets_products: Iterable[SimDualAssetsProduct] | None = None,
+        earn_products: Iterable[SimEarnProduct] | None = None,
     ) -> None:
         _check_options(limits, idempotency, redeem_rules, quote_ttl)
         self.clock: Clock = clock or SystemClock()
@@ -165,6 +177,15 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
                 if dual_assets_products is None
                 else dual_assets_products
             ),
+        )
+        #: Earn (FlexibleSaving, OnChain), on the same accounts and order ids.
+        self._earn: EarnBook = EarnBook(
+            default_earn_products() if earn_products is None else earn_products,
+            accounts=self._book.accounts,
+            new_order_id=self._book.new_order_id,
+            stats=self.stats,
+            settlement_delay=settlement_delay,
+            duplicate_code=duplicate_code,
         )
         self.app: Starlette = Starlette(routes=self._routes())
 
@@ -204,6 +225,26 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     def dual_assets_positions(self) -> dict[str, SimDualAssetsPosition]:
         """Every DualAssets position, by id, settled ones included."""
         return self._dual.positions
+
+    @property
+    def earn_products(self) -> dict[str, SimEarnProduct]:
+        """The Earn (FlexibleSaving, OnChain) products by id."""
+        return self._earn.products
+
+    @property
+    def earn_orders(self) -> dict[str, SimEarnOrder]:
+        """Every Earn order placed, by id, oldest first."""
+        return self._earn.orders
+
+    @property
+    def earn_positions(self) -> dict[str, SimEarnPosition]:
+        """Every Earn position, by id, redeemed ones included."""
+        return self._earn.positions
+
+    def freeze_earn(self, position_id: str, amount: Decimal, description: str) -> None:
+        """Lock ``amount`` of an Earn position elsewhere (shown in ``freezeDetails``, taken
+        off ``availableAmount``), as a fixed-rate loan would."""
+        self._earn.freeze(position_id, amount, description)
 
     @property
     def _dual(self) -> DualAssetsBook:
@@ -284,6 +325,10 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             route("earn/advance/order", "order", self._order),
             route("earn/advance/position", "position", self._position),
             route("earn/advance/get-redeem-est-amount-list", "redeem_estimate", self._estimate),
+            route("earn/product", "earn_product", self._earn_product, private=False),
+            route("earn/place-order", "earn_place_order", self._earn_place, method="POST"),
+            route("earn/order", "earn_order", self._earn_order),
+            route("earn/position", "earn_position", self._earn_position),
         ]
 
     def _turn_away(self, arrival: Arrival) -> Response | None:
@@ -563,6 +608,59 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             return dual_render.dual_position_json(products[position.product_id], position, expected)
 
         return _page(selected, params, position_json, DUAL_ASSETS)
+
+    def _earn_product(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        category, coin = params.get("category"), params.get("coin")
+        if category not in ("FlexibleSaving", "OnChain"):
+            raise Refused(10001, "category must be FlexibleSaving or OnChain")
+        items = [
+            earn_product_json(product)
+            for product in self.earn_products.values()
+            if product.category == category and coin in (None, product.coin)
+        ]
+        return {"list": items}
+
+    def _earn_place(
+        self, account: SimAccount | None, body: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        assert account is not None
+        order = self._earn.place(account, body, at)
+        return {"orderId": order.order_id, "orderLinkId": order.order_link_id}
+
+    def _earn_order(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        assert account is not None
+        self._earn.settle(at)
+        limit_text, cursor = params.get("limit", "50"), params.get("cursor", "") or "0"
+        if not str(limit_text).isdigit() or not 1 <= int(limit_text) <= 100:
+            raise Refused(10001, "limit: 1 to 100")
+        if not str(cursor).isdigit():
+            raise Refused(10001, "cursor is invalid")
+        selected = self._earn.select_orders(account, params, at)
+        start, limit = int(cursor), int(limit_text)
+        more = start + limit < len(selected)
+        return {
+            "list": [
+                earn_order_json(order, self.earn_products[order.product_id])
+                for order in selected[start : start + limit]
+            ],
+            "nextPageCursor": str(start + limit) if more else "",
+        }
+
+    def _earn_position(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        assert account is not None
+        self._earn.settle(at)
+        return {
+            "list": [
+                earn_position_json(position, self._earn.claimable(position, at.ms))
+                for position in self._earn.select_positions(account, params)
+            ]
+        }
 
 
 def _check_options(
