@@ -95,7 +95,7 @@ async def test_stake_position_redeem_under_faults_exactly_once(sim_client: SimCl
         assert await earn.positions("OnChain") == []
 
     # Exactly once: one order per id, each acknowledged as the order the venue holds.
-    orders = [*stakes, *redeems]
+    orders: list[EarnStake | EarnRedeem] = [*stakes, *redeems]
     held = Counter(order.order_link_id for order in sim.earn_orders.values())
     assert held == Counter(order.order_link_id for order in orders)
     by_link = {order.order_link_id: order for order in sim.earn_orders.values()}
