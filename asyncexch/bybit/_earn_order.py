@@ -41,16 +41,43 @@ _CARD = optional(
 )
 
 
-def _fund_only_on_chain(field: str, category: EarnCategory, account: str | None) -> None:
-    """ "Onchain only supports FUND" (create-order.mdx), for ``accountType`` and a non-LST
-    redeem's ``toAccountType`` alike (LST allows UNIFIED there: only ``accountType`` is
-    checked)."""
-    if category is EarnCategory.ON_CHAIN and account not in (None, "FUND"):
-        raise InvalidRequest(field, f"must be 'FUND' for OnChain, got {account!r}")
+@attrs.frozen(kw_only=True)
+class _EarnOrder:
+    """What a stake and a redeem both carry, and their common body."""
+
+    order_type: ClassVar[OrderType]
+
+    category: EarnCategory = attrs.field(converter=as_category)
+    product_id: str = attrs.field(validator=text())
+    coin: str = attrs.field(validator=text())
+    amount: Decimal = attrs.field(validator=positive_decimal())
+    account_type: str = attrs.field(default="FUND", validator=_ACCOUNT)
+    order_link_id: str = attrs.field(factory=new_order_link_id, validator=EARN_IDS.check())
+
+    def __attrs_post_init__(self) -> None:
+        # "Onchain only supports FUND" (create-order.mdx). A non-LST OnChain redeem's
+        # toAccountType is FUND only too, but an LST one's may be UNIFIED, and an order
+        # cannot tell the two apart: that one is left to the venue.
+        if self.category is EarnCategory.ON_CHAIN and self.account_type != "FUND":
+            raise InvalidRequest(
+                "account_type", f"must be 'FUND' for OnChain, got {self.account_type!r}"
+            )
+
+    def to_params(self) -> dict[str, object]:
+        """The request body, in the documented field order."""
+        return {
+            "category": self.category.value,
+            "orderType": self.order_type.value,
+            "accountType": self.account_type,
+            "amount": plain(self.amount),
+            "coin": self.coin,
+            "productId": self.product_id,
+            "orderLinkId": self.order_link_id,
+        }
 
 
 @attrs.frozen(kw_only=True)
-class EarnStake:
+class EarnStake(_EarnOrder):
     """Stake ``amount`` of ``coin`` in an Earn product.
 
     ``category`` is ``"FlexibleSaving"`` or ``"OnChain"`` (OnChain takes the FUND account
@@ -60,16 +87,10 @@ class EarnStake:
 
     order_type: ClassVar[OrderType] = OrderType.STAKE
 
-    category: EarnCategory = attrs.field(converter=as_category)
-    product_id: str = attrs.field(validator=text())
-    coin: str = attrs.field(validator=text())
-    amount: Decimal = attrs.field(validator=positive_decimal())
-    account_type: str = attrs.field(default="FUND", validator=_ACCOUNT)
     interest_card: InterestCard | None = attrs.field(default=None, validator=_CARD)
-    order_link_id: str = attrs.field(factory=new_order_link_id, validator=EARN_IDS.check())
 
     def __attrs_post_init__(self) -> None:
-        _fund_only_on_chain("account_type", self.category, self.account_type)
+        super().__attrs_post_init__()
         if self.interest_card is not None and self.category is not EarnCategory.FLEXIBLE_SAVING:
             raise InvalidRequest("interest_card", "applies to a FlexibleSaving stake only")
 
@@ -113,7 +134,7 @@ class EarnStake:
     def to_params(self) -> dict[str, object]:
         """The request body, in the documented field order; ``interestCard.awardId`` a JSON
         number (int64 in the docs)."""
-        params = _common(self)
+        params = super().to_params()
         if self.interest_card is not None:
             params["interestCard"] = {
                 "awardId": self.interest_card.award_id,
@@ -123,7 +144,7 @@ class EarnStake:
 
 
 @attrs.frozen(kw_only=True)
-class EarnRedeem:
+class EarnRedeem(_EarnOrder):
     """Redeem ``amount`` of ``coin`` from an Earn product; Bybit cannot cancel a redeem, and
     it may take up to 48 hours (OnChain: days).
 
@@ -133,35 +154,14 @@ class EarnRedeem:
 
     order_type: ClassVar[OrderType] = OrderType.REDEEM
 
-    category: EarnCategory = attrs.field(converter=as_category)
-    product_id: str = attrs.field(validator=text())
-    coin: str = attrs.field(validator=text())
-    amount: Decimal = attrs.field(validator=positive_decimal())
-    account_type: str = attrs.field(default="FUND", validator=_ACCOUNT)
     redeem_position_id: str | None = attrs.field(default=None, validator=optional(text()))
     to_account_type: str | None = attrs.field(default=None, validator=optional(_ACCOUNT))
-    order_link_id: str = attrs.field(factory=new_order_link_id, validator=EARN_IDS.check())
-
-    def __attrs_post_init__(self) -> None:
-        _fund_only_on_chain("account_type", self.category, self.account_type)
 
     def to_params(self) -> dict[str, object]:
         """The request body, in the documented field order."""
-        params = _common(self)
+        params = super().to_params()
         if self.redeem_position_id is not None:
             params["redeemPositionId"] = self.redeem_position_id
         if self.to_account_type is not None:
             params["toAccountType"] = self.to_account_type
         return params
-
-
-def _common(order: EarnStake | EarnRedeem) -> dict[str, object]:
-    return {
-        "category": order.category.value,
-        "orderType": order.order_type.value,
-        "accountType": order.account_type,
-        "amount": plain(order.amount),
-        "coin": order.coin,
-        "productId": order.product_id,
-        "orderLinkId": order.order_link_id,
-    }

@@ -93,6 +93,13 @@ async def test_an_id_is_refused_within_30_minutes_and_a_new_order_after(
     assert [o["orderId"] for o in listed["result"]["list"]] == [later["result"]["orderId"]]
 
 
+async def test_the_duplicate_code_is_the_simulators_option(raw: Raw, sim: BybitSimulator) -> None:
+    sim.duplicate_code = 180031
+    assert (await place(raw, body("dup")))["retCode"] == 0
+    assert (await place(raw, body("dup")))["retCode"] == 180031
+    assert sim.stats.duplicates_refused == 1
+
+
 async def test_a_flexible_stake_confirms_accrues_simply_and_redeems_what_is_available(
     raw: Raw, sim: BybitSimulator
 ) -> None:

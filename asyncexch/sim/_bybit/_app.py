@@ -180,12 +180,7 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         )
         #: Earn (FlexibleSaving, OnChain), on the same accounts and order ids.
         self._earn: EarnBook = EarnBook(
-            default_earn_products() if earn_products is None else earn_products,
-            accounts=self._book.accounts,
-            new_order_id=self._book.new_order_id,
-            stats=self.stats,
-            settlement_delay=settlement_delay,
-            duplicate_code=duplicate_code,
+            self._book, default_earn_products() if earn_products is None else earn_products
         )
         self.app: Starlette = Starlette(routes=self._routes())
 

@@ -24,15 +24,16 @@ are the simulator's choice, named here):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from .._instant import Instant
 from .._refused import Refused
 from ._earn_records import FLEXIBLE_SAVING, ON_CHAIN, SimEarnOrder, SimEarnPosition, SimEarnProduct
+from ._engine import AdvanceEarnBook
 from ._params import positive_decimal
-from ._records import SimAccount, SimStats
+from ._records import SimAccount
 
 __all__ = ["ID_WINDOW", "EarnBook"]
 
@@ -46,24 +47,12 @@ _LINK = re.compile(r"[A-Za-z0-9_-]{1,36}")
 class EarnBook:
     """Earn's products, orders and positions, on the simulator's accounts."""
 
-    def __init__(
-        self,
-        products: Iterable[SimEarnProduct],
-        *,
-        accounts: Mapping[str, SimAccount],
-        new_order_id: Callable[[], str],
-        stats: SimStats,
-        settlement_delay: float,
-        duplicate_code: int = 180025,
-    ) -> None:
+    def __init__(self, market: AdvanceEarnBook, products: Iterable[SimEarnProduct]) -> None:
         self.products: dict[str, SimEarnProduct] = {p.product_id: p for p in products}
         self.orders: dict[str, SimEarnOrder] = {}
         self.positions: dict[str, SimEarnPosition] = {}
-        self.settlement_delay = settlement_delay
-        self.duplicate_code = duplicate_code
-        self._accounts = accounts
-        self._new_order_id = new_order_id
-        self._stats = stats
+        #: The accounts, order ids, statistics, settlement delay and duplicate code.
+        self._market = market
         #: (uid, orderLinkId) -> its latest order.
         self._latest: dict[tuple[str, str], SimEarnOrder] = {}
 
@@ -79,8 +68,8 @@ class EarnBook:
             raise Refused(10001, "orderLinkId: at most 36 characters")
         latest = self._latest.get((account.uid, link))
         if latest is not None and at.monotonic - latest.placed_at < ID_WINDOW:
-            self._stats.duplicates_refused += 1
-            raise Refused(self.duplicate_code, "Order already exists")
+            self._market.stats.duplicates_refused += 1
+            raise Refused(self._market.duplicate_code, "Order already exists")
         product = self._product(body)
         accounts = ("FUND",) if product.category == ON_CHAIN else ("FUND", "UNIFIED")
         if body.get("accountType") not in accounts:
@@ -98,7 +87,7 @@ class EarnBook:
         else:
             raise Refused(10001, "orderType must be Stake or Redeem")
         order = SimEarnOrder(
-            order_id=self._new_order_id(),
+            order_id=self._market.new_order_id(),
             order_link_id=link,
             uid=account.uid,
             category=product.category,
@@ -144,7 +133,9 @@ class EarnBook:
             # Each OnChain stake is a position of its own, Processing until it confirms.
             position = self._new_position(account, product)
             return position, at.monotonic + product.stake_delay
-        return self._flexible_position(account, product), at.monotonic + self.settlement_delay
+        return self._flexible_position(
+            account, product
+        ), at.monotonic + self._market.settlement_delay
 
     def _redeem(
         self,
@@ -168,7 +159,7 @@ class EarnBook:
             due = at.monotonic + product.redeem_delay
         else:
             position = self._flexible_position(account, product)
-            due = at.monotonic + self.settlement_delay
+            due = at.monotonic + self._market.settlement_delay
         if amount > position.available:
             raise Refused(180014, "Redeem share invlaid")
         _accrue(position, product, at.ms)
@@ -211,7 +202,7 @@ class EarnBook:
                 position.status = "Active"
                 position.unlocks_at = order.due + product.lock
             else:
-                account = next(a for a in self._accounts.values() if a.uid == order.uid)
+                account = next(a for a in self._market.accounts.values() if a.uid == order.uid)
                 account.balances[order.coin] = account.balances.get(order.coin, 0) + order.amount
 
     def freeze(self, position_id: str, amount: Decimal, description: str) -> None:
