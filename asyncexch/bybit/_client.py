@@ -59,7 +59,8 @@ class BybitClient(VenueClient):
     ``PRIVATE KEY`` is used as an RSA key (needs ``asyncexch[rsa]``), anything else as an
     HMAC secret. ``limits`` overrides the documented per-bucket limits (bucket names:
     ``place_order``, ``order``, ``position``, ``redeem_estimate``, ``product``, ``quote``,
-    ``ip``) or, as ``False``, turns client-side pacing off. Clients of the same key on one
+    ``ip``; Earn's ``earn_place_order``, ``earn_order``, ``earn_position``, ``earn_product``)
+    or, as ``False``, turns client-side pacing off. Clients of the same key on one
     event loop share their buckets; Bybit counts private limits per UID, so keys of one UID
     share them: give their clients the same ``limit_scope`` (the UID, or any name) and they
     share one set of buckets (the IP-wide buckets are shared by host anyway).

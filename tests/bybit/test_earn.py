@@ -19,12 +19,14 @@ from asyncexch import (
     InvalidRequest,
     OrderAlreadyExists,
     OrderStatusUnknown,
+    RateLimit,
     RetryPolicy,
     VirtualClock,
     order_link_id_for,
 )
 from asyncexch._convert import decode, loads_exact
 from asyncexch.bybit import (
+    DEFAULT_LIMITS,
     EARN_IDS,
     BybitClient,
     BybitVenue,
@@ -41,6 +43,12 @@ from asyncexch.bybit import (
     OrderType,
     Page,
     ProductStatus,
+)
+from asyncexch.bybit._earn_endpoints import (
+    EARN_ORDER,
+    EARN_PLACE_ORDER,
+    EARN_POSITION,
+    EARN_PRODUCT,
 )
 from tests.builders.bybit import fail, ok
 from tests.builders.earn import (
@@ -447,3 +455,41 @@ async def test_wait_for_order_polls_in_the_acks_category(
     assert route.calls.last.request.url.query == (
         b"category=OnChain&limit=1&orderId=0572b030-6a0b-423f-88c4-b6ce31c0c82d"
     )
+
+
+def test_earn_endpoints_take_their_own_buckets_and_the_ip_bucket() -> None:
+    assert (EARN_PLACE_ORDER.buckets, EARN_ORDER.buckets) == (
+        ("earn_place_order", "ip"),
+        ("earn_order", "ip"),
+    )
+    assert EARN_PLACE_ORDER.idempotent and EARN_PLACE_ORDER.changes_state
+    assert not EARN_PRODUCT.signed and EARN_POSITION.signed
+    assert {name: DEFAULT_LIMITS[name] for name in DEFAULT_LIMITS if name.startswith("earn_")} == {
+        "earn_place_order": RateLimit(5, per=1.0),
+        "earn_order": RateLimit(10, per=1.0),
+        "earn_position": RateLimit(10, per=1.0),
+        "earn_product": RateLimit(50, per=1.0),
+    }
+
+
+async def test_the_earn_buckets_pace_and_may_be_overridden(
+    clock: VirtualClock, make_client: MakeClient, bybit_mock: respx.MockRouter
+) -> None:
+    def acknowledge(request: httpx.Request) -> httpx.Response:
+        link = json.loads(request.content)["orderLinkId"]
+        return ok({"orderId": f"id-{link}", "orderLinkId": link})
+
+    route = bybit_mock.post(PLACE).mock(side_effect=acknowledge)
+    client = make_client(limits={"earn_place_order": RateLimit(2, per=1.0)})
+    started = clock.monotonic()
+    for n in range(3):
+        order = EarnStake(
+            category="FlexibleSaving",
+            product_id="430",
+            coin="BTC",
+            amount=Decimal("1"),
+            order_link_id=f"pace-{n}",
+        )
+        await client.earn.place_order(order)
+    assert len(route.calls) == 3
+    assert clock.monotonic() - started >= 1.0  # the third waited for the window

@@ -185,3 +185,8 @@ async def test_orders_default_to_the_last_7_days(raw: Raw, sim: BybitSimulator) 
     assert [o["orderLinkId"] for o in listed] == ["new"]
     week = f"category=FlexibleSaving&startTime={START_MS}&endTime={START_MS + 7 * DAY_MS}"
     assert [o["orderLinkId"] for o in (await get(raw, ORDER, week))["result"]["list"]] == ["old"]
+
+
+async def test_place_order_is_limited_per_uid_like_the_clients_bucket(raw: Raw) -> None:
+    codes = [(await place(raw, body(f"burst-{n}", amount="0.1")))["retCode"] for n in range(6)]
+    assert codes == [0, 0, 0, 0, 0, 10006]
