@@ -531,6 +531,10 @@ async def test_every_bucket_with_its_window_and_the_venues_own_count(
         "product",
         "quote",
         "ip",
+        "earn_place_order",
+        "earn_order",
+        "earn_position",
+        "earn_product",
     }
     assert before["place_order"].in_window == 0 and before["place_order"].venue_left is None
     place = states["place_order"]
