@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import attrs
 
@@ -21,6 +21,7 @@ _PREFIX = re.compile(r"[A-Za-z0-9_]{0,8}")
 _TIME_WIDTH = 9  # 62**9 ms is about 400,000 years
 _RANDOM_WIDTH = 17  # 62**17 > 2**100
 _DIGEST_WIDTH = 22  # 62**22 > 2**130
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _base62(number: int, width: int) -> str:
@@ -48,16 +49,27 @@ def new_order_link_id(prefix: str = "ax") -> str:
     return f"{prefix}-{stamp}{_base62(secrets.randbits(101), _RANDOM_WIDTH)}"
 
 
-def order_link_id_for(key: str, prefix: str = "ax") -> str:
+def order_link_id_for(key: str, prefix: str = "ax", *, issued: datetime | None = None) -> str:
     """The client order id for the caller's own intent ``key``, the same on every run.
 
     A bot that derives its ids from what it means to do (``"rebalance-2026-11-21-BTC"``)
     cannot place the same intent twice, even across a restart: the venue refuses the second
     order with that id. ``prefix-`` + 22 characters of the SHA-256 of the key (130 bits).
+
+    A venue that forgets an id after a while (Bybit Earn: 30 minutes, :attr:`IdRule.remembered`)
+    takes a repeated id after that as a new order, and lists only the latest order of it. For
+    such a venue pass ``issued``, the moment the intent was made, kept with the intent (an
+    aware datetime; its millisecond is hashed with the key): a key used again for a later
+    intent then gets another id, and an id is never reused. Without ``issued`` the id is the
+    same as it always was.
     """
     _check_prefix(prefix)
     if not key:
         raise ValueError("key must not be empty")
+    if issued is not None:
+        if not isinstance(issued, datetime) or issued.tzinfo is None:
+            raise ValueError(f"issued must be an aware datetime, got {issued!r}")
+        key = f"{key}\x00{(issued - _EPOCH) // timedelta(milliseconds=1)}"
     digest = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest(), "big")
     return f"{prefix}-{_base62(digest, _DIGEST_WIDTH)}"
 

@@ -43,6 +43,17 @@ from ._dual_assets import (
     OrderMode,
 )
 from ._dual_assets_order import DualAssetsOrder, InterestCard
+from ._earn import (
+    BonusEvent,
+    EarnAck,
+    EarnCategory,
+    EarnOrderInfo,
+    EarnPosition,
+    EarnProduct,
+    FreezeDetail,
+)
+from ._earn_client import Earn, EarnReader
+from ._earn_order import EARN_IDS, EarnRedeem, EarnStake
 from ._endpoints import DEFAULT_LIMITS
 from ._hosts import DEMO, MAINNET, REGIONS, TESTNET, Region
 from ._models import (
@@ -68,6 +79,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEMO",
     "DOUBLE_WIN_IDS",
+    "EARN_IDS",
     "MAINNET",
     "REGIONS",
     "TESTNET",
@@ -75,6 +87,7 @@ __all__ = [
     "AdvanceEarn",
     "AdvanceEarnAck",
     "AdvanceEarnOrder",
+    "BonusEvent",
     "BybitClient",
     "BybitVenue",
     "Direction",
@@ -106,6 +119,16 @@ __all__ = [
     "DualAssetsPosition",
     "DualAssetsProduct",
     "DualAssetsQuote",
+    "Earn",
+    "EarnAck",
+    "EarnCategory",
+    "EarnOrderInfo",
+    "EarnPosition",
+    "EarnProduct",
+    "EarnReader",
+    "EarnRedeem",
+    "EarnStake",
+    "FreezeDetail",
     "HmacSigner",
     "InterestCard",
     "OrderAck",

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, overload
 
-import attrs
 import httpx
 
 from .._batch import BatchReport, gather_or_cancel
@@ -21,15 +19,11 @@ from .._session import MAX_BODY, Session, TransportChoice
 from .._venue import Secret, as_secret
 from .._venue_client import VenueClient
 from ..errors import (
-    ApiError,
     ConfigurationError,
     ExchangeError,
     InvalidRequest,
-    OrderAlreadyExists,
-    OrderStatusUnknown,
-    Outcome,
 )
-from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES, DiscountBuy, DualAssets, SmartLeverage
+from ._categories import DiscountBuy, DualAssets, SmartLeverage
 from ._discount_buy import DiscountBuyAck, DiscountBuyOrderInfo
 from ._discount_buy_order import DiscountBuyOrder
 from ._double_win import DoubleWinAck, DoubleWinOrderInfo
@@ -37,8 +31,8 @@ from ._double_win_category import DoubleWin
 from ._double_win_order import DoubleWinOrder, DoubleWinRedeemOrder
 from ._dual_assets import DualAssetsAck, DualAssetsOrderInfo
 from ._dual_assets_order import DualAssetsOrder
+from ._earn_client import Earn
 from ._endpoints import PLACE_ORDER
-from ._errors import may_mean_already_exists
 from ._hosts import TESTNET, Region, base_url_for
 from ._models import (
     OrderAck,
@@ -50,6 +44,7 @@ from ._models import (
     RedeemOrder,
     StakeOrder,
 )
+from ._placement import Placement
 from ._venue import BybitVenue
 
 __all__ = [
@@ -82,12 +77,11 @@ _ORDER_TYPES = (
 #: The acknowledgement of an order of any Advance Earn category: what a mixed batch's
 #: ``place_orders`` reports for each order placed (a type alias).
 AdvanceEarnAck = OrderAck | DualAssetsAck | DoubleWinAck | DiscountBuyAck
+#: An order's state, of any Advance Earn category.
+_AdvanceEarnInfo = OrderInfo | DualAssetsOrderInfo | DoubleWinOrderInfo | DiscountBuyOrderInfo
 _ACK_TYPES: dict[str, type[AdvanceEarnAck]] = {
     ack.category: ack for ack in (OrderAck, DualAssetsAck, DoubleWinAck, DiscountBuyAck)
 }
-#: How many orderLinkIds whose placement ended unknown a client remembers: a later refusal of
-#: one of them is checked by a lookup, since an earlier attempt may have placed it.
-_REMEMBERED_UNKNOWN = 10_000
 
 
 class BybitClient(VenueClient):
@@ -97,10 +91,12 @@ class BybitClient(VenueClient):
     ``PRIVATE KEY`` is used as an RSA key (needs ``asyncexch[rsa]``), anything else as an
     HMAC secret. ``limits`` overrides the documented per-bucket limits (bucket names:
     ``place_order``, ``order``, ``position``, ``redeem_estimate``, ``product``, ``quote``,
-    ``double_win_leverage``, ``ip``) or, as ``False``, turns client-side pacing off. Clients of
-    the same key on one event loop share their buckets; Bybit counts private limits per UID, so
-    keys of one UID share them: give their clients the same ``limit_scope`` (the UID, or any
-    name) and they share one set of buckets (the IP-wide buckets are shared by host anyway).
+    ``double_win_leverage``, ``ip``; Earn's ``earn_place_order``, ``earn_order``,
+    ``earn_position``, ``earn_product``) or, as ``False``, turns client-side pacing off.
+    Clients of the same key on one event loop share their buckets; Bybit counts private limits
+    per UID, so keys of one UID share them: give their clients the same ``limit_scope`` (the
+    UID, or any name) and they share one set of buckets (the IP-wide buckets are shared by
+    host anyway).
 
     The host: mainnet by default; ``testnet=True``, ``demo=True`` (demo trading, with the demo
     account's own keys) or ``region=`` (``"NL"``, ``"TR"``, ``"KZ"``, ``"GE"``, ``"AE"``,
@@ -180,6 +176,8 @@ class BybitClient(VenueClient):
         #: Advance Earn: SmartLeverage (its calls directly, and ``.smart_leverage``),
         #: DualAssets (``.dual_assets``) and DiscountBuy (``.discount_buy``).
         self.advance_earn: AdvanceEarn = AdvanceEarn(self.session)
+        #: Earn: FlexibleSaving and OnChain (``/v5/earn/*``).
+        self.earn: Earn = Earn(self.session)
 
     async def sync_clock(self) -> None:
         """Learn the offset between Bybit's clock and ours from ``/v5/market/time``.
@@ -223,8 +221,14 @@ class AdvanceEarn:
         self.double_win: DoubleWin = DoubleWin(session)
         #: Advance Earn, category DiscountBuy.
         self.discount_buy: DiscountBuy = DiscountBuy(session)
-        #: (category, orderLinkId) of placements whose outcome was left untold.
-        self._maybe_placed: OrderedDict[tuple[str, str], None] = OrderedDict()
+        #: Exactly-once placement: lookups by orderLinkId settle unknowns and "exists".
+        self._placement: Placement[AdvanceEarnOrder, AdvanceEarnAck, _AdvanceEarnInfo] = Placement(
+            session,
+            PLACE_ORDER,
+            find=self._find_placed,
+            ack_of=_ack_of,
+            same=_same_order,
+        )
 
     async def products(
         self, *, coin: str | None = None, duration: str | None = None
@@ -422,127 +426,18 @@ class AdvanceEarn:
     async def _place(
         self, order: AdvanceEarnOrder, on_sent: Callable[[], None] | None
     ) -> AdvanceEarnAck:
-        """Place ``order`` once, however many attempts it takes; remember its id when the call
-        ends without telling whether the venue holds it."""
+        """Place ``order`` once, however many attempts it takes (:class:`Placement`)."""
         if not isinstance(order, _ORDER_TYPES):
             raise InvalidRequest(
                 "order",
                 "must be a StakeOrder, RedeemOrder, DualAssetsOrder, DoubleWinOrder, "
                 f"DoubleWinRedeemOrder or DiscountBuyOrder, got {order!r}",
             )
-        placing = _Placing(self._clock, on_sent)
-        key = (order.category, order.order_link_id)
-        try:
-            ack = await self._acknowledged(order, placing)
-        except BaseException as error:
-            # Sent, and the call ended without telling whether the venue holds the order (its
-            # fate unknown, cancelled, or refused after an attempt that may have placed it):
-            # a later refusal of this id is checked by a lookup.
-            if placing.left_untold(error):
-                self._remember_unknown(key)
-            raise
-        self._maybe_placed.pop(key, None)
-        return ack
+        return await self._placement.place(order, on_sent)
 
-    async def _acknowledged(self, order: AdvanceEarnOrder, placing: _Placing) -> AdvanceEarnAck:
-        """The acknowledgement of ``order``: the venue's answer, or what a refusal that may
-        mean it is placed turns out to be (:meth:`_check_refusal`); never another order's."""
-        link = order.order_link_id
-        answer = await self._send_order(order, placing)
-        # Checked outside _send_order's except blocks: no chaining to the refusal.
-        if isinstance(answer, ApiError):
-            ack = await self._check_refusal(order, answer, placing.sent_at)
-        else:
-            ack = _ack_of(order, answer.order_id, answer.order_link_id)
-        if ack.order_link_id != link:
-            # Not an acknowledgement of this order: what the venue did with it is unknown.
-            raise OrderStatusUnknown(
-                f"Bybit acknowledged orderLinkId {ack.order_link_id!r} (order "
-                f"{ack.order_id}) for an order sent with {link!r}; place the same order "
-                "again to learn its state",
-                request=order,
-                sent_at=placing.sent_at,
-            )
-        return ack
-
-    async def _send_order(self, order: AdvanceEarnOrder, placing: _Placing) -> OrderAck | ApiError:
-        """The venue's answer to ``order``: its acknowledgement, or a refusal to check by a
-        lookup (one after an attempt that may have placed the order, or one that may mean its
-        id exists already). Any other failure is raised."""
-        key = (order.category, order.order_link_id)
-        try:
-            return await self._session.call(
-                PLACE_ORDER,
-                order.to_params(),
-                request=order,
-                on_sent=placing.mark_sent,
-                label=f"orderLinkId={order.order_link_id}",
-            )
-        except OrderStatusUnknown as unknown:
-            placing.unknown_seen = True
-            cause = unknown.__cause__
-            if not (isinstance(cause, ApiError) and cause.outcome is Outcome.FAILED):
-                raise
-            # Refused after an attempt that may have placed it: the refusal may be the
-            # venue's "already exists" in any code, or a check the placed order now fails.
-            return cause
-        except ApiError as error:
-            if error.outcome is not Outcome.FAILED or not (
-                key in self._maybe_placed or may_mean_already_exists(error)
-            ):
-                raise
-            return error
-
-    async def _check_refusal(
-        self, order: AdvanceEarnOrder, refusal: ApiError, sent_at: float | None
-    ) -> AdvanceEarnAck:
-        """What a refusal of ``order`` means, learned by looking the order up by its id in
-        its category.
-
-        Found and the same order: it is placed (its acknowledgement). Found and another
-        order: :class:`OrderAlreadyExists`. Not found: the refusal as it came, unless the
-        venue said the id exists, which leaves the order's state unknown.
-        """
-        link = order.order_link_id
-        logger.info(
-            "place_order: orderLinkId %s refused (%s); looking it up to learn whether it is placed",
-            link,
-            refusal,
-        )
-        try:
-            existing = await self._category_of(order)._find_placed(link)
-        except ExchangeError as lookup:
-            raise OrderStatusUnknown(
-                f"orderLinkId {link} was refused ({refusal}) after an attempt that may have "
-                f"placed it, and looking it up failed ({lookup}); place the same order again "
-                "later to learn its state",
-                request=order,
-                sent_at=sent_at,
-            ) from lookup
-        if existing is None:
-            if isinstance(refusal, OrderAlreadyExists):
-                raise OrderStatusUnknown(
-                    f"Bybit says orderLinkId {link} exists ({refusal}), but no order with it "
-                    f"was found in {LOOKUP_TRIES} lookups over "
-                    f"{(LOOKUP_TRIES - 1) * LOOKUP_PAUSE:g} s. Check the order history "
-                    f"(orders(order_link_id={link!r}) of category {order.category}, or "
-                    "Bybit's Earn order page) before acting; placing the same order object "
-                    "again is safe and tells the truth",
-                    request=order,
-                    sent_at=sent_at,
-                ) from refusal
-            logger.info("place_order: orderLinkId %s is not placed; the refusal stands", link)
-            raise refusal
-        if not _same_order(existing, order):
-            raise OrderAlreadyExists(
-                refusal.code,
-                f"orderLinkId {link} belongs to a different order {existing.order_id} "
-                f"({existing.order_type} {existing.amount} of product {existing.product_id})",
-                refusal.venue,
-                http_status=refusal.http_status,
-            ) from refusal
-        logger.info("place_order: orderLinkId %s is already placed as %s", link, existing.order_id)
-        return _ack_of(order, existing.order_id, existing.order_link_id)
+    async def _find_placed(self, order: AdvanceEarnOrder) -> _AdvanceEarnInfo | None:
+        """The order Bybit holds under ``order``'s id in its category, if any."""
+        return await self._category_of(order)._find_placed(order.order_link_id)
 
     def _category_of(
         self, order: AdvanceEarnOrder
@@ -551,48 +446,13 @@ class AdvanceEarn:
         readers = (self.smart_leverage, self.dual_assets, self.double_win, self.discount_buy)
         return next(reader for reader in readers if reader.category == order.category)
 
-    def _remember_unknown(self, key: tuple[str, str]) -> None:
-        self._maybe_placed[key] = None
-        self._maybe_placed.move_to_end(key)
-        while len(self._maybe_placed) > _REMEMBERED_UNKNOWN:
-            self._maybe_placed.popitem(last=False)
-
-
-@attrs.define
-class _Placing:
-    """One ``place_order`` call as it goes: when it was first handed to the transport, and
-    whether an attempt's outcome was unknown."""
-
-    clock: Clock
-    on_sent: Callable[[], None] | None
-    sent_at: float | None = None
-    unknown_seen: bool = False
-
-    def mark_sent(self) -> None:
-        if self.sent_at is None:
-            self.sent_at = self.clock.time()
-        if self.on_sent is not None:
-            self.on_sent()
-
-    def left_untold(self, error: BaseException) -> bool:
-        """Whether the call was sent and, ending with ``error``, leaves untold whether the
-        venue holds the order."""
-        return self.sent_at is not None and (
-            self.unknown_seen
-            or isinstance(error, OrderStatusUnknown)
-            or not isinstance(error, ExchangeError)
-        )
-
 
 def _ack_of(order: AdvanceEarnOrder, order_id: str, order_link_id: str) -> AdvanceEarnAck:
     """The acknowledgement of ``order``'s category: the venue's answer is one shape for all."""
     return _ACK_TYPES[order.category](order_id=order_id, order_link_id=order_link_id)
 
 
-def _same_order(
-    existing: OrderInfo | DualAssetsOrderInfo | DoubleWinOrderInfo | DiscountBuyOrderInfo,
-    order: AdvanceEarnOrder,
-) -> bool:
+def _same_order(existing: _AdvanceEarnInfo, order: AdvanceEarnOrder) -> bool:
     """Whether the order Bybit holds under the id is the one asked for.
 
     The product and the order type must match, and the amount, which Bybit records as the

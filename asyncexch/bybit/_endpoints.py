@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from .._endpoint import Endpoint
 from .._limits import RateLimit
+from ._earn_endpoints import EARN_IP_BUCKETS, EARN_LIMITS
 from ._models import EstimateList, MarketTime, OrderAck, OrderInfo, Page, Position, Product, Quote
 
 __all__ = [
@@ -35,9 +36,10 @@ DEFAULT_LIMITS = {
     "ip": RateLimit(600, per=5.0),
     # DoubleWin's RFQ quote: the docs state no limit; Bybit's MCP server and skill say 1/s.
     "double_win_leverage": RateLimit(1, per=1.0),
+    **EARN_LIMITS,
 }
 #: Buckets counted per IP address rather than per API key.
-IP_BUCKETS = frozenset({"product", "quote", "ip"})
+IP_BUCKETS = frozenset({"product", "quote", "ip"}) | EARN_IP_BUCKETS
 
 SERVER_TIME = Endpoint(
     "server_time", "GET", "/v5/market/time", MarketTime, signed=False, buckets=("ip",)

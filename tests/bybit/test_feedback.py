@@ -532,6 +532,10 @@ async def test_every_bucket_with_its_window_and_the_venues_own_count(
         "quote",
         "double_win_leverage",
         "ip",
+        "earn_place_order",
+        "earn_order",
+        "earn_position",
+        "earn_product",
     }
     assert (states["double_win_leverage"].limit, states["double_win_leverage"].per) == (1, 1.0)
     assert before["place_order"].in_window == 0 and before["place_order"].venue_left is None

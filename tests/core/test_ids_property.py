@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import string
 from contextlib import AbstractContextManager
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from unittest import mock
 
@@ -161,6 +162,27 @@ def test_derived_ids_for_near_identical_keys_differ() -> None:
     keys = ["a", "A", "a ", " a", "a\n", "á", "a\u0301", "rebalance-1", "rebalance-2"]
     made = {order_link_id_for(key) for key in keys}
     assert len(made) == len(keys)
+
+
+@given(key=st.text(min_size=1), first=st.datetimes(timezones=st.just(timezone.utc)))
+def test_an_issued_id_is_the_key_and_the_moment(key: str, first: datetime) -> None:
+    """For a venue that forgets ids (Bybit Earn: 30 minutes), the intent's moment makes the
+    id: the same key and moment give the same id, another millisecond another id."""
+    value = order_link_id_for(key, issued=first)
+    assert value == order_link_id_for(key, issued=first)
+    assert_valid_id(value, "ax")
+    assert value != order_link_id_for(key)
+    later = (
+        first + timedelta(milliseconds=1)
+        if first.year < 9999
+        else first - timedelta(milliseconds=1)
+    )
+    assert value != order_link_id_for(key, issued=later)
+
+
+def test_an_issued_moment_must_be_aware() -> None:
+    with pytest.raises(ValueError, match="aware datetime"):
+        order_link_id_for("intent", issued=datetime(2026, 11, 21))
 
 
 def test_empty_key_is_rejected() -> None:

@@ -268,3 +268,41 @@ def test_pybit_drives_discount_buy(pybit: Any, sim: BybitSimulator) -> None:
         o.order_id for o in sim.discount_buy_orders.values()
     }
     assert len(sim.discount_buy_orders) == 3
+
+
+def test_pybit_drives_earn(pybit: Any, sim: BybitSimulator) -> None:
+    """Earn (FlexibleSaving, OnChain) with pybit's ``get_earn_product_info``,
+    ``stake_or_redeem``, ``get_stake_or_redemption_history`` and ``get_staked_position``, the
+    docs' examples as pybit's own docs page writes them; the 30-minute id rule refuses a reuse."""
+    (product,) = ok(pybit.get_earn_product_info(category="FlexibleSaving", coin="USDT"))["list"]
+    assert product["productId"] == "431"
+    stake = {
+        "category": "FlexibleSaving",
+        "orderType": "Stake",
+        "accountType": "FUND",
+        "amount": "100",
+        "coin": "USDT",
+        "productId": "431",
+        "orderLinkId": "usdt-earn-001",
+    }
+    placed = ok(pybit.stake_or_redeem(**stake))
+    assert placed["orderLinkId"] == "usdt-earn-001"
+    refused_with(180025, pybit.stake_or_redeem, **stake)
+    chain = ok(
+        pybit.stake_or_redeem(
+            **{**stake, "category": "OnChain", "productId": "428", "orderLinkId": "oc-001"}
+        )
+    )
+    (order,) = ok(
+        pybit.get_stake_or_redemption_history(category="OnChain", orderId=chain["orderId"])
+    )["list"]
+    assert (order["orderValue"], order["orderType"]) == ("100", "Stake")
+    refused_with(10001, pybit.get_stake_or_redemption_history, category="OnChain")
+    (position,) = ok(pybit.get_staked_position(category="FlexibleSaving", coin="USDT"))["list"]
+    assert (position["amount"], position["availableAmount"], position["freezeDetails"]) == (
+        "100",
+        "100",
+        [],
+    )
+    redeem = {**stake, "orderType": "Redeem", "amount": "40", "orderLinkId": "usdt-earn-002"}
+    assert ok(pybit.stake_or_redeem(**redeem))["orderLinkId"] == "usdt-earn-002"

@@ -31,6 +31,8 @@ from ._dual_records import (
     SimDualAssetsPosition,
     SimDualAssetsProduct,
 )
+from ._earn_engine import EarnBook
+from ._earn_records import SimEarnOrder, SimEarnPosition, SimEarnProduct
 from ._engine import AdvanceEarnBook
 from ._records import SimAccount, SimOrder, SimPosition, SimProduct, SimQuote, SimStats
 
@@ -42,6 +44,7 @@ __all__ = [
     "DiscountBuyBook",
     "DoubleWinBook",
     "DualAssetsBook",
+    "EarnBook",
     "SimAccount",
     "SimDiscountBuyOffer",
     "SimDiscountBuyOrder",
@@ -55,6 +58,9 @@ __all__ = [
     "SimDualAssetsOrder",
     "SimDualAssetsPosition",
     "SimDualAssetsProduct",
+    "SimEarnOrder",
+    "SimEarnPosition",
+    "SimEarnProduct",
     "SimOrder",
     "SimPosition",
     "SimProduct",

@@ -98,6 +98,9 @@ from ._dual_records import (
     SimDualAssetsProduct,
     default_dual_assets_products,
 )
+from ._earn_engine import EarnBook
+from ._earn_records import SimEarnOrder, SimEarnPosition, SimEarnProduct, default_earn_products
+from ._earn_render import earn_order_json, earn_position_json, earn_product_json
 from ._engine import AdvanceEarnBook
 from ._records import (
     CATEGORY,
@@ -122,6 +125,11 @@ DEFAULT_LIMITS: Mapping[str, tuple[int, float]] = {
     "quote": (50, 1.0),
     # DoubleWin's RFQ quote: 1/s per UID (Bybit's MCP server and skill; the docs state none).
     "double_win_leverage": (1, 1.0),
+    # Earn (/v5/earn/*): Bybit documents no limit; the client's buckets take these figures.
+    "earn_product": (50, 1.0),
+    "earn_place_order": (5, 1.0),
+    "earn_order": (10, 1.0),
+    "earn_position": (10, 1.0),
 }
 IP_LIMIT = (600, 5.0)
 _LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
@@ -162,6 +170,9 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     * ``discount_buy_exercise``: when a DiscountBuy stake not knocked out is exercised:
       ``"below-knockout"`` (Bybit's skill) or ``"below-purchase"`` (its MCP server; between
       the two prices the principal comes back).
+    * ``earn_products``: the Earn (FlexibleSaving, OnChain) products; rules in
+      ``_earn_engine`` (the 30-minute ``orderLinkId`` window, OnChain FUND only, lock and
+      processing delays, simple interest). A reuse within the window gets ``duplicate_code``.
     """
 
     stats: SimStats
@@ -188,6 +199,7 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         double_win_link_length: Literal[36, 64] = 36,
         discount_buy_products: Iterable[SimDiscountBuyProduct] | None = None,
         discount_buy_exercise: Exercise = "below-knockout",
+        earn_products: Iterable[SimEarnProduct] | None = None,
     ) -> None:
         _check_options(limits, idempotency, redeem_rules, quote_ttl)
         self.clock: Clock = clock or SystemClock()
@@ -230,6 +242,10 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         )
         #: DoubleWin's orderLinkId length: the docs' 36, or the MCP server's 64.
         self.double_win_link_length = double_win_link_length
+        #: Earn (FlexibleSaving, OnChain), on the same accounts and order ids.
+        self._earn: EarnBook = EarnBook(
+            self._book, default_earn_products() if earn_products is None else earn_products
+        )
         self.app: Starlette = Starlette(routes=self._routes())
 
     # --- setup and inspection -----------------------------------------------------------
@@ -268,6 +284,26 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     def dual_assets_positions(self) -> dict[str, SimDualAssetsPosition]:
         """Every DualAssets position, by id, settled ones included."""
         return self._dual.positions
+
+    @property
+    def earn_products(self) -> dict[str, SimEarnProduct]:
+        """The Earn (FlexibleSaving, OnChain) products by id."""
+        return self._earn.products
+
+    @property
+    def earn_orders(self) -> dict[str, SimEarnOrder]:
+        """Every Earn order placed, by id, oldest first."""
+        return self._earn.orders
+
+    @property
+    def earn_positions(self) -> dict[str, SimEarnPosition]:
+        """Every Earn position, by id, redeemed ones included."""
+        return self._earn.positions
+
+    def freeze_earn(self, position_id: str, amount: Decimal, description: str) -> None:
+        """Lock ``amount`` of an Earn position elsewhere (shown in ``freezeDetails``, taken
+        off ``availableAmount``), as a fixed-rate loan would."""
+        self._earn.freeze(position_id, amount, description)
 
     @property
     def _dual(self) -> DualAssetsBook:
@@ -405,6 +441,10 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             route("earn/advance/position", "position", self._position),
             route("earn/advance/get-redeem-est-amount-list", "redeem_estimate", self._estimate),
             route("earn/advance/double-win-leverage", "double_win_leverage", self._leverage),
+            route("earn/product", "earn_product", self._earn_product, private=False),
+            route("earn/place-order", "earn_place_order", self._earn_place, method="POST"),
+            route("earn/order", "earn_order", self._earn_order),
+            route("earn/position", "earn_position", self._earn_position),
         ]
 
     def _turn_away(self, arrival: Arrival) -> Response | None:
@@ -840,6 +880,59 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             return discount_render.discount_position_json(product, position)
 
         return _page(selected, params, position_json, "")
+
+    def _earn_product(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        category, coin = params.get("category"), params.get("coin")
+        if category not in ("FlexibleSaving", "OnChain"):
+            raise Refused(10001, "category must be FlexibleSaving or OnChain")
+        items = [
+            earn_product_json(product)
+            for product in self.earn_products.values()
+            if product.category == category and coin in (None, product.coin)
+        ]
+        return {"list": items}
+
+    def _earn_place(
+        self, account: SimAccount | None, body: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        assert account is not None
+        order = self._earn.place(account, body, at)
+        return {"orderId": order.order_id, "orderLinkId": order.order_link_id}
+
+    def _earn_order(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        assert account is not None
+        self._earn.settle(at)
+        limit_text, cursor = params.get("limit", "50"), params.get("cursor", "") or "0"
+        if not str(limit_text).isdigit() or not 1 <= int(limit_text) <= 100:
+            raise Refused(10001, "limit: 1 to 100")
+        if not str(cursor).isdigit():
+            raise Refused(10001, "cursor is invalid")
+        selected = self._earn.select_orders(account, params, at)
+        start, limit = int(cursor), int(limit_text)
+        more = start + limit < len(selected)
+        return {
+            "list": [
+                earn_order_json(order, self.earn_products[order.product_id])
+                for order in selected[start : start + limit]
+            ],
+            "nextPageCursor": str(start + limit) if more else "",
+        }
+
+    def _earn_position(
+        self, account: SimAccount | None, params: dict[str, Any], at: Instant
+    ) -> dict[str, Any]:
+        assert account is not None
+        self._earn.settle(at)
+        return {
+            "list": [
+                earn_position_json(position, self._earn.claimable(position, at.ms))
+                for position in self._earn.select_positions(account, params)
+            ]
+        }
 
 
 def _check_options(
