@@ -250,6 +250,27 @@ async def test_an_offer_quoted_before_the_market_moved_is_stale(
     assert await code_of(raw, newer) == 0
 
 
+async def test_an_apy_between_two_live_offers_at_a_price_is_no_offers(
+    raw: Raw, sim: BybitSimulator
+) -> None:
+    """Two offers at one target price live at once (quoted before and after a move): an APY
+    between theirs is no live offer's (180021); only one above every live offer's at the
+    price is "Apr lowered" (180026)."""
+    old = stake(raw, "old")
+    sim.set_price("ETH", Decimal("3511"))
+    new = stake(raw, "new")
+    low, high = old["dualAssetsExtra"]["apyE8"], new["dualAssetsExtra"]["apyE8"]
+    assert new["dualAssetsExtra"]["selectPrice"] == old["dualAssetsExtra"]["selectPrice"]
+    assert high - low > 1
+    between = {**extra(new, apyE8=low + 1), "orderLinkId": "between"}
+    assert await code_of(raw, between) == 180021
+    above_both = {**extra(new, apyE8=high + 1), "orderLinkId": "above-both"}
+    assert await code_of(raw, above_both) == 180026
+    above_old = {**extra(old, apyE8=low + 1), "orderLinkId": "above-old"}
+    assert await code_of(raw, above_old) == 180021  # the newer offer pays more than that
+    assert sim.dual_assets_orders == {}
+
+
 @pytest.mark.parametrize(
     ("changes", "code"),
     [

@@ -41,6 +41,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from asyncexch.sim._bybit._dual_records import (
+    SimDualAssetsOffer,
     SimDualAssetsOrder,
     SimDualAssetsProduct,
     default_dual_assets_products,
@@ -146,9 +147,18 @@ def dual_body(
     nth: int,
     flaw: str | None,
     at: Instant,
+    quoted: dict[tuple[str, str, Decimal], list[SimDualAssetsOffer]] | None = None,
 ) -> dict[str, object]:
-    """A DualAssets stake at the ``nth`` offer of a quote given at ``at``, spoilt by ``flaw``."""
+    """A DualAssets stake at the ``nth`` offer of a quote given at ``at``, spoilt by ``flaw``.
+
+    ``quoted`` collects every offer quoted so far, by product, direction and price: an older
+    offer at the same price may still be live and pay more, so a greedy APY is one above every
+    live offer's at the price (asking between two live offers' APYs is no offer's: 180021).
+    """
+    quoted = {} if quoted is None else quoted
     _, buy_low, sell_high = book.dual_assets.issue_quote(product_id, at)
+    for issued in (*buy_low, *sell_high):
+        quoted.setdefault((product_id, issued.direction, issued.select_price), []).append(issued)
     offers = buy_low if direction == "BuyLow" else sell_high
     offer = offers[min(nth, len(offers) - 1)]
     product = book.dual_assets.products[product_id]
@@ -159,7 +169,8 @@ def dual_body(
     elif flaw == "stale_apy":
         apy -= 1
     elif flaw == "greedy_apy":
-        apy += 1
+        at_price = quoted[(product_id, direction, price)]
+        apy = max(other.apy_e8 for other in at_price if other.expire_ms >= at.ms) + 1
     elif flaw == "wrong_coin":
         coin = product.quote_coin if coin == product.base_coin else product.base_coin
     return {
@@ -200,6 +211,8 @@ class AdvanceEarnMachine(RuleBasedStateMachine):
         )
         self.accounts = {key: self.book.add_account(key, w) for key, w in WALLETS.items()}
         self.now = 0.0
+        #: Every DualAssets offer quoted, by product, direction and price.
+        self.quoted: dict[tuple[str, str, Decimal], list[SimDualAssetsOffer]] = {}
         self.reuses = 0
         self.refusals: Counter[int | str] = Counter()
 
@@ -329,7 +342,9 @@ class AdvanceEarnMachine(RuleBasedStateMachine):
         flaw: str | None,
     ) -> None:
         amount = DUAL_AMOUNTS[direction][size]
-        body = dual_body(self.book, product_id, direction, amount, nth, flaw, self.at())
+        body = dual_body(
+            self.book, product_id, direction, amount, nth, flaw, self.at(), self.quoted
+        )
         if flaw == "expired":
             self.now += self.book.quote_ttl + 1
             self.book.settle(self.at())  # as the simulator does on every request
