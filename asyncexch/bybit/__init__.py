@@ -1,4 +1,5 @@
-"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets) on the asyncexch core."""
+"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets) on the asyncexch core, and
+its live offer streams."""
 
 from ._auth import HmacSigner, RsaSigner
 from ._categories import DualAssets, SmartLeverage
@@ -16,6 +17,7 @@ from ._dual_assets import (
 from ._dual_assets_order import DualAssetsOrder, InterestCard
 from ._endpoints import DEFAULT_LIMITS
 from ._hosts import DEMO, MAINNET, REGIONS, TESTNET, Region
+from ._live_quotes import LiveQuote, QuoteGap
 from ._models import (
     AccountType,
     Direction,
@@ -33,13 +35,18 @@ from ._models import (
     RedeemOrder,
     StakeOrder,
 )
+from ._offer_topics import DUAL_ASSETS_OFFERS, SMART_LEVERAGE_OFFERS, OfferTopic
+from ._quote_cache import QuoteCache
+from ._quote_stream import QuoteStream, StreamStats
 from ._venue import BybitVenue
 
 __all__ = [
     "DEFAULT_LIMITS",
     "DEMO",
+    "DUAL_ASSETS_OFFERS",
     "MAINNET",
     "REGIONS",
+    "SMART_LEVERAGE_OFFERS",
     "TESTNET",
     "AccountType",
     "AdvanceEarn",
@@ -57,6 +64,8 @@ __all__ = [
     "DualAssetsQuote",
     "HmacSigner",
     "InterestCard",
+    "LiveQuote",
+    "OfferTopic",
     "OrderAck",
     "OrderBatchReport",
     "OrderInfo",
@@ -69,10 +78,14 @@ __all__ = [
     "Product",
     "ProductStatus",
     "Quote",
+    "QuoteCache",
+    "QuoteGap",
+    "QuoteStream",
     "RedeemEstimate",
     "RedeemOrder",
     "Region",
     "RsaSigner",
     "SmartLeverage",
     "StakeOrder",
+    "StreamStats",
 ]
