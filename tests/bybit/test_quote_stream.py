@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import tracemalloc
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -299,12 +300,15 @@ async def test_a_malformed_frame_or_item_is_skipped_and_the_stream_goes_on(
     await quotes.aclose()
 
 
+@pytest.mark.parametrize("traced", [False, pytest.param(True, marks=pytest.mark.slow)])
 async def test_a_slow_consumer_reads_the_latest_quote_per_product_in_bounded_memory(
     stream_client: Callable[..., tuple[BybitClient, QuoteStream]],
     server: FakeStreamServer,
     clock: VirtualClock,
+    traced: bool,
 ) -> None:
-    """1,000 products updating 10 times a second, a consumer reading once a second."""
+    """1,000 products updating 10 times a second, a consumer reading once a second; with
+    ``traced``, the memory allocated is measured too (tracemalloc makes it slow)."""
     products = [str(n) for n in range(1000)]
     client, stream = stream_client()
     quotes = client.advance_earn.smart_leverage.watch_quotes(products)
@@ -327,13 +331,24 @@ async def test_a_slow_consumer_reads_the_latest_quote_per_product_in_bounded_mem
     feeding = asyncio.ensure_future(market())
     await first
     largest = 0
-    for _ in range(10):
-        await clock.sleep(1.0)
-        largest = max(largest, len(watch.mailbox))
-        live = await next_of(quotes)
-        assert isinstance(live, LiveQuote)
-        latest = stream.quote_cache.latest(_smart_topic(), live.product_id)
-        assert live is latest  # never an older quote than the latest received
+    settled = 0
+    if traced:
+        tracemalloc.start()
+    try:
+        for second in range(10):
+            await clock.sleep(1.0)
+            largest = max(largest, len(watch.mailbox))
+            if second == 1 and traced:
+                settled, _ = tracemalloc.get_traced_memory()
+            live = await next_of(quotes)
+            assert isinstance(live, LiveQuote)
+            latest = stream.quote_cache.latest(_smart_topic(), live.product_id)
+            assert live is latest  # never an older quote than the latest received
+        grown = tracemalloc.get_traced_memory()[0] - settled if traced else 0
+    finally:
+        tracemalloc.stop()
+    # 80,000 quotes arrived after second 2: a queue of them would hold tens of megabytes
+    assert grown < 1_000_000
     await feeding
     assert pushed == 100_000
     assert largest <= len(products)
