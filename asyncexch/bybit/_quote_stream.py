@@ -343,7 +343,7 @@ class QuoteStream:
             try:
                 frame = await connection.receive()
             except Exception as error:
-                raise _Lost(f"closed: {error!r}") from None
+                raise _Lost(f"connection closed: {error or type(error).__name__}") from None
             self._last_received = self._clock.monotonic()
             self._take(read_frame(frame))
 
