@@ -90,21 +90,23 @@ async def test_a_stream_survives_20_drops_and_5_silent_connections(
                     hub.go_silent()
                 else:
                     hub.drop()
-                await until(
-                    lambda round_=round_: (
+
+                def resubscribed(round_: int = round_) -> bool:
+                    return (
                         stream.stats.losses >= round_
                         and stream.connected
                         and min(hub.stats.subscriptions.values()) == stream.stats.connects
-                    ),
-                    within=10,
-                    what=f"reconnect {round_}",
-                )
+                    )
+
+                await until(resubscribed, within=10, what=f"reconnect {round_}")
                 seen = len(dual.quotes)
                 simulator.set_price("BTC", Decimal(68000 + 10 * round_))
                 hub.burst(3)
-                await until(
-                    lambda seen=seen: len(dual.quotes) > seen, within=10, what="a new quote"
-                )
+
+                def moved(seen: int = seen) -> bool:
+                    return len(dual.quotes) > seen
+
+                await until(moved, within=10, what="a new quote")
             await until(
                 lambda: (
                     smart.reconnects_reported == dual.reconnects_reported == stream.stats.losses
@@ -133,6 +135,7 @@ async def test_a_streamed_quote_is_one_the_simulator_takes_an_order_at(
         dual = earn.dual_assets.watch_quotes(["36320"])
         live = await asyncio.wait_for(anext(smart), 10)
         assert isinstance(live, LiveQuote)
+        assert live.quote.product is not None  # listed above
         order = StakeOrder.from_quote(live.quote, amount=live.quote.product.min_purchase_amount)
         assert order.breakeven_price == live.quote.breakeven_price
         pushed = await asyncio.wait_for(anext(dual), 10)
