@@ -184,6 +184,8 @@ PUBLIC: dict[str, set[str]] = {
         "ChainupTrade",
         "Fault",
         "Faults",
+        "OfferStreamHub",
+        "OfferStreamStats",
         "SimAccount",
         "SimDualAssetsOffer",
         "SimDualAssetsOrder",

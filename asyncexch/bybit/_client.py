@@ -226,18 +226,17 @@ class AdvanceEarn:
         (10 s), ``connect_timeout`` (10 s), ``backoff`` ((0.5, 30) s: first and largest
         pause), ``max_connects`` (100 per 5 minutes) and ``random_source`` (the jitter's).
         """
-        return stream_of(
-            self._session,
-            url=url,
-            connector=connector,
-            ping_interval=ping_interval,
-            dead_after=dead_after,
-            ack_timeout=ack_timeout,
-            connect_timeout=connect_timeout,
-            backoff=backoff,
-            max_connects=max_connects,
-            random_source=random_source,
-        )
+        options = {
+            "connector": connector,
+            "ping_interval": ping_interval,
+            "dead_after": dead_after,
+            "ack_timeout": ack_timeout,
+            "connect_timeout": connect_timeout,
+            "backoff": backoff,
+            "max_connects": max_connects,
+            "random_source": random_source,
+        }
+        return stream_of(self._session, url, options)
 
     async def products(
         self, *, coin: str | None = None, duration: str | None = None

@@ -6,12 +6,11 @@ topic, so every ``watch_quotes`` of a client shares its session's stream.
 
 from __future__ import annotations
 
-import random
+from collections.abc import Mapping
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from .._session import Session
-from .._stream_connection import StreamConnector
 from ..errors import ConfigurationError
 from ._quote_stream import QuoteStream, stream_url
 
@@ -21,34 +20,12 @@ _STREAMS: WeakKeyDictionary[Session, QuoteStream] = WeakKeyDictionary()
 
 
 def stream_of(
-    session: Session,
-    *,
-    url: str | None = None,
-    connector: StreamConnector | None = None,
-    ping_interval: float | None = None,
-    dead_after: float | None = None,
-    ack_timeout: float | None = None,
-    connect_timeout: float | None = None,
-    backoff: tuple[float, float] | None = None,
-    max_connects: int | None = None,
-    random_source: random.Random | None = None,
+    session: Session, url: str | None = None, options: Mapping[str, Any] | None = None
 ) -> QuoteStream:
-    """The session's stream; a new one when options are given and the current one is not in
-    use (``ConfigurationError`` when it is: its connection is shared)."""
-    options: dict[str, Any] = {
-        name: value
-        for name, value in (
-            ("connector", connector),
-            ("ping_interval", ping_interval),
-            ("dead_after", dead_after),
-            ("ack_timeout", ack_timeout),
-            ("connect_timeout", connect_timeout),
-            ("backoff", backoff),
-            ("max_connects", max_connects),
-            ("random_source", random_source),
-        )
-        if value is not None
-    }
+    """The session's stream; a new one when ``url`` or ``options`` (``QuoteStream``'s
+    keyword arguments; ``None`` values left out) are given and the current one is not in use
+    (``ConfigurationError`` when it is: its connection is shared)."""
+    options = {name: value for name, value in (options or {}).items() if value is not None}
     current = _STREAMS.get(session)
     if current is not None and url is None and not options:
         return current

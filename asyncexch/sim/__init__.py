@@ -15,6 +15,8 @@ except ImportError as _missing:
 
 from ._bybit import (
     BybitSimulator,
+    OfferStreamHub,
+    OfferStreamStats,
     SimAccount,
     SimDualAssetsOffer,
     SimDualAssetsOrder,
@@ -49,6 +51,8 @@ __all__ = [
     "ChainupTrade",
     "Fault",
     "Faults",
+    "OfferStreamHub",
+    "OfferStreamStats",
     "SimAccount",
     "SimDualAssetsOffer",
     "SimDualAssetsOrder",

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from asyncexch import SubscriptionRefused, VirtualClock
+from asyncexch import ConfigurationError, SubscriptionRefused, VirtualClock
 from asyncexch.bybit import (
     BybitClient,
     DualAssetsDirection,
@@ -458,3 +458,33 @@ def _stream_tasks() -> set[asyncio.Task[Any]]:
         for task in asyncio.all_tasks()
         if task is not asyncio.current_task() and "VirtualClock._drive" not in repr(task.get_coro())
     }
+
+
+async def test_one_stream_per_client_its_options_given_before_it_is_used(
+    stream_client: Callable[..., tuple[BybitClient, QuoteStream]], server: FakeStreamServer
+) -> None:
+    client, stream = stream_client(ping_interval=5.0)
+    earn = client.advance_earn
+    assert earn.stream() is stream
+    async with stream:
+        with pytest.raises(ConfigurationError, match="in use"):
+            earn.stream(ping_interval=1.0)
+        assert earn.stream() is stream
+    with pytest.raises(ConfigurationError, match="dead_after"):
+        earn.stream(ping_interval=40.0)
+
+
+async def test_connections_are_opened_within_the_budget_per_5_minutes(
+    stream_client: Callable[..., tuple[BybitClient, QuoteStream]],
+    server: FakeStreamServer,
+    clock: VirtualClock,
+) -> None:
+    server.refuse_connects = 10**6  # the host refuses every connection
+    _, stream = stream_client(max_connects=3, backoff=(0.5, 1.0))
+    async with stream:
+        await clock.sleep(299.0)  # three attempts in the first few seconds, then none
+        assert server.connect_attempts == 3
+        await clock.sleep(6.0)  # each of them leaves the window 300 s after it was made
+        assert server.connect_attempts == 6
+        await clock.sleep(290.0)
+        assert server.connect_attempts == 6

@@ -5,7 +5,9 @@ book: quotes, the ``orderLinkId`` rule, stakes, redeems, estimates and settlemen
 time as an argument), ``_render`` (Bybit's JSON) and ``_app`` (:class:`BybitSimulator`:
 routes, the IP ban, authentication, limits, envelopes). DualAssets has its own
 ``_dual_records``, ``_dual_engine`` (on the book's accounts, prices and rules) and
-``_dual_render``; ``_params`` reads a request's numbers with Bybit's codes.
+``_dual_render``; ``_params`` reads a request's numbers with Bybit's codes. ``_offer_stream``
+serves ``/v5/public/fp`` (the offer topics over WebSocket, with faults), ``_offer_render``
+their compact JSON.
 """
 
 from ._app import DEFAULT_LIMITS, IP_LIMIT, BybitSimulator
@@ -17,6 +19,7 @@ from ._dual_records import (
     SimDualAssetsProduct,
 )
 from ._engine import AdvanceEarnBook
+from ._offer_stream import OfferStreamHub, OfferStreamStats
 from ._records import SimAccount, SimOrder, SimPosition, SimProduct, SimQuote, SimStats
 
 __all__ = [
@@ -25,6 +28,8 @@ __all__ = [
     "AdvanceEarnBook",
     "BybitSimulator",
     "DualAssetsBook",
+    "OfferStreamHub",
+    "OfferStreamStats",
     "SimAccount",
     "SimDualAssetsOffer",
     "SimDualAssetsOrder",

@@ -85,9 +85,12 @@ class OfferStreamHub:
     ) -> None:
         self._snapshot = snapshot
         self._clock = clock
-        self.push_interval = push_interval
-        self.with_ts = with_ts
-        self.stats = OfferStreamStats()
+        #: Seconds between the periodic pushes (the exchange's clock).
+        self.push_interval: float = push_interval
+        #: Whether pushes carry a ``ts``.
+        self.with_ts: bool = with_ts
+        #: What the stream did.
+        self.stats: OfferStreamStats = OfferStreamStats()
         #: Topics refused, with the reason given.
         self.refused: dict[str, str] = {}
         self._connections: set[_Connection] = set()
