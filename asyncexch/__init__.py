@@ -28,7 +28,9 @@ from ._observe import AttemptEvent, AttemptHook, CallEvent, CallObserver
 from ._proxy import ProxyURL
 from ._retry import RetryPolicy
 from ._session import Session, TransportChoice
+from ._stream_connection import StreamConnection, StreamConnector
 from ._venue import Reply, Secret, Venue, WireRequest
+from ._websockets import WebsocketsConnector
 from .errors import (
     ApiError,
     AuthenticationError,
@@ -52,6 +54,7 @@ from .errors import (
     RedeemNotAllowed,
     ServiceUnavailable,
     SlippageExceeded,
+    SubscriptionRefused,
     TrafficHalted,
     TransportError,
 )
@@ -143,12 +146,16 @@ __all__ = [
     "ServiceUnavailable",
     "Session",
     "SlippageExceeded",
+    "StreamConnection",
+    "StreamConnector",
+    "SubscriptionRefused",
     "SystemClock",
     "TrafficHalted",
     "TransportChoice",
     "TransportError",
     "Venue",
     "VirtualClock",
+    "WebsocketsConnector",
     "WireRequest",
     "__version__",
     "connect_redis",

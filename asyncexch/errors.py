@@ -24,7 +24,8 @@ Every failure a caller can see is one of these, whatever the venue::
     │   ├── OrderNotFound         no such order or position
     │   └── RedeemNotAllowed      the position cannot be redeemed now
     ├── OrderStatusUnknown        an order may or may not have been placed
-    └── OrderWaitTimeout          an order did not reach a final status in time
+    ├── OrderWaitTimeout          an order did not reach a final status in time
+    └── SubscriptionRefused       a stream's server refused to subscribe to a topic
 
 Each exception carries an :class:`Outcome` telling whether the request may have been
 processed by the venue, which is what decides whether resending it is safe.
@@ -58,6 +59,7 @@ __all__ = [
     "RedeemNotAllowed",
     "ServiceUnavailable",
     "SlippageExceeded",
+    "SubscriptionRefused",
     "TrafficHalted",
     "TransportError",
 ]
@@ -339,3 +341,19 @@ class OrderWaitTimeout(ExchangeError, TimeoutError):
     def __init__(self, message: str, *, last_seen: object | None) -> None:
         super().__init__(message)
         self.last_seen = last_seen
+
+
+class SubscriptionRefused(ExchangeError):
+    """A stream's server refused to subscribe to ``topic`` (``reason`` is what it said).
+
+    Raised from the iterator that asked for the topic; the stream stops asking for it, and
+    the other topics on the same connection go on.
+    """
+
+    outcome = Outcome.FAILED
+
+    def __init__(self, topic: str, reason: str) -> None:
+        said = reason or "no reason given"
+        super().__init__(f"the server refused to subscribe to {topic}: {said}")
+        self.topic = topic
+        self.reason = reason

@@ -15,6 +15,10 @@ Bybit:
 * ``bybit_client_factory``: builds :class:`~asyncexch.bybit.BybitClient` objects wired to the
   simulator in process, with the simulator's limits; ``bybit_client``: one such client, closed
   after the test.
+* ``bybit_stream_client``: a client of ``bybit_sim_server`` over the loopback port, so that
+  live quotes (``advance_earn.stream()``, ``watch_quotes``) reach the simulator's
+  ``/v5/public/fp`` (faults: ``bybit_sim.offer_stream``); closed after the test. Needs the
+  ``stream`` extra.
 
 ChainUP, the same four: ``chainup_sim`` (marker ``chainup_sim``), ``chainup_sim_server``,
 ``chainup_client_factory`` and ``chainup_client``.
@@ -48,7 +52,7 @@ C = TypeVar("C")
 SIM_API_KEY = "sim-key"
 SIM_API_SECRET = "sim-secret"
 #: The fixtures that are coroutines: a test using one runs on asyncio, marked or not.
-_ASYNC_FIXTURES = frozenset({"bybit_client", "chainup_client"})
+_ASYNC_FIXTURES = frozenset({"bybit_client", "chainup_client", "bybit_stream_client"})
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -193,6 +197,15 @@ else:
     ) -> AsyncIterator[BybitClient]:
         """A client wired to ``bybit_sim`` in process, closed after the test."""
         async with bybit_client_factory() as client:
+            yield client
+
+    @pytest_asyncio.fixture
+    async def bybit_stream_client(
+        bybit_client_factory: Callable[..., BybitClient], bybit_sim_server: SimServer
+    ) -> AsyncIterator[BybitClient]:
+        """A client of ``bybit_sim`` over its loopback port: HTTP, and the offer stream."""
+        client = bybit_client_factory(base_url=bybit_sim_server.url, transport=None)
+        async with client:
             yield client
 
     @pytest_asyncio.fixture

@@ -1,5 +1,5 @@
-"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets, DoubleWin, DiscountBuy) on the
-asyncexch core."""
+"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets, DoubleWin, DiscountBuy) and Earn
+on the asyncexch core, and the live Advance Earn offer streams."""
 
 from ._auth import HmacSigner, RsaSigner
 from ._categories import DiscountBuy, DualAssets, SmartLeverage
@@ -56,6 +56,7 @@ from ._earn_client import Earn, EarnReader
 from ._earn_order import EARN_IDS, EarnRedeem, EarnStake
 from ._endpoints import DEFAULT_LIMITS
 from ._hosts import DEMO, MAINNET, REGIONS, TESTNET, Region
+from ._live_quotes import LiveQuote, QuoteGap
 from ._models import (
     AccountType,
     Direction,
@@ -73,15 +74,20 @@ from ._models import (
     RedeemOrder,
     StakeOrder,
 )
+from ._offer_topics import DUAL_ASSETS_OFFERS, SMART_LEVERAGE_OFFERS, OfferTopic
+from ._quote_cache import QuoteCache
+from ._quote_stream import QuoteStream, StreamStats
 from ._venue import BybitVenue
 
 __all__ = [
     "DEFAULT_LIMITS",
     "DEMO",
     "DOUBLE_WIN_IDS",
+    "DUAL_ASSETS_OFFERS",
     "EARN_IDS",
     "MAINNET",
     "REGIONS",
+    "SMART_LEVERAGE_OFFERS",
     "TESTNET",
     "AccountType",
     "AdvanceEarn",
@@ -131,6 +137,8 @@ __all__ = [
     "FreezeDetail",
     "HmacSigner",
     "InterestCard",
+    "LiveQuote",
+    "OfferTopic",
     "OrderAck",
     "OrderBatchReport",
     "OrderInfo",
@@ -143,6 +151,9 @@ __all__ = [
     "Product",
     "ProductStatus",
     "Quote",
+    "QuoteCache",
+    "QuoteGap",
+    "QuoteStream",
     "RedeemEstimate",
     "RedeemOrder",
     "Region",
@@ -150,4 +161,5 @@ __all__ = [
     "SettleType",
     "SmartLeverage",
     "StakeOrder",
+    "StreamStats",
 ]

@@ -9,7 +9,7 @@ converter and the rate-limit buckets.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -49,6 +49,7 @@ from ._dual_assets import (
     quote_from_board,
 )
 from ._endpoints import ORDER, POSITION, PRODUCT, QUOTE, REDEEM_ESTIMATE, read_as
+from ._live_quotes import LiveQuote, QuoteGap
 from ._models import (
     CATEGORY as SMART_LEVERAGE,
 )
@@ -62,6 +63,8 @@ from ._models import (
     Quote,
     RedeemEstimate,
 )
+from ._offer_topics import DUAL_ASSETS_OFFERS, SMART_LEVERAGE_OFFERS, OfferTopic
+from ._stream_slot import stream_of
 
 __all__ = ["DiscountBuy", "DualAssets", "SmartLeverage"]
 
@@ -99,6 +102,7 @@ ProductT = TypeVar("ProductT", bound=_Listed)
 InfoT = TypeVar("InfoT", bound=_Ordered)
 PositionT = TypeVar("PositionT")
 AckT = TypeVar("AckT", bound=_Acknowledged)
+Q = TypeVar("Q")
 
 
 @attrs.frozen
@@ -173,6 +177,14 @@ class _AdvanceCategory(Generic[ProductT, InfoT, PositionT, AckT]):
         _PAGE_SIZES.at("page_size", page_size)
         filters: dict[str, object] = {"productId": product_id, "coin": coin}
         return self._paged(self._shapes.position, filters, page_size)
+
+    def _watch(
+        self, topic: OfferTopic[Q], product_ids: Iterable[str] | None
+    ) -> AsyncGenerator[LiveQuote[Q] | QuoteGap, None]:
+        """``topic``'s quotes through the client's one stream, carrying the listed products."""
+        stream = stream_of(self._session)
+        stream.catalogs[self.category] = self._products
+        return stream.watch(topic, product_ids)
 
     async def wait_for_order(
         self,
@@ -354,6 +366,21 @@ class SmartLeverage(_RedeemEstimates, _AdvanceCategory[Product, OrderInfo, Posit
             product=self._products.get(quote.product_id),
         )
 
+    def watch_quotes(
+        self, product_ids: Iterable[str] | None = None
+    ) -> AsyncGenerator[LiveQuote[Quote] | QuoteGap, None]:
+        """Live quotes of ``product_ids`` (every product when ``None``) from the stream
+        ``earn.smart_leverage.offers``: each a :class:`LiveQuote` whose ``quote`` builds a
+        stake (``StakeOrder.from_quote(live.quote, amount=...)``), and a :class:`QuoteGap`
+        after a reconnection. Shares the client's one connection (see
+        ``AdvanceEarn.stream``)."""
+        return self._watch(SMART_LEVERAGE_OFFERS, product_ids)
+
+    def live_quote(self, product_id: str) -> LiveQuote[Quote] | None:
+        """The product's latest streamed quote while its offer is valid for 2 s more (on the
+        venue's clock as the client knows it); ``None`` otherwise: fetch :meth:`quote`."""
+        return stream_of(self._session).quote_cache.live(SMART_LEVERAGE_OFFERS, product_id)
+
 
 _DUAL_QUOTE = read_as(QUOTE, QuoteBoard)
 
@@ -378,6 +405,22 @@ class DualAssets(
                 DualAssetsAck,
             ),
         )
+
+    def watch_quotes(
+        self, product_ids: Iterable[str] | None = None
+    ) -> AsyncGenerator[LiveQuote[DualAssetsQuote] | QuoteGap, None]:
+        """Live quotes of ``product_ids`` (every product when ``None``) from the stream
+        ``earn.dualassets.offers``: each a :class:`LiveQuote` whose ``quote`` holds the
+        offers (``DualAssetsOrder.from_offer(live.quote.buy_low[0], amount=...)``), and a
+        :class:`QuoteGap` after a reconnection. Shares the client's one connection (see
+        ``AdvanceEarn.stream``)."""
+        return self._watch(DUAL_ASSETS_OFFERS, product_ids)
+
+    def live_quote(self, product_id: str) -> LiveQuote[DualAssetsQuote] | None:
+        """The product's latest streamed quote while one of its offers is valid for 2 s more
+        (on the venue's clock as the client knows it); ``None`` otherwise: fetch
+        :meth:`quote`."""
+        return stream_of(self._session).quote_cache.live(DUAL_ASSETS_OFFERS, product_id)
 
     async def quote(self, product_id: str) -> DualAssetsQuote:
         """The product's current quote: the market price, and the target prices on offer in

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, overload
@@ -16,6 +17,7 @@ from .._observe import AttemptHook, CallObserver
 from .._proxy import ProxyURL, as_proxy
 from .._retry import RetryPolicy
 from .._session import MAX_BODY, Session, TransportChoice
+from .._stream_connection import StreamConnector
 from .._venue import Secret, as_secret
 from .._venue_client import VenueClient
 from ..errors import (
@@ -45,6 +47,8 @@ from ._models import (
     StakeOrder,
 )
 from ._placement import Placement
+from ._quote_stream import QuoteStream
+from ._stream_slot import close_stream_of, stream_of
 from ._venue import BybitVenue
 
 __all__ = [
@@ -179,6 +183,13 @@ class BybitClient(VenueClient):
         #: Earn: FlexibleSaving and OnChain (``/v5/earn/*``).
         self.earn: Earn = Earn(self.session)
 
+    async def aclose(self) -> None:
+        """Close the offer stream, if one was opened, and the HTTP connections."""
+        try:
+            await close_stream_of(self.session)
+        finally:
+            await super().aclose()
+
     async def sync_clock(self) -> None:
         """Learn the offset between Bybit's clock and ours from ``/v5/market/time``.
 
@@ -229,6 +240,41 @@ class AdvanceEarn:
             ack_of=_ack_of,
             same=_same_order,
         )
+
+    def stream(
+        self,
+        *,
+        url: str | None = None,
+        connector: StreamConnector | None = None,
+        ping_interval: float | None = None,
+        dead_after: float | None = None,
+        ack_timeout: float | None = None,
+        connect_timeout: float | None = None,
+        backoff: tuple[float, float] | None = None,
+        max_connects: int | None = None,
+        random_source: random.Random | None = None,
+    ) -> QuoteStream:
+        """This client's offer stream (one WebSocket connection for every category's
+        ``watch_quotes``): ``async with earn.stream() as stream:`` keeps it open.
+
+        Options, given before its first use: ``url`` (by default the stream host of the
+        client's REST host, ``wss://stream.bybit.com/v5/public/fp`` for mainnet),
+        ``connector`` (the ``websockets`` one by default: needs ``asyncexch[stream]``),
+        ``ping_interval`` (20 s), ``dead_after`` (30 s without a frame), ``ack_timeout``
+        (10 s), ``connect_timeout`` (10 s), ``backoff`` ((0.5, 30) s: first and largest
+        pause), ``max_connects`` (100 per 5 minutes) and ``random_source`` (the jitter's).
+        """
+        options = {
+            "connector": connector,
+            "ping_interval": ping_interval,
+            "dead_after": dead_after,
+            "ack_timeout": ack_timeout,
+            "connect_timeout": connect_timeout,
+            "backoff": backoff,
+            "max_connects": max_connects,
+            "random_source": random_source,
+        }
+        return stream_of(self._session, url, options)
 
     async def products(
         self, *, coin: str | None = None, duration: str | None = None

@@ -15,6 +15,8 @@ except ImportError as _missing:
 
 from ._bybit import (
     BybitSimulator,
+    OfferStreamHub,
+    OfferStreamStats,
     SimAccount,
     SimDiscountBuyOffer,
     SimDiscountBuyOrder,
@@ -59,6 +61,8 @@ __all__ = [
     "ChainupTrade",
     "Fault",
     "Faults",
+    "OfferStreamHub",
+    "OfferStreamStats",
     "SimAccount",
     "SimDiscountBuyOffer",
     "SimDiscountBuyOrder",

@@ -47,6 +47,7 @@ EXAMPLES: dict[str, Callable[[], errors.ExchangeError]] = {
         "lost", request=ORDER, sent_at=1_700_000_000.5
     ),
     "OrderWaitTimeout": lambda: errors.OrderWaitTimeout("slow", last_seen=None),
+    "SubscriptionRefused": lambda: errors.SubscriptionRefused("earn.x.offers", "not found"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 
 from asyncexch import BadParameter, InvalidRequest, VirtualClock
-from asyncexch.bybit import BybitClient, StakeOrder
+from asyncexch.bybit import BybitClient, LiveQuote, StakeOrder
 from asyncexch.pytest_plugin import SIM_API_KEY, SIM_API_SECRET
 from asyncexch.sim import BybitSimulator, Faults, SimServer
 from asyncexch.sim._bybit import DEFAULT_LIMITS
@@ -266,3 +267,14 @@ async def test_from_quote_checks_the_listed_products_rules(bybit_client: BybitCl
     with pytest.raises(InvalidRequest) as caught:
         StakeOrder.from_quote(quote, amount=Decimal("10.00001"))  # 4 decimal places at most
     assert caught.value.field == "amount"
+
+
+async def test_bybit_stream_client_reads_the_simulators_offer_stream(
+    bybit_stream_client: BybitClient, bybit_sim: BybitSimulator
+) -> None:
+    quotes = bybit_stream_client.advance_earn.dual_assets.watch_quotes(None)
+    first = await asyncio.wait_for(anext(quotes), 10)
+    assert isinstance(first, LiveQuote)
+    assert first.product_id in bybit_sim.dual_assets_products
+    await quotes.aclose()
+    assert bybit_sim.offer_stream.stats.subscriptions == {"earn.dualassets.offers": 1}

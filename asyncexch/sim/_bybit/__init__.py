@@ -7,6 +7,8 @@ routes, the IP ban, authentication, limits, envelopes). DualAssets has its own
 ``_dual_records``, ``_dual_engine`` (on the book's accounts, prices and rules) and
 ``_dual_render``, and DiscountBuy its ``_discount_records``, ``_discount_engine`` and
 ``_discount_render``; ``_params`` reads a request's numbers with Bybit's codes.
+``_offer_stream`` serves ``/v5/public/fp`` (the offer topics over WebSocket, with faults),
+``_offer_render`` their compact JSON.
 """
 
 from ._app import DEFAULT_LIMITS, IP_LIMIT, BybitSimulator
@@ -34,6 +36,7 @@ from ._dual_records import (
 from ._earn_engine import EarnBook
 from ._earn_records import SimEarnOrder, SimEarnPosition, SimEarnProduct
 from ._engine import AdvanceEarnBook
+from ._offer_stream import OfferStreamHub, OfferStreamStats
 from ._records import SimAccount, SimOrder, SimPosition, SimProduct, SimQuote, SimStats
 
 __all__ = [
@@ -45,6 +48,8 @@ __all__ = [
     "DoubleWinBook",
     "DualAssetsBook",
     "EarnBook",
+    "OfferStreamHub",
+    "OfferStreamStats",
     "SimAccount",
     "SimDiscountBuyOffer",
     "SimDiscountBuyOrder",

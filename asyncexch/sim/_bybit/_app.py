@@ -60,7 +60,7 @@ from typing import Any, Literal, TypeVar
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from ..._clock import Clock, SystemClock
 from .._engine_option import EngineOption
@@ -102,6 +102,13 @@ from ._earn_engine import EarnBook
 from ._earn_records import SimEarnOrder, SimEarnPosition, SimEarnProduct, default_earn_products
 from ._earn_render import earn_order_json, earn_position_json, earn_product_json
 from ._engine import AdvanceEarnBook
+from ._offer_render import (
+    DUAL_ASSETS_TOPIC,
+    SMART_LEVERAGE_TOPIC,
+    dual_assets_item,
+    smart_leverage_item,
+)
+from ._offer_stream import OfferStreamHub
 from ._records import (
     CATEGORY,
     SimAccount,
@@ -246,7 +253,9 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         self._earn: EarnBook = EarnBook(
             self._book, default_earn_products() if earn_products is None else earn_products
         )
-        self.app: Starlette = Starlette(routes=self._routes())
+        #: ``/v5/public/fp``: the offer topics pushed over WebSocket, and their faults.
+        self.offer_stream: OfferStreamHub = OfferStreamHub(self._offer_items, clock=self.clock)
+        self.app: Starlette = Starlette(routes=[*self._routes(), *self._stream_routes()])
 
     # --- setup and inspection -----------------------------------------------------------
 
@@ -397,6 +406,7 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         """Move the market: ``asset`` trades at ``price`` from now on (before the swing).
         Whatever was due to settle before now settles first, at the prices before the move."""
         self._book.set_price(asset, price, self._instant())
+        self.offer_stream.moved()
 
     def issue_quote(self, product_id: str) -> SimQuote:
         """Quote ``product_id`` now, as ``GET .../product-extra-info`` does: a stake at the
@@ -446,6 +456,25 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             route("earn/order", "earn_order", self._earn_order),
             route("earn/position", "earn_position", self._earn_position),
         ]
+
+    def _stream_routes(self) -> list[BaseRoute]:
+        return [WebSocketRoute("/v5/public/fp", self.offer_stream.serve)]
+
+    def _offer_items(self, topic: str) -> list[dict[str, Any]] | None:
+        """A push of ``topic``: every product's quote now, each one issued (a stake may name
+        it until it expires); ``None`` for a topic not served."""
+        at = self._instant()
+        if topic == SMART_LEVERAGE_TOPIC:
+            return [
+                smart_leverage_item(self._book.issue_quote(product_id, at))
+                for product_id in self._book.products
+            ]
+        if topic == DUAL_ASSETS_TOPIC:
+            return [
+                dual_assets_item(product_id, *self._dual.issue_quote(product_id, at))
+                for product_id in self._dual.products
+            ]
+        return None
 
     def _turn_away(self, arrival: Arrival) -> Response | None:
         """Over the IP-wide limit, or banned for having been: HTTP 403 and a ban."""

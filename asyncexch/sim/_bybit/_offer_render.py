@@ -1,0 +1,56 @@
+"""The compact JSON of the offer topics' items (docs/v5/finance/advanced-earn/websocket/
+smart-lvg-offer.mdx and dual-asset-offer.mdx): every value a string, as the examples write
+them (the tables type DualAssets' ``p`` and ``a`` int64; ``p_as_number`` plays that
+reading)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from .._json import decimal_text
+from ._dual_records import SimDualAssetsOffer
+from ._records import SimQuote
+
+__all__ = ["DUAL_ASSETS_TOPIC", "SMART_LEVERAGE_TOPIC", "dual_assets_item", "smart_leverage_item"]
+
+SMART_LEVERAGE_TOPIC = "earn.smartleverage.offers"
+DUAL_ASSETS_TOPIC = "earn.dualassets.offers"
+
+
+def smart_leverage_item(quote: SimQuote) -> dict[str, Any]:
+    """A SmartLeverage product's quote: ``p``, ``b``, ``e``, ``m``, ``c``."""
+    return {
+        "p": quote.product_id,
+        "b": decimal_text(quote.breakeven_price),
+        "e": str(quote.expire_ms),
+        "m": decimal_text(quote.max_investment_amount),
+        "c": decimal_text(quote.current_price),
+    }
+
+
+def dual_assets_item(
+    product_id: str,
+    current: Decimal,
+    buy_low: list[SimDualAssetsOffer],
+    sell_high: list[SimDualAssetsOffer],
+    *,
+    numbers: bool = False,
+) -> dict[str, Any]:
+    """A DualAssets product's quote: ``p``, ``c``, and the ``b`` (BuyLow) and ``s``
+    (SellHigh) ladders of ``{s, a, m, x}``; ``numbers``: ``p`` and ``a`` as JSON numbers."""
+
+    def point(offer: SimDualAssetsOffer) -> dict[str, Any]:
+        return {
+            "s": decimal_text(offer.select_price),
+            "a": offer.apy_e8 if numbers else str(offer.apy_e8),
+            "m": decimal_text(offer.max_investment_amount),
+            "x": str(offer.expire_ms),
+        }
+
+    return {
+        "p": int(product_id) if numbers and product_id.isdigit() else product_id,
+        "c": decimal_text(current),
+        "b": [point(offer) for offer in buy_low],
+        "s": [point(offer) for offer in sell_high],
+    }
