@@ -262,6 +262,25 @@ def _summary_table(summary: DemoSummary) -> Table:
     return table
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port`` (port 0: any free one), before anything says where:
+    a port in use is an error, not a banner, and a client that reads the banner and connects
+    at once finds the port accepting (bound alone, it would be refused until the server got
+    round to listening)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(socket.SOMAXCONN)
+    except OSError as error:
+        listener.close()
+        raise SystemExit(
+            f"asyncexch sim: cannot listen on {host}:{port}: {error.strerror or error}"
+        ) from None
+    return listener
+
+
 def _sim(args: argparse.Namespace, limits: dict[str, tuple[int, float]]) -> int:
     import uvicorn
 
@@ -282,17 +301,7 @@ def _sim(args: argparse.Namespace, limits: dict[str, tuple[int, float]]) -> int:
     except ValueError as error:  # an endpoint the venue does not have
         raise SystemExit(f"asyncexch sim: {error}") from None
     simulator.add_account(args.api_key, args.api_secret)
-    # Bind before saying where we listen: a port in use is an error, not a banner.
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((args.host, args.port))
-    except OSError as error:
-        listener.close()
-        raise SystemExit(
-            f"asyncexch sim: cannot listen on {args.host}:{args.port}: {error.strerror or error}"
-        ) from None
+    listener = _listening_socket(args.host, args.port)
     host, port = listener.getsockname()[:2]
     name = "ChainUP contract" if args.venue == "chainup" else "Bybit Advance Earn"
     print(

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 import asyncexch
-from asyncexch._cli import _DEMO_CATEGORIES, _parse_categories, main
+from asyncexch._cli import _DEMO_CATEGORIES, _listening_socket, _parse_categories, main
 from asyncexch._demo import CATEGORIES
 
 
@@ -135,6 +135,18 @@ def test_importing_the_simulator_without_its_extra_says_how_to_install_it(
         importlib.import_module("asyncexch.sim")
 
     assert caught.value.name == "starlette"
+
+
+def test_the_simulators_socket_accepts_before_the_banner_names_it() -> None:
+    """The banner is printed once the socket listens: a client connecting the moment it
+    reads it is accepted (queued), not refused while the server starts."""
+    listener = _listening_socket("127.0.0.1", 0)
+    try:
+        assert listener.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1
+        with socket.create_connection(listener.getsockname()[:2], timeout=5):
+            pass  # accepted into the backlog: nothing serves it yet
+    finally:
+        listener.close()
 
 
 @pytest.mark.slow
