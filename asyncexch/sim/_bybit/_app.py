@@ -141,6 +141,7 @@ DEFAULT_LIMITS: Mapping[str, tuple[int, float]] = {
 IP_LIMIT = (600, 5.0)
 _LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 T = TypeVar("T")
+P = TypeVar("P")
 _PRICES = {"BTC": Decimal("68403.67"), "ETH": Decimal("3512.40"), "XRP": Decimal("1.5275")}
 
 #: An endpoint's handler: the account (``None`` on public endpoints), the parameters (a GET's
@@ -230,28 +231,16 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             idempotency=idempotency,
             duplicate_code=duplicate_code,
             redeem_rules=redeem_rules,
-            dual_assets_products=(
-                default_dual_assets_products()
-                if dual_assets_products is None
-                else dual_assets_products
-            ),
-            double_win_products=(
-                default_double_win_products()
-                if double_win_products is None
-                else double_win_products
-            ),
-            discount_buy_products=(
-                default_discount_buy_products()
-                if discount_buy_products is None
-                else discount_buy_products
-            ),
+            dual_assets_products=_or_default(dual_assets_products, default_dual_assets_products),
+            double_win_products=_or_default(double_win_products, default_double_win_products),
+            discount_buy_products=_or_default(discount_buy_products, default_discount_buy_products),
             discount_buy_exercise=discount_buy_exercise,
         )
         #: DoubleWin's orderLinkId length: the docs' 36, or the MCP server's 64.
         self.double_win_link_length = double_win_link_length
         #: Earn (FlexibleSaving, OnChain), on the same accounts and order ids.
         self._earn: EarnBook = EarnBook(
-            self._book, default_earn_products() if earn_products is None else earn_products
+            self._book, _or_default(earn_products, default_earn_products)
         )
         #: ``/v5/public/fp``: the offer topics pushed over WebSocket, and their faults.
         self.offer_stream: OfferStreamHub = OfferStreamHub(self._offer_items, clock=self.clock)
@@ -962,6 +951,11 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
                 for position in self._earn.select_positions(account, params)
             ]
         }
+
+
+def _or_default(given: Iterable[P] | None, default: Callable[[], list[P]]) -> Iterable[P]:
+    """The products given, or the simulator's default ones when none are (``None``)."""
+    return default() if given is None else given
 
 
 def _check_options(
