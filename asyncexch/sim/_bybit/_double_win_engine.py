@@ -41,7 +41,9 @@ from ._double_win_records import (
 )
 from ._early_redeem import EarlyRedeems, fell_past_slippage
 from ._params import positive_decimal, product_named
+from ._placed_orders import PlacedOrders
 from ._records import SimAccount, duration_ms
+from ._stake_funding import fund_stake
 
 if TYPE_CHECKING:
     from ._engine import AdvanceEarnBook
@@ -63,7 +65,7 @@ class DoubleWinBook:
         self.products: dict[str, SimDoubleWinProduct] = {p.product_id: p for p in products}
         self.orders: dict[str, SimDoubleWinOrder] = {}
         self.positions: dict[str, SimDoubleWinPosition] = {}
-        self._by_link: dict[tuple[str, str], SimDoubleWinOrder] = {}
+        self._placed = PlacedOrders(self.orders, market.answer_reuse)
         self._quotes: list[SimDoubleWinQuote] = []
         self._early_redeems = EarlyRedeems(
             "doubleWinRedeemExtra",
@@ -143,9 +145,8 @@ class DoubleWinBook:
     ) -> SimDoubleWinOrder:
         """Place the stake or redeem ``body`` asks for under ``link``, or answer a reuse of
         ``link`` (per UID, in this category)."""
-        previous = self._by_link.get((account.uid, link))
+        previous = self._placed.reused(account, link, at)
         if previous is not None:
-            self._market.answer_reuse(previous.placed_at, at)
             return previous
         product = self.find_product(body.get("productId"))
         order_type = body.get("orderType")
@@ -155,9 +156,7 @@ class DoubleWinBook:
             order = self._redeem(account, product, link, body, at)
         else:
             raise Refused(10001, "orderType must be Stake or Redeem")
-        self.orders[order.order_id] = order
-        self._by_link[(account.uid, link)] = order
-        return order
+        return self._placed.add(account, link, order)
 
     def _stake(
         self,
@@ -184,12 +183,13 @@ class DoubleWinBook:
         leverage = positive_decimal(extra.get("leverage"), "leverage")
         if leverage > quote.leverage or leverage != leverage.quantize(_CENT, ROUND_DOWN):
             raise Refused(180001, "Invalid parameter: leverage above the quote or > 2 decimals")
-        if amount > quote.max_investment_amount:
-            raise Refused(180013, "Stake over maximum share")
-        balance = account.balances.get(product.invest_coin, Decimal(0))
-        if amount > balance:
-            raise Refused(180016, "Balance not enough")
-        account.balances[product.invest_coin] = balance - amount
+        fund_stake(
+            account,
+            product.invest_coin,
+            amount,
+            maximum=quote.max_investment_amount,
+            remaining=None,
+        )
         lower = quote.lower if quote.lower is not None else quote.initial - product.lower_buffer
         upper = quote.upper if quote.upper is not None else quote.initial + product.upper_buffer
         return self._new_order(

@@ -35,6 +35,7 @@ from ._dual_engine import DualAssetsBook
 from ._dual_records import SimDualAssetsProduct
 from ._early_redeem import EarlyRedeems, fell_past_slippage
 from ._params import positive_decimal
+from ._placed_orders import PlacedOrders
 from ._records import (
     SimAccount,
     SimOrder,
@@ -44,6 +45,7 @@ from ._records import (
     SimStats,
     duration_ms,
 )
+from ._stake_funding import debit
 
 __all__ = ["AdvanceEarnBook", "positive_decimal"]
 
@@ -105,7 +107,7 @@ class AdvanceEarnBook:
         self.products: dict[str, SimProduct] = {p.product_id: p for p in products}
         self.orders: dict[str, SimOrder] = {}
         self.positions: dict[str, SimPosition] = {}
-        self._by_link: dict[tuple[str, str], SimOrder] = {}
+        self._placed = PlacedOrders(self.orders, self.answer_reuse)
         self._early_redeems = EarlyRedeems(
             "smartLeverageRedeemExtra",
             self.positions,
@@ -207,9 +209,8 @@ class AdvanceEarnBook:
     ) -> SimOrder:
         """Place the order ``body`` asks for under ``link`` (already checked for its
         charset), or answer a reuse of ``link``: the order placed, or the first one."""
-        previous = self._by_link.get((account.uid, link))
+        previous = self._placed.reused(account, link, at)
         if previous is not None:
-            self.answer_reuse(previous.placed_at, at)
             return previous
         product = self.find_product(body.get("productId"))
         account_type = body.get("accountType")
@@ -222,9 +223,7 @@ class AdvanceEarnBook:
             order = self._redeem(account, product, body, _Slip(link, account_type, at))
         else:
             raise Refused(10001, "orderType must be Stake or Redeem")
-        self.orders[order.order_id] = order
-        self._by_link[(account.uid, link)] = order
-        return order
+        return self._placed.add(account, link, order)
 
     def answer_reuse(self, placed_at: float, at: Instant) -> None:
         """A reused ``orderLinkId`` (its order placed at monotonic ``placed_at``): counted,
@@ -270,10 +269,7 @@ class AdvanceEarnBook:
             raise Refused(180030, "Slippage fail")
         if amount > product.remaining_amount:
             raise Refused(180015, "Products share not enough")
-        balance = account.balances.get(product.invest_coin, Decimal(0))
-        if amount > balance:
-            raise Refused(180016, "Balance not enough")
-        account.balances[product.invest_coin] = balance - amount
+        debit(account, product.invest_coin, amount)
         product.remaining_amount -= amount
         return self._new_order(
             account,
