@@ -14,12 +14,13 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 import attrs
 
 from .._clock import Clock, ServerTime, SystemClock, utc
-from .._convert import LOCAL, datetime_from_millis
+from .._convert import LOCAL
 from .._decimals import check_positive, decimal_places, plain
 from .._enums import OpenStrEnum
 from .._ids import IdRule, new_order_link_id
 from .._validators import flag, one_of, optional, positive_decimal, text
 from ..errors import InvalidRequest
+from ._venue_time import require_aware, time_left
 
 __all__ = [
     "AccountType",
@@ -151,11 +152,7 @@ class Quote:
         """
         if self.expire_at is None or self.breakeven_price is None:
             return None
-        if now is None:
-            now = _venue_now(self.server_time)
-        _require_aware("now", now)
-        _require_aware("quote.expire_at", self.expire_at)
-        return self.expire_at - now
+        return time_left(self.expire_at, self.server_time, now, "quote.expire_at")
 
 
 @attrs.frozen(kw_only=True)
@@ -517,13 +514,13 @@ class EarlyRedeem(Generic[PositionT]):
             raise InvalidRequest("estimate", "has no estimated redeem amount")
         if estimate.fetched_at is None:
             raise InvalidRequest("estimate", "has no fetch time; get it from redeem_estimates")
-        _require_aware("estimate.fetched_at", estimate.fetched_at)
+        require_aware("estimate.fetched_at", estimate.fetched_at)
         if not isinstance(max_age, timedelta):
             raise InvalidRequest("max_age", f"must be a timedelta, got {max_age!r}")
         if now is None:
             clock = estimate.clock or SystemClock()
             now = utc(clock.time())
-        _require_aware("now", now)
+        require_aware("now", now)
         age = now - estimate.fetched_at
         if age > max_age:
             raise InvalidRequest(
@@ -585,18 +582,6 @@ class RedeemOrder(EarlyRedeem[Position]):
     redeem_extra: ClassVar[str] = "smartLeverageRedeemExtra"
     redeem_lockout: ClassVar[str] = "60 minutes"
     position_type: ClassVar[type[Any]] = Position
-
-
-def _venue_now(server_time: ServerTime | None) -> datetime:
-    """The venue's time now: as ``server_time`` knows it, else this machine's clock."""
-    if server_time is None:
-        return utc(SystemClock().time())
-    return datetime_from_millis(server_time.now_ms())
-
-
-def _require_aware(field: str, moment: object) -> None:
-    if not isinstance(moment, datetime) or moment.tzinfo is None:
-        raise InvalidRequest(field, f"must be a timezone-aware datetime, got {moment!r}")
 
 
 def _quoted_product(quote: Quote, product: object) -> Product | None:

@@ -11,11 +11,9 @@ from typing import Protocol, TypeVar
 
 import attrs
 
-from .._clock import ServerTime
 from .._convert import EPOCH
 from .._decimals import check_positive, decimal_places
 from ..errors import InvalidRequest
-from ._models import _require_aware, _venue_now
 
 __all__ = [
     "AmountRule",
@@ -23,7 +21,6 @@ __all__ = [
     "check_live",
     "epoch_is_none",
     "offered_product",
-    "time_left",
 ]
 
 
@@ -31,18 +28,6 @@ def epoch_is_none(moment: datetime | None) -> datetime | None:
     """Bybit writes ``"0"`` for a time it has not got (a DualAssets order's settlement time,
     a DiscountBuy offer without expiry)."""
     return None if moment == EPOCH else moment
-
-
-def time_left(
-    expired_at: datetime, server_time: ServerTime | None, now: datetime | None
-) -> timedelta:
-    """How long until ``expired_at`` at ``now`` (negative once past): the venue's time; by
-    default as ``server_time`` knows it, or this machine's clock without one."""
-    if now is None:
-        now = _venue_now(server_time)
-    _require_aware("now", now)
-    _require_aware("offer.expired_at", expired_at)
-    return expired_at - now
 
 
 class _Expiring(Protocol):
