@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import attrs
 
@@ -103,6 +103,7 @@ InfoT = TypeVar("InfoT", bound=_Ordered)
 PositionT = TypeVar("PositionT")
 AckT = TypeVar("AckT", bound=_Acknowledged)
 Q = TypeVar("Q")
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -115,6 +116,30 @@ class _Shapes(Generic[ProductT, InfoT, PositionT, AckT]):
     order: Endpoint[Page[InfoT]]
     position: Endpoint[Page[PositionT]]
     ack: type[AckT]
+
+
+def _shapes(
+    category: str,
+    product: type[ProductT],
+    order: type[InfoT],
+    position: type[PositionT],
+    ack: type[AckT],
+) -> _Shapes[ProductT, InfoT, PositionT, AckT]:
+    """A category's shapes from its model types: the shared endpoints read pages of them."""
+    return _Shapes(
+        category,
+        read_as(PRODUCT, _page_of(product)),
+        read_as(ORDER, _page_of(order)),
+        read_as(POSITION, _page_of(position)),
+        ack,
+    )
+
+
+def _page_of(item: type[T]) -> type[Page[T]]:
+    # A type parameter that is a variable is beyond the type checkers; at run time it is
+    # the same class as ``Page[DualAssetsProduct]`` written out.
+    page: type[Page[T]] = cast(Any, Page)[item]
+    return page
 
 
 class _AdvanceCategory(Generic[ProductT, InfoT, PositionT, AckT]):
@@ -132,6 +157,14 @@ class _AdvanceCategory(Generic[ProductT, InfoT, PositionT, AckT]):
     def category(self) -> str:
         """The category's name on the wire (``SmartLeverage``, ``DualAssets``)."""
         return self._shapes.category
+
+    async def _quoted(self, endpoint: Endpoint[T], product_id: str) -> T:
+        """The quote endpoint's answer for one of the category's products, read as
+        ``endpoint`` reads it."""
+        _TEXT.at("product_id", product_id)
+        return await self._session.call(
+            endpoint, {"category": self.category, "productId": product_id}
+        )
 
     async def products(
         self, *, coin: str | None = None, duration: str | None = None
@@ -356,10 +389,7 @@ class SmartLeverage(_RedeemEstimates, _AdvanceCategory[Product, OrderInfo, Posit
         product when this client has listed it, so ``from_quote`` can check the amount
         against the product's minimum and precision.
         """
-        _TEXT.at("product_id", product_id)
-        quote = await self._session.call(
-            QUOTE, {"category": self.category, "productId": product_id}
-        )
+        quote = await self._quoted(QUOTE, product_id)
         return attrs.evolve(
             quote,
             server_time=self._session.server_time,
@@ -397,11 +427,11 @@ class DualAssets(
     def __init__(self, session: Session) -> None:
         super().__init__(
             session,
-            _Shapes(
+            _shapes(
                 DUAL_ASSETS,
-                read_as(PRODUCT, Page[DualAssetsProduct]),
-                read_as(ORDER, Page[DualAssetsOrderInfo]),
-                read_as(POSITION, Page[DualAssetsPosition]),
+                DualAssetsProduct,
+                DualAssetsOrderInfo,
+                DualAssetsPosition,
                 DualAssetsAck,
             ),
         )
@@ -432,10 +462,7 @@ class DualAssets(
         product when this client has listed it, so ``from_offer`` can check the amount and
         pick the coin.
         """
-        _TEXT.at("product_id", product_id)
-        board = await self._session.call(
-            _DUAL_QUOTE, {"category": self.category, "productId": product_id}
-        )
+        board = await self._quoted(_DUAL_QUOTE, product_id)
         return quote_from_board(
             board,
             product_id,
@@ -460,11 +487,11 @@ class DiscountBuy(
     def __init__(self, session: Session) -> None:
         super().__init__(
             session,
-            _Shapes(
+            _shapes(
                 DISCOUNT_BUY,
-                read_as(PRODUCT, Page[DiscountBuyProduct]),
-                read_as(ORDER, Page[DiscountBuyOrderInfo]),
-                read_as(POSITION, Page[DiscountBuyPosition]),
+                DiscountBuyProduct,
+                DiscountBuyOrderInfo,
+                DiscountBuyPosition,
                 DiscountBuyAck,
             ),
         )
@@ -478,10 +505,7 @@ class DiscountBuy(
         :meth:`DiscountBuyOrder.from_offer` can tell whether it is still valid, and carries
         the product when this client has listed it, so ``from_offer`` can check the amount.
         """
-        _TEXT.at("product_id", product_id)
-        board = await self._session.call(
-            _DISCOUNT_QUOTE, {"category": self.category, "productId": product_id}
-        )
+        board = await self._quoted(_DISCOUNT_QUOTE, product_id)
         return discount_quote_from_board(
             board,
             product_id,

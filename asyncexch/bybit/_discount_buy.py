@@ -27,11 +27,11 @@ from typing import Any, ClassVar
 import attrs
 
 from .._clock import ServerTime
-from .._convert import datetime_from_millis
 from .._enums import OpenStrEnum, known_member
 from ..errors import MalformedResponse
 from ._models import _Acknowledgement, _OrderState
-from ._offer_checks import epoch_is_none, time_left
+from ._offer_checks import epoch_is_none
+from ._venue_time import fetched_now, time_left
 
 __all__ = [
     "DiscountBuyAck",
@@ -146,7 +146,7 @@ class DiscountBuyOffer:
         """
         if self.expired_at is None:
             return None
-        return time_left(self.expired_at, self.server_time, now)
+        return time_left(self.expired_at, self.server_time, now, "offer.expired_at")
 
 
 @attrs.frozen(kw_only=True)
@@ -284,7 +284,7 @@ def quote_from_board(
         raise MalformedResponse(
             f"asked for the quote of product {product_id}, got products {sorted(others)}"
         )
-    fetched_at = None if server_time is None else datetime_from_millis(server_time.now_ms())
+    fetched_at = fetched_now(server_time)
     offers = tuple(
         DiscountBuyOffer(
             product_id=product_id,

@@ -119,11 +119,7 @@ class DiscountBuyOrder:
             raise InvalidRequest("offer", f"must be a DiscountBuyOffer, got {offer!r}")
         product = offered_product(offer, product, offer.product, DiscountBuyProduct)
         check_live(offer, now, margin)
-        rule = None
-        if product is not None:
-            rule = AmountRule(
-                product.product_id, product.min_purchase_amount, product.order_precision_digital
-            )
+        rule = None if product is None else AmountRule.of(product)
         check_amount(amount, offer.max_investment_amount, rule)
         if product is not None and amount > product.remaining_amount:
             raise InvalidRequest(

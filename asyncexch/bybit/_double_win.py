@@ -28,9 +28,8 @@ from ._models import (
     _Acknowledgement,
     _OrderState,
     _PositionState,
-    _require_aware,
-    _venue_now,
 )
+from ._venue_time import time_left
 
 __all__ = [
     "DoubleWinAck",
@@ -104,7 +103,9 @@ class DoubleWinQuote:
         """How long the quote stays valid at ``now`` (negative once expired); ``None`` when
         there is no quote. ``now`` is the venue's time, by default as the fetching client
         knows it."""
-        return _expires_in(self.expire_time, self.server_time, now)
+        if self.expire_time is None:
+            return None
+        return time_left(self.expire_time, self.server_time, now, "quote.expire_time")
 
 
 @attrs.frozen(kw_only=True)
@@ -129,9 +130,7 @@ class DoubleWinLeverage:
 
     def expires_in(self, now: datetime | None = None) -> timedelta:
         """How long the quote stays valid at ``now`` (negative once expired)."""
-        remaining = _expires_in(self.expire_time, self.server_time, now)
-        assert remaining is not None  # an RFQ quote always expires
-        return remaining
+        return time_left(self.expire_time, self.server_time, now, "quote.expire_time")
 
 
 @attrs.frozen(kw_only=True)
@@ -188,15 +187,3 @@ class DoubleWinPosition(_PositionState):
     created_time: datetime | None = None
     account_type: str = ""
     order_id: str = ""
-
-
-def _expires_in(
-    expire_time: datetime | None, server_time: ServerTime | None, now: datetime | None
-) -> timedelta | None:
-    if expire_time is None:
-        return None
-    if now is None:
-        now = _venue_now(server_time)
-    _require_aware("now", now)
-    _require_aware("quote.expire_time", expire_time)
-    return expire_time - now

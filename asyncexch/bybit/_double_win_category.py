@@ -11,7 +11,7 @@ from .._decimals import check_positive, plain
 from .._session import Session
 from .._validators import text
 from ..errors import InvalidRequest
-from ._categories import _AdvanceCategory, _RedeemEstimates, _Shapes
+from ._categories import _AdvanceCategory, _RedeemEstimates, _shapes
 from ._double_win import (
     CATEGORY,
     DoubleWinAck,
@@ -22,8 +22,7 @@ from ._double_win import (
     DoubleWinQuote,
 )
 from ._double_win_order import check_range
-from ._endpoints import DOUBLE_WIN_LEVERAGE, ORDER, POSITION, PRODUCT, QUOTE, read_as
-from ._models import Page
+from ._endpoints import DOUBLE_WIN_LEVERAGE, QUOTE, read_as
 
 __all__ = ["DoubleWin"]
 
@@ -48,12 +47,8 @@ class DoubleWin(
     def __init__(self, session: Session) -> None:
         super().__init__(
             session,
-            _Shapes(
-                CATEGORY,
-                read_as(PRODUCT, Page[DoubleWinProduct]),
-                read_as(ORDER, Page[DoubleWinOrderInfo]),
-                read_as(POSITION, Page[DoubleWinPosition]),
-                DoubleWinAck,
+            _shapes(
+                CATEGORY, DoubleWinProduct, DoubleWinOrderInfo, DoubleWinPosition, DoubleWinAck
             ),
         )
 
@@ -67,9 +62,7 @@ class DoubleWin(
             raise InvalidRequest(
                 "product_id", f"{product_id} is an RFQ product: quote a range with leverage()"
             )
-        quote = await self._session.call(
-            _QUOTE, {"category": self.category, "productId": product_id}
-        )
+        quote = await self._quoted(_QUOTE, product_id)
         return attrs.evolve(quote, server_time=self._session.server_time, product=product)
 
     async def leverage(

@@ -32,7 +32,14 @@ from ._double_win import (
     DoubleWinProduct,
     DoubleWinQuote,
 )
-from ._models import QUOTE_MARGIN, EarlyRedeem, OrderType, _check_purchase
+from ._models import QUOTE_MARGIN, EarlyRedeem, OrderType
+from ._offer_checks import (
+    AmountRule,
+    check_purchase,
+    check_time_left,
+    checked_margin,
+    offered_product,
+)
 
 __all__ = ["DOUBLE_WIN_IDS", "DoubleWinOrder", "DoubleWinRedeemOrder"]
 
@@ -111,7 +118,7 @@ class DoubleWinOrder:
             raise InvalidRequest(
                 "quote", f"must be a DoubleWinQuote or DoubleWinLeverage, got {quote!r}"
             )
-        product = _quoted_product(quote, product)
+        product = offered_product(quote, product, quote.product, DoubleWinProduct, "quote")
         quoted, initial = _live_leverage(quote, now, margin)
         chosen = _chosen_leverage(quoted, leverage)
         _check_amount(amount, quote.max_investment_amount, product)
@@ -177,38 +184,17 @@ def check_range(initial: Decimal, lower: Decimal, upper: Decimal) -> None:
         )
 
 
-def _quoted_product(
-    quote: DoubleWinQuote | DoubleWinLeverage, product: object
-) -> DoubleWinProduct | None:
-    """``product`` when given (the quoted one), else the one the client had listed."""
-    if product is not None and not isinstance(product, DoubleWinProduct):
-        raise InvalidRequest("product", f"must be a DoubleWinProduct, got {product!r}")
-    product = product if product is not None else quote.product
-    if product is not None and product.product_id != quote.product_id:
-        raise InvalidRequest(
-            "product", f"is {product.product_id}, but the quote is for {quote.product_id}"
-        )
-    return product
-
-
 def _live_leverage(
     quote: DoubleWinQuote | DoubleWinLeverage, now: datetime | None, margin: object
 ) -> tuple[Decimal, Decimal]:
     """The quote's leverage and initial price, if it is live for ``margin`` more at ``now``."""
-    if not isinstance(margin, timedelta):
-        raise InvalidRequest("margin", f"must be a timedelta, got {margin!r}")
+    margin = checked_margin(margin)
     initial = quote.initial_price if isinstance(quote, DoubleWinLeverage) else quote.current_price
     if quote.leverage is None or quote.expire_time is None or initial is None:
         raise InvalidRequest("quote", f"product {quote.product_id} has no active quote")
     remaining = quote.expires_in(now)
     assert remaining is not None  # an expiry, checked above
-    if remaining < margin:
-        state = "expired" if remaining <= timedelta(0) else "expires"
-        raise InvalidRequest(
-            "quote",
-            f"{state} at {quote.expire_time.isoformat()} ({remaining.total_seconds():+.1f} s; "
-            f"an order needs {margin.total_seconds():g} s): fetch a new quote",
-        )
+    check_time_left("quote", quote.expire_time, remaining, margin)
     return quote.leverage, initial
 
 
@@ -236,4 +222,4 @@ def _check_amount(
     if maximum is not None and amount > maximum:
         raise InvalidRequest("amount", f"{amount} is above the quote's maximum {maximum}")
     if product is not None:
-        _check_purchase(product, amount)
+        check_purchase(amount, AmountRule.of(product))

@@ -21,7 +21,6 @@ from typing import ClassVar
 import attrs
 
 from .._clock import ServerTime
-from .._convert import datetime_from_millis
 from .._enums import OpenStrEnum, known_member
 from ..errors import MalformedResponse
 from ._models import (
@@ -30,7 +29,8 @@ from ._models import (
     _OrderState,
     _PositionState,
 )
-from ._offer_checks import epoch_is_none, time_left
+from ._offer_checks import epoch_is_none
+from ._venue_time import fetched_now, time_left
 
 __all__ = [
     "DualAssetsAck",
@@ -157,7 +157,7 @@ class DualAssetsOffer:
         ``now`` is the venue's time; by default the client's estimate of it (from the
         venue's answers), or this machine's clock for an offer not fetched by a client.
         """
-        return time_left(self.expired_at, self.server_time, now)
+        return time_left(self.expired_at, self.server_time, now, "offer.expired_at")
 
 
 @attrs.frozen(kw_only=True)
@@ -299,7 +299,7 @@ def quote_from_board(
             )
         return DualAssetsQuote(category=CATEGORY, product_id=product_id, current_price=None)
     entry = entries[0]
-    fetched_at = None if server_time is None else datetime_from_millis(server_time.now_ms())
+    fetched_at = fetched_now(server_time)
 
     def offers(
         items: list[_OfferItem], direction: DualAssetsDirection

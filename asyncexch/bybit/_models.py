@@ -14,12 +14,20 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 import attrs
 
 from .._clock import Clock, ServerTime, SystemClock, utc
-from .._convert import LOCAL, datetime_from_millis
-from .._decimals import check_positive, decimal_places, plain
+from .._convert import LOCAL
+from .._decimals import check_positive, plain
 from .._enums import OpenStrEnum
 from .._ids import IdRule, new_order_link_id
 from .._validators import flag, one_of, optional, positive_decimal, text
 from ..errors import InvalidRequest
+from ._offer_checks import (
+    AmountRule,
+    check_purchase,
+    check_time_left,
+    checked_margin,
+    offered_product,
+)
+from ._venue_time import require_aware, time_left
 
 __all__ = [
     "AccountType",
@@ -151,11 +159,7 @@ class Quote:
         """
         if self.expire_at is None or self.breakeven_price is None:
             return None
-        if now is None:
-            now = _venue_now(self.server_time)
-        _require_aware("now", now)
-        _require_aware("quote.expire_at", self.expire_at)
-        return self.expire_at - now
+        return time_left(self.expire_at, self.server_time, now, "quote.expire_at")
 
 
 @attrs.frozen(kw_only=True)
@@ -343,7 +347,7 @@ class StakeOrder:
         """
         if not isinstance(quote, Quote):
             raise InvalidRequest("quote", f"must be a Quote, got {quote!r}")
-        product = _quoted_product(quote, product)
+        product = offered_product(quote, product, quote.product, Product, "quote")
         breakeven_price = _live_offer(quote, now, margin)
         _check_stake_amount(amount, quote, product)
         extra: dict[str, Any] = {} if order_link_id is None else {"order_link_id": order_link_id}
@@ -517,13 +521,13 @@ class EarlyRedeem(Generic[PositionT]):
             raise InvalidRequest("estimate", "has no estimated redeem amount")
         if estimate.fetched_at is None:
             raise InvalidRequest("estimate", "has no fetch time; get it from redeem_estimates")
-        _require_aware("estimate.fetched_at", estimate.fetched_at)
+        require_aware("estimate.fetched_at", estimate.fetched_at)
         if not isinstance(max_age, timedelta):
             raise InvalidRequest("max_age", f"must be a timedelta, got {max_age!r}")
         if now is None:
             clock = estimate.clock or SystemClock()
             now = utc(clock.time())
-        _require_aware("now", now)
+        require_aware("now", now)
         age = now - estimate.fetched_at
         if age > max_age:
             raise InvalidRequest(
@@ -587,49 +591,17 @@ class RedeemOrder(EarlyRedeem[Position]):
     position_type: ClassVar[type[Any]] = Position
 
 
-def _venue_now(server_time: ServerTime | None) -> datetime:
-    """The venue's time now: as ``server_time`` knows it, else this machine's clock."""
-    if server_time is None:
-        return utc(SystemClock().time())
-    return datetime_from_millis(server_time.now_ms())
-
-
-def _require_aware(field: str, moment: object) -> None:
-    if not isinstance(moment, datetime) or moment.tzinfo is None:
-        raise InvalidRequest(field, f"must be a timezone-aware datetime, got {moment!r}")
-
-
-def _quoted_product(quote: Quote, product: object) -> Product | None:
-    """The product ``quote`` prices: ``product`` when given (it must be that one), else the
-    one the client had listed when it fetched the quote, if any."""
-    if product is not None and not isinstance(product, Product):
-        raise InvalidRequest("product", f"must be a Product, got {product!r}")
-    product = product if product is not None else quote.product
-    if product is not None and product.product_id != quote.product_id:
-        raise InvalidRequest(
-            "product", f"is {product.product_id}, but the quote is for {quote.product_id}"
-        )
-    return product
-
-
 def _live_offer(quote: Quote, now: datetime | None, margin: object) -> Decimal:
     """The breakeven price of ``quote``'s offer, if the offer is live for ``margin`` more at
     ``now`` (the venue's time); else the refusal says when it expired."""
-    if not isinstance(margin, timedelta):
-        raise InvalidRequest("margin", f"must be a timedelta, got {margin!r}")
+    margin = checked_margin(margin)
     if quote.breakeven_price is None or quote.expire_at is None:
         raise InvalidRequest(
             "quote", f"product {quote.product_id} has no active offer (no breakeven price)"
         )
     remaining = quote.expires_in(now)
     assert remaining is not None  # an offer with an expiry, checked above
-    if remaining < margin:
-        state = "expired" if remaining <= timedelta(0) else "expires"
-        raise InvalidRequest(
-            "quote",
-            f"{state} at {quote.expire_at.isoformat()} ({remaining.total_seconds():+.1f} s; "
-            f"an order needs {margin.total_seconds():g} s): fetch a new quote",
-        )
+    check_time_left("quote", quote.expire_at, remaining, margin)
     return quote.breakeven_price
 
 
@@ -643,36 +615,4 @@ def _check_stake_amount(amount: object, quote: Quote, product: Product | None) -
     if limit is not None and amount > limit:
         raise InvalidRequest("amount", f"{amount} is above the offer's maximum {limit}")
     if product is not None:
-        _check_purchase(product, amount)
-
-
-class _Purchasable(Protocol):
-    """A product's purchase rules, as SmartLeverage and DoubleWin products state them."""
-
-    @property
-    def product_id(self) -> str: ...
-    @property
-    def min_purchase_amount(self) -> Decimal: ...
-    @property
-    def order_precision_digital(self) -> int: ...
-
-
-def _check_purchase(product: _Purchasable, amount: Decimal) -> None:
-    """``amount`` as ``product`` accepts it: its minimum, and its number of decimal places."""
-    minimum, places = product.min_purchase_amount, product.order_precision_digital
-    if not (isinstance(minimum, Decimal) and minimum.is_finite()):
-        raise InvalidRequest("product", f"min_purchase_amount is {minimum!r}")
-    if isinstance(places, bool) or not isinstance(places, int) or places < 0:
-        raise InvalidRequest("product", f"order_precision_digital is {places!r}")
-    if amount < product.min_purchase_amount:
-        raise InvalidRequest(
-            "amount",
-            f"{amount} is below product {product.product_id}'s minimum "
-            f"{product.min_purchase_amount}",
-        )
-    if decimal_places(amount) > product.order_precision_digital:
-        raise InvalidRequest(
-            "amount",
-            f"{amount} has more than product {product.product_id}'s "
-            f"{product.order_precision_digital} decimal places (Bybit truncates, never rounds)",
-        )
+        check_purchase(amount, AmountRule.of(product))

@@ -11,19 +11,19 @@ from typing import Protocol, TypeVar
 
 import attrs
 
-from .._clock import ServerTime
 from .._convert import EPOCH
 from .._decimals import check_positive, decimal_places
 from ..errors import InvalidRequest
-from ._models import _require_aware, _venue_now
 
 __all__ = [
     "AmountRule",
     "check_amount",
     "check_live",
+    "check_purchase",
+    "check_time_left",
+    "checked_margin",
     "epoch_is_none",
     "offered_product",
-    "time_left",
 ]
 
 
@@ -31,18 +31,6 @@ def epoch_is_none(moment: datetime | None) -> datetime | None:
     """Bybit writes ``"0"`` for a time it has not got (a DualAssets order's settlement time,
     a DiscountBuy offer without expiry)."""
     return None if moment == EPOCH else moment
-
-
-def time_left(
-    expired_at: datetime, server_time: ServerTime | None, now: datetime | None
-) -> timedelta:
-    """How long until ``expired_at`` at ``now`` (negative once past): the venue's time; by
-    default as ``server_time`` knows it, or this machine's clock without one."""
-    if now is None:
-        now = _venue_now(server_time)
-    _require_aware("now", now)
-    _require_aware("offer.expired_at", expired_at)
-    return expired_at - now
 
 
 class _Expiring(Protocol):
@@ -65,17 +53,31 @@ class _Product(Protocol):
 ProductT = TypeVar("ProductT", bound=_Product)
 
 
+class _Purchasable(Protocol):
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def min_purchase_amount(self) -> Decimal: ...
+    @property
+    def order_precision_digital(self) -> int: ...
+
+
 def offered_product(
-    offer: _Offer, product: object, known: ProductT | None, product_type: type[ProductT]
+    offer: _Offer,
+    product: object,
+    known: ProductT | None,
+    product_type: type[ProductT],
+    noun: str = "offer",
 ) -> ProductT | None:
     """The product ``offer`` is for: ``product`` when given (of ``product_type``, and the
-    offered one), else ``known`` (the one the client had listed when it fetched the quote)."""
+    offered one), else ``known`` (the one the client had listed when it fetched the quote).
+    A refusal calls ``offer`` the ``noun`` (SmartLeverage and DoubleWin: ``"quote"``)."""
     if product is not None and not isinstance(product, product_type):
         raise InvalidRequest("product", f"must be a {product_type.__name__}, got {product!r}")
     chosen = product if product is not None else known
     if chosen is not None and chosen.product_id != offer.product_id:
         raise InvalidRequest(
-            "product", f"is {chosen.product_id}, but the offer is for {offer.product_id}"
+            "product", f"is {chosen.product_id}, but the {noun} is for {offer.product_id}"
         )
     return chosen
 
@@ -83,16 +85,28 @@ def offered_product(
 def check_live(offer: _Expiring, now: datetime | None, margin: object) -> None:
     """``offer`` still valid for ``margin`` more at ``now`` (an offer without expiry always
     is); else the refusal says when it expired."""
-    if not isinstance(margin, timedelta):
-        raise InvalidRequest("margin", f"must be a timedelta, got {margin!r}")
+    margin = checked_margin(margin)
     remaining = offer.expires_in(now)
     if remaining is None or offer.expired_at is None:
         return
+    check_time_left("offer", offer.expired_at, remaining, margin)
+
+
+def checked_margin(margin: object) -> timedelta:
+    """``margin``, the time an order needs left on its quote, as a timedelta."""
+    if not isinstance(margin, timedelta):
+        raise InvalidRequest("margin", f"must be a timedelta, got {margin!r}")
+    return margin
+
+
+def check_time_left(field: str, expires: datetime, remaining: timedelta, margin: timedelta) -> None:
+    """Refuse (on ``field``) a quote or offer expiring at ``expires``, with ``remaining``
+    left, if that is less than ``margin``; the refusal says when it expired."""
     if remaining < margin:
         state = "expired" if remaining <= timedelta(0) else "expires"
         raise InvalidRequest(
-            "offer",
-            f"{state} at {offer.expired_at.isoformat()} ({remaining.total_seconds():+.1f} s; "
+            field,
+            f"{state} at {expires.isoformat()} ({remaining.total_seconds():+.1f} s; "
             f"an order needs {margin.total_seconds():g} s): fetch a new quote",
         )
 
@@ -108,6 +122,12 @@ class AmountRule:
     #: What the rule is for, in a refusal (``"BuyLow "``; ``""`` for the product as a whole).
     label: str = ""
 
+    @classmethod
+    def of(cls, product: _Purchasable) -> AmountRule:
+        """The rule of a product with one minimum and one precision (SmartLeverage,
+        DoubleWin, DiscountBuy)."""
+        return cls(product.product_id, product.min_purchase_amount, product.order_precision_digital)
+
 
 def check_amount(amount: object, maximum: Decimal, rule: AmountRule | None) -> Decimal:
     """``amount`` a positive Decimal within the offer's ``maximum`` and, when the product's
@@ -117,8 +137,13 @@ def check_amount(amount: object, maximum: Decimal, rule: AmountRule | None) -> D
     check_positive("offer.max_investment_amount", maximum)
     if amount > maximum:
         raise InvalidRequest("amount", f"{amount} is above the offer's maximum {maximum}")
-    if rule is None:
-        return amount
+    if rule is not None:
+        check_purchase(amount, rule)
+    return amount
+
+
+def check_purchase(amount: Decimal, rule: AmountRule) -> None:
+    """``amount`` at least the product's minimum and on its precision (``rule``)."""
     minimum, places, label = rule.minimum, rule.places, rule.label
     if not (isinstance(minimum, Decimal) and minimum.is_finite()):
         raise InvalidRequest("product", f"the {label}minimum is {minimum!r}")
@@ -134,4 +159,3 @@ def check_amount(amount: object, maximum: Decimal, rule: AmountRule | None) -> D
             f"{amount} has more than product {rule.product_id}'s {places} decimal places "
             f"{'for ' + label if label else ''}(Bybit truncates, never rounds)",
         )
-    return amount

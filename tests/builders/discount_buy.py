@@ -6,10 +6,14 @@ answers; ``instUid`` and ``knockoutCouponE8`` strings), and the stake the docs s
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
+import httpx
+
 from asyncexch.bybit import DiscountBuyOrder
+from tests.builders.bybit import SERVER_MS, ok
 
 PRODUCT_RESULT = """
 {
@@ -168,3 +172,33 @@ def discount_buy_order(**overrides: Any) -> DiscountBuyOrder:
     }
     fields.update(overrides)
     return DiscountBuyOrder(**fields)
+
+
+#: What the client sends for the docs' example: the example itself, byte for byte in order.
+STAKE_WIRE = json.dumps(json.loads(STAKE_BODY), separators=(",", ":")).encode()
+
+
+def db_info(order: DiscountBuyOrder, **changes: Any) -> dict[str, Any]:
+    """The venue's record of ``order`` (Pending), as the order list writes it, with
+    ``changes``."""
+    item: dict[str, Any] = {
+        "orderId": ACK_RESULT["orderId"],
+        "orderLinkId": order.order_link_id,
+        "productId": order.product_id,
+        "category": "DiscountBuy",
+        "orderType": "Stake",
+        "amount": format(order.amount, "f"),
+        "coin": "USDT",
+        "underlyingAsset": "BTC",
+        "status": "Pending",
+        "createdTime": str(SERVER_MS),
+        "settleType": order.settle_type.value,
+        "refundStatus": "",
+    }
+    item.update(changes)
+    return item
+
+
+def db_page(*items: Any) -> httpx.Response:
+    """An order list page of ``items``, the last."""
+    return ok({"category": "", "list": list(items), "nextPageCursor": ""})

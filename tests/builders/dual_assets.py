@@ -6,6 +6,13 @@ APYs as strings although the table types them int64)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
+from asyncexch.bybit import DualAssetsOrder
+from tests.builders.bybit import SERVER_MS, ok
+
 PRODUCT_RESULT = """
 {
     "category": "DualAssets",
@@ -138,3 +145,37 @@ POSITION_RESULT = """
     "nextPageCursor": ""
 }
 """
+
+#: What the client sends for the docs' create-order example (``dual_assets_order()``): the
+#: docs' request table's types (productId a string).
+STAKE_WIRE = (
+    b'{"category":"DualAssets","productId":"36320","orderType":"Stake","amount":"20",'
+    b'"accountType":"UNIFIED","coin":"USDT","orderLinkId":"54b3589b-da55-4b17-acdd-aa75912c9eb",'
+    b'"dualAssetsExtra":{"orderDirection":"BuyLow","selectPrice":"2325","apyE8":857565000}}'
+)
+
+
+def da_info(order: DualAssetsOrder, **changes: Any) -> dict[str, Any]:
+    """The venue's record of ``order`` (Pending), as the order list writes it, with
+    ``changes``."""
+    item: dict[str, Any] = {
+        "orderId": "97f198e9-b14b-4703-b4a6-a4aa06ba1499",
+        "orderLinkId": order.order_link_id,
+        "productId": order.product_id,
+        "category": "DualAssets",
+        "orderType": "Stake",
+        "amount": format(order.amount, "f"),
+        "coin": order.coin,
+        "status": "Pending",
+        "createdTime": str(SERVER_MS),
+        "direction": order.direction.value,
+        "targetPrice": format(order.select_price, "f"),
+        "selectApyE8": str(order.apy_e8),
+    }
+    item.update(changes)
+    return item
+
+
+def da_page(*items: Any) -> httpx.Response:
+    """An order list page of ``items``, the last."""
+    return ok({"category": "DualAssets", "list": list(items), "nextPageCursor": ""})

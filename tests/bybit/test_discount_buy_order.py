@@ -14,7 +14,7 @@ import httpx
 import pytest
 import respx
 
-from asyncexch import InvalidRequest, OrderAlreadyExists, ServerTime, VirtualClock
+from asyncexch import InvalidRequest, ServerTime, VirtualClock
 from asyncexch.bybit import (
     BybitClient,
     DiscountBuyAck,
@@ -26,14 +26,19 @@ from asyncexch.bybit import (
     OrderType,
     SettleType,
 )
-from tests.builders.bybit import ORDER, PLACE, SERVER_MS, dual_assets_order, fail, ok
-from tests.builders.discount_buy import ACK_RESULT, STAKE_BODY, discount_buy_order
+from tests.builders.bybit import ORDER, PLACE, dual_assets_order, ok
+from tests.builders.discount_buy import (
+    ACK_RESULT,
+    STAKE_BODY,
+    db_info,
+    db_page,
+    discount_buy_order,
+)
+from tests.builders.discount_buy import STAKE_WIRE as WIRE_BODY
 
 UTC = timezone.utc
 MakeClient = Callable[..., BybitClient]
 LINK = "my-order-001"
-#: What the client sends for the docs' example: the example itself, byte for byte in order.
-WIRE_BODY = json.dumps(json.loads(STAKE_BODY), separators=(",", ":")).encode()
 EXPIRES = datetime(2026, 4, 14, 8, 0, 8, 188000, tzinfo=UTC)
 NOW = EXPIRES - timedelta(seconds=10)
 
@@ -242,29 +247,6 @@ def test_an_offers_expiry_is_measured_on_the_venues_clock() -> None:
 # --- placing it ---------------------------------------------------------------------------
 
 
-def db_info(order: DiscountBuyOrder, **changes: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "orderId": ACK_RESULT["orderId"],
-        "orderLinkId": order.order_link_id,
-        "productId": order.product_id,
-        "category": "DiscountBuy",
-        "orderType": "Stake",
-        "amount": format(order.amount, "f"),
-        "coin": "USDT",
-        "underlyingAsset": "BTC",
-        "status": "Pending",
-        "createdTime": str(SERVER_MS),
-        "settleType": order.settle_type.value,
-        "refundStatus": "",
-    }
-    item.update(changes)
-    return item
-
-
-def db_page(*items: Any) -> httpx.Response:
-    return ok({"category": "", "list": list(items), "nextPageCursor": ""})
-
-
 async def test_place_order_sends_the_docs_body_and_acknowledges_in_the_category(
     make_client: MakeClient, bybit_mock: respx.MockRouter
 ) -> None:
@@ -274,54 +256,6 @@ async def test_place_order_sends_the_docs_body_and_acknowledges_in_the_category(
     assert ack == DiscountBuyAck(order_id=ACK_RESULT["orderId"], order_link_id=LINK)
     assert ack.category == "DiscountBuy"
     assert route.calls.last.request.content == WIRE_BODY
-
-
-@pytest.mark.parametrize("code", [180025, 180031, 10014])
-async def test_already_exists_is_looked_up_in_the_orders_own_category(
-    code: int, make_client: MakeClient, bybit_mock: respx.MockRouter
-) -> None:
-    order = discount_buy_order()
-    bybit_mock.post(PLACE).mock(return_value=fail(code, "Order already exists"))
-    lookup = bybit_mock.get(ORDER).mock(return_value=db_page(db_info(order)))
-
-    ack = await make_client().advance_earn.place_order(order)
-
-    assert ack == DiscountBuyAck(order_id=ACK_RESULT["orderId"], order_link_id=LINK)
-    assert lookup.calls.last.request.url.query == (
-        b"category=DiscountBuy&limit=1&orderLinkId=" + LINK.encode()
-    )
-
-
-@pytest.mark.parametrize(
-    "changes",
-    [{"settleType": "Quote"}, {"amount": "201"}, {"productId": "7038"}],
-    ids=["settle-type", "amount", "product"],
-)
-async def test_another_order_under_the_id_is_already_exists(
-    changes: dict[str, Any], make_client: MakeClient, bybit_mock: respx.MockRouter
-) -> None:
-    order = discount_buy_order()
-    bybit_mock.post(PLACE).mock(return_value=fail(180025, "Order already exists"))
-    bybit_mock.get(ORDER).mock(return_value=db_page(db_info(order, **changes)))
-
-    with pytest.raises(OrderAlreadyExists, match="different order"):
-        await make_client().advance_earn.place_order(order)
-
-
-async def test_a_lost_answer_is_learned_by_a_lookup_in_the_category(
-    make_client: MakeClient, bybit_mock: respx.MockRouter
-) -> None:
-    order = discount_buy_order()
-    place = bybit_mock.post(PLACE).mock(
-        side_effect=[httpx.ReadTimeout("lost"), fail(180025, "Order already exists")]
-    )
-    lookup = bybit_mock.get(ORDER).mock(return_value=db_page(db_info(order)))
-
-    ack = await make_client().advance_earn.place_order(order)
-
-    assert ack == DiscountBuyAck(order_id=ACK_RESULT["orderId"], order_link_id=LINK)
-    assert [call.request.content for call in place.calls] == [WIRE_BODY, WIRE_BODY]
-    assert b"category=DiscountBuy" in lookup.calls.last.request.url.query
 
 
 async def test_a_mixed_batch_acknowledges_each_order_in_its_category_then_waits_there(

@@ -16,7 +16,6 @@ import respx
 
 from asyncexch import (
     InvalidRequest,
-    OrderAlreadyExists,
     ServerTime,
     VirtualClock,
 )
@@ -37,12 +36,12 @@ from tests.builders.bybit import (
     API_KEY,
     ORDER,
     PLACE,
-    SERVER_MS,
     dual_assets_order,
-    fail,
     ok,
     stake_order,
 )
+from tests.builders.dual_assets import STAKE_WIRE as WIRE_BODY
+from tests.builders.dual_assets import da_info, da_page
 
 UTC = timezone.utc
 MakeClient = Callable[..., BybitClient]
@@ -64,12 +63,6 @@ DOCS_BODY = """
     }
 }
 """
-#: What the client sends for it: the docs' request table's types (productId a string).
-WIRE_BODY = (
-    b'{"category":"DualAssets","productId":"36320","orderType":"Stake","amount":"20",'
-    b'"accountType":"UNIFIED","coin":"USDT","orderLinkId":"54b3589b-da55-4b17-acdd-aa75912c9eb",'
-    b'"dualAssetsExtra":{"orderDirection":"BuyLow","selectPrice":"2325","apyE8":857565000}}'
-)
 EXPIRES = datetime(2026, 3, 18, 6, 21, 3, 140000, tzinfo=UTC)
 
 
@@ -316,29 +309,6 @@ def test_an_offers_expiry_is_measured_on_the_venues_clock() -> None:
 # --- placing it ---------------------------------------------------------------------------
 
 
-def da_info(order: DualAssetsOrder, **changes: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "orderId": "97f198e9-b14b-4703-b4a6-a4aa06ba1499",
-        "orderLinkId": order.order_link_id,
-        "productId": order.product_id,
-        "category": "DualAssets",
-        "orderType": "Stake",
-        "amount": format(order.amount, "f"),
-        "coin": order.coin,
-        "status": "Pending",
-        "createdTime": str(SERVER_MS),
-        "direction": order.direction.value,
-        "targetPrice": format(order.select_price, "f"),
-        "selectApyE8": str(order.apy_e8),
-    }
-    item.update(changes)
-    return item
-
-
-def da_page(*items: Any) -> httpx.Response:
-    return ok({"category": "DualAssets", "list": list(items), "nextPageCursor": ""})
-
-
 async def test_place_order_sends_the_body_and_acknowledges_in_the_category(
     make_client: MakeClient, bybit_mock: respx.MockRouter
 ) -> None:
@@ -352,56 +322,6 @@ async def test_place_order_sends_the_body_and_acknowledges_in_the_category(
     assert request.content == WIRE_BODY
     assert request.headers["X-BAPI-API-KEY"] == API_KEY
     assert request.headers["Content-Type"] == "application/json"
-
-
-@pytest.mark.parametrize("code", [180025, 180031, 10014])
-async def test_already_exists_is_looked_up_in_the_orders_own_category(
-    code: int, make_client: MakeClient, bybit_mock: respx.MockRouter
-) -> None:
-    order = dual_assets_order()
-    bybit_mock.post(PLACE).mock(return_value=fail(code, "Order already exists"))
-    lookup = bybit_mock.get(ORDER).mock(return_value=da_page(da_info(order)))
-
-    ack = await make_client().advance_earn.place_order(order)
-
-    assert ack == DualAssetsAck(order_id=da_info(order)["orderId"], order_link_id=LINK)
-    assert lookup.calls.last.request.url.query == (
-        b"category=DualAssets&limit=1&orderLinkId=" + LINK.encode()
-    )
-
-
-@pytest.mark.parametrize(
-    "changes",
-    [{"direction": "SellHigh"}, {"amount": "21"}, {"productId": "36321"}],
-    ids=["direction", "amount", "product"],
-)
-async def test_another_order_under_the_id_is_already_exists(
-    changes: dict[str, Any], make_client: MakeClient, bybit_mock: respx.MockRouter
-) -> None:
-    order = dual_assets_order()
-    bybit_mock.post(PLACE).mock(return_value=fail(180025, "Order already exists"))
-    bybit_mock.get(ORDER).mock(return_value=da_page(da_info(order, **changes)))
-
-    with pytest.raises(OrderAlreadyExists, match="different order"):
-        await make_client().advance_earn.place_order(order)
-
-
-async def test_a_lost_answer_is_learned_by_a_lookup_in_the_category(
-    make_client: MakeClient, bybit_mock: respx.MockRouter
-) -> None:
-    """The first answer is lost after the venue took the order; the retry meets "already
-    exists"; the lookup, in DualAssets, finds the same order."""
-    order = dual_assets_order()
-    place = bybit_mock.post(PLACE).mock(
-        side_effect=[httpx.ReadTimeout("lost"), fail(180025, "Order already exists")]
-    )
-    lookup = bybit_mock.get(ORDER).mock(return_value=da_page(da_info(order)))
-
-    ack = await make_client().advance_earn.place_order(order)
-
-    assert ack == DualAssetsAck(order_id=da_info(order)["orderId"], order_link_id=LINK)
-    assert [call.request.content for call in place.calls] == [WIRE_BODY, WIRE_BODY]
-    assert b"category=DualAssets" in lookup.calls.last.request.url.query
 
 
 async def test_a_mixed_batch_acknowledges_each_order_in_its_category_then_waits_there(

@@ -56,7 +56,9 @@ from ._discount_records import (
     SimDiscountBuyProduct,
 )
 from ._params import positive_decimal, product_named, stake_account_type, whole_number
+from ._placed_orders import PlacedOrders
 from ._records import SimAccount, duration_ms
+from ._stake_funding import fund_stake
 
 if TYPE_CHECKING:
     from ._engine import AdvanceEarnBook
@@ -94,7 +96,7 @@ class DiscountBuyBook:
         self.products: dict[str, SimDiscountBuyProduct] = {p.product_id: p for p in products}
         self.orders: dict[str, SimDiscountBuyOrder] = {}
         self.positions: dict[str, SimDiscountBuyPosition] = {}
-        self._by_link: dict[tuple[str, str], SimDiscountBuyOrder] = {}
+        self._placed = PlacedOrders(self.orders, market.answer_reuse)
         #: Every offer quoted and not expired, by product and market maker, then its values.
         self._offers: dict[tuple[str, str], dict[_OfferKey, SimDiscountBuyOffer]] = {}
 
@@ -137,9 +139,8 @@ class DiscountBuyBook:
         """Place the stake ``body`` asks for under ``link`` (already checked for its
         charset), or answer a reuse of ``link`` (per UID, in this category): the order
         placed, or the first one."""
-        previous = self._by_link.get((account.uid, link))
+        previous = self._placed.reused(account, link, at)
         if previous is not None:
-            self._market.answer_reuse(previous.placed_at, at)
             return previous
         product = self.find_product(body.get("productId"))
         account_type = stake_account_type(body, DISCOUNT_BUY)
@@ -166,9 +167,7 @@ class DiscountBuyBook:
             placed_at=at.monotonic,
             due=at.monotonic + self._market.settlement_delay,
         )
-        self.orders[order.order_id] = order
-        self._by_link[(account.uid, link)] = order
-        return order
+        return self._placed.add(account, link, order)
 
     def _live_offer(self, asked: SimDiscountBuyOffer, at: Instant) -> SimDiscountBuyOffer:
         """The live offer the stake names, value for value (180006 otherwise)."""
@@ -190,14 +189,13 @@ class DiscountBuyBook:
     ) -> None:
         """Move the stake's amount out of the account and the product's quota: within the
         offer's maximum (180013), the quota (180015) and the balance (180016)."""
-        if amount > offer.max_investment_amount:
-            raise Refused(180013, "Stake over maximum share")
-        if amount > product.remaining_amount:
-            raise Refused(180015, "Products share not enough")
-        balance = account.balances.get(product.coin, Decimal(0))
-        if amount > balance:
-            raise Refused(180016, "Balance not enough")
-        account.balances[product.coin] = balance - amount
+        fund_stake(
+            account,
+            product.coin,
+            amount,
+            maximum=offer.max_investment_amount,
+            remaining=product.remaining_amount,
+        )
         product.remaining_amount -= amount
 
     # --- positions and settlement -----------------------------------------------------

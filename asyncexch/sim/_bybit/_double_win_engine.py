@@ -39,8 +39,11 @@ from ._double_win_records import (
     SimDoubleWinProduct,
     SimDoubleWinQuote,
 )
+from ._early_redeem import EarlyRedeems, fell_past_slippage
 from ._params import positive_decimal, product_named
+from ._placed_orders import PlacedOrders
 from ._records import SimAccount, duration_ms
+from ._stake_funding import fund_stake
 
 if TYPE_CHECKING:
     from ._engine import AdvanceEarnBook
@@ -49,7 +52,6 @@ __all__ = ["DoubleWinBook"]
 
 _CENT = Decimal("0.01")
 _SLIPPAGE = Decimal("0.05")
-_ESTIMATE_TTL = 600.0
 #: No redeem this close to settlement (the docs: "less than 30 minutes").
 _REDEEM_CUTOFF_MS = 1_800_000
 
@@ -63,9 +65,14 @@ class DoubleWinBook:
         self.products: dict[str, SimDoubleWinProduct] = {p.product_id: p for p in products}
         self.orders: dict[str, SimDoubleWinOrder] = {}
         self.positions: dict[str, SimDoubleWinPosition] = {}
-        self._by_link: dict[tuple[str, str], SimDoubleWinOrder] = {}
+        self._placed = PlacedOrders(self.orders, market.answer_reuse)
         self._quotes: list[SimDoubleWinQuote] = []
-        self._estimates: dict[tuple[str, str], tuple[Decimal, float]] = {}
+        self._early_redeems = EarlyRedeems(
+            "doubleWinRedeemExtra",
+            self.positions,
+            self.redeemable,
+            market.check_redeem_amount_and_coin,
+        )
 
     # --- quotes ---------------------------------------------------------------------
 
@@ -138,9 +145,8 @@ class DoubleWinBook:
     ) -> SimDoubleWinOrder:
         """Place the stake or redeem ``body`` asks for under ``link``, or answer a reuse of
         ``link`` (per UID, in this category)."""
-        previous = self._by_link.get((account.uid, link))
+        previous = self._placed.reused(account, link, at)
         if previous is not None:
-            self._market.answer_reuse(previous.placed_at, at)
             return previous
         product = self.find_product(body.get("productId"))
         order_type = body.get("orderType")
@@ -150,9 +156,7 @@ class DoubleWinBook:
             order = self._redeem(account, product, link, body, at)
         else:
             raise Refused(10001, "orderType must be Stake or Redeem")
-        self.orders[order.order_id] = order
-        self._by_link[(account.uid, link)] = order
-        return order
+        return self._placed.add(account, link, order)
 
     def _stake(
         self,
@@ -179,12 +183,13 @@ class DoubleWinBook:
         leverage = positive_decimal(extra.get("leverage"), "leverage")
         if leverage > quote.leverage or leverage != leverage.quantize(_CENT, ROUND_DOWN):
             raise Refused(180001, "Invalid parameter: leverage above the quote or > 2 decimals")
-        if amount > quote.max_investment_amount:
-            raise Refused(180013, "Stake over maximum share")
-        balance = account.balances.get(product.invest_coin, Decimal(0))
-        if amount > balance:
-            raise Refused(180016, "Balance not enough")
-        account.balances[product.invest_coin] = balance - amount
+        fund_stake(
+            account,
+            product.invest_coin,
+            amount,
+            maximum=quote.max_investment_amount,
+            remaining=None,
+        )
         lower = quote.lower if quote.lower is not None else quote.initial - product.lower_buffer
         upper = quote.upper if quote.upper is not None else quote.initial + product.upper_buffer
         return self._new_order(
@@ -235,27 +240,10 @@ class DoubleWinBook:
         at: Instant,
     ) -> SimDoubleWinOrder:
         """A redeem of the account's position against its estimate of the last 10 minutes."""
-        extra = body.get("doubleWinRedeemExtra")
-        if not isinstance(extra, dict):
-            raise Refused(10001, "doubleWinRedeemExtra is required for Redeem")
-        position = self.positions.get(str(extra.get("positionId")))
-        if (
-            position is None
-            or position.uid != account.uid
-            or position.product_id != product.product_id
-        ):
-            raise Refused(180020, "Position not found")
-        if not self.redeemable(position, at):
-            raise Refused(180029, "Redeem not allowed")
-        self._market.check_redeem_amount_and_coin(product.invest_coin, position.amount, body)
-        protected = extra.get("isSlippageProtected", False)
-        if not isinstance(protected, bool):
-            raise Refused(10001, "isSlippageProtected must be a bool")
-        estimated = positive_decimal(extra.get("estRedeemAmount"), "estRedeemAmount")
-        cached = self._estimates.get((account.uid, position.position_id))
-        if cached is None or at.monotonic - cached[1] > _ESTIMATE_TTL or cached[0] != estimated:
-            raise Refused(180006, "Validation failed: redeem estimate expired or unknown")
-        position.status = "Redeeming"
+        redeem = self._early_redeems.accept(
+            account, product.product_id, product.invest_coin, body, at
+        )
+        position = redeem.position
         account_type = body.get("accountType") or position.account_type
         order = self._new_order(
             account,
@@ -271,8 +259,8 @@ class DoubleWinBook:
             position.upper_price,
         )
         order.position_id = position.position_id
-        order.est_redeem_amount = estimated
-        order.slippage_protected = protected
+        order.est_redeem_amount = redeem.estimated
+        order.slippage_protected = redeem.protected
         return order
 
     def _new_order(
@@ -333,7 +321,7 @@ class DoubleWinBook:
         value = self.payoff(position, self.market_price(product, at.monotonic))
         if value <= 0:
             return None
-        self._estimates[(account.uid, position_id)] = (value, at.monotonic)
+        self._early_redeems.remember_estimate(account, position_id, value, at)
         return value
 
     def settle(self, at: Instant) -> None:
@@ -381,7 +369,7 @@ class DoubleWinBook:
         position = self.positions[order.position_id]
         product = self.products[position.product_id]
         value = self.payoff(position, self.market_price(product, order.due))
-        if order.slippage_protected and value < order.est_redeem_amount * (1 - _SLIPPAGE):
+        if order.slippage_protected and fell_past_slippage(value, order.est_redeem_amount):
             order.status, order.refund_status, position.status = "Fail", "Processed", "Active"
             return
         self._pay_out(position, order, order.due)

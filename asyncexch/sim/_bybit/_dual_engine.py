@@ -44,7 +44,9 @@ from ._dual_records import (
     SimDualAssetsProduct,
 )
 from ._params import positive_decimal, product_named, stake_account_type, whole_number
+from ._placed_orders import PlacedOrders
 from ._records import SimAccount, duration_ms
+from ._stake_funding import fund_stake
 
 if TYPE_CHECKING:
     from ._engine import AdvanceEarnBook
@@ -69,7 +71,7 @@ class DualAssetsBook:
         self.products: dict[str, SimDualAssetsProduct] = {p.product_id: p for p in products}
         self.orders: dict[str, SimDualAssetsOrder] = {}
         self.positions: dict[str, SimDualAssetsPosition] = {}
-        self._by_link: dict[tuple[str, str], SimDualAssetsOrder] = {}
+        self._placed = PlacedOrders(self.orders, market.answer_reuse)
         #: Every offer quoted and not yet expired, by product, direction and target price.
         self._offers: dict[tuple[str, str, Decimal], list[SimDualAssetsOffer]] = {}
 
@@ -128,9 +130,8 @@ class DualAssetsBook:
         """Place the stake ``body`` asks for under ``link`` (already checked for its
         charset), or answer a reuse of ``link`` (per UID, in this category): the order
         placed, or the first one."""
-        previous = self._by_link.get((account.uid, link))
+        previous = self._placed.reused(account, link, at)
         if previous is not None:
-            self._market.answer_reuse(previous.placed_at, at)
             return previous
         product = self.find_product(body.get("productId"))
         if product.status != "Available":
@@ -160,9 +161,7 @@ class DualAssetsBook:
             due=at.monotonic + self._market.settlement_delay,
             updated_ms=at.ms,
         )
-        self.orders[order.order_id] = order
-        self._by_link[(account.uid, link)] = order
-        return order
+        return self._placed.add(account, link, order)
 
     def _live_offer(
         self,
@@ -196,15 +195,8 @@ class DualAssetsBook:
     ) -> None:
         """Move the stake's amount out of the account and the product's quota: within the
         offer's maximum (180013), the quota (180015) and the balance (180016)."""
-        if amount > offer.max_investment_amount:
-            raise Refused(180013, "Stake over maximum share")
         remaining = product.remaining_quote if direction == BUY_LOW else product.remaining_base
-        if amount > remaining:
-            raise Refused(180015, "Products share not enough")
-        balance = account.balances.get(coin, Decimal(0))
-        if amount > balance:
-            raise Refused(180016, "Balance not enough")
-        account.balances[coin] = balance - amount
+        fund_stake(account, coin, amount, maximum=offer.max_investment_amount, remaining=remaining)
         if direction == BUY_LOW:
             product.remaining_quote -= amount
         else:

@@ -33,7 +33,9 @@ from ._double_win_engine import DoubleWinBook
 from ._double_win_records import SimDoubleWinProduct
 from ._dual_engine import DualAssetsBook
 from ._dual_records import SimDualAssetsProduct
+from ._early_redeem import EarlyRedeems, fell_past_slippage
 from ._params import positive_decimal
+from ._placed_orders import PlacedOrders
 from ._records import (
     SimAccount,
     SimOrder,
@@ -43,13 +45,11 @@ from ._records import (
     SimStats,
     duration_ms,
 )
+from ._stake_funding import debit
 
 __all__ = ["AdvanceEarnBook", "positive_decimal"]
 
-_ESTIMATE_TTL = 600.0
 _SLIPPAGE = Decimal("0.05")
-#: How far below its estimate a slippage-protected redeem may pay (the estimate's slippageRate).
-_REDEEM_SLIPPAGE = Decimal("0.05")
 _OLD_DEDUPE_WINDOW = 1800.0
 #: No redeem this close to a position's settlement (Bybit: "less than 60 minutes remain").
 _REDEEM_CUTOFF_MS = 3_600_000
@@ -107,8 +107,13 @@ class AdvanceEarnBook:
         self.products: dict[str, SimProduct] = {p.product_id: p for p in products}
         self.orders: dict[str, SimOrder] = {}
         self.positions: dict[str, SimPosition] = {}
-        self._by_link: dict[tuple[str, str], SimOrder] = {}
-        self._estimates: dict[tuple[str, str], tuple[Decimal, float]] = {}
+        self._placed = PlacedOrders(self.orders, self.answer_reuse)
+        self._early_redeems = EarlyRedeems(
+            "smartLeverageRedeemExtra",
+            self.positions,
+            self.redeemable,
+            self.check_redeem_amount_and_coin,
+        )
         #: Live quotes by product, then breakeven price (the latest quote at that price).
         self._quotes: dict[str, dict[Decimal, SimQuote]] = {}
         self._ids = itertools.count(1)
@@ -204,9 +209,8 @@ class AdvanceEarnBook:
     ) -> SimOrder:
         """Place the order ``body`` asks for under ``link`` (already checked for its
         charset), or answer a reuse of ``link``: the order placed, or the first one."""
-        previous = self._by_link.get((account.uid, link))
+        previous = self._placed.reused(account, link, at)
         if previous is not None:
-            self.answer_reuse(previous.placed_at, at)
             return previous
         product = self.find_product(body.get("productId"))
         account_type = body.get("accountType")
@@ -219,9 +223,7 @@ class AdvanceEarnBook:
             order = self._redeem(account, product, body, _Slip(link, account_type, at))
         else:
             raise Refused(10001, "orderType must be Stake or Redeem")
-        self.orders[order.order_id] = order
-        self._by_link[(account.uid, link)] = order
-        return order
+        return self._placed.add(account, link, order)
 
     def answer_reuse(self, placed_at: float, at: Instant) -> None:
         """A reused ``orderLinkId`` (its order placed at monotonic ``placed_at``): counted,
@@ -267,10 +269,7 @@ class AdvanceEarnBook:
             raise Refused(180030, "Slippage fail")
         if amount > product.remaining_amount:
             raise Refused(180015, "Products share not enough")
-        balance = account.balances.get(product.invest_coin, Decimal(0))
-        if amount > balance:
-            raise Refused(180016, "Balance not enough")
-        account.balances[product.invest_coin] = balance - amount
+        debit(account, product.invest_coin, amount)
         product.remaining_amount -= amount
         return self._new_order(
             account,
@@ -288,33 +287,10 @@ class AdvanceEarnBook:
         """A redeem of one of the account's positions of the product (180020), while it is
         redeemable (180029), against the estimate given for it in the last 10 minutes
         (180006). The position is Redeeming until the redeem settles."""
-        extra = body.get("smartLeverageRedeemExtra")
-        if not isinstance(extra, dict):
-            raise Refused(10001, "smartLeverageRedeemExtra is required for Redeem")
-        position = self.positions.get(str(extra.get("positionId")))
-        if (
-            position is None
-            or position.uid != account.uid
-            or position.product_id != product.product_id
-        ):
-            raise Refused(180020, "Position not found")
-        if not self.redeemable(position, slip.at):
-            raise Refused(180029, "Redeem not allowed")
-        self.check_redeem_amount_and_coin(product.invest_coin, position.amount, body)
-        protected = extra.get("isSlippageProtected", False)
-        if not isinstance(protected, bool):
-            raise Refused(10001, "isSlippageProtected must be a bool")
-        estimated = positive_decimal(extra.get("estRedeemAmount"), "estRedeemAmount")
-        cached = self._estimates.get((account.uid, position.position_id))
-        if (
-            cached is None
-            or slip.at.monotonic - cached[1] > _ESTIMATE_TTL
-            or cached[0] != estimated
-        ):
-            raise Refused(
-                180006, "Validation failed: redeem estimate expired or unknown; query it again"
-            )
-        position.status = "Redeeming"
+        redeem = self._early_redeems.accept(
+            account, product.product_id, product.invest_coin, body, slip.at
+        )
+        position = redeem.position
         # Bybit records a redeem with the position's staked amount, not the estimate.
         return self._new_order(
             account,
@@ -325,8 +301,8 @@ class AdvanceEarnBook:
             position_id=position.position_id,
             initial_price=position.initial_price,
             breakeven_price=position.breakeven_price,
-            est_redeem_amount=estimated,
-            slippage_protected=protected,
+            est_redeem_amount=redeem.estimated,
+            slippage_protected=redeem.protected,
         )
 
     def check_redeem_amount_and_coin(
@@ -383,7 +359,7 @@ class AdvanceEarnBook:
         if position is None or position.uid != account.uid or not self.redeemable(position, at):
             return None
         amount = self.redeem_value(position, at.monotonic)
-        self._estimates[(account.uid, position_id)] = (amount, at.monotonic)
+        self._early_redeems.remember_estimate(account, position_id, amount, at)
         return amount
 
     def redeem_value(self, position: SimPosition, at: float) -> Decimal:
@@ -445,7 +421,7 @@ class AdvanceEarnBook:
         assert order.position_id is not None and order.est_redeem_amount is not None
         position = self.positions[order.position_id]
         value = self.redeem_value(position, order.due)
-        if order.slippage_protected and value < order.est_redeem_amount * (1 - _REDEEM_SLIPPAGE):
+        if order.slippage_protected and fell_past_slippage(value, order.est_redeem_amount):
             order.status = "Fail"
             order.refund_status = "Processed"
             position.status = "Active"

@@ -1,0 +1,51 @@
+"""One category's orders by the ``orderLinkId`` they were placed under: Bybit remembers an
+id per UID and category for good, so a second order under it is a reuse, answered by the
+exchange's reuse rule (:meth:`~._engine.AdvanceEarnBook.answer_reuse`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from typing import Generic, Protocol, TypeVar
+
+from .._instant import Instant
+from ._records import SimAccount
+
+__all__ = ["PlacedOrders"]
+
+
+class _Order(Protocol):
+    @property
+    def order_id(self) -> str: ...
+
+    @property
+    def placed_at(self) -> float: ...
+
+
+OrderT = TypeVar("OrderT", bound=_Order)
+
+
+class PlacedOrders(Generic[OrderT]):
+    """The orders of one category: ``orders`` by id (the book's own dictionary) and by
+    (UID, ``orderLinkId``). ``answer_reuse`` refuses a reuse, or returns to let the first
+    order answer it."""
+
+    def __init__(
+        self, orders: MutableMapping[str, OrderT], answer_reuse: Callable[[float, Instant], None]
+    ) -> None:
+        self._orders = orders
+        self._answer_reuse = answer_reuse
+        self._by_link: dict[tuple[str, str], OrderT] = {}
+
+    def reused(self, account: SimAccount, link: str, at: Instant) -> OrderT | None:
+        """``None`` when the account has placed nothing under ``link``; otherwise the first
+        order placed under it, if the reuse rule lets it answer (it raises otherwise)."""
+        previous = self._by_link.get((account.uid, link))
+        if previous is not None:
+            self._answer_reuse(previous.placed_at, at)
+        return previous
+
+    def add(self, account: SimAccount, link: str, order: OrderT) -> OrderT:
+        """Record ``order``, placed by the account under ``link``."""
+        self._orders[order.order_id] = order
+        self._by_link[(account.uid, link)] = order
+        return order
