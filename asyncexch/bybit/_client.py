@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, overload
@@ -13,6 +12,7 @@ import httpx
 
 from .._batch import BatchReport, gather_or_cancel
 from .._clock import Clock
+from .._endpoint import Endpoint
 from .._limits import RateLimit, RateLimiter
 from .._observe import AttemptHook, CallObserver
 from .._proxy import ProxyURL, as_proxy
@@ -21,19 +21,14 @@ from .._session import MAX_BODY, Session, TransportChoice
 from .._venue import Secret, as_secret
 from .._venue_client import VenueClient
 from ..errors import (
-    ApiError,
     ConfigurationError,
     ExchangeError,
     InvalidRequest,
-    OrderAlreadyExists,
-    OrderStatusUnknown,
-    Outcome,
 )
-from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES, DualAssets, SmartLeverage
+from ._categories import DualAssets, SmartLeverage
 from ._dual_assets import DualAssetsAck, DualAssetsOrderInfo
 from ._dual_assets_order import DualAssetsOrder
 from ._endpoints import PLACE_ORDER
-from ._errors import may_mean_already_exists
 from ._hosts import TESTNET, Region, base_url_for
 from ._models import (
     OrderAck,
@@ -45,6 +40,7 @@ from ._models import (
     RedeemOrder,
     StakeOrder,
 )
+from ._placement import OrderPlacement
 from ._venue import BybitVenue
 
 __all__ = ["AdvanceEarn", "BybitClient", "OrderBatchReport"]
@@ -55,9 +51,6 @@ Order = StakeOrder | RedeemOrder | DualAssetsOrder
 _ORDER_TYPES = (StakeOrder, RedeemOrder, DualAssetsOrder)
 #: The acknowledgement of an order of any Advance Earn category.
 Ack = OrderAck | DualAssetsAck
-#: How many orderLinkIds whose placement ended unknown a client remembers: a later refusal of
-#: one of them is checked by a lookup, since an earlier attempt may have placed it.
-_REMEMBERED_UNKNOWN = 10_000
 
 
 class BybitClient(VenueClient):
@@ -184,13 +177,13 @@ class AdvanceEarn:
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._clock = session.clock
         #: Advance Earn, category SmartLeverage.
         self.smart_leverage: SmartLeverage = SmartLeverage(session)
         #: Advance Earn, category DualAssets.
         self.dual_assets: DualAssets = DualAssets(session)
-        #: (category, orderLinkId) of placements whose outcome was left untold.
-        self._maybe_placed: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._placement: OrderPlacement[Order, Ack] = OrderPlacement(
+            session, _AdvancePlacement(self)
+        )
 
     async def products(
         self, *, coin: str | None = None, duration: str | None = None
@@ -358,160 +351,49 @@ class AdvanceEarn:
         return await self.smart_leverage.redeem_estimates(position_ids)
 
     async def _place(self, order: Order, on_sent: Callable[[], None] | None) -> Ack:
-        """Place ``order`` once, however many attempts it takes; remember its id when the call
-        ends without telling whether the venue holds it."""
+        """Place ``order`` once, however many attempts it takes (:class:`OrderPlacement`)."""
         if not isinstance(order, _ORDER_TYPES):
             raise InvalidRequest(
                 "order",
                 f"must be a StakeOrder, RedeemOrder or DualAssetsOrder, got {order!r}",
             )
-        placing = _Placing(self._clock, on_sent)
-        key = (order.category, order.order_link_id)
-        try:
-            ack = await self._acknowledged(order, placing)
-        except BaseException as error:
-            # Sent, and the call ended without telling whether the venue holds the order (its
-            # fate unknown, cancelled, or refused after an attempt that may have placed it):
-            # a later refusal of this id is checked by a lookup.
-            if placing.left_untold(error):
-                self._remember_unknown(key)
-            raise
-        self._maybe_placed.pop(key, None)
-        return ack
-
-    async def _acknowledged(self, order: Order, placing: _Placing) -> Ack:
-        """The acknowledgement of ``order``: the venue's answer, or what a refusal that may
-        mean it is placed turns out to be (:meth:`_check_refusal`); never another order's."""
-        link = order.order_link_id
-        answer = await self._send_order(order, placing)
-        # Checked outside _send_order's except blocks: no chaining to the refusal.
-        if isinstance(answer, ApiError):
-            ack = await self._check_refusal(order, answer, placing.sent_at)
-        else:
-            ack = _ack_of(order, answer.order_id, answer.order_link_id)
-        if ack.order_link_id != link:
-            # Not an acknowledgement of this order: what the venue did with it is unknown.
-            raise OrderStatusUnknown(
-                f"Bybit acknowledged orderLinkId {ack.order_link_id!r} (order "
-                f"{ack.order_id}) for an order sent with {link!r}; place the same order "
-                "again to learn its state",
-                request=order,
-                sent_at=placing.sent_at,
-            )
-        return ack
-
-    async def _send_order(self, order: Order, placing: _Placing) -> OrderAck | ApiError:
-        """The venue's answer to ``order``: its acknowledgement, or a refusal to check by a
-        lookup (one after an attempt that may have placed the order, or one that may mean its
-        id exists already). Any other failure is raised."""
-        key = (order.category, order.order_link_id)
-        try:
-            return await self._session.call(
-                PLACE_ORDER,
-                order.to_params(),
-                request=order,
-                on_sent=placing.mark_sent,
-                label=f"orderLinkId={order.order_link_id}",
-            )
-        except OrderStatusUnknown as unknown:
-            placing.unknown_seen = True
-            cause = unknown.__cause__
-            if not (isinstance(cause, ApiError) and cause.outcome is Outcome.FAILED):
-                raise
-            # Refused after an attempt that may have placed it: the refusal may be the
-            # venue's "already exists" in any code, or a check the placed order now fails.
-            return cause
-        except ApiError as error:
-            if error.outcome is not Outcome.FAILED or not (
-                key in self._maybe_placed or may_mean_already_exists(error)
-            ):
-                raise
-            return error
-
-    async def _check_refusal(self, order: Order, refusal: ApiError, sent_at: float | None) -> Ack:
-        """What a refusal of ``order`` means, learned by looking the order up by its id in
-        its category.
-
-        Found and the same order: it is placed (its acknowledgement). Found and another
-        order: :class:`OrderAlreadyExists`. Not found: the refusal as it came, unless the
-        venue said the id exists, which leaves the order's state unknown.
-        """
-        link = order.order_link_id
-        logger.info(
-            "place_order: orderLinkId %s refused (%s); looking it up to learn whether it is placed",
-            link,
-            refusal,
-        )
-        try:
-            existing = await self._category_of(order)._find_placed(link)
-        except ExchangeError as lookup:
-            raise OrderStatusUnknown(
-                f"orderLinkId {link} was refused ({refusal}) after an attempt that may have "
-                f"placed it, and looking it up failed ({lookup}); place the same order again "
-                "later to learn its state",
-                request=order,
-                sent_at=sent_at,
-            ) from lookup
-        if existing is None:
-            if isinstance(refusal, OrderAlreadyExists):
-                raise OrderStatusUnknown(
-                    f"Bybit says orderLinkId {link} exists ({refusal}), but no order with it "
-                    f"was found in {LOOKUP_TRIES} lookups over "
-                    f"{(LOOKUP_TRIES - 1) * LOOKUP_PAUSE:g} s. Check the order history "
-                    f"(orders(order_link_id={link!r}) of category {order.category}, or "
-                    "Bybit's Earn order page) before acting; placing the same order object "
-                    "again is safe and tells the truth",
-                    request=order,
-                    sent_at=sent_at,
-                ) from refusal
-            logger.info("place_order: orderLinkId %s is not placed; the refusal stands", link)
-            raise refusal
-        if not _same_order(existing, order):
-            raise OrderAlreadyExists(
-                refusal.code,
-                f"orderLinkId {link} belongs to a different order {existing.order_id} "
-                f"({existing.order_type} {existing.amount} of product {existing.product_id})",
-                refusal.venue,
-                http_status=refusal.http_status,
-            ) from refusal
-        logger.info("place_order: orderLinkId %s is already placed as %s", link, existing.order_id)
-        return _ack_of(order, existing.order_id, existing.order_link_id)
+        return await self._placement.place(order, on_sent)
 
     def _category_of(self, order: Order) -> SmartLeverage | DualAssets:
         """The category object ``order`` is placed in."""
         return self.dual_assets if isinstance(order, DualAssetsOrder) else self.smart_leverage
 
-    def _remember_unknown(self, key: tuple[str, str]) -> None:
-        self._maybe_placed[key] = None
-        self._maybe_placed.move_to_end(key)
-        while len(self._maybe_placed) > _REMEMBERED_UNKNOWN:
-            self._maybe_placed.popitem(last=False)
 
+@attrs.frozen
+class _AdvancePlacement:
+    """Advance Earn's :class:`PlacementRule`: one endpoint, ids per category, orders looked
+    up in their category."""
 
-@attrs.define
-class _Placing:
-    """One ``place_order`` call as it goes: when it was first handed to the transport, and
-    whether an attempt's outcome was unknown."""
+    earn: AdvanceEarn
 
-    clock: Clock
-    on_sent: Callable[[], None] | None
-    sent_at: float | None = None
-    unknown_seen: bool = False
+    def endpoint(self, order: Order) -> Endpoint[Any]:
+        return PLACE_ORDER
 
-    def mark_sent(self) -> None:
-        if self.sent_at is None:
-            self.sent_at = self.clock.time()
-        if self.on_sent is not None:
-            self.on_sent()
+    def scope(self, order: Order) -> str:
+        return order.category
 
-    def left_untold(self, error: BaseException) -> bool:
-        """Whether the call was sent and, ending with ``error``, leaves untold whether the
-        venue holds the order."""
-        return self.sent_at is not None and (
-            self.unknown_seen
-            or isinstance(error, OrderStatusUnknown)
-            or not isinstance(error, ExchangeError)
+    async def find_placed(self, order: Order) -> OrderInfo | DualAssetsOrderInfo | None:
+        return await self.earn._category_of(order)._find_placed(order.order_link_id)
+
+    def same_order(self, existing: OrderInfo | DualAssetsOrderInfo, order: Order) -> bool:
+        return _same_order(existing, order)
+
+    def describe(self, existing: OrderInfo | DualAssetsOrderInfo) -> str:
+        return f"{existing.order_type} {existing.amount} of product {existing.product_id}"
+
+    def history(self, order: Order) -> str:
+        return (
+            f"orders(order_link_id={order.order_link_id!r}) of category {order.category}, or "
+            "Bybit's Earn order page"
         )
+
+    def ack_of(self, order: Order, order_id: str, order_link_id: str) -> Ack:
+        return _ack_of(order, order_id, order_link_id)
 
 
 def _ack_of(order: Order, order_id: str, order_link_id: str) -> Ack:
