@@ -16,6 +16,23 @@ from ._dual_assets import (
 from ._dual_assets_order import DualAssetsOrder, InterestCard
 from ._endpoints import DEFAULT_LIMITS
 from ._hosts import DEMO, MAINNET, REGIONS, TESTNET, Region
+from ._liquidity_mining import (
+    ApyShare,
+    LiquidationRecord,
+    LiquidityMiningAck,
+    LiquidityMiningOrderInfo,
+    LiquidityMiningPosition,
+    LiquidityMiningProduct,
+    LiquidityOrderStatus,
+    LiquidityOrderType,
+    LiquidityPositionStatus,
+    RemoveType,
+    YieldRecord,
+    YieldStatus,
+    YieldType,
+)
+from ._liquidity_mining_client import ALL_PRODUCTS, PENDING_ORDER_CODE, LiquidityMining
+from ._liquidity_mining_orders import AddLiquidity, AddMargin, Reinvest, RemoveLiquidity
 from ._models import (
     AccountType,
     Direction,
@@ -36,13 +53,18 @@ from ._models import (
 from ._venue import BybitVenue
 
 __all__ = [
+    "ALL_PRODUCTS",
     "DEFAULT_LIMITS",
     "DEMO",
     "MAINNET",
+    "PENDING_ORDER_CODE",
     "REGIONS",
     "TESTNET",
     "AccountType",
+    "AddLiquidity",
+    "AddMargin",
     "AdvanceEarn",
+    "ApyShare",
     "BybitClient",
     "BybitVenue",
     "Direction",
@@ -57,6 +79,15 @@ __all__ = [
     "DualAssetsQuote",
     "HmacSigner",
     "InterestCard",
+    "LiquidationRecord",
+    "LiquidityMining",
+    "LiquidityMiningAck",
+    "LiquidityMiningOrderInfo",
+    "LiquidityMiningPosition",
+    "LiquidityMiningProduct",
+    "LiquidityOrderStatus",
+    "LiquidityOrderType",
+    "LiquidityPositionStatus",
     "OrderAck",
     "OrderBatchReport",
     "OrderInfo",
@@ -72,7 +103,13 @@ __all__ = [
     "RedeemEstimate",
     "RedeemOrder",
     "Region",
+    "Reinvest",
+    "RemoveLiquidity",
+    "RemoveType",
     "RsaSigner",
     "SmartLeverage",
     "StakeOrder",
+    "YieldRecord",
+    "YieldStatus",
+    "YieldType",
 ]

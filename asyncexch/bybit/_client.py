@@ -30,6 +30,7 @@ from ._dual_assets import DualAssetsAck, DualAssetsOrderInfo
 from ._dual_assets_order import DualAssetsOrder
 from ._endpoints import PLACE_ORDER
 from ._hosts import TESTNET, Region, base_url_for
+from ._liquidity_mining_client import LiquidityMining
 from ._models import (
     OrderAck,
     OrderInfo,
@@ -63,7 +64,11 @@ class BybitClient(VenueClient):
     ``ip``) or, as ``False``, turns client-side pacing off. Clients of the same key on one
     event loop share their buckets; Bybit counts private limits per UID, so keys of one UID
     share them: give their clients the same ``limit_scope`` (the UID, or any name) and they
-    share one set of buckets (the IP-wide buckets are shared by host anyway).
+    share one set of buckets (the IP-wide buckets are shared by host anyway). Liquidity
+    Mining's buckets, one per endpoint: ``lm_product`` (per IP), ``lm_add_liquidity``,
+    ``lm_remove_liquidity``, ``lm_reinvest``, ``lm_add_margin``, ``lm_claim_interest`` (5/s
+    each), ``lm_order``, ``lm_position``, ``lm_yield_records``, ``lm_liquidation_records``
+    (10/s each).
 
     The host: mainnet by default; ``testnet=True``, ``demo=True`` (demo trading, with the demo
     account's own keys) or ``region=`` (``"NL"``, ``"TR"``, ``"KZ"``, ``"GE"``, ``"AE"``,
@@ -143,6 +148,8 @@ class BybitClient(VenueClient):
         #: Advance Earn: SmartLeverage (its calls directly, and ``.smart_leverage``) and
         #: DualAssets (``.dual_assets``).
         self.advance_earn: AdvanceEarn = AdvanceEarn(self.session)
+        #: Liquidity Mining (``/v5/earn/liquidity-mining/*``).
+        self.liquidity_mining: LiquidityMining = LiquidityMining(self.session)
 
     async def sync_clock(self) -> None:
         """Learn the offset between Bybit's clock and ours from ``/v5/market/time``.

@@ -32,9 +32,20 @@ DEFAULT_LIMITS = {
     "product": RateLimit(50, per=1.0),
     "quote": RateLimit(50, per=1.0),
     "ip": RateLimit(600, per=5.0),
+    # Liquidity Mining (advanced-earn/liquidity-mining/*.mdx): one bucket per endpoint.
+    "lm_product": RateLimit(50, per=1.0),
+    "lm_add_liquidity": RateLimit(5, per=1.0),
+    "lm_remove_liquidity": RateLimit(5, per=1.0),
+    "lm_reinvest": RateLimit(5, per=1.0),
+    "lm_add_margin": RateLimit(5, per=1.0),
+    "lm_claim_interest": RateLimit(5, per=1.0),
+    "lm_order": RateLimit(10, per=1.0),
+    "lm_position": RateLimit(10, per=1.0),
+    "lm_yield_records": RateLimit(10, per=1.0),
+    "lm_liquidation_records": RateLimit(10, per=1.0),
 }
 #: Buckets counted per IP address rather than per API key.
-IP_BUCKETS = frozenset({"product", "quote", "ip"})
+IP_BUCKETS = frozenset({"product", "quote", "ip", "lm_product"})
 
 SERVER_TIME = Endpoint(
     "server_time", "GET", "/v5/market/time", MarketTime, signed=False, buckets=("ip",)

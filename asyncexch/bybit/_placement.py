@@ -24,8 +24,8 @@ from .._clock import Clock
 from .._endpoint import Endpoint
 from .._session import Session
 from ..errors import ApiError, ExchangeError, OrderAlreadyExists, OrderStatusUnknown, Outcome
-from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES
 from ._errors import may_mean_already_exists
+from ._waiting import LOOKUP_PAUSE, LOOKUP_TRIES
 
 __all__ = ["OrderPlacement", "PlacementRule"]
 
