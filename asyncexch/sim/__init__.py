@@ -20,11 +20,16 @@ from ._bybit import (
     SimDualAssetsOrder,
     SimDualAssetsPosition,
     SimDualAssetsProduct,
+    SimLiquidationRecord,
+    SimLiquidityOrder,
+    SimLiquidityPosition,
+    SimLiquidityProduct,
     SimOrder,
     SimPosition,
     SimProduct,
     SimQuote,
     SimStats,
+    SimYieldRecord,
 )
 from ._chainup import (
     ChainupAccount,
@@ -54,6 +59,10 @@ __all__ = [
     "SimDualAssetsOrder",
     "SimDualAssetsPosition",
     "SimDualAssetsProduct",
+    "SimLiquidationRecord",
+    "SimLiquidityOrder",
+    "SimLiquidityPosition",
+    "SimLiquidityProduct",
     "SimOrder",
     "SimPosition",
     "SimProduct",
@@ -61,4 +70,5 @@ __all__ = [
     "SimServer",
     "SimStats",
     "SimTransport",
+    "SimYieldRecord",
 ]

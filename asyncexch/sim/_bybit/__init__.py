@@ -5,7 +5,9 @@ book: quotes, the ``orderLinkId`` rule, stakes, redeems, estimates and settlemen
 time as an argument), ``_render`` (Bybit's JSON) and ``_app`` (:class:`BybitSimulator`:
 routes, the IP ban, authentication, limits, envelopes). DualAssets has its own
 ``_dual_records``, ``_dual_engine`` (on the book's accounts, prices and rules) and
-``_dual_render``; ``_params`` reads a request's numbers with Bybit's codes.
+``_dual_render``; Liquidity Mining its ``_liquidity_records``, ``_liquidity_engine``,
+``_liquidity_render`` and ``_liquidity_routes`` (its endpoints); ``_params`` reads a
+request's numbers with Bybit's codes.
 """
 
 from ._app import DEFAULT_LIMITS, IP_LIMIT, BybitSimulator
@@ -17,6 +19,14 @@ from ._dual_records import (
     SimDualAssetsProduct,
 )
 from ._engine import AdvanceEarnBook
+from ._liquidity_engine import LiquidityMiningBook
+from ._liquidity_records import (
+    SimLiquidationRecord,
+    SimLiquidityOrder,
+    SimLiquidityPosition,
+    SimLiquidityProduct,
+    SimYieldRecord,
+)
 from ._records import SimAccount, SimOrder, SimPosition, SimProduct, SimQuote, SimStats
 
 __all__ = [
@@ -25,14 +35,20 @@ __all__ = [
     "AdvanceEarnBook",
     "BybitSimulator",
     "DualAssetsBook",
+    "LiquidityMiningBook",
     "SimAccount",
     "SimDualAssetsOffer",
     "SimDualAssetsOrder",
     "SimDualAssetsPosition",
     "SimDualAssetsProduct",
+    "SimLiquidationRecord",
+    "SimLiquidityOrder",
+    "SimLiquidityPosition",
+    "SimLiquidityProduct",
     "SimOrder",
     "SimPosition",
     "SimProduct",
     "SimQuote",
     "SimStats",
+    "SimYieldRecord",
 ]

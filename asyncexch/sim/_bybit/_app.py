@@ -21,6 +21,12 @@ the balance; it confirms after the settlement delay and, at the end of its term,
 the base or the quote coin by where the market stands against the target. Its ``orderLinkId``
 rule is SmartLeverage's, in an id space of its own.
 
+Liquidity Mining (``/v5/earn/liquidity-mining/*``; rules and the simulator's own choices in
+``_liquidity_engine``): pools, positions with a loan, margin and a liquidation price, four
+orders with an ``orderLinkId`` of up to 40 characters (reuse: the same duplicate rule, in an id
+space of their own) that settle after the settlement delay, one pending order per position
+(180006), claims, yield accrual and liquidation records.
+
 Where Bybit's sources disagree the simulator plays each reading: ``redeem_rules="any"``
 (the API page: a redeem's ``amount`` and ``coin`` are optional) or ``"official-tools"``
 (Bybit's MCP server and skill: both required, ``amount`` the staked amount). Codes Bybit does
@@ -63,6 +69,9 @@ from ._dual_records import (
     default_dual_assets_products,
 )
 from ._engine import AdvanceEarnBook
+from ._liquidity_engine import LiquidityMiningBook
+from ._liquidity_records import SimLiquidityProduct, default_liquidity_products
+from ._liquidity_routes import LiquidityMiningRoutes
 from ._records import (
     CATEGORY,
     SimAccount,
@@ -84,6 +93,16 @@ DEFAULT_LIMITS: Mapping[str, tuple[int, float]] = {
     "redeem_estimate": (10, 1.0),
     "product": (50, 1.0),
     "quote": (50, 1.0),
+    "lm_product": (50, 1.0),
+    "lm_add_liquidity": (5, 1.0),
+    "lm_remove_liquidity": (5, 1.0),
+    "lm_reinvest": (5, 1.0),
+    "lm_add_margin": (5, 1.0),
+    "lm_claim_interest": (5, 1.0),
+    "lm_order": (10, 1.0),
+    "lm_position": (10, 1.0),
+    "lm_yield_records": (10, 1.0),
+    "lm_liquidation_records": (10, 1.0),
 }
 IP_LIMIT = (600, 5.0)
 _LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
@@ -115,6 +134,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     * ``price_swing``: how far prices move (fraction of the price) over ``price_period`` s.
     * ``dual_assets_products``: the DualAssets products (by default the docs' ETH and XRP
       examples and a BTC one; a test that cannot wait days gives one a term like ``"3s"``).
+    * ``liquidity_products``: the Liquidity Mining pools (by default the docs' ETH/USDT,
+      product 5, and a BTC/USDT one, 36).
     """
 
     stats: SimStats
@@ -137,6 +158,7 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         price_swing: float = 0.01,
         price_period: float = 120.0,
         dual_assets_products: Iterable[SimDualAssetsProduct] | None = None,
+        liquidity_products: Iterable[SimLiquidityProduct] | None = None,
     ) -> None:
         _check_options(limits, idempotency, redeem_rules, quote_ttl)
         self.clock: Clock = clock or SystemClock()
@@ -165,6 +187,11 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
                 if dual_assets_products is None
                 else dual_assets_products
             ),
+        )
+        #: Liquidity Mining: its pools, orders, positions and records, on the same accounts.
+        self.liquidity_mining: LiquidityMiningBook = LiquidityMiningBook(
+            self._book,
+            default_liquidity_products() if liquidity_products is None else liquidity_products,
         )
         self.app: Starlette = Starlette(routes=self._routes())
 
@@ -284,6 +311,14 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             route("earn/advance/order", "order", self._order),
             route("earn/advance/position", "position", self._position),
             route("earn/advance/get-redeem-est-amount-list", "redeem_estimate", self._estimate),
+            *[
+                route("earn/liquidity-mining/" + path, name, handler, private=private, method=verb)
+                for name, (path, handler, verb, private) in LiquidityMiningRoutes(
+                    self.liquidity_mining
+                )
+                .handlers()
+                .items()
+            ],
         ]
 
     def _turn_away(self, arrival: Arrival) -> Response | None:
