@@ -142,6 +142,7 @@ PUBLIC: dict[str, set[str]] = {
         "LiquidationRecord",
         "LiquidityMining",
         "LiquidityMiningAck",
+        "LiquidityMiningOrder",
         "LiquidityMiningOrderInfo",
         "LiquidityMiningPosition",
         "LiquidityMiningProduct",

@@ -32,7 +32,13 @@ from ._liquidity_mining import (
     YieldType,
 )
 from ._liquidity_mining_client import ALL_PRODUCTS, PENDING_ORDER_CODE, LiquidityMining
-from ._liquidity_mining_orders import AddLiquidity, AddMargin, Reinvest, RemoveLiquidity
+from ._liquidity_mining_orders import (
+    AddLiquidity,
+    AddMargin,
+    LiquidityMiningOrder,
+    Reinvest,
+    RemoveLiquidity,
+)
 from ._models import (
     AccountType,
     Direction,
@@ -82,6 +88,7 @@ __all__ = [
     "LiquidationRecord",
     "LiquidityMining",
     "LiquidityMiningAck",
+    "LiquidityMiningOrder",
     "LiquidityMiningOrderInfo",
     "LiquidityMiningPosition",
     "LiquidityMiningProduct",

@@ -27,7 +27,7 @@ from .._validators import one_of, optional, positive_decimal, text, whole
 from ..errors import InvalidRequest
 from ._liquidity_mining import LiquidityOrderType, RemoveType
 
-__all__ = ["AddLiquidity", "AddMargin", "Reinvest", "RemoveLiquidity"]
+__all__ = ["AddLiquidity", "AddMargin", "LiquidityMiningOrder", "Reinvest", "RemoveLiquidity"]
 
 #: Liquidity Mining's orderLinkId (add-liquidity.mdx and the other order pages).
 LIQUIDITY_MINING_IDS = IdRule(40)
@@ -145,6 +145,6 @@ class AddMargin:
         }
 
 
-#: Any Liquidity Mining order.
+#: Any Liquidity Mining order (what ``liquidity_mining.place`` takes).
 LiquidityMiningOrder = AddLiquidity | RemoveLiquidity | Reinvest | AddMargin
 ORDER_TYPES = (AddLiquidity, RemoveLiquidity, Reinvest, AddMargin)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
@@ -20,6 +20,7 @@ from asyncexch.bybit import (
     AddMargin,
     LiquidityMining,
     LiquidityMiningAck,
+    LiquidityMiningOrder,
     LiquidityOrderStatus,
     Reinvest,
     RemoveLiquidity,
@@ -51,6 +52,12 @@ def simulator(faults: Faults | None = None) -> BybitSimulator:
     )
     sim.add_account(KEY, SECRET, balances={"USDT": Decimal("100000"), "ETH": Decimal("10")})
     return sim
+
+
+def by_type(sim: BybitSimulator, order_type: str) -> Decimal:
+    """The amount of the simulator's one order of ``order_type``."""
+    (order,) = [o for o in sim.liquidity_mining.orders.values() if o.order_type == order_type]
+    return order.quote_amount
 
 
 async def settled(mining: LiquidityMining, ack: LiquidityMiningAck) -> None:
@@ -104,12 +111,15 @@ async def test_add_reinvest_margin_remove_and_claim_under_faults_exactly_once(
         paid = [record async for record in mining.yield_records(base_coin="ETH")]
 
     assert set(positions) == {first.position_id, third.position_id}
-    assert positions[first.position_id].principal_liquidity_value < Decimal("1000")
+    reinvested = by_type(sim, "Reinvest")  # the yield, moved into the principal
+    kept = ((Decimal("1000") + reinvested) / 2).quantize(Decimal("0.0001"), ROUND_DOWN)
+    assert reinvested >= POOL.min_reinvest_amount
+    assert positions[first.position_id].principal_liquidity_value == kept
     assert {record.yield_type for record in paid} == {YieldType.MANUAL, YieldType.REMOVE_LIQUIDITY}
-    assert all(record.amount > 0 for record in paid)
+    assert all(record.amount > 0 for record in paid)  # every record pays something
     assert sim.liquidity_mining.positions[second.position_id].margin == 0  # removed with it
     # Exactly once: one order per id, each the order built, each acknowledged as it.
-    built = [*additions, reinvest, margin, *removals]
+    built: list[LiquidityMiningOrder] = [*additions, reinvest, margin, *removals]
     held = Counter(order.order_link_id for order in sim.liquidity_mining.orders.values())
     assert held == Counter(order.order_link_id for order in built)
     by_link = {order.order_link_id: order for order in sim.liquidity_mining.orders.values()}
