@@ -112,7 +112,7 @@ class AdvanceEarnBook:
         self._started = started
         #: DualAssets: its own products, orders and positions, on this book's accounts,
         #: prices, statistics and options.
-        self.dual_assets = DualAssetsBook(self, dual_assets_products)
+        self.dual_assets: DualAssetsBook = DualAssetsBook(self, dual_assets_products)
 
     # --- accounts, prices and quotes --------------------------------------------------
 
