@@ -47,6 +47,7 @@ from ._models import (
     Quote,
     RedeemEstimate,
 )
+from ._paging import find_order, pages
 from ._waiting import find_placed, wait_until_final
 
 __all__ = ["DualAssets", "SmartLeverage"]
@@ -196,44 +197,19 @@ class _AdvanceCategory(Generic[ProductT, InfoT, PositionT, AckT]):
     async def _find(
         self, *, order_id: str | None = None, order_link_id: str | None = None
     ) -> InfoT | None:
-        page = await self._session.call(
+        found: InfoT | None = await find_order(
+            self._session,
             self._shapes.order,
-            {
-                "category": self.category,
-                "orderId": order_id,
-                "orderLinkId": order_link_id,
-                "limit": 1,
-            },
-            label=f"orderLinkId={order_link_id}" if order_link_id else f"orderId={order_id}",
+            {"category": self.category, "limit": 1},
+            order_id=order_id,
+            order_link_id=order_link_id,
         )
-        for info in page.items:
-            if (order_id is None or info.order_id == order_id) and (
-                order_link_id is None or info.order_link_id == order_link_id
-            ):
-                return info
-        return None
+        return found
 
-    async def _paged(
+    def _paged(
         self, endpoint: Endpoint[Page[Any]], filters: dict[str, object], page_size: int
     ) -> AsyncIterator[Any]:
-        cursor = ""
-        seen: set[str] = set()
-        while True:
-            params = {
-                "category": self.category,
-                **filters,
-                "limit": page_size,
-                "cursor": cursor or None,
-            }
-            page = await self._session.call(endpoint, params)
-            for item in page.items:
-                yield item
-            cursor = page.next_page_cursor
-            if not cursor or not page.items:
-                return
-            if cursor in seen:
-                raise MalformedResponse(f"{endpoint.path}: the cursor {cursor!r} repeats")
-            seen.add(cursor)
+        return pages(self._session, endpoint, {"category": self.category, **filters}, page_size)
 
 
 class SmartLeverage(_AdvanceCategory[Product, OrderInfo, Position, OrderAck]):

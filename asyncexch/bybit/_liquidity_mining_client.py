@@ -25,7 +25,7 @@ import attrs
 from .._endpoint import Endpoint
 from .._session import Session
 from .._validators import one_of, text, whole
-from ..errors import ApiError, InvalidRequest, MalformedResponse, PositionOrderPending
+from ..errors import ApiError, InvalidRequest, PositionOrderPending
 from ._categories import _millis
 from ._liquidity_mining import (
     LiquidationRecord,
@@ -57,6 +57,7 @@ from ._liquidity_mining_orders import (
     Reinvest,
     RemoveLiquidity,
 )
+from ._paging import find_order, pages
 from ._placement import OrderPlacement
 from ._waiting import find_placed, wait_until_final
 
@@ -255,38 +256,19 @@ class LiquidityMining:
         }
         return self._paged(endpoint, filters, page_size)
 
-    async def _paged(
+    def _paged(
         self, endpoint: Endpoint[Any], filters: dict[str, object], page_size: int
     ) -> AsyncIterator[Any]:
-        cursor = ""
-        seen: set[str] = set()
-        while True:
-            params = {**filters, "limit": page_size, "cursor": cursor or None}
-            page = await self._session.call(endpoint, params)
-            for item in page.items:
-                yield item
-            cursor = page.next_page_cursor
-            if not cursor or not page.items:
-                return
-            if cursor in seen:
-                raise MalformedResponse(f"{endpoint.path}: the cursor {cursor!r} repeats")
-            seen.add(cursor)
+        return pages(self._session, endpoint, filters, page_size)
 
     async def _find(
         self, *, order_id: str | None = None, order_link_id: str | None = None
     ) -> LiquidityMiningOrderInfo | None:
         """One order by its id or its orderLinkId (Bybit: pass one alone)."""
-        page = await self._session.call(
-            LM_ORDER,
-            {"orderId": order_id, "orderLinkId": order_link_id},
-            label=f"orderLinkId={order_link_id}" if order_link_id else f"orderId={order_id}",
+        found: LiquidityMiningOrderInfo | None = await find_order(
+            self._session, LM_ORDER, {}, order_id=order_id, order_link_id=order_link_id
         )
-        for info in page.items:
-            if (order_id is None or info.order_id == order_id) and (
-                order_link_id is None or info.order_link_id == order_link_id
-            ):
-                return info
-        return None
+        return found
 
 
 @attrs.frozen
