@@ -14,25 +14,13 @@ import httpx
 import pytest
 
 from asyncexch.sim import BybitSimulator, SimLiquidityProduct, SimTransport
+from asyncexch.sim._bybit import DEFAULT_LIMITS as SIM_LIMITS
 from tests.builders import liquidity_mining as docs
 from tests.builders.raw_bybit import BASE_URL, KEY, START_MS, Raw, clock_of, envelope, make_sim
 
 ETH_PRICE = Decimal("3512.40")
-LM_LIMITS = {
-    name: (1000, 1.0)
-    for name in (
-        "lm_product",
-        "lm_add_liquidity",
-        "lm_remove_liquidity",
-        "lm_reinvest",
-        "lm_add_margin",
-        "lm_claim_interest",
-        "lm_order",
-        "lm_position",
-        "lm_yield_records",
-        "lm_liquidation_records",
-    )
-}
+#: Generous limits on the Liquidity Mining endpoints (the documented ones are pinned below).
+LM_LIMITS = {name: (1000, 1.0) for name in SIM_LIMITS if name.startswith("lm_")}
 #: ETH/USDT paying 100 % a year, so that a day earns a visible yield.
 RICH = SimLiquidityProduct("5", "ETH", "USDT", apy_e8=100_000_000)
 
@@ -326,9 +314,7 @@ async def test_orders_page_by_up_to_50_newest_first_and_refuse_a_fail_filter(
 
 
 async def test_each_endpoint_has_its_documented_limit(raw: Raw) -> None:
-    from asyncexch.sim._bybit import DEFAULT_LIMITS
-
-    assert {k: v for k, v in DEFAULT_LIMITS.items() if k.startswith("lm_")} == {
+    assert {k: v for k, v in SIM_LIMITS.items() if k.startswith("lm_")} == {
         "lm_product": (50, 1.0),
         "lm_add_liquidity": (5, 1.0),
         "lm_remove_liquidity": (5, 1.0),
