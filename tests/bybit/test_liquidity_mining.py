@@ -527,3 +527,23 @@ async def test_wait_for_order_polls_by_order_id_until_final(
 
     assert info.status is LiquidityOrderStatus.SUCCESS
     assert route.calls.last.request.url.query == (b"orderId=5e651d09-6169-4f72-a609-8622ff421d19")
+
+
+async def test_a_pending_refusal_after_a_lost_answer_is_our_own_order(
+    make_client: MakeClient, bybit_mock: respx.MockRouter
+) -> None:
+    """The first attempt placed the removal and its answer was lost; a venue that checks the
+    position before the id refuses the retry as pending: the lookup finds the order."""
+    order = RemoveLiquidity(product_id="36", position_id="9", remove_rate=50, order_link_id="r-2")
+    info = docs.order_info(orderLinkId="r-2", orderType="RemoveLiquidity", removeRate=50)
+    bybit_mock.post(docs.REMOVE_LIQUIDITY).mock(
+        side_effect=[httpx.ReadTimeout("lost"), fail(180006, "pending order")]
+    )
+    lookup = bybit_mock.get(docs.ORDER).mock(
+        return_value=ok({"orders": [info], "nextPageCursor": ""})
+    )
+
+    ack = await make_client().liquidity_mining.remove_liquidity(order)
+
+    assert (ack.order_id, ack.order_link_id) == (info["orderId"], "r-2")
+    assert lookup.calls.last.request.url.query == b"orderLinkId=r-2"
