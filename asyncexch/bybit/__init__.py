@@ -56,6 +56,29 @@ from ._earn_client import Earn, EarnReader
 from ._earn_order import EARN_IDS, EarnRedeem, EarnStake
 from ._endpoints import DEFAULT_LIMITS
 from ._hosts import DEMO, MAINNET, REGIONS, TESTNET, Region
+from ._liquidity_mining import (
+    ApyShare,
+    LiquidationRecord,
+    LiquidityMiningAck,
+    LiquidityMiningOrderInfo,
+    LiquidityMiningPosition,
+    LiquidityMiningProduct,
+    LiquidityOrderStatus,
+    LiquidityOrderType,
+    LiquidityPositionStatus,
+    RemoveType,
+    YieldRecord,
+    YieldStatus,
+    YieldType,
+)
+from ._liquidity_mining_client import ALL_PRODUCTS, PENDING_ORDER_CODE, LiquidityMining
+from ._liquidity_mining_orders import (
+    AddLiquidity,
+    AddMargin,
+    LiquidityMiningOrder,
+    Reinvest,
+    RemoveLiquidity,
+)
 from ._models import (
     AccountType,
     Direction,
@@ -76,17 +99,22 @@ from ._models import (
 from ._venue import BybitVenue
 
 __all__ = [
+    "ALL_PRODUCTS",
     "DEFAULT_LIMITS",
     "DEMO",
     "DOUBLE_WIN_IDS",
     "EARN_IDS",
     "MAINNET",
+    "PENDING_ORDER_CODE",
     "REGIONS",
     "TESTNET",
     "AccountType",
+    "AddLiquidity",
+    "AddMargin",
     "AdvanceEarn",
     "AdvanceEarnAck",
     "AdvanceEarnOrder",
+    "ApyShare",
     "BonusEvent",
     "BybitClient",
     "BybitVenue",
@@ -131,6 +159,16 @@ __all__ = [
     "FreezeDetail",
     "HmacSigner",
     "InterestCard",
+    "LiquidationRecord",
+    "LiquidityMining",
+    "LiquidityMiningAck",
+    "LiquidityMiningOrder",
+    "LiquidityMiningOrderInfo",
+    "LiquidityMiningPosition",
+    "LiquidityMiningProduct",
+    "LiquidityOrderStatus",
+    "LiquidityOrderType",
+    "LiquidityPositionStatus",
     "OrderAck",
     "OrderBatchReport",
     "OrderInfo",
@@ -146,8 +184,14 @@ __all__ = [
     "RedeemEstimate",
     "RedeemOrder",
     "Region",
+    "Reinvest",
+    "RemoveLiquidity",
+    "RemoveType",
     "RsaSigner",
     "SettleType",
     "SmartLeverage",
     "StakeOrder",
+    "YieldRecord",
+    "YieldStatus",
+    "YieldType",
 ]

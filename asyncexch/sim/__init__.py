@@ -30,11 +30,16 @@ from ._bybit import (
     SimEarnOrder,
     SimEarnPosition,
     SimEarnProduct,
+    SimLiquidationRecord,
+    SimLiquidityOrder,
+    SimLiquidityPosition,
+    SimLiquidityProduct,
     SimOrder,
     SimPosition,
     SimProduct,
     SimQuote,
     SimStats,
+    SimYieldRecord,
 )
 from ._chainup import (
     ChainupAccount,
@@ -74,6 +79,10 @@ __all__ = [
     "SimEarnOrder",
     "SimEarnPosition",
     "SimEarnProduct",
+    "SimLiquidationRecord",
+    "SimLiquidityOrder",
+    "SimLiquidityPosition",
+    "SimLiquidityProduct",
     "SimOrder",
     "SimPosition",
     "SimProduct",
@@ -81,4 +90,5 @@ __all__ = [
     "SimServer",
     "SimStats",
     "SimTransport",
+    "SimYieldRecord",
 ]

@@ -5,8 +5,10 @@ book: quotes, the ``orderLinkId`` rule, stakes, redeems, estimates and settlemen
 time as an argument), ``_render`` (Bybit's JSON) and ``_app`` (:class:`BybitSimulator`:
 routes, the IP ban, authentication, limits, envelopes). DualAssets has its own
 ``_dual_records``, ``_dual_engine`` (on the book's accounts, prices and rules) and
-``_dual_render``, and DiscountBuy its ``_discount_records``, ``_discount_engine`` and
-``_discount_render``; ``_params`` reads a request's numbers with Bybit's codes.
+``_dual_render``, DiscountBuy its ``_discount_records``, ``_discount_engine`` and
+``_discount_render``, and Liquidity Mining its ``_liquidity_records``, ``_liquidity_engine``,
+``_liquidity_render`` and ``_liquidity_routes`` (its endpoints); ``_params`` reads a
+request's numbers with Bybit's codes.
 """
 
 from ._app import DEFAULT_LIMITS, IP_LIMIT, BybitSimulator
@@ -34,6 +36,14 @@ from ._dual_records import (
 from ._earn_engine import EarnBook
 from ._earn_records import SimEarnOrder, SimEarnPosition, SimEarnProduct
 from ._engine import AdvanceEarnBook
+from ._liquidity_engine import LiquidityMiningBook
+from ._liquidity_records import (
+    SimLiquidationRecord,
+    SimLiquidityOrder,
+    SimLiquidityPosition,
+    SimLiquidityProduct,
+    SimYieldRecord,
+)
 from ._records import SimAccount, SimOrder, SimPosition, SimProduct, SimQuote, SimStats
 
 __all__ = [
@@ -45,6 +55,7 @@ __all__ = [
     "DoubleWinBook",
     "DualAssetsBook",
     "EarnBook",
+    "LiquidityMiningBook",
     "SimAccount",
     "SimDiscountBuyOffer",
     "SimDiscountBuyOrder",
@@ -61,9 +72,14 @@ __all__ = [
     "SimEarnOrder",
     "SimEarnPosition",
     "SimEarnProduct",
+    "SimLiquidationRecord",
+    "SimLiquidityOrder",
+    "SimLiquidityPosition",
+    "SimLiquidityProduct",
     "SimOrder",
     "SimPosition",
     "SimProduct",
     "SimQuote",
     "SimStats",
+    "SimYieldRecord",
 ]
