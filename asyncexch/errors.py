@@ -22,7 +22,8 @@ Every failure a caller can see is one of these, whatever the venue::
     │   ├── SlippageExceeded      the price moved past the slippage bound
     │   ├── OrderAlreadyExists    a different order already holds this client order id
     │   ├── OrderNotFound         no such order or position
-    │   └── RedeemNotAllowed      the position cannot be redeemed now
+    │   ├── RedeemNotAllowed      the position cannot be redeemed now
+    │   └── PositionOrderPending  the position already has a pending order
     ├── OrderStatusUnknown        an order may or may not have been placed
     ├── OrderWaitTimeout          an order did not reach a final status in time
     └── SubscriptionRefused       a stream's server refused to subscribe to a topic
@@ -54,6 +55,7 @@ __all__ = [
     "OrderWaitTimeout",
     "Outcome",
     "PermissionDenied",
+    "PositionOrderPending",
     "ProductUnavailable",
     "RateLimited",
     "RedeemNotAllowed",
@@ -302,6 +304,12 @@ class OrderNotFound(ApiError):
 
 class RedeemNotAllowed(ApiError):
     """The position cannot be redeemed now (too close to settlement, redeem pending...)."""
+
+
+class PositionOrderPending(ApiError):
+    """The position already has a pending order, and the venue takes one at a time (Bybit
+    Liquidity Mining). Processed and refused: the same order succeeds only once the pending
+    one is done."""
 
 
 class OrderStatusUnknown(ExchangeError):

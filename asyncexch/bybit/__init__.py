@@ -1,5 +1,5 @@
-"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets, DoubleWin, DiscountBuy) and Earn
-on the asyncexch core, and the live Advance Earn offer streams."""
+"""Bybit V5: the Advance Earn API (SmartLeverage, DualAssets, DoubleWin, DiscountBuy), Earn
+and Liquidity Mining on the asyncexch core, and the live Advance Earn offer streams."""
 
 from ._auth import HmacSigner, RsaSigner
 from ._categories import DiscountBuy, DualAssets, SmartLeverage
@@ -56,6 +56,29 @@ from ._earn_client import Earn, EarnReader
 from ._earn_order import EARN_IDS, EarnRedeem, EarnStake
 from ._endpoints import DEFAULT_LIMITS
 from ._hosts import DEMO, MAINNET, REGIONS, TESTNET, Region
+from ._liquidity_mining import (
+    ApyShare,
+    LiquidationRecord,
+    LiquidityMiningAck,
+    LiquidityMiningOrderInfo,
+    LiquidityMiningPosition,
+    LiquidityMiningProduct,
+    LiquidityOrderStatus,
+    LiquidityOrderType,
+    LiquidityPositionStatus,
+    RemoveType,
+    YieldRecord,
+    YieldStatus,
+    YieldType,
+)
+from ._liquidity_mining_client import ALL_PRODUCTS, PENDING_ORDER_CODE, LiquidityMining
+from ._liquidity_mining_orders import (
+    AddLiquidity,
+    AddMargin,
+    LiquidityMiningOrder,
+    Reinvest,
+    RemoveLiquidity,
+)
 from ._live_quotes import LiveQuote, QuoteGap
 from ._models import (
     AccountType,
@@ -80,19 +103,24 @@ from ._quote_stream import QuoteStream, StreamStats
 from ._venue import BybitVenue
 
 __all__ = [
+    "ALL_PRODUCTS",
     "DEFAULT_LIMITS",
     "DEMO",
     "DOUBLE_WIN_IDS",
     "DUAL_ASSETS_OFFERS",
     "EARN_IDS",
     "MAINNET",
+    "PENDING_ORDER_CODE",
     "REGIONS",
     "SMART_LEVERAGE_OFFERS",
     "TESTNET",
     "AccountType",
+    "AddLiquidity",
+    "AddMargin",
     "AdvanceEarn",
     "AdvanceEarnAck",
     "AdvanceEarnOrder",
+    "ApyShare",
     "BonusEvent",
     "BybitClient",
     "BybitVenue",
@@ -137,6 +165,16 @@ __all__ = [
     "FreezeDetail",
     "HmacSigner",
     "InterestCard",
+    "LiquidationRecord",
+    "LiquidityMining",
+    "LiquidityMiningAck",
+    "LiquidityMiningOrder",
+    "LiquidityMiningOrderInfo",
+    "LiquidityMiningPosition",
+    "LiquidityMiningProduct",
+    "LiquidityOrderStatus",
+    "LiquidityOrderType",
+    "LiquidityPositionStatus",
     "LiveQuote",
     "OfferTopic",
     "OrderAck",
@@ -157,9 +195,15 @@ __all__ = [
     "RedeemEstimate",
     "RedeemOrder",
     "Region",
+    "Reinvest",
+    "RemoveLiquidity",
+    "RemoveType",
     "RsaSigner",
     "SettleType",
     "SmartLeverage",
     "StakeOrder",
     "StreamStats",
+    "YieldRecord",
+    "YieldStatus",
+    "YieldType",
 ]

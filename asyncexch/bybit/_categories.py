@@ -8,7 +8,6 @@ converter and the rate-limit buckets.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -20,8 +19,8 @@ from .._clock import Clock, utc
 from .._convert import millis
 from .._endpoint import Endpoint
 from .._session import Session
-from .._validators import seconds, text, whole
-from ..errors import InvalidRequest, MalformedResponse, OrderWaitTimeout
+from .._validators import text, whole
+from ..errors import InvalidRequest, MalformedResponse
 from ._discount_buy import (
     CATEGORY as DISCOUNT_BUY,
 )
@@ -64,14 +63,12 @@ from ._models import (
     RedeemEstimate,
 )
 from ._offer_topics import DUAL_ASSETS_OFFERS, SMART_LEVERAGE_OFFERS, OfferTopic
+from ._paging import find_order, pages
 from ._stream_slot import stream_of
+from ._waiting import find_placed, wait_until_final
 
 __all__ = ["DiscountBuy", "DualAssets", "SmartLeverage"]
 
-#: How often, and how far apart, an order is looked up by its orderLinkId before concluding
-#: that the venue does not hold it (a new order may take a moment to become visible).
-LOOKUP_TRIES = 4
-LOOKUP_PAUSE = 0.5
 #: The venue's page sizes for orders and positions.
 _PAGE_SIZES = whole(high=20)
 _TEXT = text()
@@ -244,89 +241,34 @@ class _AdvanceCategory(Generic[ProductT, InfoT, PositionT, AckT]):
                 f"must be a {self.category} acknowledgement ({self._shapes.ack.__name__}) or "
                 f"an order id, got {order!r}",
             )
-        seconds(allow_zero=True).at("timeout", timeout)
-        seconds().at("poll_interval", poll_interval)
-        deadline = self._clock.monotonic() + timeout
-        last: InfoT | None = None
-        while True:
-            remaining = deadline - self._clock.monotonic()
-            if remaining > 0:
-                last = await self._poll(order_id, remaining) or last
-                if last is not None and last.status.is_terminal:
-                    return last
-                remaining = deadline - self._clock.monotonic()
-            if remaining <= 0:
-                state = "never found" if last is None else f"still {last.status}"
-                raise OrderWaitTimeout(
-                    f"order {order_id} {state} after {timeout} s", last_seen=last
-                )
-            await self._clock.sleep(min(poll_interval, remaining))
-
-    async def _poll(self, order_id: str, remaining: float) -> InfoT | None:
-        """The order's state, or ``None`` when it was not found, or not read within
-        ``remaining`` seconds."""
-        poll = asyncio.ensure_future(self._find(order_id=order_id))
-        expiry = asyncio.ensure_future(self._clock.sleep(remaining))
-        try:
-            await asyncio.wait((poll, expiry), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            expiry.cancel()
-            if not poll.done():
-                poll.cancel()
-                await asyncio.gather(poll, return_exceptions=True)
-        return None if poll.cancelled() else poll.result()
+        return await wait_until_final(
+            self._clock,
+            lambda: self._find(order_id=order_id),
+            order_id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        )
 
     async def _find_placed(self, order_link_id: str) -> InfoT | None:
         """The order placed under ``order_link_id``, allowing it a moment to become visible."""
-        for attempt in range(LOOKUP_TRIES):
-            found = await self._find(order_link_id=order_link_id)
-            if found is not None:
-                return found
-            if attempt < LOOKUP_TRIES - 1:
-                await self._clock.sleep(LOOKUP_PAUSE)
-        return None
+        return await find_placed(self._clock, lambda: self._find(order_link_id=order_link_id))
 
     async def _find(
         self, *, order_id: str | None = None, order_link_id: str | None = None
     ) -> InfoT | None:
-        page = await self._session.call(
+        found: InfoT | None = await find_order(
+            self._session,
             self._shapes.order,
-            {
-                "category": self.category,
-                "orderId": order_id,
-                "orderLinkId": order_link_id,
-                "limit": 1,
-            },
-            label=f"orderLinkId={order_link_id}" if order_link_id else f"orderId={order_id}",
+            {"category": self.category, "limit": 1},
+            order_id=order_id,
+            order_link_id=order_link_id,
         )
-        for info in page.items:
-            if (order_id is None or info.order_id == order_id) and (
-                order_link_id is None or info.order_link_id == order_link_id
-            ):
-                return info
-        return None
+        return found
 
-    async def _paged(
+    def _paged(
         self, endpoint: Endpoint[Page[Any]], filters: dict[str, object], page_size: int
     ) -> AsyncIterator[Any]:
-        cursor = ""
-        seen: set[str] = set()
-        while True:
-            params = {
-                "category": self.category,
-                **filters,
-                "limit": page_size,
-                "cursor": cursor or None,
-            }
-            page = await self._session.call(endpoint, params)
-            for item in page.items:
-                yield item
-            cursor = page.next_page_cursor
-            if not cursor or not page.items:
-                return
-            if cursor in seen:
-                raise MalformedResponse(f"{endpoint.path}: the cursor {cursor!r} repeats")
-            seen.add(cursor)
+        return pages(self._session, endpoint, {"category": self.category, **filters}, page_size)
 
 
 class _RedeemEstimates:

@@ -36,6 +36,7 @@ from ._dual_assets_order import DualAssetsOrder
 from ._earn_client import Earn
 from ._endpoints import PLACE_ORDER
 from ._hosts import TESTNET, Region, base_url_for
+from ._liquidity_mining_client import LiquidityMining
 from ._models import (
     OrderAck,
     OrderInfo,
@@ -100,7 +101,10 @@ class BybitClient(VenueClient):
     Clients of the same key on one event loop share their buckets; Bybit counts private limits
     per UID, so keys of one UID share them: give their clients the same ``limit_scope`` (the
     UID, or any name) and they share one set of buckets (the IP-wide buckets are shared by
-    host anyway).
+    host anyway). Liquidity Mining's buckets, one per endpoint: ``lm_product`` (per IP),
+    ``lm_add_liquidity``, ``lm_remove_liquidity``, ``lm_reinvest``, ``lm_add_margin``,
+    ``lm_claim_interest`` (5/s each), ``lm_order``, ``lm_position``, ``lm_yield_records``,
+    ``lm_liquidation_records`` (10/s each).
 
     The host: mainnet by default; ``testnet=True``, ``demo=True`` (demo trading, with the demo
     account's own keys) or ``region=`` (``"NL"``, ``"TR"``, ``"KZ"``, ``"GE"``, ``"AE"``,
@@ -182,6 +186,8 @@ class BybitClient(VenueClient):
         self.advance_earn: AdvanceEarn = AdvanceEarn(self.session)
         #: Earn: FlexibleSaving and OnChain (``/v5/earn/*``).
         self.earn: Earn = Earn(self.session)
+        #: Liquidity Mining (``/v5/earn/liquidity-mining/*``).
+        self.liquidity_mining: LiquidityMining = LiquidityMining(self.session)
 
     async def aclose(self) -> None:
         """Close the offer stream, if one was opened, and the HTTP connections."""
@@ -223,7 +229,6 @@ class AdvanceEarn:
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._clock = session.clock
         #: Advance Earn, category SmartLeverage.
         self.smart_leverage: SmartLeverage = SmartLeverage(session)
         #: Advance Earn, category DualAssets.
@@ -233,12 +238,14 @@ class AdvanceEarn:
         #: Advance Earn, category DiscountBuy.
         self.discount_buy: DiscountBuy = DiscountBuy(session)
         #: Exactly-once placement: lookups by orderLinkId settle unknowns and "exists".
-        self._placement: Placement[AdvanceEarnOrder, AdvanceEarnAck, _AdvanceEarnInfo] = Placement(
-            session,
-            PLACE_ORDER,
-            find=self._find_placed,
-            ack_of=_ack_of,
-            same=_same_order,
+        self._placement: Placement[AdvanceEarnOrder, AdvanceEarnAck, _AdvanceEarnInfo] = (
+            Placement.per_category(
+                session,
+                PLACE_ORDER,
+                find=self._find_placed,
+                ack_of=_ack_of,
+                same=_same_order,
+            )
         )
 
     def stream(

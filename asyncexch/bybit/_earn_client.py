@@ -109,7 +109,7 @@ class Earn:
         self.flexible_saving: EarnReader = EarnReader(session, EarnCategory.FLEXIBLE_SAVING)
         #: Earn, category OnChain.
         self.on_chain: EarnReader = EarnReader(session, EarnCategory.ON_CHAIN)
-        self._placement: Placement[EarnOrder, EarnAck, EarnOrderInfo] = Placement(
+        self._placement: Placement[EarnOrder, EarnAck, EarnOrderInfo] = Placement.per_category(
             session,
             EARN_PLACE_ORDER,
             find=self._find_placed,

@@ -37,9 +37,20 @@ DEFAULT_LIMITS = {
     # DoubleWin's RFQ quote: the docs state no limit; Bybit's MCP server and skill say 1/s.
     "double_win_leverage": RateLimit(1, per=1.0),
     **EARN_LIMITS,
+    # Liquidity Mining (advanced-earn/liquidity-mining/*.mdx): one bucket per endpoint.
+    "lm_product": RateLimit(50, per=1.0),
+    "lm_add_liquidity": RateLimit(5, per=1.0),
+    "lm_remove_liquidity": RateLimit(5, per=1.0),
+    "lm_reinvest": RateLimit(5, per=1.0),
+    "lm_add_margin": RateLimit(5, per=1.0),
+    "lm_claim_interest": RateLimit(5, per=1.0),
+    "lm_order": RateLimit(10, per=1.0),
+    "lm_position": RateLimit(10, per=1.0),
+    "lm_yield_records": RateLimit(10, per=1.0),
+    "lm_liquidation_records": RateLimit(10, per=1.0),
 }
 #: Buckets counted per IP address rather than per API key.
-IP_BUCKETS = frozenset({"product", "quote", "ip"}) | EARN_IP_BUCKETS
+IP_BUCKETS = frozenset({"product", "quote", "ip", "lm_product"}) | EARN_IP_BUCKETS
 
 SERVER_TIME = Endpoint(
     "server_time", "GET", "/v5/market/time", MarketTime, signed=False, buckets=("ip",)

@@ -1,4 +1,6 @@
-"""Placing an order exactly once, by its orderLinkId: what Advance Earn and Earn share.
+"""Placing an order exactly once, by its orderLinkId: what every Bybit family whose
+state-changing calls carry an id shares (Advance Earn's and Earn's place-order, Liquidity
+Mining's four order calls).
 
 An order carries an orderLinkId fixed when it is built; every attempt resends it. When an
 attempt's outcome is unknown, or the venue refuses an id it may already hold, the order is
@@ -7,6 +9,11 @@ looked up by that id: the same order found is the acknowledgement, another order
 was. A venue that forgets an id after a while (:attr:`IdRule.remembered`, Earn's 30 minutes)
 gets one more rule: an order whose first attempt left too long ago for a whole new call to
 land inside that window is never resent; it is only looked up (see :meth:`Placement.place`).
+
+What differs between families is handed to :class:`Placement` as functions: the endpoint
+of an order, its id space, how to find it, what "the same order" means, the
+acknowledgement, and the words of the refusals. The families whose ids live per category
+(Advance Earn, Earn) take :meth:`Placement.per_category`.
 """
 
 from __future__ import annotations
@@ -31,8 +38,8 @@ from ..errors import (
     OrderStatusUnknown,
     Outcome,
 )
-from ._categories import LOOKUP_PAUSE, LOOKUP_TRIES
 from ._errors import may_mean_already_exists
+from ._waiting import LOOKUP_PAUSE, LOOKUP_TRIES
 
 __all__ = ["WINDOW_MARGIN", "Placement"]
 
@@ -47,22 +54,30 @@ WINDOW_MARGIN = timedelta(minutes=2)
 
 class _Placeable(Protocol):
     @property
-    def category(self) -> str: ...
-
-    @property
     def order_link_id(self) -> str: ...
 
     def to_params(self) -> dict[str, object]: ...
 
 
-class _Held(Protocol):
-    """What the venue holds under an id: enough to tell which order it is."""
+class _Identified(Protocol):
+    """An acknowledgement, or what the venue holds under an id."""
 
     @property
     def order_id(self) -> str: ...
 
     @property
     def order_link_id(self) -> str: ...
+
+
+class _Categorized(_Placeable, Protocol):
+    """An order of a family whose ids live per category (Advance Earn, Earn)."""
+
+    @property
+    def category(self) -> str: ...
+
+
+class _HeldAmount(_Identified, Protocol):
+    """What such a family holds under an id: enough to say which order it is."""
 
     @property
     def order_type(self) -> Any: ...
@@ -74,53 +89,82 @@ class _Held(Protocol):
     def product_id(self) -> str: ...
 
 
-class _Acked(Protocol):
-    @property
-    def order_id(self) -> str: ...
-
-    @property
-    def order_link_id(self) -> str: ...
-
-
 OrderT = TypeVar("OrderT", bound=_Placeable)
-AckT = TypeVar("AckT", bound=_Acked)
-HeldT = TypeVar("HeldT", bound=_Held)
+AckT = TypeVar("AckT", bound=_Identified)
+HeldT = TypeVar("HeldT", bound=_Identified)
+CategorizedT = TypeVar("CategorizedT", bound=_Categorized)
+HeldAmountT = TypeVar("HeldAmountT", bound=_HeldAmount)
 
 
 class Placement(Generic[OrderT, AckT, HeldT]):
-    """Exactly-once placement through one place-order endpoint.
+    """Exactly-once placement of one family's orders.
 
-    ``find(order)`` looks the order up by its orderLinkId in its category (allowing it a
-    moment to become visible); ``ack_of(order, order_id, order_link_id)`` makes the
-    acknowledgement of its category; ``same(held, order)`` says whether the order held under
-    the id is the one asked for. ``remembered`` is how long the venue refuses a reused id
-    (``None``: for ever).
+    ``endpoint`` places every order, or is a function giving the endpoint of each (Liquidity
+    Mining: one per order type); its answer has ``order_id`` and ``order_link_id``.
+    ``scope(order)`` names the id space the order's id lives in (an Advance Earn category, a
+    family); ``find(order)`` looks the order up by its orderLinkId there (allowing it a moment
+    to become visible); ``ack_of(order, order_id, order_link_id)`` makes its
+    acknowledgement; ``same(held, order)`` says whether the order held under the id is the
+    one asked for, ``describe(held)`` says in a few words what it is (for the refusal saying
+    it is another order), ``history(order)`` where a caller looks the id up by hand.
+    ``remembered`` is how long the venue refuses a reused id (``None``: for ever).
     """
 
     def __init__(
         self,
         session: Session,
-        endpoint: Endpoint[Any],
+        endpoint: Endpoint[Any] | Callable[[OrderT], Endpoint[Any]],
         *,
+        scope: Callable[[OrderT], str],
         find: Callable[[OrderT], Awaitable[HeldT | None]],
         ack_of: Callable[[OrderT, str, str], AckT],
         same: Callable[[HeldT, OrderT], bool],
+        describe: Callable[[HeldT], str],
+        history: Callable[[OrderT], str],
         remembered: timedelta | None = None,
     ) -> None:
         self._session = session
         self._clock = session.clock
         self._endpoint = endpoint
+        self._scope = scope
         self._find = find
         self._ack_of = ack_of
         self._same = same
+        self._describe = describe
+        self._history = history
         self._remembered = remembered
-        #: (category, orderLinkId) of placements whose outcome was left untold.
+        #: (scope, orderLinkId) of placements whose outcome was left untold.
         self._maybe_placed: OrderedDict[tuple[str, str], None] = OrderedDict()
-        #: (category, orderLinkId) -> when its first attempt left (monotonic), for a venue
+        #: (scope, orderLinkId) -> when its first attempt left (monotonic), for a venue
         #: that forgets ids.
         self._first_sent: OrderedDict[tuple[str, str], float] = OrderedDict()
 
-    async def place(self, order: OrderT, on_sent: Callable[[], None] | None) -> AckT:
+    @staticmethod
+    def per_category(
+        session: Session,
+        endpoint: Endpoint[Any],
+        *,
+        find: Callable[[CategorizedT], Awaitable[HeldAmountT | None]],
+        ack_of: Callable[[CategorizedT, str, str], AckT],
+        same: Callable[[HeldAmountT, CategorizedT], bool],
+        remembered: timedelta | None = None,
+    ) -> Placement[CategorizedT, AckT, HeldAmountT]:
+        """The placement of a family whose orders go to one endpoint and whose ids live per
+        category (Advance Earn, Earn): another order under an id is told by its type, amount
+        and product, and the id is looked up in the category's order history."""
+        return Placement(
+            session,
+            endpoint,
+            scope=_category,
+            find=find,
+            ack_of=ack_of,
+            same=same,
+            describe=_type_amount_product,
+            history=_category_history,
+            remembered=remembered,
+        )
+
+    async def place(self, order: OrderT, on_sent: Callable[[], None] | None = None) -> AckT:
         """Place ``order`` once, however many attempts it takes; remember its id when the
         call ends without telling whether the venue holds it.
 
@@ -128,7 +172,7 @@ class Placement(Generic[OrderT, AckT, HeldT]):
         retries could outlive the window, and an order first sent so long ago that this call
         could land after the venue forgot its id is only looked up (:meth:`_look_up_only`).
         """
-        key = (order.category, order.order_link_id)
+        key = (self._scope(order), order.order_link_id)
         if self._remembered is not None:
             self._check_window_fits()
             first = self._first_sent.get(key)
@@ -238,10 +282,11 @@ class Placement(Generic[OrderT, AckT, HeldT]):
         """The venue's answer to ``order``: its acknowledgement, or a refusal to check by a
         lookup (one after an attempt that may have placed the order, or one that may mean its
         id exists already). Any other failure is raised."""
-        key = (order.category, order.order_link_id)
+        key = (self._scope(order), order.order_link_id)
+        endpoint = self._endpoint if isinstance(self._endpoint, Endpoint) else self._endpoint(order)
         try:
             return await self._session.call(
-                self._endpoint,
+                endpoint,
                 order.to_params(),
                 request=order,
                 on_sent=placing.mark_sent,
@@ -264,7 +309,7 @@ class Placement(Generic[OrderT, AckT, HeldT]):
 
     async def _check_refusal(self, order: OrderT, refusal: ApiError, sent_at: float | None) -> AckT:
         """What a refusal of ``order`` means, learned by looking the order up by its id in
-        its category.
+        its id space.
 
         Found and the same order: it is placed (its acknowledgement). Found and another
         order: :class:`OrderAlreadyExists`. Not found: the refusal as it came, unless the
@@ -292,8 +337,7 @@ class Placement(Generic[OrderT, AckT, HeldT]):
                     f"Bybit says orderLinkId {link} exists ({refusal}), but no order with it "
                     f"was found in {LOOKUP_TRIES} lookups over "
                     f"{(LOOKUP_TRIES - 1) * LOOKUP_PAUSE:g} s. Check the order history "
-                    f"(orders(order_link_id={link!r}) of category {order.category}, or "
-                    "Bybit's Earn order page) before acting; placing the same order object "
+                    f"({self._history(order)}) before acting; placing the same order object "
                     "again is safe and tells the truth",
                     request=order,
                     sent_at=sent_at,
@@ -304,7 +348,7 @@ class Placement(Generic[OrderT, AckT, HeldT]):
             raise OrderAlreadyExists(
                 refusal.code,
                 f"orderLinkId {link} belongs to a different order {existing.order_id} "
-                f"({existing.order_type} {existing.amount} of product {existing.product_id})",
+                f"({self._describe(existing)})",
                 refusal.venue,
                 http_status=refusal.http_status,
             ) from refusal
@@ -319,6 +363,21 @@ class Placement(Generic[OrderT, AckT, HeldT]):
         memory.move_to_end(key)
         while len(memory) > _REMEMBERED_UNKNOWN:
             memory.popitem(last=False)
+
+
+def _category(order: _Categorized) -> str:
+    return order.category
+
+
+def _type_amount_product(held: _HeldAmount) -> str:
+    return f"{held.order_type} {held.amount} of product {held.product_id}"
+
+
+def _category_history(order: _Categorized) -> str:
+    return (
+        f"orders(order_link_id={order.order_link_id!r}) of category {order.category}, or "
+        "Bybit's Earn order page"
+    )
 
 
 @attrs.define

@@ -32,11 +32,16 @@ from ._bybit import (
     SimEarnOrder,
     SimEarnPosition,
     SimEarnProduct,
+    SimLiquidationRecord,
+    SimLiquidityOrder,
+    SimLiquidityPosition,
+    SimLiquidityProduct,
     SimOrder,
     SimPosition,
     SimProduct,
     SimQuote,
     SimStats,
+    SimYieldRecord,
 )
 from ._chainup import (
     ChainupAccount,
@@ -78,6 +83,10 @@ __all__ = [
     "SimEarnOrder",
     "SimEarnPosition",
     "SimEarnProduct",
+    "SimLiquidationRecord",
+    "SimLiquidityOrder",
+    "SimLiquidityPosition",
+    "SimLiquidityProduct",
     "SimOrder",
     "SimPosition",
     "SimProduct",
@@ -85,4 +94,5 @@ __all__ = [
     "SimServer",
     "SimStats",
     "SimTransport",
+    "SimYieldRecord",
 ]

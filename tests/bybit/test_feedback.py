@@ -536,6 +536,16 @@ async def test_every_bucket_with_its_window_and_the_venues_own_count(
         "earn_order",
         "earn_position",
         "earn_product",
+        "lm_product",
+        "lm_add_liquidity",
+        "lm_remove_liquidity",
+        "lm_reinvest",
+        "lm_add_margin",
+        "lm_claim_interest",
+        "lm_order",
+        "lm_position",
+        "lm_yield_records",
+        "lm_liquidation_records",
     }
     assert (states["double_win_leverage"].limit, states["double_win_leverage"].per) == (1, 1.0)
     assert before["place_order"].in_window == 0 and before["place_order"].venue_left is None

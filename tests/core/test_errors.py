@@ -43,6 +43,9 @@ EXAMPLES: dict[str, Callable[[], errors.ExchangeError]] = {
     "ClockSkew": lambda: errors.ClockSkew(10002, "window", "bybit"),
     "ServiceUnavailable": lambda: errors.ServiceUnavailable(10016, "busy", "bybit"),
     "OrderAlreadyExists": lambda: errors.OrderAlreadyExists(180025, "exists", "bybit"),
+    "PositionOrderPending": lambda: errors.PositionOrderPending(
+        180006, "pending", "bybit", http_status=200
+    ),
     "OrderStatusUnknown": lambda: errors.OrderStatusUnknown(
         "lost", request=ORDER, sent_at=1_700_000_000.5
     ),

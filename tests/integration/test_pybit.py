@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from asyncexch.sim import BybitSimulator, SimServer
+from tests.builders import liquidity_mining as liquidity_docs
 
 unified_trading = pytest.importorskip("pybit.unified_trading")
 exceptions = pytest.importorskip("pybit.exceptions")
@@ -306,3 +307,36 @@ def test_pybit_drives_earn(pybit: Any, sim: BybitSimulator) -> None:
     )
     redeem = {**stake, "orderType": "Redeem", "amount": "40", "orderLinkId": "usdt-earn-002"}
     assert ok(pybit.stake_or_redeem(**redeem))["orderLinkId"] == "usdt-earn-002"
+
+
+def test_pybit_drives_liquidity_mining(pybit: Any, sim: BybitSimulator) -> None:
+    """Every Liquidity Mining method pybit 5.17 has, with the docs' own example bodies."""
+    (product,) = ok(pybit.get_liquidity_mining_products(baseCoin="ETH"))["products"]
+    assert product["productId"] == "5"
+    # The docs' add-liquidity example as written, with its untabled "coin".
+    example = {**liquidity_docs.ADD_BODY, "productId": "5"}
+    placed = ok(pybit.add_liquidity(**example))
+    assert placed["orderLinkId"] == "lm-001"
+    refused_with(180025, pybit.add_liquidity, **example)
+    (position,) = ok(pybit.get_liquidity_mining_positions(productId="5"))["positions"]
+    at_position = {"productId": "5", "positionId": position["positionId"]}
+
+    # Too little yield yet to reinvest (the minimum is 10 USDT).
+    refused_with(180028, pybit.reinvest_liquidity, orderLinkId="lm-re-1", **at_position)
+    margin = {**liquidity_docs.MARGIN_BODY, **at_position, "amount": "100"}
+    ok(pybit.add_margin(**margin))
+    removal = {**liquidity_docs.REMOVE_BODY, **at_position, "orderLinkId": "lm-rm-1"}
+    assert removal["removeRate"] == 50  # a JSON number, as the docs' example sends it
+    ok(pybit.remove_liquidity(**removal))
+    assert ok(pybit.claim_liquidity_interest(productId="-1")) == {}
+
+    (order,) = ok(pybit.get_liquidity_mining_orders(orderLinkId="lm-001"))["orders"]
+    assert (order["orderId"], order["status"]) == (placed["orderId"], "Success")
+    listed = ok(pybit.get_liquidity_mining_orders(productId="5", limit=50))["orders"]
+    assert [o["orderType"] for o in listed] == ["RemoveLiquidity", "AddMargin", "AddLiquidity"]
+    assert ok(pybit.get_liquidity_mining_yield_records(baseCoin="ETH"))["nextPageCursor"] == ""
+    assert ok(pybit.get_liquidity_mining_liquidation_records(baseCoin="ETH", limit=20)) == {
+        "records": [],
+        "nextPageCursor": "",
+    }
+    assert len(sim.liquidity_mining.orders) == 3

@@ -5,10 +5,11 @@ book: quotes, the ``orderLinkId`` rule, stakes, redeems, estimates and settlemen
 time as an argument), ``_render`` (Bybit's JSON) and ``_app`` (:class:`BybitSimulator`:
 routes, the IP ban, authentication, limits, envelopes). DualAssets has its own
 ``_dual_records``, ``_dual_engine`` (on the book's accounts, prices and rules) and
-``_dual_render``, and DiscountBuy its ``_discount_records``, ``_discount_engine`` and
-``_discount_render``; ``_params`` reads a request's numbers with Bybit's codes.
-``_offer_stream`` serves ``/v5/public/fp`` (the offer topics over WebSocket, with faults),
-``_offer_render`` their compact JSON.
+``_dual_render``, DiscountBuy its ``_discount_records``, ``_discount_engine`` and
+``_discount_render``, and Liquidity Mining its ``_liquidity_records``, ``_liquidity_engine``,
+``_liquidity_render`` and ``_liquidity_routes`` (its endpoints); ``_params`` reads a
+request's numbers with Bybit's codes. ``_offer_stream`` serves ``/v5/public/fp`` (the offer
+topics over WebSocket, with faults), ``_offer_render`` their compact JSON.
 """
 
 from ._app import DEFAULT_LIMITS, IP_LIMIT, BybitSimulator
@@ -36,6 +37,14 @@ from ._dual_records import (
 from ._earn_engine import EarnBook
 from ._earn_records import SimEarnOrder, SimEarnPosition, SimEarnProduct
 from ._engine import AdvanceEarnBook
+from ._liquidity_engine import LiquidityMiningBook
+from ._liquidity_records import (
+    SimLiquidationRecord,
+    SimLiquidityOrder,
+    SimLiquidityPosition,
+    SimLiquidityProduct,
+    SimYieldRecord,
+)
 from ._offer_stream import OfferStreamHub, OfferStreamStats
 from ._records import SimAccount, SimOrder, SimPosition, SimProduct, SimQuote, SimStats
 
@@ -48,6 +57,7 @@ __all__ = [
     "DoubleWinBook",
     "DualAssetsBook",
     "EarnBook",
+    "LiquidityMiningBook",
     "OfferStreamHub",
     "OfferStreamStats",
     "SimAccount",
@@ -66,9 +76,14 @@ __all__ = [
     "SimEarnOrder",
     "SimEarnPosition",
     "SimEarnProduct",
+    "SimLiquidationRecord",
+    "SimLiquidityOrder",
+    "SimLiquidityPosition",
+    "SimLiquidityProduct",
     "SimOrder",
     "SimPosition",
     "SimProduct",
     "SimQuote",
     "SimStats",
+    "SimYieldRecord",
 ]

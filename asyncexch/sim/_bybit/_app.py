@@ -38,6 +38,12 @@ market already at the knock-out price, fails and is refunded: ``REFUNDING`` then
 exercised (the underlying, or its USDT value, at the purchase price) by the settlement price;
 ``discount_buy_exercise`` plays either reading of when a stake is exercised.
 
+Liquidity Mining (``/v5/earn/liquidity-mining/*``; rules and the simulator's own choices in
+``_liquidity_engine``): pools, positions with a loan, margin and a liquidation price, four
+orders with an ``orderLinkId`` of up to 40 characters (reuse: the same duplicate rule, in an id
+space of their own) that settle after the settlement delay, one pending order per position
+(180006), claims, yield accrual and liquidation records.
+
 Where Bybit's sources disagree the simulator plays each reading: ``redeem_rules="any"``
 (the API page: a redeem's ``amount`` and ``coin`` are optional) or ``"official-tools"``
 (Bybit's MCP server and skill: both required, ``amount`` the staked amount). Codes Bybit does
@@ -102,6 +108,9 @@ from ._earn_engine import EarnBook
 from ._earn_records import SimEarnOrder, SimEarnPosition, SimEarnProduct, default_earn_products
 from ._earn_render import earn_order_json, earn_position_json, earn_product_json
 from ._engine import AdvanceEarnBook
+from ._liquidity_engine import LiquidityMiningBook
+from ._liquidity_records import SimLiquidityProduct, default_liquidity_products
+from ._liquidity_routes import LiquidityMiningRoutes
 from ._offer_render import (
     DUAL_ASSETS_TOPIC,
     SMART_LEVERAGE_TOPIC,
@@ -137,6 +146,17 @@ DEFAULT_LIMITS: Mapping[str, tuple[int, float]] = {
     "earn_place_order": (5, 1.0),
     "earn_order": (10, 1.0),
     "earn_position": (10, 1.0),
+    # Liquidity Mining (/v5/earn/liquidity-mining/*): one bucket per endpoint, as documented.
+    "lm_product": (50, 1.0),
+    "lm_add_liquidity": (5, 1.0),
+    "lm_remove_liquidity": (5, 1.0),
+    "lm_reinvest": (5, 1.0),
+    "lm_add_margin": (5, 1.0),
+    "lm_claim_interest": (5, 1.0),
+    "lm_order": (10, 1.0),
+    "lm_position": (10, 1.0),
+    "lm_yield_records": (10, 1.0),
+    "lm_liquidation_records": (10, 1.0),
 }
 IP_LIMIT = (600, 5.0)
 _LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
@@ -181,6 +201,8 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
     * ``earn_products``: the Earn (FlexibleSaving, OnChain) products; rules in
       ``_earn_engine`` (the 30-minute ``orderLinkId`` window, OnChain FUND only, lock and
       processing delays, simple interest). A reuse within the window gets ``duplicate_code``.
+    * ``liquidity_products``: the Liquidity Mining pools (by default the docs' ETH/USDT,
+      product 5, and a BTC/USDT one, 36).
     """
 
     stats: SimStats
@@ -208,7 +230,14 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         discount_buy_products: Iterable[SimDiscountBuyProduct] | None = None,
         discount_buy_exercise: Exercise = "below-knockout",
         earn_products: Iterable[SimEarnProduct] | None = None,
+        liquidity_products: Iterable[SimLiquidityProduct] | None = None,
     ) -> None:
+        """Check the options and build the books that keep them.
+
+        Long because it takes the options one per line, a product family's beside the
+        others, and hands each to the book that keeps it: an option table, which a split
+        would only move.
+        """
         _check_options(limits, idempotency, redeem_rules, quote_ttl)
         self.clock: Clock = clock or SystemClock()
         self.limits: dict[str, tuple[int, float]] = {**DEFAULT_LIMITS, **(limits or {})}
@@ -241,6 +270,10 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         #: Earn (FlexibleSaving, OnChain), on the same accounts and order ids.
         self._earn: EarnBook = EarnBook(
             self._book, _or_default(earn_products, default_earn_products)
+        )
+        #: Liquidity Mining: its pools, orders, positions and records, on the same accounts.
+        self.liquidity_mining: LiquidityMiningBook = LiquidityMiningBook(
+            self._book, _or_default(liquidity_products, default_liquidity_products)
         )
         #: ``/v5/public/fp``: the offer topics pushed over WebSocket, and their faults.
         self.offer_stream: OfferStreamHub = OfferStreamHub(self._offer_items, clock=self.clock)
@@ -444,6 +477,14 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             route("earn/place-order", "earn_place_order", self._earn_place, method="POST"),
             route("earn/order", "earn_order", self._earn_order),
             route("earn/position", "earn_position", self._earn_position),
+            *[
+                route("earn/liquidity-mining/" + path, name, handler, private=private, method=verb)
+                for name, (path, handler, verb, private) in LiquidityMiningRoutes(
+                    self.liquidity_mining
+                )
+                .handlers()
+                .items()
+            ],
         ]
 
     def _stream_routes(self) -> list[BaseRoute]:

@@ -124,11 +124,13 @@ class AdvanceEarnBook:
         self._started = started
         #: DualAssets: its own products, orders and positions, on this book's accounts,
         #: prices, statistics and options.
-        self.dual_assets = DualAssetsBook(self, dual_assets_products)
+        self.dual_assets: DualAssetsBook = DualAssetsBook(self, dual_assets_products)
         #: DoubleWin, likewise.
-        self.double_win = DoubleWinBook(self, double_win_products)
+        self.double_win: DoubleWinBook = DoubleWinBook(self, double_win_products)
         #: DiscountBuy: the same, with its own rules.
-        self.discount_buy = DiscountBuyBook(self, discount_buy_products, discount_buy_exercise)
+        self.discount_buy: DiscountBuyBook = DiscountBuyBook(
+            self, discount_buy_products, discount_buy_exercise
+        )
 
     # --- accounts, prices and quotes --------------------------------------------------
 
