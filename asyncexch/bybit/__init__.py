@@ -74,7 +74,13 @@ from ._models import (
     RedeemOrder,
     StakeOrder,
 )
-from ._offer_topics import DUAL_ASSETS_OFFERS, SMART_LEVERAGE_OFFERS, OfferTopic
+from ._offer_topics import (
+    DISCOUNT_BUY_OFFERS,
+    DOUBLE_WIN_OFFERS,
+    DUAL_ASSETS_OFFERS,
+    SMART_LEVERAGE_OFFERS,
+    OfferTopic,
+)
 from ._quote_cache import QuoteCache
 from ._quote_stream import QuoteStream, StreamStats
 from ._venue import BybitVenue
@@ -82,7 +88,9 @@ from ._venue import BybitVenue
 __all__ = [
     "DEFAULT_LIMITS",
     "DEMO",
+    "DISCOUNT_BUY_OFFERS",
     "DOUBLE_WIN_IDS",
+    "DOUBLE_WIN_OFFERS",
     "DUAL_ASSETS_OFFERS",
     "EARN_IDS",
     "MAINNET",
