@@ -103,8 +103,12 @@ from ._earn_records import SimEarnOrder, SimEarnPosition, SimEarnProduct, defaul
 from ._earn_render import earn_order_json, earn_position_json, earn_product_json
 from ._engine import AdvanceEarnBook
 from ._offer_render import (
+    DISCOUNT_BUY_TOPIC,
+    DOUBLE_WIN_TOPIC,
     DUAL_ASSETS_TOPIC,
     SMART_LEVERAGE_TOPIC,
+    discount_buy_item,
+    double_win_item,
     dual_assets_item,
     smart_leverage_item,
 )
@@ -462,6 +466,17 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             return [
                 dual_assets_item(product_id, *self._dual.issue_quote(product_id, at))
                 for product_id in self._dual.products
+            ]
+        if topic == DOUBLE_WIN_TOPIC:  # fixed-range products only, as Bybit's
+            return [
+                double_win_item(self._double_win.issue_fixed_quote(product.product_id, at))
+                for product in self.double_win_products.values()
+                if not product.is_rfq
+            ]
+        if topic == DISCOUNT_BUY_TOPIC:
+            return [
+                discount_buy_item(product, self._discount.issue_quote(product.product_id, at))
+                for product in self.discount_buy_products.values()
             ]
         return None
 
