@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +31,7 @@ from asyncexch.bybit import (
     QuoteStream,
     StakeOrder,
 )
-from asyncexch.sim import BybitSimulator, SimDualAssetsProduct, SimServer
+from asyncexch.sim import BybitSimulator, OfferStreamHub, SimDualAssetsProduct, SimServer
 from tests.waiting import until
 
 pytestmark = pytest.mark.integration
@@ -82,6 +82,20 @@ class Reader:
         return sum(gap.reconnects for gap in self.gaps)
 
 
+def resubscribed(stream: QuoteStream, hub: OfferStreamHub, losses: int) -> Callable[[], bool]:
+    """Whether ``stream`` has lost ``losses`` connections, is connected again and has
+    subscribed every topic on each connection."""
+
+    def done() -> bool:
+        return (
+            stream.stats.losses >= losses
+            and stream.connected
+            and min(hub.stats.subscriptions.values()) == stream.stats.connects
+        )
+
+    return done
+
+
 async def test_a_stream_survives_20_drops_and_5_silent_connections(
     simulator: BybitSimulator, server: SimServer
 ) -> None:
@@ -98,14 +112,9 @@ async def test_a_stream_survives_20_drops_and_5_silent_connections(
                 else:
                     hub.drop()
 
-                def resubscribed(round_: int = round_) -> bool:
-                    return (
-                        stream.stats.losses >= round_
-                        and stream.connected
-                        and min(hub.stats.subscriptions.values()) == stream.stats.connects
-                    )
-
-                await until(resubscribed, within=10, what=f"reconnect {round_}")
+                await until(
+                    resubscribed(stream, hub, round_), within=10, what=f"reconnect {round_}"
+                )
                 seen = len(dual.quotes)
                 simulator.set_price("BTC", Decimal(68000 + 10 * round_))
                 hub.burst(3)
@@ -210,14 +219,9 @@ async def test_double_win_and_discount_buy_survive_drops_and_silent_connections(
                 else:
                     hub.drop()
 
-                def resubscribed(round_: int = round_) -> bool:
-                    return (
-                        stream.stats.losses >= round_
-                        and stream.connected
-                        and min(hub.stats.subscriptions.values()) == stream.stats.connects
-                    )
-
-                await until(resubscribed, within=10, what=f"reconnect {round_}")
+                await until(
+                    resubscribed(stream, hub, round_), within=10, what=f"reconnect {round_}"
+                )
                 seen = [len(reader.quotes) for reader in readers]
                 simulator.set_price("BTC", Decimal(68000 + 10 * round_))
                 hub.burst(3)

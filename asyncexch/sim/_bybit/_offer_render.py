@@ -11,7 +11,9 @@ from typing import Any
 
 from .._json import decimal_text
 from ._discount_records import SimDiscountBuyOffer, SimDiscountBuyProduct
+from ._discount_render import discount_offer_json
 from ._double_win_records import SimDoubleWinQuote
+from ._double_win_render import double_win_quote_json
 from ._dual_records import SimDualAssetsOffer
 from ._records import SimQuote
 
@@ -62,28 +64,38 @@ def dual_assets_item(
     }
 
 
+def _compact(rest: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
+    """The REST quote's JSON under the topic's compact keys, values as written there."""
+    return {short: rest[name] for short, name in keys.items()}
+
+
 def double_win_item(quote: SimDoubleWinQuote) -> dict[str, Any]:
     """A fixed-range DoubleWin product's quote: ``p``, ``c``, ``l``, ``m``, ``e`` (expiry)."""
-    return {
-        "p": quote.product_id,
-        "c": decimal_text(quote.initial),
-        "l": decimal_text(quote.leverage),
-        "m": decimal_text(quote.max_investment_amount),
-        "e": str(quote.expire_ms),
-    }
+    return _compact(
+        double_win_quote_json(quote),
+        {
+            "p": "productId",
+            "c": "currentPrice",
+            "l": "leverage",
+            "m": "maxInvestmentAmount",
+            "e": "expireTime",
+        },
+    )
 
 
 def discount_buy_item(product: SimDiscountBuyProduct, offer: SimDiscountBuyOffer) -> dict[str, Any]:
     """A DiscountBuy offer: ``p``, ``c``, ``b``, ``k``, ``e`` (the coupon times 10^8, not an
     expiry), ``m``, ``i``, ``x`` (expiry, ``"0"`` for none)."""
-    numbers = product.json_numbers
-    return {
-        "p": offer.product_id,
-        "c": decimal_text(offer.current_price),
-        "b": decimal_text(offer.purchase_price),
-        "k": decimal_text(offer.knockout_price),
-        "e": offer.coupon_e8 if numbers else str(offer.coupon_e8),
-        "m": decimal_text(offer.max_investment_amount),
-        "i": int(offer.inst_uid) if numbers else offer.inst_uid,
-        "x": str(offer.expire_ms or 0),
-    }
+    return _compact(
+        discount_offer_json(product, offer),
+        {
+            "p": "productId",
+            "c": "currentPrice",
+            "b": "purchasePrice",
+            "k": "knockoutPrice",
+            "e": "knockoutCouponE8",
+            "m": "maxInvestmentAmount",
+            "i": "instUid",
+            "x": "expiredAt",
+        },
+    )
