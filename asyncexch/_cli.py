@@ -1,4 +1,5 @@
-"""The command line: ``asyncexch demo`` and ``asyncexch sim`` (also ``python -m asyncexch``)."""
+"""The command line: ``asyncexch demo``, ``asyncexch sim`` and ``asyncexch watch`` (also
+``python -m asyncexch``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ._watch import add_watch, watch_main
 from .errors import ExchangeError
 
 if TYPE_CHECKING:  # the demo needs the "cli" extra (rich, starlette): imported when it runs
@@ -39,6 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--category: {error}")
         _need("cli", "asyncexch demo", "rich", "starlette", "uvicorn")
         return _demo(args)
+    if args.command == "watch":
+        if args.seconds is not None and not args.seconds > 0:
+            parser.error("--seconds must be > 0")
+        _need("cli", "asyncexch watch", "rich", "starlette", "uvicorn")
+        _need("stream", "asyncexch watch", "websockets")
+        return watch_main(args)
     if not 0 <= args.faults <= 1 or args.settlement_delay < 0 or not 0 <= args.port <= 65535:
         parser.error("--faults must be in [0, 1], --settlement-delay >= 0, --port in 0..65535")
     try:
@@ -50,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    """The command line: ``--version`` and the commands ``demo`` and ``sim``."""
+    """The command line: ``--version`` and the commands ``demo``, ``sim`` and ``watch``."""
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -61,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_demo(commands)
     _add_sim(commands)
+    add_watch(commands)
     return parser
 
 

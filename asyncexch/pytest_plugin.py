@@ -18,7 +18,8 @@ Bybit:
 * ``bybit_stream_client``: a client of ``bybit_sim_server`` over the loopback port, so that
   live quotes (``advance_earn.stream()``, ``watch_quotes``) reach the simulator's
   ``/v5/public/fp`` (faults: ``bybit_sim.offer_stream``); closed after the test. Needs the
-  ``stream`` extra.
+  ``stream`` extra, and the real-time clock (a ``bybit_sim`` on a ``VirtualClock`` is
+  refused: virtual time cannot govern a real socket).
 
 ChainUP, the same four: ``chainup_sim`` (marker ``chainup_sim``), ``chainup_sim_server``,
 ``chainup_client_factory`` and ``chainup_client``.
@@ -201,9 +202,25 @@ else:
 
     @pytest_asyncio.fixture
     async def bybit_stream_client(
-        bybit_client_factory: Callable[..., BybitClient], bybit_sim_server: SimServer
+        bybit_client_factory: Callable[..., BybitClient],
+        bybit_sim: BybitSimulator,
+        bybit_sim_server: SimServer,
     ) -> AsyncIterator[BybitClient]:
-        """A client of ``bybit_sim`` over its loopback port: HTTP, and the offer stream."""
+        """A client of ``bybit_sim`` over its loopback port: HTTP, and the offer stream.
+
+        Real time only: a ``bybit_sim`` on a :class:`~asyncexch.VirtualClock` is refused
+        (``pytest.UsageError``), since virtual time cannot govern a real socket (the
+        stream's pings and dead-connection timeout would fire as the clock jumps, and the
+        simulator's 30-s pushes would not wait for the frames in flight). Test stream
+        timing on the virtual clock with a fake connection (``advance_earn.stream(
+        connector=...)``), as asyncexch's own tests do."""
+        from ._clock import VirtualClock
+
+        if isinstance(bybit_sim.clock, VirtualClock):
+            raise pytest.UsageError(
+                "bybit_stream_client needs bybit_sim on the real-time clock, not a "
+                "VirtualClock: the stream runs over a real socket"
+            )
         client = bybit_client_factory(base_url=bybit_sim_server.url, transport=None)
         async with client:
             yield client

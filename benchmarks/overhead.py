@@ -98,10 +98,11 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def server_process() -> Iterator[str]:
-    """The simulator in a child process; yields its base URL and stops it afterwards."""
+def server_process(script: str = __file__, *options: str) -> Iterator[str]:
+    """The simulator in a child process (``script --serve PORT *options``); yields its base
+    URL and stops it afterwards."""
     port = _free_port()
-    process = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
+    process = subprocess.Popen([sys.executable, script, "--serve", str(port), *options])
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -179,6 +179,8 @@ PUBLIC: dict[str, set[str]] = {
         "RsaSigner",
         "SettleType",
         "SMART_LEVERAGE_OFFERS",
+        "DISCOUNT_BUY_OFFERS",
+        "DOUBLE_WIN_OFFERS",
         "SmartLeverage",
         "StakeOrder",
         "StreamStats",

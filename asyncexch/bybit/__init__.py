@@ -97,7 +97,13 @@ from ._models import (
     RedeemOrder,
     StakeOrder,
 )
-from ._offer_topics import DUAL_ASSETS_OFFERS, SMART_LEVERAGE_OFFERS, OfferTopic
+from ._offer_topics import (
+    DISCOUNT_BUY_OFFERS,
+    DOUBLE_WIN_OFFERS,
+    DUAL_ASSETS_OFFERS,
+    SMART_LEVERAGE_OFFERS,
+    OfferTopic,
+)
 from ._quote_cache import QuoteCache
 from ._quote_stream import QuoteStream, StreamStats
 from ._venue import BybitVenue
@@ -106,7 +112,9 @@ __all__ = [
     "ALL_PRODUCTS",
     "DEFAULT_LIMITS",
     "DEMO",
+    "DISCOUNT_BUY_OFFERS",
     "DOUBLE_WIN_IDS",
+    "DOUBLE_WIN_OFFERS",
     "DUAL_ASSETS_OFFERS",
     "EARN_IDS",
     "MAINNET",

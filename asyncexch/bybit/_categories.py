@@ -62,7 +62,12 @@ from ._models import (
     Quote,
     RedeemEstimate,
 )
-from ._offer_topics import DUAL_ASSETS_OFFERS, SMART_LEVERAGE_OFFERS, OfferTopic
+from ._offer_topics import (
+    DISCOUNT_BUY_OFFERS,
+    DUAL_ASSETS_OFFERS,
+    SMART_LEVERAGE_OFFERS,
+    OfferTopic,
+)
 from ._paging import find_order, pages
 from ._stream_slot import stream_of
 from ._waiting import find_placed, wait_until_final
@@ -437,6 +442,23 @@ class DiscountBuy(
                 DiscountBuyAck,
             ),
         )
+
+    def watch_quotes(
+        self, product_ids: Iterable[str] | None = None
+    ) -> AsyncGenerator[LiveQuote[DiscountBuyQuote] | QuoteGap, None]:
+        """Live quotes of ``product_ids`` (every product when ``None``) from the stream
+        ``earn.discountbuy.offers``: each a :class:`LiveQuote` whose ``quote`` holds the
+        product's offers in a push, one per market maker
+        (``DiscountBuyOrder.from_offer(live.quote.offers[0], ...)``), and a
+        :class:`QuoteGap` after a reconnection. Shares the client's one connection (see
+        ``AdvanceEarn.stream``)."""
+        return self._watch(DISCOUNT_BUY_OFFERS, product_ids)
+
+    def live_quote(self, product_id: str) -> LiveQuote[DiscountBuyQuote] | None:
+        """The product's latest streamed quote while one of its offers is valid for 2 s more
+        (an offer without expiry always is; on the venue's clock as the client knows it);
+        ``None`` otherwise: fetch :meth:`quote`."""
+        return stream_of(self._session).quote_cache.live(DISCOUNT_BUY_OFFERS, product_id)
 
     async def quote(self, product_id: str) -> DiscountBuyQuote:
         """The product's offers now, one per market maker: the index price, the purchase

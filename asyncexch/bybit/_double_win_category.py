@@ -3,6 +3,7 @@ quote and its RFQ leverage quote."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Iterable
 from decimal import Decimal
 
 import attrs
@@ -23,6 +24,9 @@ from ._double_win import (
 )
 from ._double_win_order import check_range
 from ._endpoints import DOUBLE_WIN_LEVERAGE, QUOTE, read_as
+from ._live_quotes import LiveQuote, QuoteGap
+from ._offer_topics import DOUBLE_WIN_OFFERS
+from ._stream_slot import stream_of
 
 __all__ = ["DoubleWin"]
 
@@ -64,6 +68,22 @@ class DoubleWin(
             )
         quote = await self._quoted(_QUOTE, product_id)
         return attrs.evolve(quote, server_time=self._session.server_time, product=product)
+
+    def watch_quotes(
+        self, product_ids: Iterable[str] | None = None
+    ) -> AsyncGenerator[LiveQuote[DoubleWinQuote] | QuoteGap, None]:
+        """Live quotes of fixed-range ``product_ids`` (every one when ``None``) from the
+        stream ``earn.doublewin.offers``, which pushes no RFQ product: each a
+        :class:`LiveQuote` whose ``quote`` builds a stake
+        (``DoubleWinOrder.from_leverage(live.quote, amount=...)``), and a :class:`QuoteGap`
+        after a reconnection. Shares the client's one connection (see
+        ``AdvanceEarn.stream``)."""
+        return self._watch(DOUBLE_WIN_OFFERS, product_ids)
+
+    def live_quote(self, product_id: str) -> LiveQuote[DoubleWinQuote] | None:
+        """The product's latest streamed quote while its leverage is valid for 2 s more (on
+        the venue's clock as the client knows it); ``None`` otherwise: fetch :meth:`quote`."""
+        return stream_of(self._session).quote_cache.live(DOUBLE_WIN_OFFERS, product_id)
 
     async def leverage(
         self,

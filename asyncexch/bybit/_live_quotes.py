@@ -17,14 +17,18 @@ Q = TypeVar("Q")
 class LiveQuote(Generic[Q]):
     """A product's quote as the venue pushed it: ``quote`` is the same object the REST
     quote gives (a :class:`Quote` for SmartLeverage, a :class:`DualAssetsQuote` for
-    DualAssets), so it builds an order directly (``StakeOrder.from_quote(live.quote, ...)``,
-    ``DualAssetsOrder.from_offer(live.quote.buy_low[0], ...)``).
+    DualAssets, a :class:`DoubleWinQuote` for DoubleWin, a :class:`DiscountBuyQuote` for
+    DiscountBuy), so it builds an order directly (``StakeOrder.from_quote(live.quote, ...)``,
+    ``DualAssetsOrder.from_offer(live.quote.buy_low[0], ...)``,
+    ``DoubleWinOrder.from_leverage(live.quote, ...)``,
+    ``DiscountBuyOrder.from_offer(live.quote.offers[0], ...)``).
 
     A stream delivers a product's quote only when it is new: never one equal to, or pushed
     before, the last one it delivered for that product.
     """
 
-    #: The Advance Earn category (``SmartLeverage``, ``DualAssets``).
+    #: The Advance Earn category (``SmartLeverage``, ``DualAssets``, ``DoubleWin``,
+    #: ``DiscountBuy``).
     category: str
     product_id: str
     quote: Q

@@ -119,9 +119,10 @@ class QuoteStream:
 
     Use it as an async context manager (``async with bybit.advance_earn.stream() as
     stream:``) to keep the connection open across consumers, and read quotes with
-    ``earn.smart_leverage.watch_quotes(...)`` / ``earn.dual_assets.watch_quotes(...)`` (or
-    :meth:`watch`). ``quote_cache`` holds the latest quote per product; ``stats`` counts
-    what happened. See the module docstring for the protocol it keeps.
+    ``earn.smart_leverage.watch_quotes(...)``, ``earn.dual_assets.watch_quotes(...)``,
+    ``earn.double_win...``, ``earn.discount_buy...`` (or :meth:`watch`). ``quote_cache``
+    holds the latest quote per product; ``stats`` counts what happened. See the module
+    docstring for the protocol it keeps.
 
     Long-lived by design: a consumer's iteration only ends when the stream is closed
     (:meth:`aclose`) or its topic is refused.
@@ -439,13 +440,12 @@ class QuoteStream:
         received_at = self._venue_now()
         received = self._clock.monotonic()
         catalog = self.catalogs.get(topic.category, {})
-        for raw in push.items:
+        for item in self._decoded(topic, push.items):
             try:
-                item = decode(self._converter, raw, topic.item)
+                quote = topic.to_quote(item, self._server_time, catalog.get(item.product_id))
             except MalformedResponse:
                 self.stats.malformed += 1
                 continue
-            quote = topic.to_quote(item, self._server_time, catalog.get(item.product_id))
             live = LiveQuote(
                 category=topic.category,
                 product_id=item.product_id,
@@ -464,6 +464,17 @@ class QuoteStream:
                     watch.products is None or live.product_id in watch.products
                 ):
                     watch.mailbox.put(live)
+
+    def _decoded(self, topic: OfferTopic[Any], raws: list[Any]) -> list[Any]:
+        """The items of a push that can be read (the others counted as malformed), one per
+        product when the topic groups them."""
+        items = []
+        for raw in raws:
+            try:
+                items.append(decode(self._converter, raw, topic.item))
+            except MalformedResponse:
+                self.stats.malformed += 1
+        return items if topic.per_product is None else topic.per_product(items)
 
     # --- consumers -----------------------------------------------------------------------
 

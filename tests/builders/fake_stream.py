@@ -28,6 +28,25 @@ DUAL_ASSETS_ITEM: dict[str, Any] = {
     "b": [{"s": "74142", "a": "979209000", "m": "2000", "x": "1773825237781"}],
     "s": [{"s": "74142", "a": "979209000", "m": "0.02697492", "x": "1773825237781"}],
 }
+DOUBLE_WIN_TOPIC = "earn.doublewin.offers"
+DISCOUNT_BUY_TOPIC = "earn.discountbuy.offers"
+DOUBLE_WIN_ITEM: dict[str, Any] = {
+    "p": "14082",
+    "c": "2050.99",
+    "l": "37.78",
+    "m": "1000",
+    "e": "1775111431407",
+}
+DISCOUNT_BUY_ITEM: dict[str, Any] = {
+    "p": "12723",
+    "c": "74551.1",
+    "b": "73847",
+    "k": "75300",
+    "e": "10000000",
+    "m": "950000",
+    "i": "103489231",
+    "x": "1776154870336",
+}
 _CLOSED = object()
 
 

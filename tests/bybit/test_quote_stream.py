@@ -17,6 +17,10 @@ import pytest
 from asyncexch import ConfigurationError, SubscriptionRefused, VirtualClock
 from asyncexch.bybit import (
     BybitClient,
+    DiscountBuyOrder,
+    DiscountBuyQuote,
+    DoubleWinOrder,
+    DoubleWinQuote,
     DualAssetsDirection,
     DualAssetsOrder,
     DualAssetsQuote,
@@ -27,6 +31,10 @@ from asyncexch.bybit import (
     StakeOrder,
 )
 from tests.builders.fake_stream import (
+    DISCOUNT_BUY_ITEM,
+    DISCOUNT_BUY_TOPIC,
+    DOUBLE_WIN_ITEM,
+    DOUBLE_WIN_TOPIC,
     DUAL_ASSETS_ITEM,
     DUAL_ASSETS_TOPIC,
     SMART_LEVERAGE_ITEM,
@@ -488,3 +496,160 @@ async def test_connections_are_opened_within_the_budget_per_5_minutes(
         assert server.connect_attempts == 6
         await clock.sleep(290.0)
         assert server.connect_attempts == 6
+
+
+async def test_a_double_win_push_is_a_fixed_range_quote_that_builds_a_stake(
+    stream_client: Callable[..., tuple[BybitClient, QuoteStream]], server: FakeStreamServer
+) -> None:
+    client, _ = stream_client()
+    quotes = client.advance_earn.double_win.watch_quotes(["14082"])
+    first = asyncio.ensure_future(next_of(quotes))
+    await _until(lambda: _subscribed(server) == [DOUBLE_WIN_TOPIC])
+    other = {**DOUBLE_WIN_ITEM, "p": "14083", "l": "75.57"}
+    server.push(DOUBLE_WIN_TOPIC, [other, DOUBLE_WIN_ITEM])  # 14083 is not watched
+    live = await first
+    assert isinstance(live, LiveQuote)
+    assert live.category == "DoubleWin"
+    assert live.quote == DoubleWinQuote(
+        category="DoubleWin",
+        product_id="14082",
+        current_price=Decimal("2050.99"),
+        leverage=Decimal("37.78"),
+        expire_time=datetime(2026, 4, 2, 6, 30, 31, 407000, tzinfo=timezone.utc),
+        max_investment_amount=Decimal("1000"),
+    )
+    assert live.expires_at == live.quote.expire_time
+    order = DoubleWinOrder.from_leverage(live.quote, amount=Decimal("100"))
+    assert (order.product_id, order.leverage, order.initial_price) == (
+        "14082",
+        Decimal("37.78"),
+        Decimal("2050.99"),
+    )
+    assert (order.lower_price, order.upper_price) == (None, None)
+    await quotes.aclose()
+
+
+async def test_a_double_win_product_pushed_without_a_leverage_has_no_live_quote(
+    stream_client: Callable[..., tuple[BybitClient, QuoteStream]], server: FakeStreamServer
+) -> None:
+    client, _ = stream_client()
+    earn = client.advance_earn
+    quotes = earn.double_win.watch_quotes(None)
+    first = asyncio.ensure_future(next_of(quotes))
+    await _until(lambda: bool(_subscribed(server)))
+    server.push(DOUBLE_WIN_TOPIC, [{"p": "14082", "c": "2050.99", "l": "", "m": "", "e": ""}])
+    live = await first
+    assert isinstance(live, LiveQuote)
+    assert (live.quote.leverage, live.expires_at) == (None, None)
+    assert earn.double_win.live_quote("14082") is None
+    await quotes.aclose()
+
+
+async def test_a_discount_buy_push_is_a_quote_whose_offers_build_stakes(
+    stream_client: Callable[..., tuple[BybitClient, QuoteStream]], server: FakeStreamServer
+) -> None:
+    client, _ = stream_client()
+    quotes = client.advance_earn.discount_buy.watch_quotes(["12723"])
+    first = asyncio.ensure_future(next_of(quotes))
+    await _until(lambda: _subscribed(server) == [DISCOUNT_BUY_TOPIC])
+    server.push(DISCOUNT_BUY_TOPIC, [DISCOUNT_BUY_ITEM])
+    live = await first
+    assert isinstance(live, LiveQuote)
+    quote = live.quote
+    assert isinstance(quote, DiscountBuyQuote)
+    assert (quote.category, quote.product_id) == ("DiscountBuy", "12723")
+    (offer,) = quote.offers
+    # e is the coupon here (not an expiry), x the expiry
+    assert (offer.knockout_coupon_e8, offer.knockout_coupon) == (10000000, Decimal("0.1"))
+    assert offer.expired_at == datetime(2026, 4, 14, 8, 21, 10, 336000, tzinfo=timezone.utc)
+    assert (offer.current_price, offer.purchase_price, offer.knockout_price) == (
+        Decimal("74551.1"),
+        Decimal("73847"),
+        Decimal("75300"),
+    )
+    assert (offer.max_investment_amount, offer.inst_uid) == (Decimal("950000"), "103489231")
+    assert live.expires_at == offer.expired_at
+    order = DiscountBuyOrder.from_offer(offer, amount=Decimal("100"), settle_type="Base")
+    assert (order.initial_price, order.knockout_coupon_e8, order.inst_uid) == (
+        Decimal("74551.1"),
+        10000000,
+        "103489231",
+    )
+    await quotes.aclose()
+
+
+async def test_a_discount_buy_products_offers_in_one_push_are_one_quote(
+    stream_client: Callable[..., tuple[BybitClient, QuoteStream]],
+    server: FakeStreamServer,
+    clock: VirtualClock,
+) -> None:
+    client, stream = stream_client()
+    earn = client.advance_earn
+    quotes = earn.discount_buy.watch_quotes(None)
+    first = asyncio.ensure_future(next_of(quotes))
+    await _until(lambda: bool(_subscribed(server)))
+    # a second market maker, instUid and coupon as JSON numbers, and no expiry ("0")
+    never = {**DISCOUNT_BUY_ITEM, "i": 7, "e": 20000000, "b": "73000", "x": "0"}
+    server.push(DISCOUNT_BUY_TOPIC, [DISCOUNT_BUY_ITEM, never])
+    live = await first
+    assert isinstance(live, LiveQuote)
+    assert [
+        (o.inst_uid, o.knockout_coupon_e8, o.expired_at is None) for o in live.quote.offers
+    ] == [
+        ("103489231", 10000000, False),
+        (7, 20000000, True),
+    ]
+    assert live.expires_at == datetime.max.replace(tzinfo=timezone.utc)
+    assert stream.stats.delivered == 1
+    clock.advance(10 * 365 * 86400.0)  # the dated offer long gone, the other has no expiry
+    cached = earn.discount_buy.live_quote("12723")
+    assert cached is not None and cached.quote == live.quote
+    await quotes.aclose()
+
+
+async def test_an_unreadable_discount_buy_offer_is_skipped_and_the_stream_goes_on(
+    stream_client: Callable[..., tuple[BybitClient, QuoteStream]], server: FakeStreamServer
+) -> None:
+    client, stream = stream_client()
+    quotes = client.advance_earn.discount_buy.watch_quotes(None)
+    first = asyncio.ensure_future(next_of(quotes))
+    await _until(lambda: bool(_subscribed(server)))
+    # instUid empty: decodes, but is no instUid (the REST quote's check refuses it)
+    server.push(DISCOUNT_BUY_TOPIC, [{**DISCOUNT_BUY_ITEM, "p": "1", "i": ""}])
+    server.push(DISCOUNT_BUY_TOPIC, [{**DISCOUNT_BUY_ITEM, "k": "not a price"}])
+    server.push(DISCOUNT_BUY_TOPIC, [DISCOUNT_BUY_ITEM])
+    live = await first
+    assert isinstance(live, LiveQuote) and live.product_id == "12723"
+    assert stream.stats.malformed == 2
+    assert len(server.connections) == 1
+    await quotes.aclose()
+
+
+async def test_all_four_categories_share_one_connection_and_each_reads_its_own_topic(
+    stream_client: Callable[..., tuple[BybitClient, QuoteStream]], server: FakeStreamServer
+) -> None:
+    client, stream = stream_client()
+    earn = client.advance_earn
+    async with stream:
+        watchers = [
+            earn.smart_leverage.watch_quotes(None),
+            earn.dual_assets.watch_quotes(None),
+            earn.double_win.watch_quotes(None),
+            earn.discount_buy.watch_quotes(None),
+        ]
+        got = [asyncio.ensure_future(next_of(watcher)) for watcher in watchers]
+        await _until(lambda: len(_subscribed(server)) == 4)
+        for topic, item in (
+            (DISCOUNT_BUY_TOPIC, DISCOUNT_BUY_ITEM),
+            (DOUBLE_WIN_TOPIC, DOUBLE_WIN_ITEM),
+            (DUAL_ASSETS_TOPIC, DUAL_ASSETS_ITEM),
+            (SMART_LEVERAGE_TOPIC, SMART_LEVERAGE_ITEM),
+        ):
+            server.push(topic, [item])
+        categories = [(await each).category for each in got]
+        assert categories == ["SmartLeverage", "DualAssets", "DoubleWin", "DiscountBuy"]
+        assert len(server.connections) == 1
+        assert earn.double_win.live_quote("14082") is not None
+        assert earn.discount_buy.live_quote("12723") is not None
+        for watcher in watchers:
+            await watcher.aclose()

@@ -40,10 +40,13 @@ SIM_OPTIONS = [
     *["--venue", "--host", "--port", "--api-key", "--api-secret", "--faults", "--seed"],
     *["--settlement-delay", "--limits", "--verbose"],
 ]
+WATCH_OPTIONS = ["--category", "--product", "--host", "--sim", "--seconds"]
 
 
 @pytest.mark.parametrize(
-    ("command", "names"), [("demo", DEMO_OPTIONS), ("sim", SIM_OPTIONS)], ids=["demo", "sim"]
+    ("command", "names"),
+    [("demo", DEMO_OPTIONS), ("sim", SIM_OPTIONS), ("watch", WATCH_OPTIONS)],
+    ids=["demo", "sim", "watch"],
 )
 def test_every_option_has_help_with_its_default(
     capsys: pytest.CaptureFixture[str], command: str, names: list[str]
@@ -89,6 +92,10 @@ def test_a_port_in_use_is_an_error_and_no_banner(
         (["demo", "--orders", "0"], "--orders and --rate must be >= 1"),
         (["demo", "--category", "DoubleLoss"], "--category: 'DoubleLoss': name some of"),
         (["demo", "--category", ","], "--category: ',': name some of"),
+        (["watch", "--category", "DoubleLoss"], "'DoubleLoss': name one of SmartLeverage,"),
+        (["watch", "--host", "mainnet", "--sim"], "not allowed with argument --host"),
+        (["watch", "--host", "localhost"], "invalid choice: 'localhost'"),
+        (["watch", "--seconds", "0"], "--seconds must be > 0"),
     ],
 )
 def test_bad_options_are_refused_by_name(
@@ -260,3 +267,96 @@ def test_a_demo_that_cannot_get_going_says_why_without_a_traceback(
     assert problem.startswith("PROBLEM: the demo stopped: ")
     assert len(problem) > len("PROBLEM: the demo stopped: ") + 10  # the error itself
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("category", "products"),
+    [
+        ("dualassets", {"36320", "36340", "36360"}),
+        ("SmartLeverage", None),
+        ("DoubleWin", {"14084"}),  # the simulator's one fixed-range product
+        ("discountBUY", {"7037", "7038", "7039"}),
+    ],
+)
+def test_watch_shows_the_simulators_live_offers_and_stops_after_seconds(
+    capsys: pytest.CaptureFixture[str], category: str, products: set[str] | None
+) -> None:
+    from asyncexch._watch import CATEGORIES
+
+    code = main(["watch", "--category", category, "--seconds", "1.5"])
+
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    name = next(name for name in CATEGORIES if name.lower() == category.lower())
+    assert f"{name} live offers" in out
+    assert re.search(rf"watching {name} offers on ws://127\.0\.0\.1:\d+/v5/public/fp", out)
+    shown = set(re.findall(r"^│ (\w+) +│", out, re.MULTILINE))
+    if products is not None:
+        assert shown == products
+    assert shown, out
+    assert "no gap" in out
+
+
+def test_watch_shows_only_the_products_asked_for(capsys: pytest.CaptureFixture[str]) -> None:
+    products = ["--product", "7038", "--product", "7039"]
+    code = main(["watch", *products, "--category", "DiscountBuy", "--seconds", "1.5"])
+
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert set(re.findall(r"^│ (\w+) +│", out, re.MULTILINE)) == {"7038", "7039"}
+
+
+def test_the_watch_board_marks_gaps_and_the_rows_received_before_them() -> None:
+    from datetime import datetime, timedelta, timezone
+    from decimal import Decimal
+
+    from rich.console import Console
+
+    from asyncexch._watch import Board
+    from asyncexch.bybit import DoubleWinQuote, LiveQuote, QuoteGap
+
+    start = datetime(2026, 12, 7, 10, 0, 0, tzinfo=timezone.utc)
+
+    def live(product_id: str, seconds: int) -> LiveQuote[DoubleWinQuote]:
+        at = start + timedelta(seconds=seconds)
+        quote = DoubleWinQuote(
+            category="DoubleWin",
+            product_id=product_id,
+            current_price=Decimal("2050.99"),
+            leverage=Decimal("37.78"),
+            expire_time=at + timedelta(seconds=60),
+            max_investment_amount=Decimal("1000"),
+        )
+        return LiveQuote(
+            category="DoubleWin",
+            product_id=product_id,
+            quote=quote,
+            pushed_at=None,
+            received_at=at,
+            expires_at=quote.expire_time,
+            received_monotonic=0.0,
+        )
+
+    board = Board("DoubleWin")
+    board.take(live("14082", 0))
+    board.take(
+        QuoteGap(
+            category="DoubleWin",
+            lost_at=start + timedelta(seconds=5),
+            resumed_at=start + timedelta(seconds=7),
+            reason="no frame for 30 s",
+        )
+    )
+    board.take(live("14083", 8))
+    console = Console(record=True, width=160)
+    console.print(board.table(start + timedelta(seconds=10)))
+    text = console.export_text()
+
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines() if "│ 140" in line}
+    assert "10:00:00 (before gap)" in rows["14082"] and "50 s" in rows["14082"]
+    assert "(before gap)" not in rows["14083"] and "58 s" in rows["14083"]
+    assert "37.78" in rows["14083"]
+    assert (
+        "GAP 10:00:05 -> 10:00:07 (1 reconnect(s): no frame for 30 s); offers may have been "
+        "missed" in " ".join(text.split())  # the caption wraps at the table's width
+    )

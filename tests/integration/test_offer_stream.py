@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -21,19 +21,26 @@ from asyncexch import SubscriptionRefused
 from asyncexch.bybit import (
     DUAL_ASSETS_OFFERS,
     BybitClient,
+    DiscountBuyAck,
+    DiscountBuyOrder,
+    DoubleWinAck,
+    DoubleWinOrder,
     DualAssetsOrder,
     LiveQuote,
     QuoteGap,
     QuoteStream,
     StakeOrder,
 )
-from asyncexch.sim import BybitSimulator, SimDualAssetsProduct, SimServer
+from asyncexch.sim import BybitSimulator, OfferStreamHub, SimDualAssetsProduct, SimServer
 from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
 SMART = "earn.smartleverage.offers"
 DUAL = "earn.dualassets.offers"
+DOUBLE_WIN = "earn.doublewin.offers"
+DISCOUNT_BUY = "earn.discountbuy.offers"
+KEY, SECRET = "stream-key", "stream-secret"
 
 
 def open_stream(
@@ -75,6 +82,20 @@ class Reader:
         return sum(gap.reconnects for gap in self.gaps)
 
 
+def resubscribed(stream: QuoteStream, hub: OfferStreamHub, losses: int) -> Callable[[], bool]:
+    """Whether ``stream`` has lost ``losses`` connections, is connected again and has
+    subscribed every topic on each connection."""
+
+    def done() -> bool:
+        return (
+            stream.stats.losses >= losses
+            and stream.connected
+            and min(hub.stats.subscriptions.values()) == stream.stats.connects
+        )
+
+    return done
+
+
 async def test_a_stream_survives_20_drops_and_5_silent_connections(
     simulator: BybitSimulator, server: SimServer
 ) -> None:
@@ -91,14 +112,9 @@ async def test_a_stream_survives_20_drops_and_5_silent_connections(
                 else:
                     hub.drop()
 
-                def resubscribed(round_: int = round_) -> bool:
-                    return (
-                        stream.stats.losses >= round_
-                        and stream.connected
-                        and min(hub.stats.subscriptions.values()) == stream.stats.connects
-                    )
-
-                await until(resubscribed, within=10, what=f"reconnect {round_}")
+                await until(
+                    resubscribed(stream, hub, round_), within=10, what=f"reconnect {round_}"
+                )
                 seen = len(dual.quotes)
                 simulator.set_price("BTC", Decimal(68000 + 10 * round_))
                 hub.burst(3)
@@ -146,6 +162,88 @@ async def test_a_streamed_quote_is_one_the_simulator_takes_an_order_at(
         assert earn.dual_assets.live_quote("36320") is not None
         await smart.aclose()
         await dual.aclose()
+
+
+async def test_double_win_and_discount_buy_stakes_at_streamed_quotes_are_taken(
+    simulator: BybitSimulator, server: SimServer
+) -> None:
+    simulator.add_account(KEY, SECRET, balances={"USDT": Decimal("100000")})
+    async with (
+        BybitClient(base_url=server.url, api_key=KEY, api_secret=SECRET) as client,
+        open_stream(client),
+    ):
+        earn = client.advance_earn
+        await earn.double_win.products()
+        await earn.discount_buy.products()
+        double_win = earn.double_win.watch_quotes(None)
+        discount_buy = earn.discount_buy.watch_quotes(["7038", "7039"])
+        pushed = await asyncio.wait_for(anext(double_win), 10)
+        assert isinstance(pushed, LiveQuote)
+        assert pushed.product_id == "14084"  # the one fixed-range product; 14092 is RFQ
+        assert pushed.quote.product is not None
+        stake = DoubleWinOrder.from_leverage(pushed.quote, amount=Decimal("100"))
+        assert isinstance(await earn.place_order(stake), DoubleWinAck)
+        offers = [await asyncio.wait_for(anext(discount_buy), 10) for _ in range(2)]
+        by_product = {live.product_id: live for live in offers if isinstance(live, LiveQuote)}
+        assert set(by_product) == {"7038", "7039"}
+        (no_expiry,) = by_product["7038"].quote.offers
+        (numbers,) = by_product["7039"].quote.offers
+        assert no_expiry.expired_at is None
+        assert numbers.inst_uid == 1001  # a JSON number, kept as one
+        for offer in (no_expiry, numbers):
+            order = DiscountBuyOrder.from_offer(offer, amount=Decimal("100"), settle_type="Base")
+            assert isinstance(await earn.place_order(order), DiscountBuyAck)
+        assert earn.discount_buy.live_quote("7038") is not None
+        assert earn.double_win.live_quote("14084") is not None
+        await double_win.aclose()
+        await discount_buy.aclose()
+    assert len(simulator.double_win_orders) == 1
+    assert len(simulator.discount_buy_orders) == 2
+
+
+async def test_double_win_and_discount_buy_survive_drops_and_silent_connections(
+    simulator: BybitSimulator, server: SimServer
+) -> None:
+    hub = simulator.offer_stream
+    async with BybitClient(base_url=server.url) as client:
+        stream = open_stream(client)
+        async with stream:
+            readers = [
+                Reader(client.advance_earn.double_win.watch_quotes(None)),
+                Reader(client.advance_earn.discount_buy.watch_quotes(None)),
+            ]
+            await until(lambda: all(r.quotes for r in readers), within=10, what="quotes")
+            for round_ in range(1, 7):
+                if round_ % 3 == 0:
+                    hub.go_silent()
+                else:
+                    hub.drop()
+
+                await until(
+                    resubscribed(stream, hub, round_), within=10, what=f"reconnect {round_}"
+                )
+                seen = [len(reader.quotes) for reader in readers]
+                simulator.set_price("BTC", Decimal(68000 + 10 * round_))
+                hub.burst(3)
+
+                def moved(seen: list[int] = seen) -> bool:
+                    return all(len(r.quotes) > n for r, n in zip(readers, seen, strict=True))
+
+                await until(moved, within=10, what="new quotes")
+            await until(
+                lambda: all(r.reconnects_reported == stream.stats.losses for r in readers),
+                within=10,
+                what="every gap",
+            )
+        for reader in readers:
+            reader.task.cancel()
+        await asyncio.gather(*(reader.task for reader in readers), return_exceptions=True)
+    assert (hub.stats.drops, hub.stats.silenced) == (4, 2)
+    assert hub.stats.subscriptions == {
+        DOUBLE_WIN: stream.stats.connects,
+        DISCOUNT_BUY: stream.stats.connects,
+    }
+    assert hub.open_connections == 0
 
 
 async def test_a_refused_topic_fails_its_iterator_and_the_other_goes_on(

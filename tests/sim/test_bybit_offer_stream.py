@@ -87,6 +87,42 @@ async def test_dual_assets_offers_carry_both_ladders(
         assert min(Decimal(p["s"]) for p in item["s"]) > Decimal(item["c"])
 
 
+async def test_double_win_offers_are_the_fixed_range_products_with_the_compact_keys(
+    ws: ClientConnection, simulator: BybitSimulator
+) -> None:
+    await ask(ws, {"req_id": "1", "op": "subscribe", "args": ["earn.doublewin.offers"]})
+    push = await receive(ws)
+    assert push["topic"] == "earn.doublewin.offers"
+    fixed = {p.product_id for p in simulator.double_win_products.values() if not p.is_rfq}
+    assert {item["p"] for item in push["data"]} == fixed == {"14084"}  # 14092 is RFQ
+    (item,) = push["data"]
+    assert set(item) == {"p", "c", "l", "m", "e"}
+    assert all(isinstance(value, str) for value in item.values())
+    assert Decimal(item["l"]) > 1 and int(item["e"]) > 1_700_000_000_000
+    simulator.set_price("BTC", Decimal("70000"))
+    moved = await receive(ws)
+    assert Decimal(moved["data"][0]["c"]) == Decimal("70000")
+
+
+async def test_discount_buy_offers_carry_the_coupon_in_e_and_the_expiry_in_x(
+    ws: ClientConnection, simulator: BybitSimulator
+) -> None:
+    await ask(ws, {"req_id": "1", "op": "subscribe", "args": ["earn.discountbuy.offers"]})
+    push = await receive(ws)
+    assert push["topic"] == "earn.discountbuy.offers"
+    by_product = {item["p"]: item for item in push["data"]}
+    assert set(by_product) == set(simulator.discount_buy_products) == {"7037", "7038", "7039"}
+    for item in by_product.values():
+        assert set(item) == {"p", "c", "b", "k", "e", "m", "i", "x"}
+        assert Decimal(item["b"]) < Decimal(item["c"]) < Decimal(item["k"])
+    # e: the coupon (e8), a string as documented
+    assert by_product["7037"]["e"] == str(simulator.discount_buy_products["7037"].coupon_e8)
+    assert int(by_product["7037"]["x"]) > 1_700_000_000_000
+    assert by_product["7038"]["x"] == "0"  # quoted without expiry
+    # 7039 is quoted the MCP server's way: instUid and coupon as JSON numbers
+    assert isinstance(by_product["7039"]["i"], int) and isinstance(by_product["7039"]["e"], int)
+
+
 async def test_a_price_move_pushes_and_with_ts_stamps_the_push(
     ws: ClientConnection, simulator: BybitSimulator
 ) -> None:
@@ -102,9 +138,9 @@ async def test_a_price_move_pushes_and_with_ts_stamps_the_push(
 async def test_an_unknown_or_refused_topic_is_refused(
     ws: ClientConnection, simulator: BybitSimulator
 ) -> None:
-    refused = await ask(ws, {"req_id": "2", "op": "subscribe", "args": ["earn.doublewin.offers"]})
+    refused = await ask(ws, {"req_id": "2", "op": "subscribe", "args": ["earn.nothing.offers"]})
     assert refused["success"] is False
-    assert refused["ret_msg"] == "error:handler not found,topic:earn.doublewin.offers"
+    assert refused["ret_msg"] == "error:handler not found,topic:earn.nothing.offers"
     simulator.offer_stream.refuse("earn.dualassets.offers", "too many")
     refused = await ask(ws, {"req_id": "3", "op": "subscribe", "args": ["earn.dualassets.offers"]})
     assert (refused["success"], refused["ret_msg"], refused["req_id"]) == (False, "too many", "3")

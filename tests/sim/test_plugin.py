@@ -278,3 +278,27 @@ async def test_bybit_stream_client_reads_the_simulators_offer_stream(
     assert first.product_id in bybit_sim.dual_assets_products
     await quotes.aclose()
     assert bybit_sim.offer_stream.stats.subscriptions == {"earn.dualassets.offers": 1}
+
+
+VIRTUAL_STREAM_TESTS = """
+import pytest
+
+from asyncexch import VirtualClock
+
+
+@pytest.mark.bybit_sim(clock=VirtualClock(start=1_700_000_000))
+async def test_a_stream_on_virtual_time(bybit_stream_client):
+    pass
+"""
+
+
+def test_bybit_stream_client_refuses_a_simulator_on_virtual_time(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(test_virtual_stream=VIRTUAL_STREAM_TESTS)
+    result = pytester.runpytest("-p", "asyncio")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*bybit_stream_client needs bybit_sim on the real-time clock, not a VirtualClock*"]
+    )

@@ -112,8 +112,12 @@ from ._liquidity_engine import LiquidityMiningBook
 from ._liquidity_records import SimLiquidityProduct, default_liquidity_products
 from ._liquidity_routes import LiquidityMiningRoutes
 from ._offer_render import (
+    DISCOUNT_BUY_TOPIC,
+    DOUBLE_WIN_TOPIC,
     DUAL_ASSETS_TOPIC,
     SMART_LEVERAGE_TOPIC,
+    discount_buy_item,
+    double_win_item,
     dual_assets_item,
     smart_leverage_item,
 )
@@ -503,6 +507,17 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
             return [
                 dual_assets_item(product_id, *self._dual.issue_quote(product_id, at))
                 for product_id in self._dual.products
+            ]
+        if topic == DOUBLE_WIN_TOPIC:  # fixed-range products only, as Bybit's
+            return [
+                double_win_item(self._double_win.issue_fixed_quote(product.product_id, at))
+                for product in self.double_win_products.values()
+                if not product.is_rfq
+            ]
+        if topic == DISCOUNT_BUY_TOPIC:
+            return [
+                discount_buy_item(product, self._discount.issue_quote(product.product_id, at))
+                for product in self.discount_buy_products.values()
             ]
         return None
 
