@@ -17,7 +17,7 @@ import argparse
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,8 @@ CATEGORIES = {
 HOSTS = {"mainnet": MAINNET, "testnet": TESTNET}
 #: Gaps listed under the table.
 _GAPS_SHOWN = 3
+#: Beyond this an offer's time left is shown as "never": no venue quotes for a year.
+_NEVER_EXPIRES = timedelta(days=365)
 
 
 def add_watch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -165,7 +167,7 @@ class Board:
             stale = last_gap is not None and live.received_at < last_gap
             table.add_row(
                 *cells(live.quote),
-                "-" if left is None else f"{left.total_seconds():.0f} s",
+                _time_left(left),
                 f"{received} (before gap)" if stale else received,
                 style="dim" if stale else None,
             )
@@ -180,6 +182,16 @@ class Board:
             for gap in self.gaps[-_GAPS_SHOWN:]
         ]
         return "\n".join(lines)
+
+
+def _time_left(left: timedelta | None) -> str:
+    """An offer's time left; ``never`` for one that does not expire (DiscountBuy's
+    ``expiredAt "0"``, read as the far future)."""
+    if left is None:
+        return "-"
+    if left > _NEVER_EXPIRES:
+        return "never"
+    return f"{left.total_seconds():.0f} s"
 
 
 def _product_order(product_id: str) -> tuple[int, str]:
