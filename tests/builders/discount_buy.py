@@ -239,3 +239,25 @@ def db_product(**changes: Any) -> DiscountBuyProduct:
         "order_precision_digital": 4,
     }
     return DiscountBuyProduct(**{**fields, **changes})
+
+
+def db_stake_body(offer: Any, link: str, amount: str) -> dict[str, Any]:
+    """A stake of ``amount`` USDT from FUND under ``link`` at the simulator's ``offer`` (a
+    ``SimDiscountBuyOffer``), its values as the quote writes them, settled in Base."""
+    return {
+        "category": "DiscountBuy",
+        "productId": offer.product_id,
+        "orderType": "Stake",
+        "amount": amount,
+        "coin": "USDT",
+        "accountType": "FUND",
+        "orderLinkId": link,
+        "discountBuyExtra": {
+            "initialPrice": str(offer.current_price),
+            "purchasePrice": str(offer.purchase_price),
+            "knockoutPrice": str(offer.knockout_price),
+            "knockoutCouponE8": str(offer.coupon_e8),
+            "settleType": "Base",
+            "instUid": offer.inst_uid,
+        },
+    }

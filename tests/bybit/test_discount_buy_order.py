@@ -27,20 +27,20 @@ from asyncexch.bybit import (
 from tests.builders.bybit import ORDER, PLACE, dual_assets_order, ok
 from tests.builders.discount_buy import (
     ACK_RESULT,
+    OFFER_EXPIRES,
     STAKE_BODY,
     db_info,
+    db_offer,
     db_page,
+    db_product,
     discount_buy_order,
 )
-from tests.builders.discount_buy import OFFER_EXPIRES as EXPIRES
 from tests.builders.discount_buy import STAKE_WIRE as WIRE_BODY
-from tests.builders.discount_buy import db_offer as offer
-from tests.builders.discount_buy import db_product as product
 
 UTC = timezone.utc
 MakeClient = Callable[..., BybitClient]
 LINK = "my-order-001"
-NOW = EXPIRES - timedelta(seconds=10)
+NOW = OFFER_EXPIRES - timedelta(seconds=10)
 
 
 # --- the body -----------------------------------------------------------------------------
@@ -100,7 +100,9 @@ def test_a_bad_field_is_refused_at_construction(changes: dict[str, Any], field: 
 
 def test_an_id_of_40_characters_fits_and_a_fresh_one_is_made_once() -> None:
     assert discount_buy_order(order_link_id="a-_Z9" * 8).order_link_id == "a-_Z9" * 8
-    order = DiscountBuyOrder.from_offer(offer(), amount=Decimal("200"), settle_type="Base", now=NOW)
+    order = DiscountBuyOrder.from_offer(
+        db_offer(), amount=Decimal("200"), settle_type="Base", now=NOW
+    )
     assert 1 <= len(order.order_link_id) <= 40
     assert order.to_params()["orderLinkId"] == order.order_link_id
 
@@ -110,16 +112,16 @@ def test_an_id_of_40_characters_fits_and_a_fresh_one_is_made_once() -> None:
 
 def test_from_offer_takes_the_offers_values_as_they_are() -> None:
     built = DiscountBuyOrder.from_offer(
-        offer(), amount=Decimal("200"), settle_type="Base", now=NOW, order_link_id=LINK
+        db_offer(), amount=Decimal("200"), settle_type="Base", now=NOW, order_link_id=LINK
     )
     assert built == discount_buy_order()
     numeric = DiscountBuyOrder.from_offer(
-        offer(inst_uid=100307526), amount=Decimal("200"), settle_type=SettleType.QUOTE, now=NOW
+        db_offer(inst_uid=100307526), amount=Decimal("200"), settle_type=SettleType.QUOTE, now=NOW
     )
     assert numeric.inst_uid == 100307526 and numeric.settle_type is SettleType.QUOTE
     # With the product known: its coin, and from UNIFIED.
     unified = DiscountBuyOrder.from_offer(
-        offer(product=product()),
+        db_offer(product=db_product()),
         amount=Decimal("100.0001"),
         settle_type="Quote",
         account_type="UNIFIED",
@@ -133,7 +135,7 @@ def test_from_offer_takes_the_offers_values_as_they_are() -> None:
 
 
 def test_an_offer_without_expiry_is_always_live() -> None:
-    timeless = offer(expired_at=None)
+    timeless = db_offer(expired_at=None)
     order = DiscountBuyOrder.from_offer(
         timeless, amount=Decimal("200"), settle_type="Base", now=datetime(2099, 1, 1, tzinfo=UTC)
     )
@@ -146,9 +148,9 @@ def test_an_offer_without_expiry_is_always_live() -> None:
         ({}, {"now": NOW, "amount": Decimal("100000.01")}, "amount"),
         ({}, {"now": NOW, "amount": Decimal("99.9999")}, "amount"),
         ({}, {"now": NOW, "amount": Decimal("100.00001")}, "amount"),
-        ({}, {"now": NOW, "product": product(remaining_amount=Decimal("150"))}, "amount"),
+        ({}, {"now": NOW, "product": db_product(remaining_amount=Decimal("150"))}, "amount"),
         ({}, {"now": NOW, "settle_type": "Both"}, "settle_type"),
-        ({}, {"now": NOW, "product": product(order_precision_digital=-1)}, "product"),
+        ({}, {"now": NOW, "product": db_product(order_precision_digital=-1)}, "product"),
     ],
     ids=[
         "above-max",
@@ -165,11 +167,11 @@ def test_from_offer_refuses_before_sending(
     arguments: dict[str, Any] = {
         "amount": Decimal("200"),
         "settle_type": "Base",
-        "product": product(),
+        "product": db_product(),
         **kwargs,
     }
     with pytest.raises(InvalidRequest) as caught:
-        DiscountBuyOrder.from_offer(offer(**offer_changes), **arguments)
+        DiscountBuyOrder.from_offer(db_offer(**offer_changes), **arguments)
     assert caught.value.field == field
 
 

@@ -35,11 +35,8 @@ from tests.builders.bybit import (
     ok,
     stake_order,
 )
-from tests.builders.dual_assets import OFFER_EXPIRES as EXPIRES
+from tests.builders.dual_assets import OFFER_EXPIRES, da_info, da_offer, da_page, da_product
 from tests.builders.dual_assets import STAKE_WIRE as WIRE_BODY
-from tests.builders.dual_assets import da_info, da_page
-from tests.builders.dual_assets import da_offer as offer
-from tests.builders.dual_assets import da_product as product
 
 UTC = timezone.utc
 MakeClient = Callable[..., BybitClient]
@@ -61,7 +58,7 @@ DOCS_BODY = """
     }
 }
 """
-NOW = EXPIRES - timedelta(seconds=30)
+NOW = OFFER_EXPIRES - timedelta(seconds=30)
 
 
 # --- the body -----------------------------------------------------------------------------
@@ -160,7 +157,7 @@ def test_an_order_keeps_its_id_and_a_fresh_one_fits_the_rule() -> None:
 
 def test_from_offer_takes_the_offer_and_the_products_invest_coin() -> None:
     buy = DualAssetsOrder.from_offer(
-        offer(product=product()), amount=Decimal("20"), account_type="UNIFIED", now=NOW
+        da_offer(product=da_product()), amount=Decimal("20"), account_type="UNIFIED", now=NOW
     )
     assert buy.to_params() == {
         **json.loads(DOCS_BODY),
@@ -168,9 +165,9 @@ def test_from_offer_takes_the_offer_and_the_products_invest_coin() -> None:
         "orderLinkId": buy.order_link_id,
     }
     sell = DualAssetsOrder.from_offer(
-        offer(direction=DualAssetsDirection.SELL_HIGH, select_price=Decimal("2500")),
+        da_offer(direction=DualAssetsDirection.SELL_HIGH, select_price=Decimal("2500")),
         amount=Decimal("0.125"),
-        product=product(),
+        product=da_product(),
         now=NOW,
         order_link_id="sell-1",
         interest_card=InterestCard(award_id=7, spec_code="S"),
@@ -183,7 +180,7 @@ def test_from_offer_takes_the_offer_and_the_products_invest_coin() -> None:
     )
     assert sell.interest_card == InterestCard(award_id=7, spec_code="S")
     # Without a product the coin must be given, and is taken as given.
-    alone = DualAssetsOrder.from_offer(offer(), amount=Decimal("20"), coin="USDT", now=NOW)
+    alone = DualAssetsOrder.from_offer(da_offer(), amount=Decimal("20"), coin="USDT", now=NOW)
     assert alone.coin == "USDT"
 
 
@@ -202,10 +199,10 @@ def test_from_offer_takes_the_offer_and_the_products_invest_coin() -> None:
         ),
         (
             {"direction": DualAssetsDirection.SELL_HIGH},
-            {"now": NOW, "product": product(min_purchase_base_amount=Decimal("NaN"))},
+            {"now": NOW, "product": da_product(min_purchase_base_amount=Decimal("NaN"))},
             "product",
         ),
-        ({}, {"now": NOW, "product": product(order_precision_digital_quote=-1)}, "product"),
+        ({}, {"now": NOW, "product": da_product(order_precision_digital_quote=-1)}, "product"),
     ],
     ids=[
         "above-max",
@@ -221,15 +218,15 @@ def test_from_offer_takes_the_offer_and_the_products_invest_coin() -> None:
 def test_from_offer_refuses_before_sending(
     offer_changes: dict[str, Any], kwargs: dict[str, Any], field: str
 ) -> None:
-    arguments: dict[str, Any] = {"amount": Decimal("20"), "product": product(), **kwargs}
+    arguments: dict[str, Any] = {"amount": Decimal("20"), "product": da_product(), **kwargs}
     with pytest.raises(InvalidRequest) as caught:
-        DualAssetsOrder.from_offer(offer(**offer_changes), **arguments)
+        DualAssetsOrder.from_offer(da_offer(**offer_changes), **arguments)
     assert caught.value.field == field
 
 
 def test_from_offer_needs_a_coin_when_the_product_is_unknown() -> None:
     with pytest.raises(InvalidRequest, match="coin=") as caught:
-        DualAssetsOrder.from_offer(offer(), amount=Decimal("20"), now=NOW)
+        DualAssetsOrder.from_offer(da_offer(), amount=Decimal("20"), now=NOW)
     assert caught.value.field == "coin"
 
 
