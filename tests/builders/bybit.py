@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
-from asyncexch.bybit import DualAssetsOrder, RedeemOrder, StakeOrder
+from asyncexch._convert import decode, loads_exact
+from asyncexch.bybit import BybitVenue, DualAssetsOrder, RedeemOrder, StakeOrder
 from asyncexch.sim import BybitSimulator
 
 BASE_URL = "https://api.bybit.test"
@@ -36,6 +38,19 @@ SIM_PRODUCT_ID = "13016"
 Headers = Mapping[str, str] | Sequence[tuple[bytes, bytes]]
 #: A ``Timenow`` header of "²" (U+00B2, as a proxy might garble it): ``"²".isdigit()`` is true.
 SUPERSCRIPT_TWO_TIMENOW: Headers = [(b"Timenow", "\u00b2".encode("utf-8"))]
+
+
+T = TypeVar("T")
+
+
+def read(body: str, type_: type[T]) -> T:
+    """What the client does with a result: exact JSON, then the Bybit converter."""
+    return decode(BybitVenue.converter, loads_exact(body), type_)
+
+
+def ms(value: int) -> datetime:
+    """The UTC time of epoch milliseconds ``value``, as the client decodes a timestamp."""
+    return datetime.fromtimestamp(value / 1000, timezone.utc)
 
 
 def ok(result: Any, *, time: int = SERVER_MS, headers: Headers | None = None) -> httpx.Response:
