@@ -8,7 +8,6 @@ ceiled).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -46,12 +45,6 @@ def hourly() -> SimDiscountBuyProduct:
 @pytest.fixture
 def sim() -> BybitSimulator:
     return make_sim(price_swing=0.0, settlement_delay=1.0, quote_ttl=30.0)
-
-
-@pytest.fixture
-async def raw(sim: BybitSimulator) -> AsyncIterator[Raw]:
-    async with httpx.AsyncClient(transport=SimTransport(sim.app), base_url=BASE_URL) as http:
-        yield Raw(sim, http)
 
 
 def stake(

@@ -6,7 +6,6 @@ test moves it; time is a VirtualClock moved by hand.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -52,12 +51,6 @@ def sim() -> BybitSimulator:
     sim = make_sim(price_swing=0.0, settlement_delay=1.0, quote_ttl=30.0)
     sim.accounts[KEY].balances["ETH"] = Decimal("10")
     return sim
-
-
-@pytest.fixture
-async def raw(sim: BybitSimulator) -> AsyncIterator[Raw]:
-    async with httpx.AsyncClient(transport=SimTransport(sim.app), base_url=BASE_URL) as http:
-        yield Raw(sim, http)
 
 
 def stake(
