@@ -291,6 +291,7 @@ class AdvanceEarnMachine(RuleBasedStateMachine):
         quote = self.book.issue_quote(product_id, self.at())
         if stale:  # priced from a quote that has expired by now
             self.now += self.book.quote_ttl + 1
+            self.book.settle(self.at())  # as the simulator does on every request
         initial = quote.current_price * Decimal(slippage)
         body = stake_body(product_id, amount, initial, quote.breakeven_price)
         self.place(self.accounts[key], link, body)
