@@ -54,21 +54,28 @@ def retrying_client(
     )
 
 
-def assert_placed_once(sim: BybitSimulator, held: Iterable[str], built: Iterable[str]) -> None:
-    """The venue holds one order per id built (``held``: the ids of the orders it holds),
-    and the faults put that to the test: answers were lost after the venue had taken an
-    order, and retries met "already exists"."""
-    assert Counter(held) == Counter(built)
-    after_commit = sum(sim.stats.faults[kind.value] for kind in PLACE_FAULTS if kind.after_commit)
-    assert after_commit > 0 and sim.stats.duplicates_refused > 0, sim.stats
-
-
 class _Linked(Protocol):
     @property
     def order_link_id(self) -> str: ...
 
 
 InfoT = TypeVar("InfoT", bound=_Linked)
+HeldT = TypeVar("HeldT", bound=_Linked)
+
+
+def assert_placed_once(
+    sim: BybitSimulator, held: Iterable[HeldT], built: Iterable[_Linked]
+) -> dict[str, HeldT]:
+    """The venue holds one order (of ``held``, its orders) per order ``built``, and the
+    faults put that to the test: answers were lost after the venue had taken an order, and
+    retries met "already exists". The venue's orders by link."""
+    venue = list(held)
+    assert Counter(order.order_link_id for order in venue) == Counter(
+        order.order_link_id for order in built
+    )
+    after_commit = sum(sim.stats.faults[kind.value] for kind in PLACE_FAULTS if kind.after_commit)
+    assert after_commit > 0 and sim.stats.duplicates_refused > 0, sim.stats
+    return {order.order_link_id: order for order in venue}
 
 
 async def until_done(

@@ -108,12 +108,7 @@ async def test_quote_stake_under_faults_exactly_once_then_exercise_knock_out_or_
         )
 
     # Exactly once: one order per id, each the order built, each acknowledged as it.
-    assert_placed_once(
-        sim,
-        [order.order_link_id for order in sim.discount_buy_orders.values()],
-        [order.order_link_id for order in orders],
-    )
-    by_link = {order.order_link_id: order for order in sim.discount_buy_orders.values()}
+    by_link = assert_placed_once(sim, sim.discount_buy_orders.values(), orders)
     for order, ack in zip(orders, acks, strict=True):
         assert (type(ack), ack.order_link_id) == (DiscountBuyAck, order.order_link_id)
         venue = by_link[order.order_link_id]

@@ -88,11 +88,7 @@ async def test_quote_stake_settle_and_redeem_exactly_once_under_faults(
 
     # Exactly once: one order per id, each acknowledged as the order built.
     orders: list[DoubleWinOrder | DoubleWinRedeemOrder] = [*stakes, redeem]
-    assert_placed_once(
-        sim,
-        [order.order_link_id for order in sim.double_win_orders.values()],
-        [order.order_link_id for order in orders],
-    )
+    assert_placed_once(sim, sim.double_win_orders.values(), orders)
     # The fixed stakes settle out of their range: amount + amount x 9.30 x 4396.33 / initial.
     for stake in stakes[:4]:
         info = settled[stake.order_link_id]

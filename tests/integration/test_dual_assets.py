@@ -85,12 +85,7 @@ async def test_quote_stake_under_faults_exactly_once_then_settle_by_target(
         )
 
     # Exactly once: one order per id, each the order built, each acknowledged as it.
-    assert_placed_once(
-        sim,
-        [order.order_link_id for order in sim.dual_assets_orders.values()],
-        [order.order_link_id for order in orders],
-    )
-    by_link = {order.order_link_id: order for order in sim.dual_assets_orders.values()}
+    by_link = assert_placed_once(sim, sim.dual_assets_orders.values(), orders)
     for order, ack in zip(orders, acks, strict=True):
         assert (type(ack), ack.order_link_id) == (DualAssetsAck, order.order_link_id)
         venue = by_link[order.order_link_id]

@@ -95,12 +95,7 @@ async def test_stake_position_redeem_under_faults_exactly_once(sim_client: SimCl
 
     # Exactly once: one order per id, each acknowledged as the order the venue holds.
     orders: list[EarnStake | EarnRedeem] = [*stakes, *redeems]
-    assert_placed_once(
-        sim,
-        [order.order_link_id for order in sim.earn_orders.values()],
-        [order.order_link_id for order in orders],
-    )
-    by_link = {order.order_link_id: order for order in sim.earn_orders.values()}
+    by_link = assert_placed_once(sim, sim.earn_orders.values(), orders)
     for order, ack in zip(orders, [*acks, *redeemed], strict=True):
         venue = by_link[order.order_link_id]
         assert (ack.order_id, ack.category) == (venue.order_id, order.category)

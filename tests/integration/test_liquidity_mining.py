@@ -119,12 +119,7 @@ async def test_add_reinvest_margin_remove_and_claim_under_faults_exactly_once(
     assert sim.liquidity_mining.positions[second.position_id].margin == 0  # removed with it
     # Exactly once: one order per id, each the order built, each acknowledged as it.
     built: list[LiquidityMiningOrder] = [*additions, reinvest, margin, *removals]
-    assert_placed_once(
-        sim,
-        [order.order_link_id for order in sim.liquidity_mining.orders.values()],
-        [order.order_link_id for order in built],
-    )
-    by_link = {order.order_link_id: order for order in sim.liquidity_mining.orders.values()}
+    by_link = assert_placed_once(sim, sim.liquidity_mining.orders.values(), built)
     for order in built:
         venue = by_link[order.order_link_id]
         assert (venue.order_type, venue.status) == (order.order_type.value, "Success")
