@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -60,6 +61,13 @@ def ok(result: Any, *, time: int = SERVER_MS, headers: Headers | None = None) ->
         json={"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": time},
         headers=headers,
     )
+
+
+def acknowledge_by_category(request: httpx.Request) -> httpx.Response:
+    """An Advance Earn place-order answer acknowledging the request's order under the id
+    ``id-<category>`` (for a mixed batch, whose orders then tell their categories apart)."""
+    body = json.loads(request.content)
+    return ok({"orderId": f"id-{body['category']}", "orderLinkId": body["orderLinkId"]})
 
 
 def fail(

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 import respx
 
@@ -24,7 +23,7 @@ from asyncexch.bybit import (
     OrderType,
     SettleType,
 )
-from tests.builders.bybit import ORDER, PLACE, dual_assets_order, ok
+from tests.builders.bybit import ORDER, PLACE, acknowledge_by_category, dual_assets_order, ok
 from tests.builders.discount_buy import (
     ACK_RESULT,
     OFFER_EXPIRES,
@@ -192,11 +191,7 @@ async def test_place_order_sends_the_docs_body_and_acknowledges_in_the_category(
 async def test_a_mixed_batch_acknowledges_each_order_in_its_category_then_waits_there(
     make_client: MakeClient, bybit_mock: respx.MockRouter
 ) -> None:
-    def acknowledge(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        return ok({"orderId": f"id-{body['category']}", "orderLinkId": body["orderLinkId"]})
-
-    bybit_mock.post(PLACE).mock(side_effect=acknowledge)
+    bybit_mock.post(PLACE).mock(side_effect=acknowledge_by_category)
     discount = discount_buy_order()
     orders_route = bybit_mock.get(ORDER).mock(
         return_value=db_page(

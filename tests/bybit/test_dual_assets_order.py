@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-import httpx
 import pytest
 import respx
 
@@ -31,6 +30,7 @@ from tests.builders.bybit import (
     API_KEY,
     ORDER,
     PLACE,
+    acknowledge_by_category,
     dual_assets_order,
     ok,
     stake_order,
@@ -251,11 +251,7 @@ async def test_place_order_sends_the_body_and_acknowledges_in_the_category(
 async def test_a_mixed_batch_acknowledges_each_order_in_its_category_then_waits_there(
     make_client: MakeClient, bybit_mock: respx.MockRouter
 ) -> None:
-    def acknowledge(request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        return ok({"orderId": f"id-{body['category']}", "orderLinkId": body["orderLinkId"]})
-
-    bybit_mock.post(PLACE).mock(side_effect=acknowledge)
+    bybit_mock.post(PLACE).mock(side_effect=acknowledge_by_category)
     dual = dual_assets_order()
     orders_route = bybit_mock.get(ORDER).mock(
         return_value=da_page(da_info(dual, orderId="id-DualAssets", status="Success"))
