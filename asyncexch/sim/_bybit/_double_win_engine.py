@@ -41,7 +41,7 @@ from ._double_win_records import (
 )
 from ._due import matured_positions, pending_due
 from ._early_redeem import EarlyRedeems, fell_past_slippage
-from ._params import positive_decimal, product_named
+from ._params import positive_decimal, product_named, purchase_amount
 from ._placed_orders import PlacedOrders
 from ._records import SimAccount, duration_ms
 from ._stake_funding import fund_stake
@@ -174,10 +174,7 @@ class DoubleWinBook:
             raise Refused(10001, "accountType must be FUND or UNIFIED")
         if body.get("coin") != product.invest_coin:
             raise Refused(180002, "Invalid coin")
-        amount = positive_decimal(body.get("amount"), "amount")
-        step = Decimal(1).scaleb(-product.precision)
-        if amount < product.min_purchase_amount or amount % step != 0:
-            raise Refused(180012, "Purchase share is invalid")
+        amount = purchase_amount(body.get("amount"), product.min_purchase_amount, product.precision)
         extra = body.get("doubleWinStakeExtra")
         if not isinstance(extra, dict):
             raise Refused(10001, "doubleWinStakeExtra is required for Stake")

@@ -44,7 +44,13 @@ from ._dual_records import (
     SimDualAssetsProduct,
 )
 from ._due import matured_positions, pending_due
-from ._params import positive_decimal, product_named, stake_account_type, whole_number
+from ._params import (
+    positive_decimal,
+    product_named,
+    purchase_amount,
+    stake_account_type,
+    whole_number,
+)
 from ._placed_orders import PlacedOrders
 from ._records import SimAccount, duration_ms
 from ._stake_funding import fund_stake
@@ -326,9 +332,5 @@ def _read_extra(extra: object) -> tuple[str, Decimal, int]:
 def _amount(product: SimDualAssetsProduct, coin: str, value: object, direction: str) -> Decimal:
     """The stake's amount: a decimal string, at least the direction's minimum, on its
     precision (180012 otherwise)."""
-    amount = positive_decimal(value, "amount")
     minimum = product.min_quote_amount if direction == BUY_LOW else product.min_base_amount
-    step = Decimal(1).scaleb(-product.precision(coin))
-    if amount < minimum or amount % step != 0:
-        raise Refused(180012, "Purchase share is invalid")
-    return amount
+    return purchase_amount(value, minimum, product.precision(coin))

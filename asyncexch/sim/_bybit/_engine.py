@@ -35,7 +35,7 @@ from ._dual_engine import DualAssetsBook
 from ._dual_records import SimDualAssetsProduct
 from ._due import matured_positions, pending_due
 from ._early_redeem import EarlyRedeems, fell_past_slippage
-from ._params import positive_decimal
+from ._params import positive_decimal, purchase_amount
 from ._placed_orders import PlacedOrders
 from ._records import (
     SimAccount,
@@ -252,10 +252,9 @@ class AdvanceEarnBook:
         amount leaves the balance at once."""
         if body.get("coin") != product.invest_coin:
             raise Refused(180002, "Invalid coin")
-        amount = positive_decimal(body.get("amount"), "amount")
-        step = Decimal(1).scaleb(-product.order_precision_digital)
-        if amount < product.min_purchase_amount or amount % step != 0:
-            raise Refused(180012, "Purchase share is invalid")
+        amount = purchase_amount(
+            body.get("amount"), product.min_purchase_amount, product.order_precision_digital
+        )
         extra = body.get("smartLeverageStakeExtra")
         if not isinstance(extra, dict):
             raise Refused(10001, "smartLeverageStakeExtra is required for Stake")
