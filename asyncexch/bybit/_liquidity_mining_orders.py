@@ -77,6 +77,11 @@ class AddLiquidity:
         return params
 
 
+def _on_position(product_id: str, order_link_id: str, position_id: str) -> dict[str, object]:
+    """The head of every body that acts on a position, in the docs' examples' order."""
+    return {"productId": product_id, "orderLinkId": order_link_id, "positionId": position_id}
+
+
 @attrs.frozen(kw_only=True)
 class RemoveLiquidity:
     """Remove ``remove_rate`` percent (1-100; default all) of a position, paid in both coins
@@ -94,9 +99,7 @@ class RemoveLiquidity:
         """The request body, ``removeRate`` a JSON number (always sent: Bybit reads a
         missing or ``0`` rate as 100)."""
         return {
-            "productId": self.product_id,
-            "orderLinkId": self.order_link_id,
-            "positionId": self.position_id,
+            **_on_position(self.product_id, self.order_link_id, self.position_id),
             "removeRate": self.remove_rate,
             "removeType": self.remove_type.value,
         }
@@ -114,11 +117,7 @@ class Reinvest:
 
     def to_params(self) -> dict[str, object]:
         """The request body."""
-        return {
-            "productId": self.product_id,
-            "orderLinkId": self.order_link_id,
-            "positionId": self.position_id,
-        }
+        return _on_position(self.product_id, self.order_link_id, self.position_id)
 
 
 @attrs.frozen(kw_only=True)
@@ -137,9 +136,7 @@ class AddMargin:
     def to_params(self) -> dict[str, object]:
         """The request body."""
         return {
-            "productId": self.product_id,
-            "orderLinkId": self.order_link_id,
-            "positionId": self.position_id,
+            **_on_position(self.product_id, self.order_link_id, self.position_id),
             "amount": plain(self.amount),
             "quoteAccountType": self.quote_account_type,
         }

@@ -19,3 +19,13 @@ class Instant:
 
     monotonic: float
     ms: int
+
+    def monotonic_of(self, ms: int) -> float:
+        """The monotonic time at which the exchange's clock showed (or will show) epoch
+        milliseconds ``ms``: when a settlement time passed, say."""
+        return self.monotonic - (self.ms - ms) / 1000
+
+    def ms_of(self, monotonic: float) -> int:
+        """The epoch milliseconds the exchange's clock showed at monotonic time
+        ``monotonic``: when a due time passed, say."""
+        return self.ms - round((self.monotonic - monotonic) * 1000)

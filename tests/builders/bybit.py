@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
-from asyncexch.bybit import DualAssetsOrder, RedeemOrder, StakeOrder
+from asyncexch._convert import decode, loads_exact
+from asyncexch.bybit import BybitVenue, DualAssetsOrder, RedeemOrder, StakeOrder
 from asyncexch.sim import BybitSimulator
 
 BASE_URL = "https://api.bybit.test"
@@ -38,6 +41,19 @@ Headers = Mapping[str, str] | Sequence[tuple[bytes, bytes]]
 SUPERSCRIPT_TWO_TIMENOW: Headers = [(b"Timenow", "\u00b2".encode("utf-8"))]
 
 
+T = TypeVar("T")
+
+
+def read(body: str, type_: type[T]) -> T:
+    """What the client does with a result: exact JSON, then the Bybit converter."""
+    return decode(BybitVenue.converter, loads_exact(body), type_)
+
+
+def ms(value: int) -> datetime:
+    """The UTC time of epoch milliseconds ``value``, as the client decodes a timestamp."""
+    return datetime.fromtimestamp(value / 1000, timezone.utc)
+
+
 def ok(result: Any, *, time: int = SERVER_MS, headers: Headers | None = None) -> httpx.Response:
     """A Bybit success envelope."""
     return httpx.Response(
@@ -45,6 +61,13 @@ def ok(result: Any, *, time: int = SERVER_MS, headers: Headers | None = None) ->
         json={"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": time},
         headers=headers,
     )
+
+
+def acknowledge_by_category(request: httpx.Request) -> httpx.Response:
+    """An Advance Earn place-order answer acknowledging the request's order under the id
+    ``id-<category>`` (for a mixed batch, whose orders then tell their categories apart)."""
+    body = json.loads(request.content)
+    return ok({"orderId": f"id-{body['category']}", "orderLinkId": body["orderLinkId"]})
 
 
 def fail(

@@ -7,12 +7,13 @@ answers; ``instUid`` and ``knockoutCouponE8`` strings), and the stake the docs s
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from asyncexch.bybit import DiscountBuyOrder
+from asyncexch.bybit import DiscountBuyOffer, DiscountBuyOrder, DiscountBuyProduct
 from tests.builders.bybit import SERVER_MS, ok
 
 PRODUCT_RESULT = """
@@ -202,3 +203,61 @@ def db_info(order: DiscountBuyOrder, **changes: Any) -> dict[str, Any]:
 def db_page(*items: Any) -> httpx.Response:
     """An order list page of ``items``, the last."""
     return ok({"category": "", "list": list(items), "nextPageCursor": ""})
+
+
+#: When :func:`db_offer` expires.
+OFFER_EXPIRES = datetime(2026, 4, 14, 8, 0, 8, 188000, tzinfo=timezone.utc)
+
+
+def db_offer(**changes: Any) -> DiscountBuyOffer:
+    """The docs' create-order example's offer (its prices, coupon and market maker),
+    expiring at :data:`OFFER_EXPIRES`, with ``changes``."""
+    fields: dict[str, Any] = {
+        "product_id": "7037",
+        "current_price": Decimal("74571.32"),
+        "purchase_price": Decimal("74019"),
+        "knockout_price": Decimal("76050"),
+        "knockout_coupon_e8": 1000000,
+        "max_investment_amount": Decimal("100000"),
+        "inst_uid": "100307526",
+        "expired_at": OFFER_EXPIRES,
+    }
+    return DiscountBuyOffer(**{**fields, **changes})
+
+
+def db_product(**changes: Any) -> DiscountBuyProduct:
+    """The product of :func:`db_offer` (USDT on BTC, a day; 100 at least, 4 decimal places),
+    with ``changes``."""
+    fields: dict[str, Any] = {
+        "category": "DiscountBuy",
+        "product_id": "7037",
+        "coin": "USDT",
+        "underlying_asset": "BTC",
+        "duration": "1d",
+        "min_purchase_amount": Decimal("100"),
+        "remaining_amount": Decimal("9998547.575"),
+        "order_precision_digital": 4,
+    }
+    return DiscountBuyProduct(**{**fields, **changes})
+
+
+def db_stake_body(offer: Any, link: str, amount: str) -> dict[str, Any]:
+    """A stake of ``amount`` USDT from FUND under ``link`` at the simulator's ``offer`` (a
+    ``SimDiscountBuyOffer``), its values as the quote writes them, settled in Base."""
+    return {
+        "category": "DiscountBuy",
+        "productId": offer.product_id,
+        "orderType": "Stake",
+        "amount": amount,
+        "coin": "USDT",
+        "accountType": "FUND",
+        "orderLinkId": link,
+        "discountBuyExtra": {
+            "initialPrice": str(offer.current_price),
+            "purchasePrice": str(offer.purchase_price),
+            "knockoutPrice": str(offer.knockout_price),
+            "knockoutCouponE8": str(offer.coupon_e8),
+            "settleType": "Base",
+            "instUid": offer.inst_uid,
+        },
+    }

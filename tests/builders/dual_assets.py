@@ -6,11 +6,19 @@ APYs as strings although the table types them int64)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from asyncexch.bybit import DualAssetsOrder
+from asyncexch.bybit import (
+    DualAssetsDirection,
+    DualAssetsOffer,
+    DualAssetsOrder,
+    DualAssetsProduct,
+    ProductStatus,
+)
 from tests.builders.bybit import SERVER_MS, ok
 
 PRODUCT_RESULT = """
@@ -179,3 +187,41 @@ def da_info(order: DualAssetsOrder, **changes: Any) -> dict[str, Any]:
 def da_page(*items: Any) -> httpx.Response:
     """An order list page of ``items``, the last."""
     return ok({"category": "DualAssets", "list": list(items), "nextPageCursor": ""})
+
+
+#: When :func:`da_offer` expires.
+OFFER_EXPIRES = datetime(2026, 3, 18, 6, 21, 3, 140000, tzinfo=timezone.utc)
+
+
+def da_offer(**changes: Any) -> DualAssetsOffer:
+    """The docs' create-order example's offer (BuyLow ETH at 2325, APY 8.57565 %, up to 2000
+    USDT), expiring at :data:`OFFER_EXPIRES`, with ``changes``."""
+    fields: dict[str, Any] = {
+        "product_id": "36320",
+        "direction": DualAssetsDirection.BUY_LOW,
+        "select_price": Decimal("2325"),
+        "apy_e8": 857565000,
+        "max_investment_amount": Decimal("2000"),
+        "expired_at": OFFER_EXPIRES,
+    }
+    return DualAssetsOffer(**{**fields, **changes})
+
+
+def da_product(**changes: Any) -> DualAssetsProduct:
+    """The product of :func:`da_offer` (ETH-USDT, 3 days; 10 USDT or 0.005 ETH at least, 4 and
+    3 decimal places), with ``changes``."""
+    fields: dict[str, Any] = {
+        "category": "DualAssets",
+        "product_id": "36320",
+        "base_coin": "ETH",
+        "quote_coin": "USDT",
+        "duration": "3d",
+        "status": ProductStatus.AVAILABLE,
+        "min_purchase_quote_amount": Decimal("10"),
+        "min_purchase_base_amount": Decimal("0.005"),
+        "remaining_amount_quote": Decimal("1000000"),
+        "remaining_amount_base": Decimal("100"),
+        "order_precision_digital_quote": 4,
+        "order_precision_digital_base": 3,
+    }
+    return DualAssetsProduct(**{**fields, **changes})

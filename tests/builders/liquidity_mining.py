@@ -17,6 +17,22 @@ POSITION = PATH + "position"
 YIELD_RECORDS = PATH + "yield-records"
 LIQUIDATION_RECORDS = PATH + "liquidation-records"
 
+#: The documented rate limit of each endpoint, by the bucket both the client and the
+#: simulator name it with: (requests, per seconds). Each side is checked against it on its
+#: own (tests/bybit and tests/sim), so neither can copy the other's mistake.
+DOCUMENTED_LIMITS = {
+    "lm_product": (50, 1.0),
+    "lm_add_liquidity": (5, 1.0),
+    "lm_remove_liquidity": (5, 1.0),
+    "lm_reinvest": (5, 1.0),
+    "lm_add_margin": (5, 1.0),
+    "lm_claim_interest": (5, 1.0),
+    "lm_order": (10, 1.0),
+    "lm_position": (10, 1.0),
+    "lm_yield_records": (10, 1.0),
+    "lm_liquidation_records": (10, 1.0),
+}
+
 #: product-info.mdx's response ``result``.
 PRODUCTS: dict[str, Any] = {
     "products": [

@@ -127,6 +127,21 @@ class Raw:
         )
         return envelope(await self.get(path, query, **auth))
 
+    async def place_code(self, body: Mapping[str, Any]) -> int:
+        """The ``retCode`` the simulator answers placing ``body`` with."""
+        code = (await self.call(PLACE, body))["retCode"]
+        assert isinstance(code, int)
+        return code
+
+    async def listed(self, path: str, query: str, *, category: str) -> list[dict[str, Any]]:
+        """The ``list`` of a successful signed GET of ``path``, whose ``result`` names the
+        ``category`` as the category's docs examples write it."""
+        data = await self.call(path, query)
+        assert data["retCode"] == 0, data
+        assert data["result"]["category"] == category
+        items: list[dict[str, Any]] = data["result"]["list"]
+        return items
+
     def stake(self, link: str, **fields: Any) -> dict[str, Any]:
         """A valid Stake body for product 13015 (BTC, min 10, 4 decimals) at a live quote."""
         quote = self.sim.issue_quote("13015")
@@ -158,6 +173,11 @@ class Raw:
         }
         body.update(fields)
         return body
+
+
+def with_extra(body: Mapping[str, Any], name: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` with ``changes`` made in its extra object ``name``."""
+    return {**body, name: {**body[name], **changes}}
 
 
 def envelope(response: httpx.Response) -> dict[str, Any]:

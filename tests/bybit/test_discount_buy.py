@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
 
 import httpx
 import pytest
 import respx
 
 from asyncexch import InvalidRequest, MalformedResponse, ServerTime, VirtualClock
-from asyncexch._convert import decode, loads_exact
 from asyncexch.bybit import (
     BybitClient,
-    BybitVenue,
     DiscountBuyOffer,
     DiscountBuyOrderInfo,
     DiscountBuyPosition,
@@ -31,7 +28,7 @@ from asyncexch.bybit import (
     SettleType,
 )
 from asyncexch.bybit._discount_buy import OfferBoard, quote_from_board
-from tests.builders.bybit import ORDER, POSITION, PRODUCT, QUOTE, ok
+from tests.builders.bybit import ORDER, POSITION, PRODUCT, QUOTE, ms, ok, read
 from tests.builders.discount_buy import (
     ORDER_RESULT,
     POSITION_RESULT,
@@ -40,22 +37,11 @@ from tests.builders.discount_buy import (
     QUOTED_MS,
 )
 
-UTC = timezone.utc
-T = TypeVar("T")
 MakeClient = Callable[..., BybitClient]
 
 
 def answer(result: str) -> httpx.Response:
     return ok(json.loads(result))
-
-
-def read(body: str, type_: type[T]) -> T:
-    """What the client does with a result: exact JSON, then the Bybit converter."""
-    return decode(BybitVenue.converter, loads_exact(body), type_)
-
-
-def ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, UTC)
 
 
 def board(body: str = QUOTE_RESULT) -> OfferBoard:

@@ -4,19 +4,16 @@ the fixed quote, the signed RFQ leverage quote, orders, positions, shared redeem
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TypeVar
 
 import httpx
 import pytest
 import respx
 
 from asyncexch import InvalidRequest, VirtualClock
-from asyncexch._convert import decode, loads_exact
+from asyncexch._convert import loads_exact
 from asyncexch.bybit import (
     BybitClient,
-    BybitVenue,
     DoubleWinLeverage,
     DoubleWinOrderInfo,
     DoubleWinPosition,
@@ -28,20 +25,10 @@ from asyncexch.bybit import (
     PositionStatus,
 )
 from tests.builders import double_win as docs
-from tests.builders.bybit import ESTIMATE, ORDER, POSITION, PRODUCT, QUOTE, ok
+from tests.builders.bybit import ESTIMATE, ORDER, POSITION, PRODUCT, QUOTE, ms, ok, read
 
-UTC = timezone.utc
-T = TypeVar("T")
 MakeClient = Callable[..., BybitClient]
 LEVERAGE = "/v5/earn/advance/double-win-leverage"
-
-
-def read(body: str, type_: type[T]) -> T:
-    return decode(BybitVenue.converter, loads_exact(body), type_)
-
-
-def ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, UTC)
 
 
 def test_the_rfq_product_decodes_from_the_docs() -> None:

@@ -4,15 +4,14 @@ and a quote's offers."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
 
 import attrs
 import pytest
 
 from asyncexch import InvalidRequest, MalformedResponse, ServerTime, VirtualClock
-from asyncexch._convert import decode, loads_exact
+from asyncexch._convert import decode
 from asyncexch.bybit import (
     BybitVenue,
     DualAssetsDirection,
@@ -28,6 +27,7 @@ from asyncexch.bybit import (
     ProductStatus,
 )
 from asyncexch.bybit._dual_assets import QuoteBoard, quote_from_board
+from tests.builders.bybit import ms, read
 from tests.builders.dual_assets import (
     ORDER_RESULT,
     POSITION_RESULT,
@@ -35,18 +35,6 @@ from tests.builders.dual_assets import (
     QUOTE_RESULT,
     QUOTED_MS,
 )
-
-UTC = timezone.utc
-T = TypeVar("T")
-
-
-def read(body: str, type_: type[T]) -> T:
-    """What the client does with a result: exact JSON, then the Bybit converter."""
-    return decode(BybitVenue.converter, loads_exact(body), type_)
-
-
-def ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, UTC)
 
 
 def docs_product() -> DualAssetsProduct:

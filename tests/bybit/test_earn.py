@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -24,12 +24,10 @@ from asyncexch import (
     VirtualClock,
     order_link_id_for,
 )
-from asyncexch._convert import decode, loads_exact
 from asyncexch.bybit import (
     DEFAULT_LIMITS,
     EARN_IDS,
     BybitClient,
-    BybitVenue,
     EarnAck,
     EarnCategory,
     EarnOrderInfo,
@@ -50,7 +48,7 @@ from asyncexch.bybit._earn_endpoints import (
     EARN_POSITION,
     EARN_PRODUCT,
 )
-from tests.builders.bybit import fail, ok
+from tests.builders.bybit import fail, ms, ok, read
 from tests.builders.earn import (
     ORDER,
     ORDER_RESULT,
@@ -64,16 +62,7 @@ from tests.builders.earn import (
 )
 
 UTC = timezone.utc
-T = TypeVar("T")
 MakeClient = Callable[..., BybitClient]
-
-
-def read(body: str, type_: type[T]) -> T:
-    return decode(BybitVenue.converter, loads_exact(body), type_)
-
-
-def ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, UTC)
 
 
 def docs_redeem() -> EarnRedeem:

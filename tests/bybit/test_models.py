@@ -7,7 +7,7 @@ import pickle
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -19,7 +19,7 @@ from asyncexch import (
     VirtualClock,
     is_valid_order_link_id,
 )
-from asyncexch._convert import decode, loads_exact
+from asyncexch._convert import decode
 from asyncexch.bybit import (
     BybitVenue,
     Direction,
@@ -37,10 +37,9 @@ from asyncexch.bybit import (
     StakeOrder,
 )
 from asyncexch.bybit._models import EstimateList
-from tests.builders.bybit import redeem_order, stake_order
+from tests.builders.bybit import ms, read, redeem_order, stake_order
 
 UTC = timezone.utc
-T = TypeVar("T")
 
 # The "result" objects of the response examples in bybit-exchange/docs
 # docs/v5/finance/advanced-earn/smart-lvg/*.mdx (see ../shared/reference/bybit-v5.md section 1).
@@ -169,15 +168,6 @@ ESTIMATE_RESULT = """
     ]
 }
 """
-
-
-def read(body: str, type_: type[T]) -> T:
-    """What the client does with a result: exact JSON, then the Bybit converter."""
-    return decode(BybitVenue.converter, loads_exact(body), type_)
-
-
-def ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, UTC)
 
 
 def order_info(**changes: Any) -> dict[str, Any]:

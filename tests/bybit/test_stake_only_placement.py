@@ -4,6 +4,7 @@ lookup in the order's own category, and another order under the id is refused.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,10 +13,10 @@ import httpx
 import pytest
 import respx
 
-from asyncexch import OrderAlreadyExists
+from asyncexch import InvalidRequest, OrderAlreadyExists
 from asyncexch.bybit import BybitClient, DiscountBuyAck, DualAssetsAck
 from tests.builders import discount_buy, dual_assets
-from tests.builders.bybit import ORDER, PLACE, dual_assets_order, fail
+from tests.builders.bybit import ORDER, PLACE, dual_assets_order, fail, ok
 
 MakeClient = Callable[..., BybitClient]
 
@@ -115,3 +116,15 @@ async def test_a_lost_answer_is_learned_by_a_lookup_in_the_category(
     )
     assert [call.request.content for call in place.calls] == [category.wire, category.wire]
     assert f"category={category.name}".encode() in lookup.calls.last.request.url.query
+
+
+@CATEGORIES
+async def test_anything_but_an_order_is_refused_without_sending(
+    category: Category, make_client: MakeClient, bybit_mock: respx.MockRouter
+) -> None:
+    """The docs' body itself, as a dict, is not an order: refused, naming the order type."""
+    route = bybit_mock.post(PLACE).mock(return_value=ok({}))
+    with pytest.raises(InvalidRequest, match=f"{category.name}Order") as caught:
+        await make_client().advance_earn.place_order(json.loads(category.wire))
+    assert caught.value.field == "order"
+    assert route.call_count == 0

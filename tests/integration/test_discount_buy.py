@@ -13,15 +13,11 @@ knock-out price before its stake confirms: the order fails and is refunded.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import Counter
 from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
-from asyncexch import RateLimit, RetryPolicy
 from asyncexch.bybit import (
-    DiscountBuy,
     DiscountBuyAck,
     DiscountBuyOrder,
     DiscountBuyOrderInfo,
@@ -29,7 +25,8 @@ from asyncexch.bybit import (
     OrderStatus,
     SettleType,
 )
-from asyncexch.sim import BybitSimulator, Fault, Faults, SimDiscountBuyProduct
+from asyncexch.sim import SimDiscountBuyProduct
+from tests.builders.loopback import assert_placed_once, faulty_sim, retrying_client, until_done
 from tests.builders.sim import SimClients
 
 pytestmark = [pytest.mark.integration]
@@ -64,27 +61,14 @@ STAKES = [
     ("66102", Decimal("75.25"), SettleType.QUOTE, "USDT", OrderStatus.SETTLED),
     ("66103", Decimal("20"), SettleType.QUOTE, "", OrderStatus.FAIL),
 ]
-FAULTS = [Fault.DROP_AFTER_COMMIT, Fault.TIMEOUT_AFTER_COMMIT, Fault.BUSY, Fault.DROP_BEFORE_COMMIT]
 
 
 async def test_quote_stake_under_faults_exactly_once_then_exercise_knock_out_or_refund(
     sim_client: SimClients,
 ) -> None:
-    sim = BybitSimulator(
-        limits={"place_order": (50, 1.0), "order": (50, 1.0)},
-        settlement_delay=0.2,
-        price_swing=0.0,
-        discount_buy_products=PRODUCTS,
-        faults=Faults(rate=0.4, kinds=FAULTS, endpoints=["place_order"], seed=7),
-    )
+    sim = faulty_sim(seed=7, discount_buy_products=PRODUCTS)
     sim.add_account(KEY, SECRET, balances={"USDT": Decimal("100000")})
-    async with sim_client.bybit(
-        sim,
-        KEY,
-        SECRET,
-        limits={"place_order": RateLimit(50), "order": RateLimit(50)},
-        retry=RetryPolicy(max_attempts=12, max_backoff=0.5),
-    ) as client:
+    async with retrying_client(sim_client, sim, KEY, SECRET) as client:
         discount = client.advance_earn.discount_buy
         await discount.products()
         quotes = {p.product_id: await discount.quote(p.product_id) for p in PRODUCTS}
@@ -114,12 +98,17 @@ async def test_quote_stake_under_faults_exactly_once_then_exercise_knock_out_or_
         assert all(p.status == "Active" for p in sim.discount_buy_positions.values()), (
             "a position settled before the market moved: the 4 s term was too short here"
         )
-        settled = await _all_done(discount, len(orders))
+        settled = await until_done(
+            discount.orders,
+            {order.order_link_id for order in orders},
+            lambda info: (
+                info.status is OrderStatus.SETTLED
+                or info.refund_status is DiscountBuyRefundStatus.REFUND_DONE
+            ),
+        )
 
     # Exactly once: one order per id, each the order built, each acknowledged as it.
-    held = Counter(order.order_link_id for order in sim.discount_buy_orders.values())
-    assert held == Counter(order.order_link_id for order in orders)
-    by_link = {order.order_link_id: order for order in sim.discount_buy_orders.values()}
+    by_link = assert_placed_once(sim, sim.discount_buy_orders.values(), orders)
     for order, ack in zip(orders, acks, strict=True):
         assert (type(ack), ack.order_link_id) == (DiscountBuyAck, order.order_link_id)
         venue = by_link[order.order_link_id]
@@ -130,8 +119,6 @@ async def test_quote_stake_under_faults_exactly_once_then_exercise_knock_out_or_
             order.purchase_price,
             str(order.inst_uid),
         )
-    after_commit = sum(sim.stats.faults[kind.value] for kind in FAULTS if kind.after_commit)
-    assert after_commit > 0 and sim.stats.duplicates_refused > 0
 
     for order, (_, amount, settle, coin, status) in zip(orders, STAKES, strict=True):
         info = settled[order.order_link_id]
@@ -145,23 +132,6 @@ async def test_quote_stake_under_faults_exactly_once_then_exercise_knock_out_or_
         for o, stake in zip(orders, STAKES, strict=True)
         if stake[3] == "BTC"
     )
-
-
-async def _all_done(
-    discount: DiscountBuy, count: int, timeout: float = 30.0
-) -> dict[str, DiscountBuyOrderInfo]:
-    """Every order by its link once all ``count`` are settled or refunded."""
-    deadline = time.monotonic() + timeout
-    while True:
-        infos = {info.order_link_id: info async for info in discount.orders()}
-        if len(infos) == count and all(
-            i.status is OrderStatus.SETTLED
-            or i.refund_status is DiscountBuyRefundStatus.REFUND_DONE
-            for i in infos.values()
-        ):
-            return infos
-        assert time.monotonic() < deadline, infos
-        await asyncio.sleep(0.2)
 
 
 def _payout(order: DiscountBuyOrder, info: DiscountBuyOrderInfo, amount: Decimal) -> Decimal:

@@ -9,22 +9,18 @@ fixed range (+-200) and 1000 above the RFQ range (65000..72000).
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import Counter
 from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
-from asyncexch import RateLimit, RetryPolicy
 from asyncexch.bybit import (
-    DoubleWin,
     DoubleWinAck,
     DoubleWinOrder,
-    DoubleWinOrderInfo,
     DoubleWinRedeemOrder,
     OrderStatus,
 )
-from asyncexch.sim import BybitSimulator, Fault, Faults, SimDoubleWinProduct
+from asyncexch.sim import SimDoubleWinProduct
+from tests.builders.loopback import assert_placed_once, faulty_sim, retrying_client, until_done
 from tests.builders.sim import SimClients
 
 pytestmark = [pytest.mark.integration]
@@ -37,27 +33,14 @@ INITIAL = Decimal("68403.67")
 #: 4.98 % below and 5.26 % above the market, on the 500 tick.
 RFQ_RANGE = (Decimal("65000"), Decimal("72000"))
 MOVED = Decimal("73000")
-FAULTS = [Fault.DROP_AFTER_COMMIT, Fault.TIMEOUT_AFTER_COMMIT, Fault.BUSY, Fault.DROP_BEFORE_COMMIT]
 
 
 async def test_quote_stake_settle_and_redeem_exactly_once_under_faults(
     sim_client: SimClients,
 ) -> None:
-    sim = BybitSimulator(
-        limits={"place_order": (50, 1.0), "order": (50, 1.0)},
-        settlement_delay=0.2,
-        price_swing=0.0,
-        double_win_products=[FIXED, RFQ],
-        faults=Faults(rate=0.4, kinds=FAULTS, endpoints=["place_order"], seed=3),
-    )
+    sim = faulty_sim(seed=3, double_win_products=[FIXED, RFQ])
     sim.add_account(KEY, SECRET, balances={"USDT": Decimal("10000")})
-    async with sim_client.bybit(
-        sim,
-        KEY,
-        SECRET,
-        limits={"place_order": RateLimit(50), "order": RateLimit(50)},
-        retry=RetryPolicy(max_attempts=12, max_backoff=0.5),
-    ) as client:
+    async with retrying_client(sim_client, sim, KEY, SECRET) as client:
         double_win = client.advance_earn.double_win
         products = {p.product_id: p for p in await double_win.products(coin="BTC")}
         assert products["15002"].is_rfq_product and not products["15001"].is_rfq_product
@@ -87,7 +70,11 @@ async def test_quote_stake_settle_and_redeem_exactly_once_under_faults(
         assert all(info.status is OrderStatus.SUCCESS for info in done)
         sim.set_price("BTC", MOVED)
 
-        settled = await _settled(double_win, {s.order_link_id for s in stakes[:4]})
+        settled = await until_done(
+            double_win.orders,
+            {stake.order_link_id for stake in stakes[:4]},
+            lambda info: info.status is OrderStatus.SETTLED,
+        )
         (position,) = [p async for p in double_win.positions(product_id="15002")]
         (estimate,) = await double_win.redeem_estimates([position.position_id])
         redeem = DoubleWinRedeemOrder.from_position(position, estimate)
@@ -101,10 +88,7 @@ async def test_quote_stake_settle_and_redeem_exactly_once_under_faults(
 
     # Exactly once: one order per id, each acknowledged as the order built.
     orders: list[DoubleWinOrder | DoubleWinRedeemOrder] = [*stakes, redeem]
-    held = Counter(order.order_link_id for order in sim.double_win_orders.values())
-    assert held == Counter(order.order_link_id for order in orders)
-    after_commit = sum(sim.stats.faults[kind.value] for kind in FAULTS if kind.after_commit)
-    assert after_commit > 0 and sim.stats.duplicates_refused > 0
+    assert_placed_once(sim, sim.double_win_orders.values(), orders)
     # The fixed stakes settle out of their range: amount + amount x 9.30 x 4396.33 / initial.
     for stake in stakes[:4]:
         info = settled[stake.order_link_id]
@@ -120,18 +104,3 @@ async def test_quote_stake_settle_and_redeem_exactly_once_under_faults(
     )
     assert estimate.est_redeem_amount == rfq_paid
     assert redeemed.pnl == rfq_paid - 250 and redeemed.order_type == "Redeem"
-
-
-async def _settled(
-    double_win: DoubleWin, links: set[str], timeout: float = 30.0
-) -> dict[str, DoubleWinOrderInfo]:
-    """The orders of ``links`` once all have settled (their 3-second terms end)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        infos = {i.order_link_id: i async for i in double_win.orders() if i.order_link_id in links}
-        if len(infos) == len(links) and all(
-            i.status is OrderStatus.SETTLED for i in infos.values()
-        ):
-            return infos
-        assert time.monotonic() < deadline, infos
-        await asyncio.sleep(0.2)

@@ -10,22 +10,18 @@ further ones (3440, 3405) are not, and no SellHigh target is.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import Counter
 from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
-from asyncexch import RateLimit, RetryPolicy
 from asyncexch.bybit import (
-    DualAssets,
     DualAssetsAck,
     DualAssetsDirection,
     DualAssetsOrder,
-    DualAssetsOrderInfo,
     OrderStatus,
 )
-from asyncexch.sim import BybitSimulator, Fault, Faults, SimDualAssetsProduct
+from asyncexch.sim import BybitSimulator, SimDualAssetsProduct
+from tests.builders.loopback import assert_placed_once, faulty_sim, retrying_client, until_done
 from tests.builders.sim import SimClients
 
 pytestmark = [pytest.mark.integration]
@@ -53,27 +49,14 @@ STAKES = [
     (DualAssetsDirection.SELL_HIGH, 1, Decimal("0.25"), "ETH"),
     (DualAssetsDirection.BUY_LOW, 1, Decimal("250.5"), "USDT"),  # 3440 not reached
 ]
-FAULTS = [Fault.DROP_AFTER_COMMIT, Fault.TIMEOUT_AFTER_COMMIT, Fault.BUSY, Fault.DROP_BEFORE_COMMIT]
 
 
 async def test_quote_stake_under_faults_exactly_once_then_settle_by_target(
     sim_client: SimClients,
 ) -> None:
-    sim = BybitSimulator(
-        limits={"place_order": (50, 1.0), "order": (50, 1.0)},
-        settlement_delay=0.2,
-        price_swing=0.0,
-        dual_assets_products=[SHORT],
-        faults=Faults(rate=0.4, kinds=FAULTS, endpoints=["place_order"], seed=7),
-    )
+    sim = faulty_sim(seed=7, dual_assets_products=[SHORT])
     sim.add_account(KEY, SECRET, balances={"USDT": Decimal("100000"), "ETH": Decimal("10")})
-    async with sim_client.bybit(
-        sim,
-        KEY,
-        SECRET,
-        limits={"place_order": RateLimit(50), "order": RateLimit(50)},
-        retry=RetryPolicy(max_attempts=12, max_backoff=0.5),
-    ) as client:
+    async with retrying_client(sim_client, sim, KEY, SECRET) as client:
         dual = client.advance_earn.dual_assets
         (product,) = await dual.products(coin="ETH")
         quote = await dual.quote(product.product_id)
@@ -95,12 +78,14 @@ async def test_quote_stake_under_faults_exactly_once_then_settle_by_target(
         assert all(info.status is OrderStatus.SUCCESS for info in done)
         positions = [position async for position in dual.positions()]
         assert len(positions) == len(orders)
-        settled = await _all_settled(client.advance_earn.dual_assets, len(orders))
+        settled = await until_done(
+            dual.orders,
+            {order.order_link_id for order in orders},
+            lambda info: info.status is OrderStatus.SETTLED,
+        )
 
     # Exactly once: one order per id, each the order built, each acknowledged as it.
-    held = Counter(order.order_link_id for order in sim.dual_assets_orders.values())
-    assert held == Counter(order.order_link_id for order in orders)
-    by_link = {order.order_link_id: order for order in sim.dual_assets_orders.values()}
+    by_link = assert_placed_once(sim, sim.dual_assets_orders.values(), orders)
     for order, ack in zip(orders, acks, strict=True):
         assert (type(ack), ack.order_link_id) == (DualAssetsAck, order.order_link_id)
         venue = by_link[order.order_link_id]
@@ -111,8 +96,6 @@ async def test_quote_stake_under_faults_exactly_once_then_settle_by_target(
             order.select_price,
             order.apy_e8,
         )
-    after_commit = sum(sim.stats.faults[kind.value] for kind in FAULTS if kind.after_commit)
-    assert after_commit > 0 and sim.stats.duplicates_refused > 0
 
     # Settled by target: the coin, and principal and yield converted at the target or not.
     for order, (_, _, _, coin) in zip(orders, STAKES, strict=True):
@@ -121,19 +104,6 @@ async def test_quote_stake_under_faults_exactly_once_then_settle_by_target(
         assert info.settlement_price == Decimal("3470")
         assert info.settlement_amount == _payout(sim, order, coin)
         assert info.select_apy_e8 == order.apy_e8
-
-
-async def _all_settled(
-    dual: DualAssets, count: int, timeout: float = 30.0
-) -> dict[str, DualAssetsOrderInfo]:
-    """Every order by its link once all ``count`` have settled (the 2 s terms end)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        infos = {info.order_link_id: info async for info in dual.orders()}
-        if len(infos) == count and all(i.status is OrderStatus.SETTLED for i in infos.values()):
-            return infos
-        assert time.monotonic() < deadline, infos
-        await asyncio.sleep(0.2)
 
 
 def _payout(sim: BybitSimulator, order: DualAssetsOrder, coin: str) -> Decimal:

@@ -9,21 +9,20 @@ locked 0.3 s, a redeem pays after 0.3 s).
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from decimal import Decimal
 
 import pytest
 
 from asyncexch import RateLimit, RetryPolicy
 from asyncexch.bybit import BybitClient, EarnAck, EarnCategory, EarnRedeem, EarnStake, OrderStatus
-from asyncexch.sim import BybitSimulator, Fault, Faults, SimEarnProduct
+from asyncexch.sim import BybitSimulator, Faults, SimEarnProduct
+from tests.builders.loopback import PLACE_FAULTS, assert_placed_once
 from tests.builders.sim import SimClients
 
 pytestmark = [pytest.mark.integration]
 
 KEY = "earn-key"
 SECRET = "earn-secret"
-FAULTS = [Fault.DROP_AFTER_COMMIT, Fault.TIMEOUT_AFTER_COMMIT, Fault.BUSY, Fault.DROP_BEFORE_COMMIT]
 PRODUCTS = [
     SimEarnProduct("FlexibleSaving", "430", "BTC", Decimal("0.001"), Decimal("10")),
     SimEarnProduct(
@@ -51,7 +50,7 @@ async def test_stake_position_redeem_under_faults_exactly_once(sim_client: SimCl
         limits={"earn_place_order": (50, 1.0), "earn_order": (50, 1.0)},
         settlement_delay=0.2,
         earn_products=PRODUCTS,
-        faults=Faults(rate=0.5, kinds=FAULTS, endpoints=["earn_place_order"], seed=7),
+        faults=Faults(rate=0.5, kinds=PLACE_FAULTS, endpoints=["earn_place_order"], seed=7),
     )
     sim.add_account(KEY, SECRET, balances={"USDT": Decimal("1000"), "BTC": Decimal("2")})
     async with sim_client.bybit(
@@ -96,13 +95,9 @@ async def test_stake_position_redeem_under_faults_exactly_once(sim_client: SimCl
 
     # Exactly once: one order per id, each acknowledged as the order the venue holds.
     orders: list[EarnStake | EarnRedeem] = [*stakes, *redeems]
-    held = Counter(order.order_link_id for order in sim.earn_orders.values())
-    assert held == Counter(order.order_link_id for order in orders)
-    by_link = {order.order_link_id: order for order in sim.earn_orders.values()}
+    by_link = assert_placed_once(sim, sim.earn_orders.values(), orders)
     for order, ack in zip(orders, [*acks, *redeemed], strict=True):
         venue = by_link[order.order_link_id]
         assert (ack.order_id, ack.category) == (venue.order_id, order.category)
         assert (venue.order_type, venue.amount) == (order.order_type.value, order.amount)
     assert sim.accounts[KEY].balances == {"USDT": Decimal("1000"), "BTC": Decimal("2")}
-    after_commit = sum(sim.stats.faults[kind.value] for kind in FAULTS if kind.after_commit)
-    assert after_commit > 0 and sim.stats.duplicates_refused > 0, sim.stats

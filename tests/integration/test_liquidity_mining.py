@@ -9,7 +9,6 @@ tenths of a USDT a second) whose reinvestment minimum is 0.01 USDT.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from decimal import ROUND_DOWN, Decimal
 
 import pytest
@@ -27,7 +26,8 @@ from asyncexch.bybit import (
     RemoveType,
     YieldType,
 )
-from asyncexch.sim import BybitSimulator, Fault, Faults, SimLiquidityProduct
+from asyncexch.sim import BybitSimulator, Faults, SimLiquidityProduct
+from tests.builders.loopback import PLACE_FAULTS, assert_placed_once
 from tests.builders.sim import SimClients
 
 pytestmark = [pytest.mark.integration]
@@ -38,7 +38,6 @@ POOL = SimLiquidityProduct(
     "5", "ETH", "USDT", apy_e8=1_000_000_000_000, min_reinvest_amount=Decimal("0.01")
 )
 ORDER_ENDPOINTS = ["lm_add_liquidity", "lm_remove_liquidity", "lm_reinvest", "lm_add_margin"]
-FAULTS = [Fault.DROP_AFTER_COMMIT, Fault.TIMEOUT_AFTER_COMMIT, Fault.BUSY, Fault.DROP_BEFORE_COMMIT]
 LIMITS = {name: RateLimit(50) for name in [*ORDER_ENDPOINTS, "lm_order", "lm_position"]}
 
 
@@ -68,7 +67,7 @@ async def settled(mining: LiquidityMining, ack: LiquidityMiningAck) -> None:
 async def test_add_reinvest_margin_remove_and_claim_under_faults_exactly_once(
     sim_client: SimClients,
 ) -> None:
-    sim = simulator(Faults(rate=0.4, kinds=FAULTS, endpoints=ORDER_ENDPOINTS, seed=7))
+    sim = simulator(Faults(rate=0.4, kinds=PLACE_FAULTS, endpoints=ORDER_ENDPOINTS, seed=7))
     async with sim_client.bybit(
         sim, KEY, SECRET, limits=LIMITS, retry=RetryPolicy(max_attempts=12, max_backoff=0.5)
     ) as client:
@@ -120,15 +119,11 @@ async def test_add_reinvest_margin_remove_and_claim_under_faults_exactly_once(
     assert sim.liquidity_mining.positions[second.position_id].margin == 0  # removed with it
     # Exactly once: one order per id, each the order built, each acknowledged as it.
     built: list[LiquidityMiningOrder] = [*additions, reinvest, margin, *removals]
-    held = Counter(order.order_link_id for order in sim.liquidity_mining.orders.values())
-    assert held == Counter(order.order_link_id for order in built)
-    by_link = {order.order_link_id: order for order in sim.liquidity_mining.orders.values()}
+    by_link = assert_placed_once(sim, sim.liquidity_mining.orders.values(), built)
     for order in built:
         venue = by_link[order.order_link_id]
         assert (venue.order_type, venue.status) == (order.order_type.value, "Success")
     assert [by_link[ack.order_link_id].order_id for ack in acks] == [a.order_id for a in acks]
-    after_commit = sum(sim.stats.faults[kind.value] for kind in FAULTS if kind.after_commit)
-    assert after_commit > 0 and sim.stats.duplicates_refused > 0
 
 
 async def test_a_second_pending_order_on_a_position_is_position_order_pending(

@@ -8,7 +8,6 @@ ceiled).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from asyncexch.sim import BybitSimulator, SimDiscountBuyProduct, SimTransport
+from tests.builders.discount_buy import db_stake_body
 from tests.builders.raw_bybit import (
     BASE_URL,
     KEY,
@@ -29,6 +29,7 @@ from tests.builders.raw_bybit import (
     clock_of,
     envelope,
     make_sim,
+    with_extra,
 )
 
 BTC = "7037"
@@ -46,54 +47,21 @@ def sim() -> BybitSimulator:
     return make_sim(price_swing=0.0, settlement_delay=1.0, quote_ttl=30.0)
 
 
-@pytest.fixture
-async def raw(sim: BybitSimulator) -> AsyncIterator[Raw]:
-    async with httpx.AsyncClient(transport=SimTransport(sim.app), base_url=BASE_URL) as http:
-        yield Raw(sim, http)
-
-
 def stake(
     raw: Raw, link: str, *, product_id: str = BTC, amount: str = "200", **fields: Any
 ) -> dict[str, Any]:
     """A stake at an offer the simulator quotes now, its values as the quote writes them."""
-    offer = raw.sim.issue_discount_buy_quote(product_id)
-    body: dict[str, Any] = {
-        "category": "DiscountBuy",
-        "productId": product_id,
-        "orderType": "Stake",
-        "amount": amount,
-        "coin": "USDT",
-        "accountType": "FUND",
-        "orderLinkId": link,
-        "discountBuyExtra": {
-            "initialPrice": str(offer.current_price),
-            "purchasePrice": str(offer.purchase_price),
-            "knockoutPrice": str(offer.knockout_price),
-            "knockoutCouponE8": str(offer.coupon_e8),
-            "settleType": "Base",
-            "instUid": offer.inst_uid,
-        },
-    }
+    body = db_stake_body(raw.sim.issue_discount_buy_quote(product_id), link, amount)
     body.update(fields)
     return body
 
 
 def extra(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    return {**body, "discountBuyExtra": {**body["discountBuyExtra"], **changes}}
-
-
-async def code_of(raw: Raw, body: dict[str, Any]) -> int:
-    code = (await raw.call(PLACE, body))["retCode"]
-    assert isinstance(code, int)
-    return code
+    return with_extra(body, "discountBuyExtra", changes)
 
 
 async def listed(raw: Raw, path: str, query: str = "") -> list[dict[str, Any]]:
-    data = await raw.call(path, "category=DiscountBuy" + query)
-    assert data["retCode"] == 0, data
-    assert data["result"]["category"] == ""  # as the docs' examples write it
-    items: list[dict[str, Any]] = data["result"]["list"]
-    return items
+    return await raw.listed(path, "category=DiscountBuy" + query, category="")
 
 
 # --- products and offers --------------------------------------------------------------------
@@ -186,16 +154,16 @@ async def test_a_stake_at_a_live_offer_is_taken_in_every_reading_of_the_types(
 
 async def test_an_offer_quoted_in_numbers_is_taken_back_as_numbers(raw: Raw) -> None:
     body = stake(raw, "eth-1", product_id="7039", amount="50")
-    assert await code_of(raw, extra(body, instUid=1001, knockoutCouponE8=2000000)) == 0
+    assert await raw.place_code(extra(body, instUid=1001, knockoutCouponE8=2000000)) == 0
 
 
 async def test_the_id_rule_is_40_characters_in_its_own_id_space(raw: Raw) -> None:
-    assert await code_of(raw, stake(raw, "a" * 40)) == 0
-    assert await code_of(raw, stake(raw, "a" * 41)) == 10001
-    assert await code_of(raw, stake(raw, "my.order")) == 10001
-    assert await code_of(raw, stake(raw, "a" * 40)) == 180025
+    assert await raw.place_code(stake(raw, "a" * 40)) == 0
+    assert await raw.place_code(stake(raw, "a" * 41)) == 10001
+    assert await raw.place_code(stake(raw, "my.order")) == 10001
+    assert await raw.place_code(stake(raw, "a" * 40)) == 180025
     assert raw.sim.stats.duplicates_refused == 1
-    assert await code_of(raw, raw.stake("a" * 36)) == 0  # SmartLeverage: its own id space
+    assert await raw.place_code(raw.stake("a" * 36)) == 0  # SmartLeverage: its own id space
 
 
 async def test_an_expired_offer_is_refused_and_one_without_expiry_never_is(
@@ -205,10 +173,10 @@ async def test_an_expired_offer_is_refused_and_one_without_expiry_never_is(
     timeless = stake(raw, "timeless", product_id="7038")
     sim.set_price("BTC", Decimal("69000"))  # newer quotes differ
     clock_of(sim).advance(31)
-    assert await code_of(raw, expiring) == 180006
+    assert await raw.place_code(expiring) == 180006
     clock_of(sim).advance(86_400 * 30)
-    assert await code_of(raw, timeless) == 0
-    assert await code_of(raw, stake(raw, "new")) == 0
+    assert await raw.place_code(timeless) == 0
+    assert await raw.place_code(stake(raw, "new")) == 0
 
 
 @pytest.mark.parametrize(
@@ -223,7 +191,7 @@ async def test_an_expired_offer_is_refused_and_one_without_expiry_never_is(
     ids=["initial", "purchase", "knockout", "coupon", "inst-uid"],
 )
 async def test_a_stake_must_repeat_a_live_offer_as_is(raw: Raw, changes: dict[str, Any]) -> None:
-    assert await code_of(raw, extra(stake(raw, "x"), **changes)) == 180006
+    assert await raw.place_code(extra(stake(raw, "x"), **changes)) == 180006
     assert raw.sim.discount_buy_orders == {}
 
 
@@ -246,7 +214,7 @@ async def test_a_stake_must_repeat_a_live_offer_as_is(raw: Raw, changes: dict[st
 async def test_a_bad_stake_is_refused_with_bybits_codes(
     raw: Raw, change: dict[str, Any], code: int
 ) -> None:
-    assert await code_of(raw, {**stake(raw, "b"), **change}) == code
+    assert await raw.place_code({**stake(raw, "b"), **change}) == code
 
 
 @pytest.mark.parametrize(
@@ -261,18 +229,18 @@ async def test_a_bad_stake_is_refused_with_bybits_codes(
     ],
 )
 async def test_a_malformed_extra_is_10001(raw: Raw, changes: dict[str, Any]) -> None:
-    assert await code_of(raw, extra(stake(raw, "m"), **changes)) == 10001
+    assert await raw.place_code(extra(stake(raw, "m"), **changes)) == 10001
 
 
 async def test_a_stake_beyond_the_balance_or_the_quota_is_refused(
     raw: Raw, sim: BybitSimulator
 ) -> None:
     sim.accounts[KEY].balances["USDT"] = Decimal("150")
-    assert await code_of(raw, stake(raw, "rich")) == 180016
+    assert await raw.place_code(stake(raw, "rich")) == 180016
     sim.accounts[KEY].balances["USDT"] = Decimal("1000")
     sim.discount_buy_products[BTC].remaining_amount = Decimal("150")
     # The offer's maximum is what the product has left: over it, 180013.
-    assert await code_of(raw, stake(raw, "quota")) == 180013
+    assert await raw.place_code(stake(raw, "quota")) == 180013
     assert sim.accounts[KEY].balances["USDT"] == Decimal("1000")
 
 
@@ -312,7 +280,7 @@ async def test_a_position_is_knocked_out_or_exercised_by_the_settlement_price(
         raw = Raw(sim, http)
         body = extra(stake(raw, "s", product_id=HOURLY, amount="1000"), settleType=settle_type)
         before = dict(sim.accounts[KEY].balances)
-        assert await code_of(raw, body) == 0
+        assert await raw.place_code(body) == 0
         [pending] = await listed(raw, ORDER)
         assert (pending["status"], pending["settlementTime"], pending["refundStatus"]) == (
             "Pending",
@@ -366,7 +334,7 @@ async def test_a_stake_knocked_out_before_it_confirms_fails_and_is_refunded() ->
     async with httpx.AsyncClient(transport=SimTransport(sim.app), base_url=BASE_URL) as http:
         raw = Raw(sim, http)
         body = stake(raw, "late", product_id=HOURLY, amount="500", accountType="UNIFIED")
-        assert await code_of(raw, body) == 0
+        assert await raw.place_code(body) == 0
         sim.set_price("BTC", Decimal("69772"))  # the knock-out price, before it confirms
         clock_of(sim).advance(2)
         [failed] = await listed(raw, ORDER)
@@ -386,9 +354,9 @@ async def test_a_stake_knocked_out_before_it_confirms_fails_and_is_refunded() ->
 
 async def test_orders_and_positions_are_paged_and_filtered(raw: Raw, sim: BybitSimulator) -> None:
     for n in range(3):
-        assert await code_of(raw, stake(raw, f"p-{n}", amount=str(100 + n))) == 0
+        assert await raw.place_code(stake(raw, f"p-{n}", amount=str(100 + n))) == 0
         clock_of(sim).advance(0.01)
-    assert await code_of(raw, stake(raw, "e", product_id="7039", amount="50")) == 0
+    assert await raw.place_code(stake(raw, "e", product_id="7039", amount="50")) == 0
     clock_of(sim).advance(1)
     first = await raw.call(ORDER, "category=DiscountBuy&limit=2&productId=7037")
     assert [o["orderLinkId"] for o in first["result"]["list"]] == ["p-2", "p-1"]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from asyncexch.sim import SimDoubleWinProduct, SimStats
+from asyncexch.sim import SimDoubleWinPosition, SimDoubleWinProduct, SimStats
 from asyncexch.sim._bybit._engine import AdvanceEarnBook
 from asyncexch.sim._instant import Instant
 from asyncexch.sim._refused import Refused
@@ -121,7 +121,9 @@ def test_the_fixed_range_is_the_quote_plus_the_buffers_and_ids_are_per_category(
     assert market.orders == {}
 
 
-def test_payoff_inside_nothing_outside_amount_plus_leveraged_distance() -> None:
+def rfq_position() -> tuple[AdvanceEarnBook, SimDoubleWinPosition]:
+    """A book whose account ``k`` holds 200 USDT at 10x in the docs' RFQ range (63000-70000
+    around 66333.94), staked at 0 s and confirmed by 2 s."""
     market = book()
     account = market.accounts["k"]
     market.double_win.issue_rfq_quote(account, RANGE, at(0))
@@ -130,6 +132,11 @@ def test_payoff_inside_nothing_outside_amount_plus_leveraged_distance() -> None:
     )
     market.settle(at(2))
     (position,) = market.double_win.positions.values()
+    return market, position
+
+
+def test_payoff_inside_nothing_outside_amount_plus_leveraged_distance() -> None:
+    market, position = rfq_position()
     assert market.double_win.payoff(position, Decimal("66000")) == 0
     # 1000 beyond the upper bound: 200 + 200 x 10 x 1000 / 66333.94
     assert market.double_win.payoff(position, Decimal("71000")) == Decimal("230.1504")
@@ -137,14 +144,8 @@ def test_payoff_inside_nothing_outside_amount_plus_leveraged_distance() -> None:
 
 
 def test_redeem_against_a_fresh_estimate_not_within_30_minutes_of_settlement() -> None:
-    market = book()
+    market, position = rfq_position()
     account = market.accounts["k"]
-    market.double_win.issue_rfq_quote(account, RANGE, at(0))
-    market.double_win.place(
-        account, "x", stake("66333.94", "10", lowerPrice="63000", upperPrice="70000"), at(0)
-    )
-    market.settle(at(2))
-    (position,) = market.double_win.positions.values()
     assert market.double_win.estimate(account, position.position_id, at(3)) is None  # in range
     market.set_price("BTC", Decimal("71000"), at(4))
     value = market.double_win.estimate(account, position.position_id, at(5))

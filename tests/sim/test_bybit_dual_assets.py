@@ -6,7 +6,6 @@ test moves it; time is a VirtualClock moved by hand.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.builders.raw_bybit import (
     clock_of,
     envelope,
     make_sim,
+    with_extra,
 )
 
 ETH = "36320"  # ETH-USDT, 3d, tick 5, base precision 3
@@ -51,12 +51,6 @@ def sim() -> BybitSimulator:
     sim = make_sim(price_swing=0.0, settlement_delay=1.0, quote_ttl=30.0)
     sim.accounts[KEY].balances["ETH"] = Decimal("10")
     return sim
-
-
-@pytest.fixture
-async def raw(sim: BybitSimulator) -> AsyncIterator[Raw]:
-    async with httpx.AsyncClient(transport=SimTransport(sim.app), base_url=BASE_URL) as http:
-        yield Raw(sim, http)
 
 
 def stake(
@@ -92,13 +86,7 @@ def stake(
 
 
 def extra(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    return {**body, "dualAssetsExtra": {**body["dualAssetsExtra"], **changes}}
-
-
-async def code_of(raw: Raw, body: dict[str, Any]) -> int:
-    code = (await raw.call(PLACE, body))["retCode"]
-    assert isinstance(code, int)
-    return code
+    return with_extra(body, "dualAssetsExtra", changes)
 
 
 # --- products and quotes ---------------------------------------------------------------------
@@ -199,12 +187,12 @@ async def test_a_stake_at_a_live_offer_is_taken_in_every_reading_of_the_types(
 
 
 async def test_a_reused_link_is_refused_in_its_category_only(raw: Raw) -> None:
-    assert await code_of(raw, stake(raw, "same-link")) == 0
-    assert await code_of(raw, stake(raw, "same-link", amount="200")) == 180025
+    assert await raw.place_code(stake(raw, "same-link")) == 0
+    assert await raw.place_code(stake(raw, "same-link", amount="200")) == 180025
     assert raw.sim.stats.duplicates_refused == 1
     assert len(raw.sim.dual_assets_orders) == 1
     # The id space is per category: SmartLeverage takes the same id as a new order.
-    assert await code_of(raw, raw.stake("same-link")) == 0
+    assert await raw.place_code(raw.stake("same-link")) == 0
     assert len(raw.sim.orders) == 1
     raw.sim.idempotency = "same_order_id"
     again = await raw.call(PLACE, stake(raw, "same-link"))
@@ -216,15 +204,15 @@ async def test_a_stake_must_name_a_live_offer(raw: Raw, sim: BybitSimulator) -> 
     quoted = stake(raw, "live")
     live_apy = quoted["dualAssetsExtra"]["apyE8"]
     never = extra(quoted, selectPrice="3476")  # not on any quote
-    assert await code_of(raw, never) == 180021
+    assert await raw.place_code(never) == 180021
     greedy = extra(quoted, apyE8=live_apy + 1)  # more than the offer pays
-    assert await code_of(raw, greedy) == 180026
+    assert await raw.place_code(greedy) == 180026
     stale_apy = extra(quoted, apyE8=live_apy - 1)  # no live offer has it
-    assert await code_of(raw, stale_apy) == 180021
+    assert await raw.place_code(stale_apy) == 180021
     other_side = extra(quoted, orderDirection="SellHigh")  # 3475 is not a sell-high target
-    assert await code_of(raw, {**other_side, "coin": "ETH", "amount": "1"}) == 180021
+    assert await raw.place_code({**other_side, "coin": "ETH", "amount": "1"}) == 180021
     clock_of(sim).advance(31)  # past the quote's 30 s
-    assert await code_of(raw, quoted) == 180021
+    assert await raw.place_code(quoted) == 180021
     assert sim.dual_assets_orders == {}
 
 
@@ -238,7 +226,7 @@ async def test_an_offer_quoted_before_the_market_moved_is_stale(
     new = stake(raw, "new")
     assert new["dualAssetsExtra"]["selectPrice"] == old["dualAssetsExtra"]["selectPrice"]
     assert new["dualAssetsExtra"]["apyE8"] > old["dualAssetsExtra"]["apyE8"]  # nearer now
-    assert await code_of(raw, old) == 0
+    assert await raw.place_code(old) == 0
     clock_of(sim).advance(20)
     sim.set_price("ETH", Decimal("3510.5"))  # nearer still: the APY rose again
     newer = stake(raw, "newer")
@@ -246,8 +234,8 @@ async def test_an_offer_quoted_before_the_market_moved_is_stale(
     assert newer["dualAssetsExtra"]["apyE8"] != new["dualAssetsExtra"]["apyE8"]
     clock_of(sim).advance(15)  # the first two quotes expired, the third lives
     stale = {**new, "orderLinkId": "stale"}
-    assert await code_of(raw, stale) == 180021
-    assert await code_of(raw, newer) == 0
+    assert await raw.place_code(stale) == 180021
+    assert await raw.place_code(newer) == 0
 
 
 async def test_an_apy_between_two_live_offers_at_a_price_is_no_offers(
@@ -263,11 +251,11 @@ async def test_an_apy_between_two_live_offers_at_a_price_is_no_offers(
     assert new["dualAssetsExtra"]["selectPrice"] == old["dualAssetsExtra"]["selectPrice"]
     assert high - low > 1
     between = {**extra(new, apyE8=low + 1), "orderLinkId": "between"}
-    assert await code_of(raw, between) == 180021
+    assert await raw.place_code(between) == 180021
     above_both = {**extra(new, apyE8=high + 1), "orderLinkId": "above-both"}
-    assert await code_of(raw, above_both) == 180026
+    assert await raw.place_code(above_both) == 180026
     above_old = {**extra(old, apyE8=low + 1), "orderLinkId": "above-old"}
-    assert await code_of(raw, above_old) == 180021  # the newer offer pays more than that
+    assert await raw.place_code(above_old) == 180021  # the newer offer pays more than that
     assert sim.dual_assets_orders == {}
 
 
@@ -300,7 +288,7 @@ async def test_a_bad_stake_is_refused_with_bybits_codes(
     changes = dict(changes)
     body = extra(body, **changes.pop("extra", {}))
     body.update(changes)
-    assert await code_of(raw, body) == code
+    assert await raw.place_code(body) == code
     assert raw.sim.dual_assets_orders == {}
     assert raw.sim.accounts[KEY].balances["USDT"] == Decimal("10000000")
 
@@ -308,16 +296,16 @@ async def test_a_bad_stake_is_refused_with_bybits_codes(
 async def test_a_stake_beyond_the_balance_or_the_quota_is_refused(
     raw: Raw, sim: BybitSimulator
 ) -> None:
-    assert await code_of(raw, stake(raw, "s1", direction="SellHigh", amount="10.001")) == 180013
+    assert await raw.place_code(stake(raw, "s1", direction="SellHigh", amount="10.001")) == 180013
     sim.accounts[KEY].balances["ETH"] = Decimal("0.5")
-    assert await code_of(raw, stake(raw, "s2", direction="SellHigh", amount="1")) == 180016
+    assert await raw.place_code(stake(raw, "s2", direction="SellHigh", amount="1")) == 180016
     sim.dual_assets_products[ETH].remaining_base = Decimal("0.2")
     # the offer's maximum follows the quota: the quota refuses what the offer allowed before
     body = stake(raw, "s3", direction="SellHigh", amount="0.3")
     assert body["dualAssetsExtra"]["orderDirection"] == "SellHigh"
-    assert await code_of(raw, body) == 180013
+    assert await raw.place_code(body) == 180013
     sim.dual_assets_products[ETH].status = "NotAvailable"
-    assert await code_of(raw, stake(raw, "s4", amount="10")) == 180007
+    assert await raw.place_code(stake(raw, "s4", amount="10")) == 180007
 
 
 # --- orders, positions and settlement ----------------------------------------------------------
@@ -332,11 +320,7 @@ def hourly_sim() -> BybitSimulator:
 
 
 async def listed(raw: Raw, path: str, query: str = "") -> list[dict[str, Any]]:
-    data = await raw.call(path, "category=DualAssets" + query)
-    assert data["retCode"] == 0, data
-    assert data["result"]["category"] == "DualAssets"
-    items: list[dict[str, Any]] = data["result"]["list"]
-    return items
+    return await raw.listed(path, "category=DualAssets" + query, category="DualAssets")
 
 
 @pytest.mark.parametrize(
@@ -360,7 +344,7 @@ async def test_a_position_settles_into_the_base_or_the_quote_coin_by_the_target(
         target = Decimal(body["dualAssetsExtra"]["selectPrice"])
         assert target == (Decimal(3475) if direction == "BuyLow" else Decimal(3550))
         before = dict(sim.accounts[KEY].balances)
-        assert await code_of(raw, body) == 0
+        assert await raw.place_code(body) == 0
         [pending] = await listed(raw, ORDER)
         assert (pending["status"], pending["settlementTime"]) == ("Pending", "0")
         assert await listed(raw, POSITION) == []
@@ -403,9 +387,9 @@ async def test_a_position_settles_into_the_base_or_the_quote_coin_by_the_target(
 
 async def test_orders_and_positions_are_paged_and_filtered(raw: Raw, sim: BybitSimulator) -> None:
     for n in range(3):
-        assert await code_of(raw, stake(raw, f"p-{n}", amount=str(100 + n))) == 0
+        assert await raw.place_code(stake(raw, f"p-{n}", amount=str(100 + n))) == 0
         clock_of(sim).advance(0.01)  # newest first: each a moment later
-    assert await code_of(raw, stake(raw, "x", product_id="36340", amount="50")) == 0
+    assert await raw.place_code(stake(raw, "x", product_id="36340", amount="50")) == 0
     clock_of(sim).advance(1)
     first = await raw.call(ORDER, "category=DualAssets&limit=2&productId=36320")
     assert [o["orderLinkId"] for o in first["result"]["list"]] == ["p-2", "p-1"]

@@ -5,15 +5,13 @@ VirtualClock moved by hand."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
-from asyncexch.sim import BybitSimulator, SimTransport
-from tests.builders.raw_bybit import BASE_URL, KEY, START_MS, Raw, clock_of, envelope, make_sim
+from asyncexch.sim import BybitSimulator
+from tests.builders.raw_bybit import KEY, START_MS, Raw, clock_of, envelope, make_sim
 
 PLACE = "/v5/earn/place-order"
 ORDER = "/v5/earn/order"
@@ -27,12 +25,6 @@ def sim() -> BybitSimulator:
     sim = make_sim(settlement_delay=1.0)
     sim.accounts[KEY].balances["BTC"] = Decimal("5")
     return sim
-
-
-@pytest.fixture
-async def raw(sim: BybitSimulator) -> AsyncIterator[Raw]:
-    async with httpx.AsyncClient(transport=SimTransport(sim.app), base_url=BASE_URL) as http:
-        yield Raw(sim, http)
 
 
 def body(link: str, **fields: Any) -> dict[str, Any]:

@@ -56,9 +56,8 @@ from asyncexch.sim._bybit._records import (
 )
 from asyncexch.sim._instant import Instant
 from asyncexch.sim._refused import Refused
+from tests.builders.engine import PRICES, START_MS, still_book
 
-START_MS = 1_700_000_000_000
-PRICES = {"BTC": Decimal("68403.67"), "ETH": Decimal("3512.40"), "XRP": Decimal("1.5275")}
 COIN = "USDT"
 WALLETS = {
     "rich": {
@@ -198,10 +197,7 @@ class AdvanceEarnMachine(RuleBasedStateMachine):
         price_swing: float,
     ) -> None:
         self.stats = SimStats()
-        self.book = AdvanceEarnBook(
-            default_products(),
-            PRICES,
-            started=0.0,
+        self.book = still_book(
             stats=self.stats,
             price_swing=price_swing,
             price_period=3600.0,
@@ -291,6 +287,7 @@ class AdvanceEarnMachine(RuleBasedStateMachine):
         quote = self.book.issue_quote(product_id, self.at())
         if stale:  # priced from a quote that has expired by now
             self.now += self.book.quote_ttl + 1
+            self.book.settle(self.at())  # as the simulator does on every request
         initial = quote.current_price * Decimal(slippage)
         body = stake_body(product_id, amount, initial, quote.breakeven_price)
         self.place(self.accounts[key], link, body)
@@ -496,14 +493,7 @@ TestAdvanceEarnBook = AdvanceEarnMachine.TestCase
 def test_a_stake_then_redeem_at_a_still_price_gives_the_wallet_back(
     stakes: list[tuple[str, str]], settlement_delay: float
 ) -> None:
-    book = AdvanceEarnBook(
-        default_products(),
-        PRICES,
-        started=0.0,
-        stats=SimStats(),
-        price_swing=0.0,
-        settlement_delay=settlement_delay,
-    )
+    book = still_book(settlement_delay=settlement_delay)
     account = book.add_account("key", {COIN: WALLETS["rich"][COIN]})
     now = 0.0
 
@@ -550,14 +540,8 @@ def test_at_a_still_price_every_dual_assets_stake_pays_back_principal_and_yield(
 ) -> None:
     """No target is at the market, so none is reached: each stake pays its own coin back
     with the yield of its term, truncated to the coin's precision, and nothing else moves."""
-    book = AdvanceEarnBook(
-        default_products(),
-        PRICES,
-        started=0.0,
-        stats=SimStats(),
-        price_swing=0.0,
-        settlement_delay=settlement_delay,
-        dual_assets_products=default_dual_assets_products(),
+    book = still_book(
+        settlement_delay=settlement_delay, dual_assets_products=default_dual_assets_products()
     )
     wallet = WALLETS["rich"]
     account = book.add_account("key", wallet)

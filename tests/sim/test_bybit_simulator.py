@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -43,12 +42,6 @@ from tests.builders.raw_bybit import (
 @pytest.fixture
 def sim() -> BybitSimulator:
     return make_sim()
-
-
-@pytest.fixture
-async def raw(sim: BybitSimulator) -> AsyncIterator[Raw]:
-    async with httpx.AsyncClient(transport=SimTransport(sim.app), base_url=BASE_URL) as http:
-        yield Raw(sim, http)
 
 
 async def raw_for(sim: BybitSimulator, ip: str = "127.0.0.1") -> Raw:

@@ -17,23 +17,17 @@ from asyncexch.sim._bybit._discount_records import (
     default_discount_buy_products,
 )
 from asyncexch.sim._bybit._engine import AdvanceEarnBook
-from asyncexch.sim._bybit._records import SimStats, default_products
 from asyncexch.sim._instant import Instant
 from asyncexch.sim._refused import Refused
+from tests.builders.discount_buy import db_stake_body
+from tests.builders.engine import START_MS, still_book
 
-START_MS = 1_700_000_000_000
-PRICES = {"BTC": Decimal("68403.67"), "ETH": Decimal("3512.40"), "XRP": Decimal("1.5275")}
 PURCHASE, KNOCKOUT = Decimal("67945"), Decimal("69772")
 
 
 def market(exercise: Exercise = "below-knockout", quote_ttl: float = 30.0) -> AdvanceEarnBook:
     """An exchange with the default DiscountBuy products, a still market and one account."""
-    market = AdvanceEarnBook(
-        default_products(),
-        PRICES,
-        started=0.0,
-        stats=SimStats(),
-        price_swing=0.0,
+    market = still_book(
         quote_ttl=quote_ttl,
         discount_buy_products=default_discount_buy_products(),
         discount_buy_exercise=exercise,
@@ -51,23 +45,7 @@ def at(seconds: float) -> Instant:
 
 
 def body(offer: Any, link: str = "s") -> dict[str, Any]:
-    return {
-        "category": "DiscountBuy",
-        "productId": offer.product_id,
-        "orderType": "Stake",
-        "amount": "1000",
-        "coin": "USDT",
-        "accountType": "FUND",
-        "orderLinkId": link,
-        "discountBuyExtra": {
-            "initialPrice": str(offer.current_price),
-            "purchasePrice": str(offer.purchase_price),
-            "knockoutPrice": str(offer.knockout_price),
-            "knockoutCouponE8": str(offer.coupon_e8),
-            "settleType": "Base",
-            "instUid": offer.inst_uid,
-        },
-    }
+    return db_stake_body(offer, link, "1000")
 
 
 def test_an_offer_is_live_up_to_its_expiry_millisecond_and_a_timeless_one_for_ever() -> None:

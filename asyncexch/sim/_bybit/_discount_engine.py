@@ -139,9 +139,12 @@ class DiscountBuyBook:
         """Place the stake ``body`` asks for under ``link`` (already checked for its
         charset), or answer a reuse of ``link`` (per UID, in this category): the order
         placed, or the first one."""
-        previous = self._placed.reused(account, link, at)
-        if previous is not None:
-            return previous
+        return self._placed.once(account, link, at, lambda: self._stake(account, link, body, at))
+
+    def _stake(
+        self, account: SimAccount, link: str, body: Mapping[str, Any], at: Instant
+    ) -> SimDiscountBuyOrder:
+        """A stake at a live offer (see the module's codes); the amount leaves the balance."""
         product = self.find_product(body.get("productId"))
         account_type = stake_account_type(body, DISCOUNT_BUY)
         if body.get("coin") != product.coin:
@@ -150,7 +153,7 @@ class DiscountBuyBook:
         amount = _amount(product, body.get("amount"))
         offer = self._live_offer(asked, at)
         self._take(account, product, amount, offer)
-        order = SimDiscountBuyOrder(
+        return SimDiscountBuyOrder(
             order_id=self._market.new_order_id(),
             order_link_id=link,
             uid=account.uid,
@@ -167,7 +170,6 @@ class DiscountBuyBook:
             placed_at=at.monotonic,
             due=at.monotonic + self._market.settlement_delay,
         )
-        return self._placed.add(account, link, order)
 
     def _live_offer(self, asked: SimDiscountBuyOffer, at: Instant) -> SimDiscountBuyOffer:
         """The live offer the stake names, value for value (180006 otherwise)."""
@@ -212,7 +214,7 @@ class DiscountBuyBook:
             if position.status == "Active" and position.settlement_ms <= at.ms:
                 position.status = "Settling"
             if position.status == "Settling" and position.receive_ms <= at.ms:
-                matured = at.monotonic - (at.ms - position.settlement_ms) / 1000
+                matured = at.monotonic_of(position.settlement_ms)
                 self._pay_out(position, matured)
 
     def _confirm(self, order: SimDiscountBuyOrder, at: Instant) -> None:
@@ -224,7 +226,7 @@ class DiscountBuyBook:
             order.refund_status = "REFUNDING"
             order.refund_due = order.due + self._market.settlement_delay
             return
-        confirmed_ms = at.ms - round((at.monotonic - order.due) * 1000)
+        confirmed_ms = at.ms_of(order.due)
         settlement_ms = confirmed_ms + duration_ms(product.duration)
         position_id = str(len(self.positions) + 11959)
         self.positions[position_id] = SimDiscountBuyPosition(

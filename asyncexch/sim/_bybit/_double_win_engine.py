@@ -39,8 +39,9 @@ from ._double_win_records import (
     SimDoubleWinProduct,
     SimDoubleWinQuote,
 )
+from ._due import matured_positions, pending_due
 from ._early_redeem import EarlyRedeems, fell_past_slippage
-from ._params import positive_decimal, product_named
+from ._params import positive_decimal, product_named, purchase_amount
 from ._placed_orders import PlacedOrders
 from ._records import SimAccount, duration_ms
 from ._stake_funding import fund_stake
@@ -145,18 +146,19 @@ class DoubleWinBook:
     ) -> SimDoubleWinOrder:
         """Place the stake or redeem ``body`` asks for under ``link``, or answer a reuse of
         ``link`` (per UID, in this category)."""
-        previous = self._placed.reused(account, link, at)
-        if previous is not None:
-            return previous
+        return self._placed.once(account, link, at, lambda: self._new(account, link, body, at))
+
+    def _new(
+        self, account: SimAccount, link: str, body: Mapping[str, Any], at: Instant
+    ) -> SimDoubleWinOrder:
+        """The stake or redeem ``body`` asks for, placed now."""
         product = self.find_product(body.get("productId"))
         order_type = body.get("orderType")
         if order_type == "Stake":
-            order = self._stake(account, product, link, body, at)
-        elif order_type == "Redeem":
-            order = self._redeem(account, product, link, body, at)
-        else:
-            raise Refused(10001, "orderType must be Stake or Redeem")
-        return self._placed.add(account, link, order)
+            return self._stake(account, product, link, body, at)
+        if order_type == "Redeem":
+            return self._redeem(account, product, link, body, at)
+        raise Refused(10001, "orderType must be Stake or Redeem")
 
     def _stake(
         self,
@@ -172,10 +174,7 @@ class DoubleWinBook:
             raise Refused(10001, "accountType must be FUND or UNIFIED")
         if body.get("coin") != product.invest_coin:
             raise Refused(180002, "Invalid coin")
-        amount = positive_decimal(body.get("amount"), "amount")
-        step = Decimal(1).scaleb(-product.precision)
-        if amount < product.min_purchase_amount or amount % step != 0:
-            raise Refused(180012, "Purchase share is invalid")
+        amount = purchase_amount(body.get("amount"), product.min_purchase_amount, product.precision)
         extra = body.get("doubleWinStakeExtra")
         if not isinstance(extra, dict):
             raise Refused(10001, "doubleWinStakeExtra is required for Stake")
@@ -314,33 +313,28 @@ class DoubleWinBook:
     def estimate(self, account: SimAccount, position_id: str, at: Instant) -> Decimal | None:
         """What redeeming the account's position would pay now (``None`` when it is not the
         account's, not redeemable, or worth nothing); a redeem may rely on it 10 minutes."""
-        position = self.positions.get(position_id)
-        if position is None or position.uid != account.uid or not self.redeemable(position, at):
-            return None
+        return self._early_redeems.estimate(account, position_id, at, self._worth)
+
+    def _worth(self, position: SimDoubleWinPosition, at: Instant) -> Decimal | None:
+        """What the position pays at the market price at ``at``; ``None`` when nothing."""
         product = self.products[position.product_id]
         value = self.payoff(position, self.market_price(product, at.monotonic))
-        if value <= 0:
-            return None
-        self._early_redeems.remember_estimate(account, position_id, value, at)
-        return value
+        return value if value > 0 else None
 
     def settle(self, at: Instant) -> None:
         """Everything due by ``at``: stakes confirmed, redeems paid, positions settled at
         their settlement time's price."""
-        for order in self.orders.values():
-            if order.status != "Pending" or order.due > at.monotonic:
-                continue
+        for order in pending_due(self.orders.values(), at):
             if order.order_type == "Stake":
                 self._open_position(order, at)
             else:
                 self._close_by_redeem(order)
-        for position in self.positions.values():
-            if position.status == "Active" and position.settlement_ms <= at.ms:
-                matured = at.monotonic - (at.ms - position.settlement_ms) / 1000
-                self._pay_out(position, self.orders[position.order_id], matured)
+        for position in matured_positions(self.positions.values(), at):
+            stake = self.orders[position.order_id]
+            self._pay_out(position, stake, at.monotonic_of(position.settlement_ms))
 
     def _open_position(self, order: SimDoubleWinOrder, at: Instant) -> None:
-        confirmed_ms = at.ms - round((at.monotonic - order.due) * 1000)
+        confirmed_ms = at.ms_of(order.due)
         settles = confirmed_ms + duration_ms(self.products[order.product_id].duration)
         position_id = str(len(self.positions) + 2801)
         self.positions[position_id] = SimDoubleWinPosition(

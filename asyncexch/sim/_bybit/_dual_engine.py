@@ -43,7 +43,14 @@ from ._dual_records import (
     SimDualAssetsPosition,
     SimDualAssetsProduct,
 )
-from ._params import positive_decimal, product_named, stake_account_type, whole_number
+from ._due import matured_positions, pending_due
+from ._params import (
+    positive_decimal,
+    product_named,
+    purchase_amount,
+    stake_account_type,
+    whole_number,
+)
 from ._placed_orders import PlacedOrders
 from ._records import SimAccount, duration_ms
 from ._stake_funding import fund_stake
@@ -130,9 +137,12 @@ class DualAssetsBook:
         """Place the stake ``body`` asks for under ``link`` (already checked for its
         charset), or answer a reuse of ``link`` (per UID, in this category): the order
         placed, or the first one."""
-        previous = self._placed.reused(account, link, at)
-        if previous is not None:
-            return previous
+        return self._placed.once(account, link, at, lambda: self._stake(account, link, body, at))
+
+    def _stake(
+        self, account: SimAccount, link: str, body: Mapping[str, Any], at: Instant
+    ) -> SimDualAssetsOrder:
+        """A stake at a live offer (see the module's codes); the amount leaves the balance."""
         product = self.find_product(body.get("productId"))
         if product.status != "Available":
             raise Refused(180007, "Product not available")
@@ -144,7 +154,7 @@ class DualAssetsBook:
         amount = _amount(product, coin, body.get("amount"), direction)
         offer = self._live_offer(product, direction, select_price, apy_e8, at)
         self._take(account, product, direction, coin, amount, offer)
-        order = SimDualAssetsOrder(
+        return SimDualAssetsOrder(
             order_id=self._market.new_order_id(),
             order_link_id=link,
             uid=account.uid,
@@ -161,7 +171,6 @@ class DualAssetsBook:
             due=at.monotonic + self._market.settlement_delay,
             updated_ms=at.ms,
         )
-        return self._placed.add(account, link, order)
 
     def _live_offer(
         self,
@@ -207,18 +216,15 @@ class DualAssetsBook:
     def settle(self, at: Instant) -> None:
         """Everything due by ``at``: stakes confirmed into positions (at their due time),
         positions paid out at their settlement time's price."""
-        for order in self.orders.values():
-            if order.status == "Pending" and order.due <= at.monotonic:
-                self._open_position(order, at)
-        for position in self.positions.values():
-            if position.status == "Active" and position.settlement_ms <= at.ms:
-                matured = at.monotonic - (at.ms - position.settlement_ms) / 1000
-                self._pay_out(position, matured)
+        for order in pending_due(self.orders.values(), at):
+            self._open_position(order, at)
+        for position in matured_positions(self.positions.values(), at):
+            self._pay_out(position, at.monotonic_of(position.settlement_ms))
 
     def _open_position(self, order: SimDualAssetsOrder, at: Instant) -> None:
         """The stake is confirmed at its due time: its position earns from then for the
         product's term."""
-        confirmed_ms = at.ms - round((at.monotonic - order.due) * 1000)
+        confirmed_ms = at.ms_of(order.due)
         product = self.products[order.product_id]
         position_id = str(len(self.positions) + 19001)
         self.positions[position_id] = SimDualAssetsPosition(
@@ -326,9 +332,5 @@ def _read_extra(extra: object) -> tuple[str, Decimal, int]:
 def _amount(product: SimDualAssetsProduct, coin: str, value: object, direction: str) -> Decimal:
     """The stake's amount: a decimal string, at least the direction's minimum, on its
     precision (180012 otherwise)."""
-    amount = positive_decimal(value, "amount")
     minimum = product.min_quote_amount if direction == BUY_LOW else product.min_base_amount
-    step = Decimal(1).scaleb(-product.precision(coin))
-    if amount < minimum or amount % step != 0:
-        raise Refused(180012, "Purchase share is invalid")
-    return amount
+    return purchase_amount(value, minimum, product.precision(coin))

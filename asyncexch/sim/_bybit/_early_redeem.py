@@ -78,11 +78,23 @@ class EarlyRedeems(Generic[P]):
         self._amount_and_coin = amount_and_coin
         self._estimates: dict[tuple[str, str], tuple[Decimal, float]] = {}
 
-    def remember_estimate(
-        self, account: SimAccount, position_id: str, value: Decimal, at: Instant
-    ) -> None:
-        """``value`` was given as the estimate for the account's position at ``at``."""
-        self._estimates[(account.uid, position_id)] = (value, at.monotonic)
+    def estimate(
+        self,
+        account: SimAccount,
+        position_id: str,
+        at: Instant,
+        value: Callable[[P, Instant], Decimal | None],
+    ) -> Decimal | None:
+        """What redeeming the account's position would pay at ``at``, by the category's
+        ``value`` (``None`` when the position is not the account's, not redeemable, or
+        ``value`` gives ``None``); a redeem may rely on it for 10 minutes."""
+        position = self._positions.get(position_id)
+        if position is None or position.uid != account.uid or not self._redeemable(position, at):
+            return None
+        amount = value(position, at)
+        if amount is not None:
+            self._estimates[(account.uid, position_id)] = (amount, at.monotonic)
+        return amount
 
     def accept(
         self,

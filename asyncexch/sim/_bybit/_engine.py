@@ -33,8 +33,9 @@ from ._double_win_engine import DoubleWinBook
 from ._double_win_records import SimDoubleWinProduct
 from ._dual_engine import DualAssetsBook
 from ._dual_records import SimDualAssetsProduct
+from ._due import matured_positions, pending_due
 from ._early_redeem import EarlyRedeems, fell_past_slippage
-from ._params import positive_decimal
+from ._params import positive_decimal, purchase_amount
 from ._placed_orders import PlacedOrders
 from ._records import (
     SimAccount,
@@ -211,21 +212,22 @@ class AdvanceEarnBook:
     ) -> SimOrder:
         """Place the order ``body`` asks for under ``link`` (already checked for its
         charset), or answer a reuse of ``link``: the order placed, or the first one."""
-        previous = self._placed.reused(account, link, at)
-        if previous is not None:
-            return previous
+        return self._placed.once(account, link, at, lambda: self._new(account, link, body, at))
+
+    def _new(
+        self, account: SimAccount, link: str, body: Mapping[str, Any], at: Instant
+    ) -> SimOrder:
+        """The stake or redeem ``body`` asks for, placed now."""
         product = self.find_product(body.get("productId"))
         account_type = body.get("accountType")
         if account_type not in ("FUND", "UNIFIED"):
             raise Refused(10001, "accountType must be FUND or UNIFIED")
         order_type = body.get("orderType")
         if order_type == "Stake":
-            order = self._stake(account, product, body, _Slip(link, account_type, at))
-        elif order_type == "Redeem":
-            order = self._redeem(account, product, body, _Slip(link, account_type, at))
-        else:
-            raise Refused(10001, "orderType must be Stake or Redeem")
-        return self._placed.add(account, link, order)
+            return self._stake(account, product, body, _Slip(link, account_type, at))
+        if order_type == "Redeem":
+            return self._redeem(account, product, body, _Slip(link, account_type, at))
+        raise Refused(10001, "orderType must be Stake or Redeem")
 
     def answer_reuse(self, placed_at: float, at: Instant) -> None:
         """A reused ``orderLinkId`` (its order placed at monotonic ``placed_at``): counted,
@@ -250,10 +252,9 @@ class AdvanceEarnBook:
         amount leaves the balance at once."""
         if body.get("coin") != product.invest_coin:
             raise Refused(180002, "Invalid coin")
-        amount = positive_decimal(body.get("amount"), "amount")
-        step = Decimal(1).scaleb(-product.order_precision_digital)
-        if amount < product.min_purchase_amount or amount % step != 0:
-            raise Refused(180012, "Purchase share is invalid")
+        amount = purchase_amount(
+            body.get("amount"), product.min_purchase_amount, product.order_precision_digital
+        )
         extra = body.get("smartLeverageStakeExtra")
         if not isinstance(extra, dict):
             raise Refused(10001, "smartLeverageStakeExtra is required for Stake")
@@ -357,12 +358,12 @@ class AdvanceEarnBook:
     def estimate(self, account: SimAccount, position_id: str, at: Instant) -> Decimal | None:
         """What redeeming the account's position would pay at ``at`` (``None`` when it is
         not the account's, or not redeemable): a redeem may rely on it for 10 minutes."""
-        position = self.positions.get(position_id)
-        if position is None or position.uid != account.uid or not self.redeemable(position, at):
-            return None
-        amount = self.redeem_value(position, at.monotonic)
-        self._early_redeems.remember_estimate(account, position_id, amount, at)
-        return amount
+        return self._early_redeems.estimate(
+            account,
+            position_id,
+            at,
+            lambda position, now: self.redeem_value(position, now.monotonic),
+        )
 
     def redeem_value(self, position: SimPosition, at: float) -> Decimal:
         """What the position is worth at monotonic time ``at``."""
@@ -378,19 +379,15 @@ class AdvanceEarnBook:
         """Everything due by ``at``, each at its own time: orders placed, redeems paid,
         positions matured at their settlement time's price; DualAssets', DoubleWin's and
         DiscountBuy's too."""
-        for order in self.orders.values():
-            if order.status != "Pending" or order.due > at.monotonic:
-                continue
+        for order in pending_due(self.orders.values(), at):
             if order.order_type == "Stake":
                 self._open_position(order, at)
             else:
                 self._close_position(order)
-        for position in self.positions.values():
-            if position.status == "Active" and position.settlement_ms <= at.ms:
-                matured = at.monotonic - (at.ms - position.settlement_ms) / 1000
-                stake = self.orders[position.order_id]
-                self._pay_out(position, stake, matured)
-                position.status = "Settled"
+        for position in matured_positions(self.positions.values(), at):
+            stake = self.orders[position.order_id]
+            self._pay_out(position, stake, at.monotonic_of(position.settlement_ms))
+            position.status = "Settled"
         self.dual_assets.settle(at)
         self.discount_buy.settle(at)
         self.double_win.settle(at)

@@ -8,7 +8,13 @@ from typing import Any, TypeVar
 
 from .._refused import Refused
 
-__all__ = ["positive_decimal", "product_named", "stake_account_type", "whole_number"]
+__all__ = [
+    "positive_decimal",
+    "product_named",
+    "purchase_amount",
+    "stake_account_type",
+    "whole_number",
+]
 
 P = TypeVar("P")
 
@@ -24,6 +30,15 @@ def positive_decimal(value: object, field: str) -> Decimal:
     if not number.is_finite() or number <= 0:
         raise Refused(10001, f"{field} must be positive")
     return number
+
+
+def purchase_amount(value: object, minimum: Decimal, precision: int) -> Decimal:
+    """A stake's ``amount``: a positive decimal string (10001 otherwise), at least
+    ``minimum`` with at most ``precision`` decimal places (180012 otherwise)."""
+    amount = positive_decimal(value, "amount")
+    if amount < minimum or amount % Decimal(1).scaleb(-precision) != 0:
+        raise Refused(180012, "Purchase share is invalid")
+    return amount
 
 
 def whole_number(value: object, field: str) -> int:

@@ -36,16 +36,17 @@ class PlacedOrders(Generic[OrderT]):
         self._answer_reuse = answer_reuse
         self._by_link: dict[tuple[str, str], OrderT] = {}
 
-    def reused(self, account: SimAccount, link: str, at: Instant) -> OrderT | None:
-        """``None`` when the account has placed nothing under ``link``; otherwise the first
-        order placed under it, if the reuse rule lets it answer (it raises otherwise)."""
+    def once(
+        self, account: SimAccount, link: str, at: Instant, place: Callable[[], OrderT]
+    ) -> OrderT:
+        """The account's order under ``link``: the first one placed under it, if the reuse
+        rule lets it answer (it raises otherwise), or else the one ``place`` makes now,
+        recorded."""
         previous = self._by_link.get((account.uid, link))
         if previous is not None:
             self._answer_reuse(previous.placed_at, at)
-        return previous
-
-    def add(self, account: SimAccount, link: str, order: OrderT) -> OrderT:
-        """Record ``order``, placed by the account under ``link``."""
+            return previous
+        order = place()
         self._orders[order.order_id] = order
         self._by_link[(account.uid, link)] = order
         return order
