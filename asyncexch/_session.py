@@ -288,7 +288,8 @@ class Session(AsyncResource):
 
         ``request`` is the caller's request object, carried by
         :class:`~asyncexch.OrderStatusUnknown`; ``on_sent`` runs each time an attempt is
-        handed to the transport (from then on the venue may have the request); ``label``
+        handed to the transport (from then on the venue may have the request): if it raises,
+        the attempt stops unsent, its capacity given back as an unsent request's; ``label``
         names the request in log lines (``orderLinkId=...``).
         """
         if self._closed:

@@ -38,6 +38,7 @@ from ._endpoints import PLACE_ORDER
 from ._hosts import TESTNET, Region, base_url_for
 from ._liquidity_mining_client import LiquidityMining
 from ._models import (
+    QUOTE_MARGIN,
     OrderAck,
     OrderInfo,
     Position,
@@ -47,10 +48,12 @@ from ._models import (
     RedeemOrder,
     StakeOrder,
 )
+from ._offer_checks import check_quote_left
 from ._placement import Placement
 from ._quote_stream import QuoteStream
 from ._stream_slot import close_stream_of, stream_of
 from ._venue import BybitVenue
+from ._venue_time import venue_now
 
 __all__ = [
     "AdvanceEarn",
@@ -79,6 +82,8 @@ _ORDER_TYPES = (
     DoubleWinRedeemOrder,
     DiscountBuyOrder,
 )
+#: The orders built from a quote: each keeps when its quote expires (``quote_expires_at``).
+_QUOTED_TYPES = (StakeOrder, DualAssetsOrder, DoubleWinOrder, DiscountBuyOrder)
 #: The acknowledgement of an order of any Advance Earn category: what a mixed batch's
 #: ``place_orders`` reports for each order placed (a type alias).
 AdvanceEarnAck = OrderAck | DualAssetsAck | DoubleWinAck | DiscountBuyAck
@@ -245,6 +250,7 @@ class AdvanceEarn:
                 find=self._find_placed,
                 ack_of=_ack_of,
                 same=_same_order,
+                first_send=self._check_quote_left,
             )
         )
 
@@ -321,6 +327,12 @@ class AdvanceEarn:
         :class:`OrderAlreadyExists` when it is a different one. When the venue's state stays
         unknown after every attempt, :class:`OrderStatusUnknown` is raised: placing the same
         order object again is safe and tells the truth.
+
+        An order built from a quote is refused (:class:`InvalidRequest` on ``order``), with
+        nothing sent, when its quote has expired or expires within 2 s on the venue's clock
+        as the client knows it: when the call starts, and again as its first attempt leaves,
+        after its rate-limit wait. An order sent before is never refused by this: an attempt
+        may have placed it, and the lookup by its id tells.
         """
         return await self._place(order, None)
 
@@ -356,6 +368,8 @@ class AdvanceEarn:
         :class:`DualAssetsAck` or :class:`DiscountBuyAck`) or the :class:`ExchangeError` it
         ended with; one order's failure does not stop the others. Orders take the rate limit
         in the order given. ``on_result(index, result)`` is called as each order finishes.
+        Each order's quote is checked as in :meth:`place_order`, as the order's turn comes:
+        an order whose quote expires while it waits is refused, unsent.
 
         Cancelling the call cancels every order not yet sent; ``report`` (a
         :class:`BatchReport` of the batch's size: an :data:`OrderBatchReport` for
@@ -487,6 +501,13 @@ class AdvanceEarn:
                 f"DoubleWinRedeemOrder or DiscountBuyOrder, got {order!r}",
             )
         return await self._placement.place(order, on_sent)
+
+    def _check_quote_left(self, order: AdvanceEarnOrder) -> None:
+        """Refuse an order whose quote expires within :data:`QUOTE_MARGIN`, on the venue's
+        clock as this client knows it: the venue would refuse it stale."""
+        if isinstance(order, _QUOTED_TYPES):
+            now = venue_now(self._session.server_time)
+            check_quote_left(order.quote_expires_at, now, QUOTE_MARGIN)
 
     async def _find_placed(self, order: AdvanceEarnOrder) -> _AdvanceEarnInfo | None:
         """The order Bybit holds under ``order``'s id in its category, if any."""

@@ -34,6 +34,7 @@ from ._double_win import (
 )
 from ._models import QUOTE_MARGIN, EarlyRedeem, OrderType
 from ._offer_checks import (
+    QUOTE_EXPIRY,
     AmountRule,
     check_purchase,
     check_time_left,
@@ -81,6 +82,9 @@ class DoubleWinOrder:
     upper_price: Decimal | None = attrs.field(default=None, validator=optional(positive_decimal()))
     account_type: str = attrs.field(default="FUND", validator=_ACCOUNT)
     order_link_id: str = attrs.field(factory=new_order_link_id, validator=DOUBLE_WIN_IDS.check())
+    #: When the quote it was built from expires (the venue's clock; ``None`` built by hand):
+    #: ``place_order`` refuses its first send within 2 s of it. Not sent.
+    quote_expires_at: datetime | None = attrs.field(default=None, eq=False, validator=QUOTE_EXPIRY)
 
     def __attrs_post_init__(self) -> None:
         if (self.lower_price is None) != (self.upper_price is None):
@@ -132,6 +136,7 @@ class DoubleWinOrder:
             leverage=chosen,
             initial_price=initial,
             account_type=account_type,
+            quote_expires_at=quote.expire_time,
             **extra,
         )
 

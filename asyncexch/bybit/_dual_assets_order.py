@@ -30,7 +30,7 @@ from ._dual_assets import (
     as_direction,
 )
 from ._models import QUOTE_MARGIN, OrderType
-from ._offer_checks import AmountRule, check_amount, check_live, offered_product
+from ._offer_checks import QUOTE_EXPIRY, AmountRule, check_amount, check_live, offered_product
 
 __all__ = ["DualAssetsOrder", "InterestCard"]
 
@@ -84,6 +84,9 @@ class DualAssetsOrder:
     account_type: str = attrs.field(default="FUND", validator=_ACCOUNT)
     interest_card: InterestCard | None = attrs.field(default=None, validator=_CARD)
     order_link_id: str = attrs.field(factory=new_order_link_id, validator=DUAL_ASSETS_IDS.check())
+    #: When the quote it was built from expires (the venue's clock; ``None`` built by hand):
+    #: ``place_order`` refuses its first send within 2 s of it. Not sent.
+    quote_expires_at: datetime | None = attrs.field(default=None, eq=False, validator=QUOTE_EXPIRY)
 
     @classmethod
     def from_offer(
@@ -129,6 +132,7 @@ class DualAssetsOrder:
             apy_e8=offer.apy_e8,
             account_type=account_type,
             interest_card=interest_card,
+            quote_expires_at=offer.expired_at,
             **extra,
         )
 

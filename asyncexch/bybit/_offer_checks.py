@@ -1,7 +1,7 @@
 """What every quoted offer has, and what a stake built from one checks before it is sent:
 the time left on the venue's clock, the offer still live, the product the offer's, and the
 amount within the offer's maximum and the product's minimum and precision (DualAssets,
-DiscountBuy)."""
+DiscountBuy); and the quote's expiry an order keeps, checked again when it is sent."""
 
 from __future__ import annotations
 
@@ -13,13 +13,16 @@ import attrs
 
 from .._convert import EPOCH
 from .._decimals import check_positive, decimal_places
+from .._validators import Check, optional
 from ..errors import InvalidRequest
 
 __all__ = [
+    "QUOTE_EXPIRY",
     "AmountRule",
     "check_amount",
     "check_live",
     "check_purchase",
+    "check_quote_left",
     "check_time_left",
     "checked_margin",
     "epoch_is_none",
@@ -99,16 +102,53 @@ def checked_margin(margin: object) -> timedelta:
     return margin
 
 
-def check_time_left(field: str, expires: datetime, remaining: timedelta, margin: timedelta) -> None:
+def check_time_left(
+    field: str,
+    expires: datetime,
+    remaining: timedelta,
+    margin: timedelta,
+    *,
+    subject: str = "",
+    advice: str = "fetch a new quote",
+) -> None:
     """Refuse (on ``field``) a quote or offer expiring at ``expires``, with ``remaining``
-    left, if that is less than ``margin``; the refusal says when it expired."""
+    left, if that is less than ``margin``; the refusal says when it expired (of ``subject``,
+    ``"its quote "`` for an order) and what to do (``advice``)."""
     if remaining < margin:
         state = "expired" if remaining <= timedelta(0) else "expires"
         raise InvalidRequest(
             field,
-            f"{state} at {expires.isoformat()} ({remaining.total_seconds():+.1f} s; "
-            f"an order needs {margin.total_seconds():g} s): fetch a new quote",
+            f"{subject}{state} at {expires.isoformat()} ({remaining.total_seconds():+.1f} s; "
+            f"an order needs {margin.total_seconds():g} s): {advice}",
         )
+
+
+def _aware(moment: object) -> str | None:
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        return None
+    return f"must be a timezone-aware datetime, got {moment!r}"
+
+
+#: The check of an order's ``quote_expires_at``: the quote's expiry on the venue's clock, or
+#: ``None`` (an order built by hand). Each order type declares the field itself, as
+#: ``attrs.field(default=None, eq=False, validator=QUOTE_EXPIRY)``: never sent, and not part
+#: of the order's equality, since two orders of the same body are the same request.
+QUOTE_EXPIRY = optional(Check(_aware))
+
+
+def check_quote_left(expires: datetime | None, now: datetime, margin: timedelta) -> None:
+    """Refuse (on ``order``) an order whose quote, expiring at ``expires`` (``None``: no
+    quote known), has less than ``margin`` left at ``now`` (the venue's time)."""
+    if expires is None:
+        return
+    check_time_left(
+        "order",
+        expires,
+        expires - now,
+        margin,
+        subject="its quote ",
+        advice="build it again from a fresh quote (quote() or live_quote())",
+    )
 
 
 @attrs.frozen

@@ -9,6 +9,9 @@ looked up by that id: the same order found is the acknowledgement, another order
 was. A venue that forgets an id after a while (:attr:`IdRule.remembered`, Earn's 30 minutes)
 gets one more rule: an order whose first attempt left too long ago for a whole new call to
 land inside that window is never resent; it is only looked up (see :meth:`Placement.place`).
+A family may also refuse an order's first send (``first_send``: an Advance Earn order whose
+quote expired); an order sent before is never refused by it, since an attempt may have
+placed it and only a lookup tells.
 
 What differs between families is handed to :class:`Placement` as functions: the endpoint
 of an order, its id space, how to find it, what "the same order" means, the
@@ -18,6 +21,7 @@ acknowledgement, and the words of the refusals. The families whose ids live per 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -108,6 +112,9 @@ class Placement(Generic[OrderT, AckT, HeldT]):
     one asked for, ``describe(held)`` says in a few words what it is (for the refusal saying
     it is another order), ``history(order)`` where a caller looks the id up by hand.
     ``remembered`` is how long the venue refuses a reused id (``None``: for ever).
+    ``first_send(order)`` may refuse (raise an :class:`ExchangeError`) an order never sent
+    before: it runs when :meth:`place` is called and again when the first attempt is about
+    to leave, after its rate-limit wait.
     """
 
     def __init__(
@@ -122,6 +129,7 @@ class Placement(Generic[OrderT, AckT, HeldT]):
         describe: Callable[[HeldT], str],
         history: Callable[[OrderT], str],
         remembered: timedelta | None = None,
+        first_send: Callable[[OrderT], None] | None = None,
     ) -> None:
         self._session = session
         self._clock = session.clock
@@ -133,10 +141,11 @@ class Placement(Generic[OrderT, AckT, HeldT]):
         self._describe = describe
         self._history = history
         self._remembered = remembered
+        self._first_send = first_send
         #: (scope, orderLinkId) of placements whose outcome was left untold.
         self._maybe_placed: OrderedDict[tuple[str, str], None] = OrderedDict()
-        #: (scope, orderLinkId) -> when its first attempt left (monotonic), for a venue
-        #: that forgets ids.
+        #: (scope, orderLinkId) -> when its first attempt left (monotonic): for a venue
+        #: that forgets ids, and so that ``first_send`` never refuses an order sent before.
         self._first_sent: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     @staticmethod
@@ -148,6 +157,7 @@ class Placement(Generic[OrderT, AckT, HeldT]):
         ack_of: Callable[[CategorizedT, str, str], AckT],
         same: Callable[[HeldAmountT, CategorizedT], bool],
         remembered: timedelta | None = None,
+        first_send: Callable[[CategorizedT], None] | None = None,
     ) -> Placement[CategorizedT, AckT, HeldAmountT]:
         """The placement of a family whose orders go to one endpoint and whose ids live per
         category (Advance Earn, Earn): another order under an id is told by its type, amount
@@ -162,6 +172,7 @@ class Placement(Generic[OrderT, AckT, HeldT]):
             describe=_type_amount_product,
             history=_category_history,
             remembered=remembered,
+            first_send=first_send,
         )
 
     async def place(self, order: OrderT, on_sent: Callable[[], None] | None = None) -> AckT:
@@ -178,7 +189,11 @@ class Placement(Generic[OrderT, AckT, HeldT]):
             first = self._first_sent.get(key)
             if first is not None and not self._call_fits(first):
                 return await self._look_up_only(order, first)
-        placing = _Placing(self._clock, on_sent)
+        check: Callable[[], None] | None = None
+        if self._first_send is not None and key not in self._first_sent:
+            check = functools.partial(self._first_send, order)
+            check()  # before any rate-limit wait: a refused order takes no capacity
+        placing = _Placing(self._clock, on_sent, check)
         try:
             ack = await self._acknowledged(order, placing)
         except BaseException as error:
@@ -189,7 +204,7 @@ class Placement(Generic[OrderT, AckT, HeldT]):
                 self._remember(self._maybe_placed, key, None)
             raise
         finally:
-            if self._remembered is not None and placing.sent_mono is not None:
+            if placing.sent_mono is not None:
                 self._remember(self._first_sent, key, self._first_sent.get(key, placing.sent_mono))
         self._maybe_placed.pop(key, None)
         return ack
@@ -383,16 +398,20 @@ def _category_history(order: _Categorized) -> str:
 @attrs.define
 class _Placing:
     """One ``place_order`` call as it goes: when it was first handed to the transport, and
-    whether an attempt's outcome was unknown."""
+    whether an attempt's outcome was unknown. ``before_first`` may refuse the first attempt
+    as it is about to leave (after its rate-limit wait): it then leaves unsent."""
 
     clock: Clock
     on_sent: Callable[[], None] | None
+    before_first: Callable[[], None] | None = None
     sent_at: float | None = None
     sent_mono: float | None = None
     unknown_seen: bool = False
 
     def mark_sent(self) -> None:
         if self.sent_at is None:
+            if self.before_first is not None:
+                self.before_first()
             self.sent_at = self.clock.time()
             self.sent_mono = self.clock.monotonic()
         if self.on_sent is not None:
