@@ -37,6 +37,7 @@ kept as received). DoubleWin: whether an unquoted product is pushed with empty `
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -72,6 +73,7 @@ __all__ = [
 ]
 
 Q = TypeVar("Q")
+_EXPIRED_AT = operator.attrgetter("expired_at")
 
 
 @attrs.frozen
@@ -134,7 +136,9 @@ SMART_LEVERAGE_OFFERS: OfferTopic[Quote] = OfferTopic(
 
 
 @attrs.frozen(kw_only=True)
-class _DualPoint:
+class _DualPoint(_OfferItem):
+    """An offer of the REST quote's (so the quote takes it as is), under the compact keys."""
+
     select_price: Decimal = attrs.field(metadata=_key("s"))
     apy_e8: int = attrs.field(metadata=_key("a"))
     max_investment_amount: Decimal = attrs.field(metadata=_key("m"))
@@ -149,18 +153,6 @@ class _DualAssetsItem:
     sell_high: list[_DualPoint] = attrs.field(factory=list, metadata=_key("s"))
 
 
-def _points(points: list[_DualPoint]) -> list[_OfferItem]:
-    return [
-        _OfferItem(
-            select_price=point.select_price,
-            apy_e8=point.apy_e8,
-            max_investment_amount=point.max_investment_amount,
-            expired_at=point.expired_at,
-        )
-        for point in points
-    ]
-
-
 def _dual_assets_quote(
     item: _DualAssetsItem, server_time: ServerTime | None, product: DualAssetsProduct | None
 ) -> DualAssetsQuote:
@@ -168,15 +160,15 @@ def _dual_assets_quote(
     entry = _ProductQuote(
         product_id=item.product_id,
         current_price=item.current_price,
-        buy_low_price=_points(item.buy_low),
-        sell_high_price=_points(item.sell_high),
+        buy_low_price=[*item.buy_low],
+        sell_high_price=[*item.sell_high],
     )
     board = QuoteBoard(items=[entry], category=DUAL_ASSETS)
     return quote_from_board(board, item.product_id, server_time=server_time, product=product)
 
 
 def _dual_assets_expiry(quote: DualAssetsQuote) -> datetime | None:
-    return max((offer.expired_at for offer in (*quote.buy_low, *quote.sell_high)), default=None)
+    return max(map(_EXPIRED_AT, quote.buy_low + quote.sell_high), default=None)
 
 
 #: DualAssets' offers: one :class:`DualAssetsQuote` per product, with its BuyLow and
