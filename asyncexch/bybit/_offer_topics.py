@@ -63,6 +63,7 @@ from ._dual_assets import (
 )
 from ._models import CATEGORY as SMART_LEVERAGE
 from ._models import Product, Quote
+from ._offer_checks import epoch_is_none
 
 __all__ = [
     "DISCOUNT_BUY_OFFERS",
@@ -221,7 +222,9 @@ DOUBLE_WIN_OFFERS: OfferTopic[DoubleWinQuote] = OfferTopic(
 
 
 @attrs.frozen(kw_only=True)
-class _DiscountBuyItem:
+class _DiscountBuyItem(_DiscountOfferItem):
+    """An offer of the REST quote's (so the quote takes it as is), under the compact keys."""
+
     product_id: str = attrs.field(metadata=_key("p"))
     current_price: Decimal = attrs.field(metadata=_key("c"))
     purchase_price: Decimal = attrs.field(metadata=_key("b"))
@@ -231,7 +234,10 @@ class _DiscountBuyItem:
     max_investment_amount: Decimal = attrs.field(metadata=_key("m"))
     #: A string or a JSON number, kept as received (the stake sends it back unchanged).
     inst_uid: Any = attrs.field(metadata=_key("i"))
-    expired_at: datetime | None = attrs.field(default=None, metadata=_key("x"))
+    #: ``"0"``: no expiry (``None``), as in the REST quote.
+    expired_at: datetime | None = attrs.field(
+        default=None, converter=epoch_is_none, metadata=_key("x")
+    )
 
 
 @attrs.frozen
@@ -253,22 +259,7 @@ def _discount_buy_quote(
     item: _DiscountBuyOffers, server_time: ServerTime | None, product: DiscountBuyProduct | None
 ) -> DiscountBuyQuote:
     # The REST quote's own assembly (the same checks of instUid, "0" as no expiry).
-    board = OfferBoard(
-        offers=[
-            _DiscountOfferItem(
-                product_id=offer.product_id,
-                current_price=offer.current_price,
-                purchase_price=offer.purchase_price,
-                knockout_price=offer.knockout_price,
-                knockout_coupon_e8=offer.knockout_coupon_e8,
-                max_investment_amount=offer.max_investment_amount,
-                inst_uid=offer.inst_uid,
-                expired_at=offer.expired_at,
-            )
-            for offer in item.offers
-        ],
-        category=DISCOUNT_BUY,
-    )
+    board = OfferBoard(offers=[*item.offers], category=DISCOUNT_BUY)
     return discount_quote_from_board(
         board, item.product_id, server_time=server_time, product=product
     )
