@@ -23,7 +23,8 @@ Two measures:
    distinct) fed to each client's frame handler (asyncexch's ``QuoteStream`` frame path, read
    by a consumer, once: a frame seen again would not be new; pybit's ``_on_message`` and
    ``json.loads``, ``PASSES`` times over, being stateless); offers per CPU-second, the best of
-   3 rounds;
+   3 rounds; asyncexch also on the same pushes with every number made unique
+   (:func:`distinct_values`), the worst case for the values its reader remembers;
 2. *loopback*: the simulator pushes every ``--interval`` s (with a ``ts``, ms), each client in
    turn reads for ``--seconds``; per offer, the time it reached the consumer (asyncexch: the
    ``async for`` body; pybit: the callback) minus the push's ``ts``. The ``ts`` is whole
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import pathlib
 import statistics
@@ -121,6 +123,26 @@ def recorded_frames(count: int, products: int) -> list[str]:
     return frames
 
 
+def distinct_values(frames: list[str]) -> list[str]:
+    """``frames`` with every number made unique across all of them (the decimals get a unique
+    fraction, the integers a unique offset): the worst case for the stream's memory of values
+    it has read (the simulator's products are alike, so its own frames repeat values more than
+    a venue's products would)."""
+    serial = itertools.count(1)
+    changed = []
+    for frame in frames:
+        push = json.loads(frame)
+        for item in push["data"]:
+            item["c"] = f"{item['c'].split('.')[0]}.{next(serial)}"
+            for offer in (*item["b"], *item["s"]):
+                offer["s"] = f"{offer['s']}.{next(serial)}"
+                offer["m"] = f"{offer['m']}.{next(serial)}"
+                offer["a"] = str(int(offer["a"]) + next(serial))
+                offer["x"] = str(int(offer["x"]) + next(serial))
+        changed.append(json.dumps(push))
+    return changed
+
+
 async def asyncexch_decode(frames: list[str]) -> tuple[int, float]:
     """Offers a consumer read and the CPU seconds for ``frames`` through the stream's frame
     path (parse, decode, newness, cache, mailbox) and an ``async for`` consumer."""
@@ -195,8 +217,10 @@ def json_decode(frames: list[str]) -> tuple[int, float]:
 
 def decode_round(frames: list[str]) -> dict[str, float]:
     """Offers per CPU-second for each client on ``frames``."""
+    unique = distinct_values(frames)
     runs = {
         "asyncexch": lambda: asyncio.run(asyncexch_decode(frames)),
+        "asyncexch, no value repeated": lambda: asyncio.run(asyncexch_decode(unique)),
         "pybit": lambda: pybit_decode(frames, with_decimal=False),
         "pybit + Decimal": lambda: pybit_decode(frames, with_decimal=True),
         "json.loads (decode only)": lambda: json_decode(frames),

@@ -37,6 +37,7 @@ kept as received). DoubleWin: whether an unquoted product is pushed with empty `
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -62,6 +63,7 @@ from ._dual_assets import (
 )
 from ._models import CATEGORY as SMART_LEVERAGE
 from ._models import Product, Quote
+from ._offer_checks import epoch_is_none
 
 __all__ = [
     "DISCOUNT_BUY_OFFERS",
@@ -72,6 +74,7 @@ __all__ = [
 ]
 
 Q = TypeVar("Q")
+_EXPIRED_AT = operator.attrgetter("expired_at")
 
 
 @attrs.frozen
@@ -134,7 +137,9 @@ SMART_LEVERAGE_OFFERS: OfferTopic[Quote] = OfferTopic(
 
 
 @attrs.frozen(kw_only=True)
-class _DualPoint:
+class _DualPoint(_OfferItem):
+    """An offer of the REST quote's (so the quote takes it as is), under the compact keys."""
+
     select_price: Decimal = attrs.field(metadata=_key("s"))
     apy_e8: int = attrs.field(metadata=_key("a"))
     max_investment_amount: Decimal = attrs.field(metadata=_key("m"))
@@ -149,18 +154,6 @@ class _DualAssetsItem:
     sell_high: list[_DualPoint] = attrs.field(factory=list, metadata=_key("s"))
 
 
-def _points(points: list[_DualPoint]) -> list[_OfferItem]:
-    return [
-        _OfferItem(
-            select_price=point.select_price,
-            apy_e8=point.apy_e8,
-            max_investment_amount=point.max_investment_amount,
-            expired_at=point.expired_at,
-        )
-        for point in points
-    ]
-
-
 def _dual_assets_quote(
     item: _DualAssetsItem, server_time: ServerTime | None, product: DualAssetsProduct | None
 ) -> DualAssetsQuote:
@@ -168,15 +161,15 @@ def _dual_assets_quote(
     entry = _ProductQuote(
         product_id=item.product_id,
         current_price=item.current_price,
-        buy_low_price=_points(item.buy_low),
-        sell_high_price=_points(item.sell_high),
+        buy_low_price=[*item.buy_low],
+        sell_high_price=[*item.sell_high],
     )
     board = QuoteBoard(items=[entry], category=DUAL_ASSETS)
     return quote_from_board(board, item.product_id, server_time=server_time, product=product)
 
 
 def _dual_assets_expiry(quote: DualAssetsQuote) -> datetime | None:
-    return max((offer.expired_at for offer in (*quote.buy_low, *quote.sell_high)), default=None)
+    return max(map(_EXPIRED_AT, quote.buy_low + quote.sell_high), default=None)
 
 
 #: DualAssets' offers: one :class:`DualAssetsQuote` per product, with its BuyLow and
@@ -229,7 +222,9 @@ DOUBLE_WIN_OFFERS: OfferTopic[DoubleWinQuote] = OfferTopic(
 
 
 @attrs.frozen(kw_only=True)
-class _DiscountBuyItem:
+class _DiscountBuyItem(_DiscountOfferItem):
+    """An offer of the REST quote's (so the quote takes it as is), under the compact keys."""
+
     product_id: str = attrs.field(metadata=_key("p"))
     current_price: Decimal = attrs.field(metadata=_key("c"))
     purchase_price: Decimal = attrs.field(metadata=_key("b"))
@@ -239,7 +234,10 @@ class _DiscountBuyItem:
     max_investment_amount: Decimal = attrs.field(metadata=_key("m"))
     #: A string or a JSON number, kept as received (the stake sends it back unchanged).
     inst_uid: Any = attrs.field(metadata=_key("i"))
-    expired_at: datetime | None = attrs.field(default=None, metadata=_key("x"))
+    #: ``"0"``: no expiry (``None``), as in the REST quote.
+    expired_at: datetime | None = attrs.field(
+        default=None, converter=epoch_is_none, metadata=_key("x")
+    )
 
 
 @attrs.frozen
@@ -261,22 +259,7 @@ def _discount_buy_quote(
     item: _DiscountBuyOffers, server_time: ServerTime | None, product: DiscountBuyProduct | None
 ) -> DiscountBuyQuote:
     # The REST quote's own assembly (the same checks of instUid, "0" as no expiry).
-    board = OfferBoard(
-        offers=[
-            _DiscountOfferItem(
-                product_id=offer.product_id,
-                current_price=offer.current_price,
-                purchase_price=offer.purchase_price,
-                knockout_price=offer.knockout_price,
-                knockout_coupon_e8=offer.knockout_coupon_e8,
-                max_investment_amount=offer.max_investment_amount,
-                inst_uid=offer.inst_uid,
-                expired_at=offer.expired_at,
-            )
-            for offer in item.offers
-        ],
-        category=DISCOUNT_BUY,
-    )
+    board = OfferBoard(offers=[*item.offers], category=DISCOUNT_BUY)
     return discount_quote_from_board(
         board, item.product_id, server_time=server_time, product=product
     )

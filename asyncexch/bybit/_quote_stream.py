@@ -27,7 +27,7 @@ import itertools
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -36,11 +36,12 @@ import attrs
 import cattrs
 
 from .._clock import Clock, ServerTime
-from .._convert import datetime_from_millis, decode
+from .._convert import datetime_from_millis
 from .._stream_connection import StreamConnection, StreamConnector
 from .._validators import text
 from ..errors import ConfigurationError, InvalidRequest, MalformedResponse, SubscriptionRefused
 from ._live_quotes import LiveQuote, QuoteGap
+from ._offer_readers import compact_reader
 from ._offer_topics import OFFER_TOPICS, OfferTopic
 from ._quote_cache import QuoteCache
 from ._stream_frames import PING, Acknowledgement, Pong, Push, read_frame, request
@@ -195,6 +196,7 @@ class QuoteStream:
         self._last_received = 0.0
         self._connection: StreamConnection | None = None
         self._connects: deque[float] = deque()
+        self._readers: dict[str, Callable[[object], Any]] = {}
 
     # --- using it ------------------------------------------------------------------------
 
@@ -467,11 +469,15 @@ class QuoteStream:
 
     def _decoded(self, topic: OfferTopic[Any], raws: list[Any]) -> list[Any]:
         """The items of a push that can be read (the others counted as malformed), one per
-        product when the topic groups them."""
+        product when the topic groups them. Each read as the converter reads it, by the
+        topic's :func:`compact_reader` (made once per stream: it remembers values read)."""
+        read = self._readers.get(topic.name)
+        if read is None:
+            read = self._readers[topic.name] = compact_reader(self._converter, topic.item)
         items = []
         for raw in raws:
             try:
-                items.append(decode(self._converter, raw, topic.item))
+                items.append(read(raw))
             except MalformedResponse:
                 self.stats.malformed += 1
         return items if topic.per_product is None else topic.per_product(items)
