@@ -6,6 +6,12 @@ quote replaces the waiting one in place (its turn kept, so a busy product cannot
 quiet one), and memory stays bounded by the number of products. A gap splits the entries:
 those received before it are read first, then the gap, then those after it (a quote after
 the gap replaces its product's entry before it).
+
+A waiting quote replaced by one equal to what the consumer last read of its product is not
+read again: a newer quote that a replayed older one replaced, then the newer one again (a
+push without ``ts`` whose offer never expires cannot be put in order), would otherwise
+reach the consumer twice. The consumer's last quote per product is kept for that: memory
+stays bounded by the number of products.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ class Mailbox(Generic[Q]):
         self._failure: ExchangeError | None = None
         self._closed = False
         self._ready = asyncio.Event()
+        #: The quote the consumer last read, by product.
+        self._read: dict[str, Q] = {}
 
     def __len__(self) -> int:
         """Entries waiting (a pending gap counts as one)."""
@@ -72,7 +80,11 @@ class Mailbox(Generic[Q]):
                 return None
             if self._before_gap:
                 product_id = next(iter(self._before_gap))
-                return self._before_gap.pop(product_id)
+                live = self._before_gap.pop(product_id)
+                if self._read.get(product_id) == live.quote:
+                    continue  # what the consumer has: not new to it
+                self._read[product_id] = live.quote
+                return live
             if self._failure is not None:
                 raise self._failure
             if self._gap is not None:
