@@ -187,6 +187,10 @@ class Session(AsyncResource):
         # No connection cap: the limiter already bounds what is in flight, and a request
         # waiting for a pooled connection after taking capacity would arrive late, in a bunch.
         self._http = http_client or _http_client(transport, proxy_url, timeout)
+        #: On a client of our own, what ``build_request`` would add to every request, made
+        #: once: the client's default headers and the timeout. A client passed in is used
+        #: through its public API (its hooks, auth and cookies are the caller's).
+        self._direct: _DirectSend | None = _DirectSend(self._http) if http_client is None else None
         #: The whole attempt's deadline: twice a single operation's, so that the transport's
         #: own (more telling) connect or read timeout fires first when one of them hangs.
         self._attempt_deadline = 2.0 * timeout
@@ -506,8 +510,12 @@ class Session(AsyncResource):
         try:
             if endpoint.signed:
                 wire = self.venue.sign(wire, self.server_time.now_ms())
-            request = self._http.build_request(
-                wire.method, url, content=wire.body, headers=list(wire.headers)
+            request = (
+                self._direct.request(wire, url)
+                if self._direct is not None
+                else self._http.build_request(
+                    wire.method, url, content=wire.body, headers=list(wire.headers)
+                )
             )
             if on_sent is not None:
                 on_sent()
@@ -622,7 +630,10 @@ class Session(AsyncResource):
 
     async def _send_and_read(self, request: httpx.Request) -> httpx.Response:
         """The answer with its body read (decompressed, at most ``max_body`` bytes)."""
-        response = await self._http.send(request, stream=True)
+        if self._direct is not None:
+            response = await self._direct.send(request)
+        else:
+            response = await self._http.send(request, stream=True)
         try:
             chunks: list[bytes] = []
             size = 0
@@ -754,6 +765,44 @@ def _unknown(
     return OrderStatusUnknown(
         f"{endpoint.name}: {why}", request=request, sent_at=state.first_sent_wall
     )
+
+
+class _DirectSend:
+    """Requests sent straight to the transport of a client the session made itself.
+
+    ``AsyncClient.send`` spends ~100 µs a call on what such a client never uses: auth flows,
+    redirects, event hooks, the cookie jar (parsing every answer's headers into an
+    ``email.message``) and merging the client's URL, headers and cookies into each request.
+    What it adds to a request is added here, once: the same bytes go out. The transport is
+    asked of the client per request (``_transport_for_url``: proxies mounted for the URL, and
+    the seam respx patches), and a closed client refuses as ``send`` does.
+    """
+
+    __slots__ = ("_extensions", "_headers", "_http")
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+        self._headers: list[tuple[str, str]] = [
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in http.headers.raw
+        ]
+        self._extensions = {"timeout": http.timeout.as_dict()}
+
+    def request(self, wire: WireRequest, url: str) -> httpx.Request:
+        return httpx.Request(
+            wire.method,
+            url,
+            content=wire.body,
+            headers=[*self._headers, *wire.headers],
+            extensions=self._extensions,
+        )
+
+    async def send(self, request: httpx.Request) -> httpx.Response:
+        if self._http.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        transport = self._http._transport_for_url(request.url)
+        response = await transport.handle_async_request(request)
+        response.request = request
+        return response
 
 
 class _TooLarge(Exception):
