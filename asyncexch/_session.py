@@ -11,6 +11,7 @@ import functools
 import logging
 import math
 import random
+import re
 import ssl
 import sys
 import warnings
@@ -190,7 +191,9 @@ class Session(AsyncResource):
         #: On a client of our own, what ``build_request`` would add to every request, made
         #: once: the client's default headers and the timeout. A client passed in is used
         #: through its public API (its hooks, auth and cookies are the caller's).
-        self._direct: _DirectSend | None = _DirectSend(self._http) if http_client is None else None
+        self._direct: _DirectSend | None = (
+            _DirectSend(self._http, self.base_url) if http_client is None else None
+        )
         #: The whole attempt's deadline: twice a single operation's, so that the transport's
         #: own (more telling) connect or read timeout fires first when one of them hangs.
         self._attempt_deadline = 2.0 * timeout
@@ -511,7 +514,7 @@ class Session(AsyncResource):
             if endpoint.signed:
                 wire = self.venue.sign(wire, self.server_time.now_ms())
             request = (
-                self._direct.request(wire, url)
+                self._direct.request(wire)
                 if self._direct is not None
                 else self._http.build_request(
                     wire.method, url, content=wire.body, headers=list(wire.headers)
@@ -776,25 +779,44 @@ class _DirectSend:
     What it adds to a request is added here, once: the same bytes go out. The transport is
     asked of the client per request (``_transport_for_url``: proxies mounted for the URL, and
     the seam respx patches), and a closed client refuses as ``send`` does.
+
+    The URL is parsed once per path: a request's URL is that one with the query put in (a
+    third of building the request, when parsed per call), for a query httpx would not
+    re-quote; any other is parsed whole, as httpx would.
     """
 
-    __slots__ = ("_extensions", "_headers", "_http")
+    __slots__ = ("_base_url", "_extensions", "_headers", "_http", "_targets")
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
         self._http = http
+        self._base_url = base_url
+        self._targets: dict[str, httpx.URL] = {}
         self._headers: list[tuple[str, str]] = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in http.headers.raw
         ]
         self._extensions = {"timeout": http.timeout.as_dict()}
 
-    def request(self, wire: WireRequest, url: str) -> httpx.Request:
+    def request(self, wire: WireRequest) -> httpx.Request:
         return httpx.Request(
             wire.method,
-            url,
+            self.url(wire.path, wire.query),
             content=wire.body,
             headers=[*self._headers, *wire.headers],
             extensions=self._extensions,
         )
+
+    def url(self, path: str, query: str) -> httpx.URL:
+        """``base_url + path ? query`` as httpx parses it."""
+        if query and not (_URL_SPLICE and _PLAIN_QUERY.fullmatch(query)):
+            return httpx.URL(f"{self._base_url}{path}?{query}")
+        target = self._targets.get(path)
+        if target is None:
+            target = self._targets[path] = httpx.URL(f"{self._base_url}{path}")
+        if not query:
+            return target
+        url = httpx.URL.__new__(httpx.URL)
+        url._uri_reference = target._uri_reference._replace(query=query)
+        return url
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         if self._http.is_closed:
@@ -803,6 +825,12 @@ class _DirectSend:
         response = await transport.handle_async_request(request)
         response.request = request
         return response
+
+
+#: A query httpx keeps as it is (its query-safe characters, ``%`` only as an escape).
+_PLAIN_QUERY = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*")
+#: httpx's parsed URL is a named tuple (0.23 to 0.29): a query can be put into a copy.
+_URL_SPLICE = hasattr(getattr(httpx.URL("http://h/"), "_uri_reference", None), "_replace")
 
 
 class _TooLarge(Exception):

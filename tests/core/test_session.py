@@ -24,7 +24,7 @@ from asyncexch import (
     TransportError,
     VirtualClock,
 )
-from asyncexch._session import UNPACED_IN_FLIGHT
+from asyncexch._session import UNPACED_IN_FLIGHT, _DirectSend
 from asyncexch._venue import WireRequest
 from tests.builders.fake_venue import (
     BASE_URL,
@@ -366,3 +366,29 @@ async def test_a_transport_failure_is_translated_by_whether_the_request_can_have
     assert str(info.value).startswith(f"GET {READ_PATH}: {exc.__name__}: ")
     assert isinstance(info.value.__cause__, exc)
     assert route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "category=SmartLeverage&limit=20&orderId=00000001-5e1a-4b1d-9a7e-000000000001",
+        "a=1%202&b=%2F&c=x.y_z~",
+        "cursor=abc%3D%3D&t=1700000000000",
+        "q=a b",  # re-quoted by httpx: parsed whole
+        "q=%zz&r=|^",
+        "q=caf\u00e9",
+        "q=a#b",
+        "q=1?2:3@4!$'()*+,;",
+    ],
+)
+async def test_a_url_with_its_query_put_in_is_the_one_httpx_parses(query: str) -> None:
+    """The own client's URL is parsed once per path and the query put in (issue 19): for
+    every query it is the URL httpx makes of the whole string."""
+    async with httpx.AsyncClient() as http:
+        direct = _DirectSend(http, BASE_URL)
+        for _ in range(2):  # the second time from the path's cached URL
+            url = direct.url("/v5/a/b", query)
+            whole = httpx.URL(f"{BASE_URL}/v5/a/b" + (f"?{query}" if query else ""))
+            assert (str(url), url.raw_path, url.query) == (str(whole), whole.raw_path, whole.query)
+            assert url == whole
