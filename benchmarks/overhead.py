@@ -124,10 +124,12 @@ async def _simulator_answer(sim: Any) -> tuple[str, list[tuple[bytes, bytes]], b
 
 
 class FakeBybit(asyncio.Protocol):
-    """A fake Bybit that answers order info and nothing else, as fast as asyncio can: each
-    request's signature and receive window are checked (HMAC, as Bybit does), and the answer
-    is the simulator's own (headers and body) with the envelope's ``time`` and the
-    ``Timenow`` header set to now. Keep-alive HTTP/1.1, GET only."""
+    """A fake Bybit that answers order info (and the server time, which a client asks after a
+    10002) and nothing else, as fast as asyncio can: each request's signature and receive
+    window are checked (HMAC, as Bybit does: a request signed more than the window ago, or
+    over 1 s ahead, is refused with 10002), and the answer is the simulator's own (headers and
+    body) with the envelope's ``time`` and the ``Timenow`` header set to now. Keep-alive
+    HTTP/1.1, GET only."""
 
     order_id: ClassVar[str] = ""
     headers: ClassVar[list[tuple[bytes, bytes]]] = []
@@ -158,6 +160,13 @@ class FakeBybit(asyncio.Protocol):
             name, _, value = line.partition(b":")
             fields[name.strip().lower()] = value.strip()
         query = target.partition(b"?")[2]
+        if target == b"/v5/market/time":  # what a client re-syncs its clock with on 10002
+            now = time.time_ns()
+            body = b'{"retCode":0,"retMsg":"OK","result":{"timeSecond":"%d","timeNano":"%d"},' % (
+                now // 10**9,
+                now,
+            ) + b'"retExtInfo":{},"time":%d}' % (now // 10**6)
+            return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
         stamp = fields.get(b"x-bapi-timestamp", b"0")
         window = fields.get(b"x-bapi-recv-window", b"5000")
         expected = hmac.new(
@@ -330,7 +339,7 @@ def build_stacks(url: str, order_id: str, names: set[str] | None) -> list[Stack]
     import aiohttp
     import httpx
 
-    from asyncexch import AiohttpTransport, RateLimit
+    from asyncexch import AiohttpTransport, RateLimit, TransportChoice
     from asyncexch.bybit import BybitClient
 
     query = f"category=SmartLeverage&limit=20&orderId={order_id}"
@@ -368,6 +377,18 @@ def build_stacks(url: str, order_id: str, names: set[str] | None) -> list[Stack]
                 "httpx+aiohttp",
             )
         )
+    # The send path before issue 19 (AsyncClient.build_request + send), in the same run: only
+    # when named (--stack), for a before/after table.
+    before: list[tuple[str, TransportChoice]] = [
+        ("asyncexch, via send", None),
+        ("asyncexch+aiohttp, via send", "aiohttp"),
+    ]
+    for name, choice in before:
+        if names is not None and name in names:
+            client = BybitClient(KEY, SECRET, base_url=url, limits=False, transport=choice)
+            client.session._direct = None
+            stack = "httpx" if choice is None else "httpx+aiohttp"
+            stacks.append(asyncexch_stack(name, client, stack))
     if wanted("asyncexch+aiohttp, limiter on"):
         lifted = {
             "order": RateLimit(LIFTED, per=1.0),
