@@ -513,13 +513,7 @@ class Session(AsyncResource):
         try:
             if endpoint.signed:
                 wire = self.venue.sign(wire, self.server_time.now_ms())
-            request = (
-                self._direct.request(wire)
-                if self._direct is not None
-                else self._http.build_request(
-                    wire.method, url, content=wire.body, headers=list(wire.headers)
-                )
-            )
+            request = self._request(wire, url)
             if on_sent is not None:
                 on_sent()
             sent = state.sent_mono = self.clock.monotonic()
@@ -560,6 +554,15 @@ class Session(AsyncResource):
                 # its slot stays where it was taken, at send + guard, if that is later.
                 if sent is None or self.clock.monotonic() >= sent + _guard(claims):
                     permit.done()
+
+    def _request(self, wire: WireRequest, url: str) -> httpx.Request:
+        """``wire`` as an httpx request: built directly for a client of our own, by the
+        client for one passed in."""
+        if self._direct is not None:
+            return self._direct.request(wire)
+        return self._http.build_request(
+            wire.method, url, content=wire.body, headers=list(wire.headers)
+        )
 
     def _read(
         self,
