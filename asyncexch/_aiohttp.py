@@ -75,6 +75,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             [("Proxy-Authorization", authorization)] if authorization else []
         )
         self._limit = max_connections or 0  # aiohttp: 0 is no cap
+        self._read_at_once = READ_AT_ONCE
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -140,12 +141,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise _httpx_error(exc, request) from exc
         except ValueError as exc:  # refused while preparing (a header with a line break): unsent
             raise httpx.LocalProtocolError(f"{type(exc).__name__}: {exc}", request=request) from exc
-        # The body is streamed: whoever reads it decides how much (the session stops at its
-        # max_body, after decompression), so an endless answer never fills memory here.
+        # A small body of a stated length is read here, in one await (a third of the time
+        # of passing it up chunk by chunk through three async iterators); any other is
+        # streamed: whoever reads it decides how much (the session stops at its max_body,
+        # after decompression), so an endless answer never fills memory here. Either way the
+        # bytes are as sent: httpx decodes them as it reads, so a small gzip bomb is bounded
+        # by the session too.
+        stream: httpx.AsyncByteStream
+        length = answer.content_length
+        if length is not None and length <= self._read_at_once:
+            stream = httpx.ByteStream(await _read(answer, request))
+        else:
+            stream = _AnswerStream(answer, request)
         return httpx.Response(
             answer.status,
             headers=answer.raw_headers,
-            stream=_AnswerStream(answer, request),
+            stream=stream,
             request=request,
             extensions={
                 "http_version": f"HTTP/{answer.version.major}.{answer.version.minor}".encode()
@@ -162,6 +173,28 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __repr__(self) -> str:
         return f"<AiohttpTransport max_connections={self._limit or None}>"
+
+
+#: Bodies up to this many bytes, with a Content-Length, are read whole by the transport.
+READ_AT_ONCE = 64 * 1024
+
+
+async def _read(answer: aiohttp.ClientResponse, request: httpx.Request) -> bytes:
+    """The whole body of ``answer`` (framed by its Content-Length), with httpx's errors; the
+    connection goes back to the pool when read, and is dropped on any failure."""
+    try:
+        body = await answer.read()
+    except aiohttp.ClientError as exc:
+        answer.close()
+        raise _httpx_error(exc, request) from exc
+    except asyncio.TimeoutError as exc:  # aiohttp's sock_read timeout while reading
+        answer.close()
+        raise httpx.ReadTimeout(f"TimeoutError: {exc}", request=request) from exc
+    except BaseException:  # cancelled: what is left of the answer is never read
+        answer.close()
+        raise
+    answer.release()
+    return body
 
 
 class _AnswerStream(httpx.AsyncByteStream):

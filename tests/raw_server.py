@@ -128,6 +128,14 @@ async def cut_body_short(writer: asyncio.StreamWriter, head: bytes, body: bytes)
     return False
 
 
+async def stall_in_body(writer: asyncio.StreamWriter, head: bytes, body: bytes) -> bool:
+    """The headers and a tenth of a stated body, then nothing (until the server closes)."""
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+    await writer.drain()
+    await asyncio.Event().wait()
+    return False
+
+
 async def garbage_status_line(writer: asyncio.StreamWriter, head: bytes, body: bytes) -> bool:
     writer.write(b"SPAM SPAM SPAM\r\nContent-Length: 0\r\n\r\n")
     await writer.drain()

@@ -53,6 +53,7 @@ from tests.raw_server import (
     garbage_status_line,
     never_answer,
     reset_connection,
+    stall_in_body,
 )
 from tests.waiting import until
 
@@ -199,6 +200,8 @@ MAY_HAVE_ARRIVED = [
     pytest.param(garbage_status_line, httpx.RemoteProtocolError, id="garbage-status-line"),
     pytest.param(reset_connection, httpx.TransportError, id="reset"),
     pytest.param(never_answer, httpx.ReadTimeout, id="never-answers"),
+    # a small body of a stated length is read by the aiohttp transport itself (issue 19)
+    pytest.param(stall_in_body, httpx.ReadTimeout, id="stalls-in-the-body"),
 ]
 
 

@@ -24,7 +24,7 @@ from asyncexch import (
     TransportError,
     VirtualClock,
 )
-from asyncexch._session import UNPACED_IN_FLIGHT
+from asyncexch._session import UNPACED_IN_FLIGHT, _DirectSend
 from asyncexch._venue import WireRequest
 from tests.builders.fake_venue import (
     BASE_URL,
@@ -185,6 +185,70 @@ async def test_a_redirect_following_http_client_is_refused() -> None:
             Session(FakeVenue(), base_url=BASE_URL, http_client=http)
 
 
+async def test_a_session_sends_on_its_own_client_what_a_passed_in_client_sends(
+    make_session: Callable[..., Session],
+) -> None:
+    """A session's own client skips ``AsyncClient.send`` (issue 19): the same method, URL,
+    headers (the client's defaults included, in the same order), body and timeouts go out."""
+    seen: dict[str, list[httpx.Request]] = {"own": [], "passed in": []}
+
+    def capture(into: list[httpx.Request]) -> httpx.MockTransport:
+        def answer(request: httpx.Request) -> httpx.Response:
+            into.append(request)
+            return ok({"value": 1})
+
+        return httpx.MockTransport(answer)
+
+    own = make_session(limits=False, transport=capture(seen["own"]), timeout=7.0)
+    passed = httpx.AsyncClient(transport=capture(seen["passed in"]), timeout=7.0)
+    try:
+        other = make_session(limits=False, http_client=passed)
+        for session in (own, other):
+            assert await session.call(READ, {"a": "1 2", "b": "x"}) == Echo(1)
+            assert await session.call(KEYED_ORDER, {"n": 3}) == Echo(1)
+    finally:
+        await passed.aclose()
+
+    def sent(request: httpx.Request) -> tuple[object, ...]:
+        return (
+            request.method,
+            str(request.url),
+            request.headers.raw,
+            request.content,
+            request.extensions["timeout"],
+        )
+
+    assert [sent(r) for r in seen["own"]] == [sent(r) for r in seen["passed in"]]
+    assert seen["own"][0].headers["User-Agent"].startswith("python-httpx/")
+    assert seen["own"][0].extensions["timeout"] == httpx.Timeout(7.0).as_dict()
+
+
+async def test_a_passed_in_client_is_used_through_send_with_its_hooks(
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
+) -> None:
+    fake_mock.get(READ_PATH).mock(return_value=ok({"value": 2}))
+    hooked: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        hooked.append(request.url.path)
+
+    async with httpx.AsyncClient(event_hooks={"request": [hook]}) as http:
+        session = make_session(http_client=http)
+        assert await session.call(READ, {}) == Echo(2)
+    assert hooked == [READ_PATH]
+
+
+async def test_a_call_on_an_own_client_closed_under_it_is_a_configuration_error(
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
+) -> None:
+    """What ``AsyncClient.send`` refuses, the direct path refuses too: nothing is sent."""
+    session = make_session()
+    await session._http.aclose()
+    with pytest.raises(ConfigurationError, match="cannot send"):
+        await session.call(READ, {})
+    assert fake_mock.calls.call_count == 0
+
+
 async def test_an_answer_larger_than_max_body_is_malformed_and_of_unknown_outcome(
     make_session: Callable[..., Session], fake_mock: respx.MockRouter
 ) -> None:
@@ -302,3 +366,29 @@ async def test_a_transport_failure_is_translated_by_whether_the_request_can_have
     assert str(info.value).startswith(f"GET {READ_PATH}: {exc.__name__}: ")
     assert isinstance(info.value.__cause__, exc)
     assert route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "category=SmartLeverage&limit=20&orderId=00000001-5e1a-4b1d-9a7e-000000000001",
+        "a=1%202&b=%2F&c=x.y_z~",
+        "cursor=abc%3D%3D&t=1700000000000",
+        "q=a b",  # re-quoted by httpx: parsed whole
+        "q=%zz&r=|^",
+        "q=caf\u00e9",
+        "q=a#b",
+        "q=1?2:3@4!$'()*+,;",
+    ],
+)
+async def test_a_url_with_its_query_put_in_is_the_one_httpx_parses(query: str) -> None:
+    """The own client's URL is parsed once per path and the query put in (issue 19): for
+    every query it is the URL httpx makes of the whole string."""
+    async with httpx.AsyncClient() as http:
+        direct = _DirectSend(http, BASE_URL)
+        for _ in range(2):  # the second time from the path's cached URL
+            url = direct.url("/v5/a/b", query)
+            whole = httpx.URL(f"{BASE_URL}/v5/a/b" + (f"?{query}" if query else ""))
+            assert (str(url), url.raw_path, url.query) == (str(whole), whole.raw_path, whole.query)
+            assert url == whole
