@@ -10,7 +10,7 @@ import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ._watch import add_watch, watch_main
+from ._watch import CATEGORIES, add_watch, category_named, watch_main
 from .errors import ExchangeError
 
 if TYPE_CHECKING:  # the demo needs the "cli" extra (rich, starlette): imported when it runs
@@ -22,9 +22,6 @@ if TYPE_CHECKING:  # the demo needs the "cli" extra (rich, starlette): imported 
 __all__ = ["main"]
 
 _VENUES = ("bybit", "chainup")
-#: The Advance Earn categories ``asyncexch demo --category`` takes (the demo's own list,
-#: without importing the demo: it needs the "cli" extra).
-_DEMO_CATEGORIES = ("SmartLeverage", "DualAssets", "DoubleWin", "DiscountBuy")
 _SIM_KEY, _SIM_SECRET = "sim-key", "sim-secret"
 
 
@@ -93,7 +90,7 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--category",
         default="SmartLeverage",
         metavar="NAME[,NAME...]",
-        help=f"the batch's categories ({', '.join(_DEMO_CATEGORIES)}), or 'all' for a batch "
+        help=f"the batch's categories ({', '.join(CATEGORIES)}), or 'all' for a batch "
         "mixing every one",
     )
 
@@ -162,13 +159,15 @@ def _parse_limits(text: str) -> dict[str, tuple[int, float]]:
 def _parse_categories(text: str) -> tuple[str, ...]:
     """``DualAssets,SmartLeverage`` (any case) or ``all`` as the categories' wire names."""
     if text.strip().lower() == "all":
-        return _DEMO_CATEGORIES
-    by_lower = {name.lower(): name for name in _DEMO_CATEGORIES}
+        return tuple(CATEGORIES)
     names = [piece.strip() for piece in text.split(",") if piece.strip()]
-    unknown = [name for name in names if name.lower() not in by_lower]
-    if not names or unknown:
-        raise ValueError(f"{text!r}: name some of {', '.join(_DEMO_CATEGORIES)}, or 'all'")
-    return tuple(dict.fromkeys(by_lower[name.lower()] for name in names))
+    try:
+        chosen = [category_named(name) for name in names]
+    except ValueError:
+        chosen = []
+    if not chosen:
+        raise ValueError(f"{text!r}: name some of {', '.join(CATEGORIES)}, or 'all'")
+    return tuple(dict.fromkeys(chosen))
 
 
 def _demo(args: argparse.Namespace) -> int:

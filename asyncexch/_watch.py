@@ -42,7 +42,15 @@ if TYPE_CHECKING:
 
     from .sim import BybitSimulator
 
-__all__ = ["CATEGORIES", "HOSTS", "WatchOptions", "add_watch", "run_watch", "watch_main"]
+__all__ = [
+    "CATEGORIES",
+    "HOSTS",
+    "WatchOptions",
+    "add_watch",
+    "category_named",
+    "run_watch",
+    "watch_main",
+]
 
 #: The categories ``watch`` takes, with the attribute of ``bybit.advance_earn`` reading each.
 CATEGORIES = {
@@ -97,12 +105,21 @@ def add_watch(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
 
 
+def category_named(text: str) -> str:
+    """The Advance Earn category ``text`` names, in any case, as its wire name (``dualassets``
+    -> ``DualAssets``); :class:`ValueError` when it names none."""
+    wanted = text.strip().lower()
+    for name in CATEGORIES:
+        if name.lower() == wanted:
+            return name
+    raise ValueError(f"{text!r}: name one of {', '.join(CATEGORIES)}")
+
+
 def _category(text: str) -> str:
-    by_lower = {name.lower(): name for name in CATEGORIES}
     try:
-        return by_lower[text.strip().lower()]
-    except KeyError:
-        raise argparse.ArgumentTypeError(f"{text!r}: name one of {', '.join(CATEGORIES)}") from None
+        return category_named(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def watch_main(args: argparse.Namespace) -> int:

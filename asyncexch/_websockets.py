@@ -19,9 +19,10 @@ MAX_FRAME = 16 * 1024 * 1024
 class WebsocketsConnector:
     """Opens connections with ``websockets`` (asyncio-native).
 
-    Its own keep-alive pings are off: Bybit wants the application's ``{"op": "ping"}``, which
-    the stream sends and times on its own clock. ``close_timeout`` (seconds, real time) bounds
-    the closing handshake with a peer that stopped answering.
+    Its own keep-alive pings are off: the venue's protocol has its own application ping
+    (Bybit's ``{"op": "ping"}``), which the stream sends and times on its own clock.
+    ``close_timeout`` (seconds, real time) bounds the closing handshake with a peer that
+    stopped answering.
     """
 
     def __init__(self, *, max_frame: int = MAX_FRAME, close_timeout: float = 2.0) -> None:
@@ -63,7 +64,7 @@ class _WebsocketsConnection:
 
     async def receive(self) -> str:
         frame = await self._connection.recv()
-        # Bybit sends text frames; a binary one is read as UTF-8 text all the same.
+        # Venues send text frames; a binary one is read as UTF-8 text all the same.
         return frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
 
     async def close(self) -> None:

@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 import asyncexch
-from asyncexch._cli import _DEMO_CATEGORIES, _listening_socket, _parse_categories, main
+from asyncexch._cli import _listening_socket, _parse_categories, main
 from asyncexch._demo import CATEGORIES
+from asyncexch._watch import CATEGORIES as WATCH_CATEGORIES
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int | str | None, str, str]:
@@ -250,8 +251,8 @@ def test_demo_categories_are_named_in_any_case_or_all(
 
 def test_the_command_line_offers_the_demos_categories() -> None:
     """The command line names them without importing the demo (it needs the "cli" extra):
-    its list is the demo's."""
-    assert _DEMO_CATEGORIES == CATEGORIES
+    its list (``watch``'s, read from the same Advance Earn readers) is the demo's."""
+    assert tuple(WATCH_CATEGORIES) == CATEGORIES
 
 
 def test_a_demo_that_cannot_get_going_says_why_without_a_traceback(
