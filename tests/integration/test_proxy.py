@@ -150,17 +150,39 @@ async def test_an_http_proxy_carries_every_request_with_its_credentials(
     assert seen.auth == [expected, expected]
 
 
-async def test_a_socks5_proxy_carries_every_request(sim_server: SimServer) -> None:
+@pytest.mark.parametrize("transport", ["httpx", None])  # None: the default sends it to httpx
+async def test_a_socks5_proxy_carries_every_request(
+    sim_server: SimServer, transport: TransportChoice
+) -> None:
     seen = Seen()
     async with socks5_proxy(seen) as proxy:
         async with BybitClient(
-            "sim-key", "sim-secret", base_url=sim_server.url, transport="httpx", proxy=proxy
+            "sim-key", "sim-secret", base_url=sim_server.url, transport=transport, proxy=proxy
         ) as bybit:
             ack = await stake_once(bybit)
 
     assert ack.order_id
     host, port = sim_server.host, sim_server.port
     assert seen.requests and set(seen.requests) == {f"CONNECT {host}:{port}"}
+
+
+@pytest.mark.parametrize("bypassed", [False, True])
+async def test_the_default_transport_honours_the_proxy_in_the_environment(
+    sim_server: SimServer, monkeypatch: pytest.MonkeyPatch, bypassed: bool
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    seen = Seen()
+    async with http_proxy(seen) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        if bypassed:
+            monkeypatch.setenv("NO_PROXY", sim_server.host)
+        async with BybitClient("sim-key", "sim-secret", base_url=sim_server.url) as bybit:
+            ack = await stake_once(bybit)
+
+    assert ack.order_id
+    assert len(seen.requests) == (0 if bypassed else 2)
 
 
 async def test_a_dead_proxy_means_nothing_was_sent(

@@ -1,0 +1,145 @@
+"""Which transport a session's own HTTP client sends through: aiohttp by default, httpx's own
+where the process relies on it (a SOCKS proxy, a proxy in the environment, an aiohttp that
+cannot be imported, httpcore mocked while a request is sent).
+
+The proxies themselves are exercised on loopback in ``tests/integration/test_proxy.py``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from unittest import mock
+
+import httpcore
+import httpx
+import pytest
+import respx
+
+from asyncexch import AiohttpTransport
+from asyncexch._http_client import _DefaultTransport, _httpcore_mocked, _transport
+from asyncexch._proxy import as_proxy
+from asyncexch.bybit import BybitClient
+from tests.builders import bybit
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+class Answering(httpx.AsyncBaseTransport):
+    """A transport that answers every request with its own name, and counts its closes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.closed = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=self.name)
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+def test_by_default_requests_go_through_aiohttp() -> None:
+    chosen = _transport(None, None)
+
+    assert isinstance(chosen, _DefaultTransport)
+    assert isinstance(chosen._fast, AiohttpTransport)
+
+
+def test_a_named_transport_is_the_one_named() -> None:
+    assert _transport("httpx", None) is None  # httpx's own, mounted by the client
+    assert isinstance(_transport("aiohttp", None), AiohttpTransport)
+
+
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_proxy_in_the_environment_keeps_httpx_own_transport(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "http://127.0.0.1:3128")
+
+    assert _transport(None, None) is None
+    # A proxy given outright goes to aiohttp: the environment is not asked then.
+    assert isinstance(_transport(None, as_proxy("http://127.0.0.1:3128")), _DefaultTransport)
+
+
+def test_a_socks_proxy_keeps_httpx_own_transport() -> None:
+    assert _transport(None, as_proxy("socks5://127.0.0.1:1080")) is None
+
+
+def test_without_aiohttp_the_default_is_httpx_own_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="asyncexch")
+    monkeypatch.setitem(sys.modules, "asyncexch._aiohttp", None)  # import raises ImportError
+
+    assert _transport(None, None) is None
+    assert "sending through httpx's own transport" in caplog.text
+
+
+@pytest.fixture
+def switched() -> Iterator[tuple[_DefaultTransport, Answering]]:
+    fast = Answering("aiohttp")
+    yield _DefaultTransport(fast), fast
+
+
+async def _answer(transport: httpx.AsyncBaseTransport) -> str:
+    response = await transport.handle_async_request(httpx.Request("GET", "http://venue.test/x"))
+    await response.aread()
+    return response.text
+
+
+async def test_while_respx_mocks_httpcore_requests_go_where_respx_sees_them(
+    switched: tuple[_DefaultTransport, Answering],
+) -> None:
+    transport, _ = switched
+    assert await _answer(transport) == "aiohttp"
+
+    with respx.mock() as router:
+        router.get("http://venue.test/x").respond(text="respx")
+        assert await _answer(transport) == "respx"
+
+    assert await _answer(transport) == "aiohttp"
+
+
+async def test_any_mock_of_httpcore_pool_counts_as_mocked() -> None:
+    assert not _httpcore_mocked()
+    with mock.patch.object(httpcore.AsyncConnectionPool, "handle_async_request"):
+        assert _httpcore_mocked()
+    with respx.mock(using="httpx"):  # patches httpx's client instead: the session asks it
+        assert not _httpcore_mocked()
+    assert not _httpcore_mocked()
+
+
+async def test_closing_closes_both_transports(
+    switched: tuple[_DefaultTransport, Answering],
+) -> None:
+    transport, fast = switched
+    with respx.mock() as router:
+        router.get("http://venue.test/x").respond(text="respx")
+        await _answer(transport)  # makes httpx's own transport
+    own = transport._httpcore
+    assert own is not None
+
+    with mock.patch.object(own, "aclose", wraps=own.aclose) as closing:
+        await transport.aclose()
+
+    assert fast.closed == 1
+    closing.assert_awaited_once()
+
+
+async def test_a_client_on_the_default_transport_is_mocked_by_plain_respx() -> None:
+    with respx.mock(base_url="https://api.bybit.com") as router:
+        route = router.get("/v5/market/time").mock(
+            return_value=bybit.ok({"timeSecond": "1", "timeNano": str(bybit.SERVER_MS * 10**6)})
+        )
+        async with BybitClient("key", "secret") as client:
+            await client.session.sync_clock()
+
+    assert route.call_count == 1
