@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import httpx
@@ -113,20 +113,49 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             connector._close()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         body = await request.aread()
+        # the names as given (httpx keeps them; its multi_items() lower-cases them)
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
+        ]
+        return await self._send(
+            request.method,
+            request.url,
+            headers,
+            body,
+            request.extensions.get("timeout", {}),
+            request,
+        )
+
+    async def send(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        timeouts: Mapping[str, float | None],
+    ) -> httpx.Response:
+        """``handle_async_request`` without an :class:`httpx.Request`: the session's own path
+        (building one costs ~15 µs a call). The answer and the errors are the same, but for
+        the ``request`` they carry: none. ``headers`` go as given, after aiohttp's ``Host``."""
+        return await self._send(method, url, headers, body, timeouts, None)
+
+    async def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        timeouts: Mapping[str, float | None],
+        request: httpx.Request | None,
+    ) -> httpx.Response:
+        if url.scheme == "http" and self._plain_proxy_headers:
+            headers = [*headers, *self._plain_proxy_headers]
         try:
             answer = await self._client().request(
-                request.method,
-                yarl.URL(str(request.url), encoded=True),  # the bytes that were signed
-                # the names as given (httpx keeps them; its multi_items() lower-cases them)
-                headers=[
-                    *(
-                        (name.decode("latin-1"), value.decode("latin-1"))
-                        for name, value in request.headers.raw
-                    ),
-                    *(self._plain_proxy_headers if request.url.scheme == "http" else ()),
-                ],
+                method,
+                yarl.URL(str(url), encoded=True),  # the bytes that were signed
+                headers=headers,
                 data=body or None,
                 proxy=self._proxy,
                 proxy_headers=self._proxy_headers,
@@ -180,7 +209,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 READ_AT_ONCE = 64 * 1024
 
 
-async def _read(answer: aiohttp.ClientResponse, request: httpx.Request) -> bytes:
+async def _read(answer: aiohttp.ClientResponse, request: httpx.Request | None) -> bytes:
     """The whole body of ``answer`` (framed by its Content-Length), with httpx's errors; the
     connection goes back to the pool when read, and is dropped on any failure."""
     try:
@@ -201,7 +230,7 @@ async def _read(answer: aiohttp.ClientResponse, request: httpx.Request) -> bytes
 class _AnswerStream(httpx.AsyncByteStream):
     """An aiohttp answer's body as httpx reads it: chunk by chunk, with httpx's errors."""
 
-    def __init__(self, answer: aiohttp.ClientResponse, request: httpx.Request) -> None:
+    def __init__(self, answer: aiohttp.ClientResponse, request: httpx.Request | None) -> None:
         self._answer = answer
         self._request = request
 
@@ -218,7 +247,7 @@ class _AnswerStream(httpx.AsyncByteStream):
         self._answer.release()
 
 
-def _httpx_error(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.TransportError:
+def _httpx_error(exc: aiohttp.ClientError, request: httpx.Request | None) -> httpx.TransportError:
     """The httpx error that says the same about whether the request can have left."""
     message = f"{type(exc).__name__}: {exc}"
     kind: type[httpx.TransportError]

@@ -23,9 +23,10 @@ import functools
 import logging
 import os
 import ssl
+import sys
 import types
 import urllib.request
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import certifi
 import httpcore
@@ -34,7 +35,10 @@ import httpx
 from ._proxy import ProxyURL
 from .errors import ConfigurationError
 
-__all__ = ["TransportChoice", "make_http_client", "tls_context"]
+if TYPE_CHECKING:
+    from ._aiohttp import AiohttpTransport
+
+__all__ = ["TransportChoice", "aiohttp_now", "make_http_client", "tls_context"]
 
 #: An httpx transport, or the name of one: ``"aiohttp"`` (:class:`~asyncexch.AiohttpTransport`)
 #: or ``"httpx"`` (httpx's own); ``None`` for the default (module docstring).
@@ -121,6 +125,18 @@ def _default(proxy: ProxyURL | None) -> httpx.AsyncBaseTransport | None:
     return _DefaultTransport(AiohttpTransport(verify=tls_context(), proxy=proxy))
 
 
+def aiohttp_now(transport: httpx.AsyncBaseTransport) -> AiohttpTransport | None:
+    """The aiohttp transport a request handed to ``transport`` now goes through, if it does
+    (the default one answers for itself)."""
+    if isinstance(transport, _DefaultTransport):
+        transport = transport.now()
+    # Not imported, it cannot be one: the check does not import aiohttp.
+    module = sys.modules.get("asyncexch._aiohttp")
+    if module is not None and isinstance(transport, module.AiohttpTransport):
+        return cast("AiohttpTransport", transport)
+    return None
+
+
 def _environment_proxies() -> bool:
     """Whether httpx would find a proxy to mount in the environment (it asks the same)."""
     found = urllib.request.getproxies()
@@ -137,14 +153,19 @@ class _DefaultTransport(httpx.AsyncBaseTransport):
         self._httpcore: httpx.AsyncHTTPTransport | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if _httpcore_mocked():
-            if self._httpcore is None:
-                self._httpcore = httpx.AsyncHTTPTransport(
-                    verify=tls_context(),
-                    limits=httpx.Limits(max_connections=None, max_keepalive_connections=_KEEPALIVE),
-                )
-            return await self._httpcore.handle_async_request(request)
-        return await self._fast.handle_async_request(request)
+        return await self.now().handle_async_request(request)
+
+    def now(self) -> httpx.AsyncBaseTransport:
+        """The transport a request sent now goes through (aiohttp's unless httpcore is
+        mocked: then httpx's own, made on first use)."""
+        if not _httpcore_mocked():
+            return self._fast
+        if self._httpcore is None:
+            self._httpcore = httpx.AsyncHTTPTransport(
+                verify=tls_context(),
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=_KEEPALIVE),
+            )
+        return self._httpcore
 
     async def aclose(self) -> None:
         try:

@@ -214,5 +214,8 @@ class Venue(Protocol):
         ...
 
     def read(self, endpoint: Endpoint[Any], response: httpx.Response) -> Reply:
-        """Read an answer: never raises, puts any failure in ``Reply.error``."""
+        """Read an answer: never raises, puts any failure in ``Reply.error``.
+
+        ``response`` has its body read (``content``); its ``request`` may not be set (the
+        session's own aiohttp path builds none)."""
         ...

@@ -383,6 +383,23 @@ async def test_a_signed_query_reaches_the_server_as_signed() -> None:
     assert b"fake-sign" in dict(_fields(seen["aiohttp"], lower=True))
 
 
+async def test_a_signed_post_reaches_the_server_as_httpx_sends_it() -> None:
+    # The session's own path on aiohttp builds no httpx.Request (issue 19): aiohttp adds the
+    # Host and Content-Length that httpx's request would carry, in the same places.
+    seen: dict[str, tuple[bytes, bytes]] = {}
+    async with RawServer(fake_ack()) as server:
+        for stack in ("httpx", "aiohttp"):
+            clock = VirtualClock(SERVER_MS / 1000)
+            async with _session(server.url, transport=stack, clock=clock) as session:
+                await session.call(ORDER, {"n": 1, "note": "a~b c"})
+            seen[stack] = server.requests[-1]
+    (httpx_head, httpx_body), (head, body) = seen["httpx"], seen["aiohttp"]
+    assert _request_line(head) == _request_line(httpx_head) == b"POST /order HTTP/1.1"
+    assert _fields(head, lower=True) == _fields(httpx_head, lower=True)
+    assert body == httpx_body != b""
+    assert (b"content-length", b"%d" % len(body)) in _fields(head, lower=True)
+
+
 HEADERS = [("X-Second", "2"), ("x-First", "1"), ("X-Second", "3"), ("X-BAPI-SIGN", "AbC=")]
 
 

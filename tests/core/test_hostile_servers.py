@@ -132,6 +132,32 @@ async def test_an_endless_body_stops_at_max_body(http_transport: TransportChoice
     assert caught.value.outcome is Outcome.UNKNOWN
 
 
+async def test_a_small_framed_answer_over_max_body_is_refused(
+    http_transport: TransportChoice,
+) -> None:
+    # Small enough to be read whole by the transport (one await): the bound still holds.
+    async with serving(answer(b" " * 5000, headers=JSON), http_transport, max_body=4096) as (
+        _,
+        session,
+    ):
+        with pytest.raises(MalformedResponse, match="larger than 4096 bytes") as caught:
+            await asyncio.wait_for(session.call(READ, {}), BOUND)
+
+    assert caught.value.outcome is Outcome.UNKNOWN
+
+
+async def test_a_small_gzip_answer_is_decoded_and_bounded_after_decoding(
+    http_transport: TransportChoice,
+) -> None:
+    body = b'{"code":0,"data":{"value":3}}' + b" " * 3000  # 3 KB decoded, ~60 bytes sent
+    gzipped = answer(gzip.compress(body), headers=(*JSON, (b"Content-Encoding", b"gzip")))
+    async with serving(gzipped, http_transport) as (_, session):
+        assert await asyncio.wait_for(session.call(READ, {}), BOUND) == Echo(value=3)
+    async with serving(gzipped, http_transport, max_body=2048) as (_, session):
+        with pytest.raises(MalformedResponse, match="larger than 2048 bytes"):
+            await asyncio.wait_for(session.call(READ, {}), BOUND)
+
+
 async def test_a_gzip_bomb_is_cut_off_after_decompression(http_transport: TransportChoice) -> None:
     async with serving(gzip_bomb(), http_transport) as (_, session):
         with pytest.raises(MalformedResponse, match="larger than 4194304 bytes"):

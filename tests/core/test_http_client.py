@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from unittest import mock
 
 import httpcore
@@ -16,11 +16,10 @@ import httpx
 import pytest
 import respx
 
-from asyncexch import AiohttpTransport
+from asyncexch import AiohttpTransport, Session
 from asyncexch._http_client import _DefaultTransport, _httpcore_mocked, _transport
 from asyncexch._proxy import as_proxy
-from asyncexch.bybit import BybitClient
-from tests.builders import bybit
+from tests.builders import fake_venue
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
@@ -134,12 +133,14 @@ async def test_closing_closes_both_transports(
     closing.assert_awaited_once()
 
 
-async def test_a_client_on_the_default_transport_is_mocked_by_plain_respx() -> None:
-    with respx.mock(base_url="https://api.bybit.com") as router:
-        route = router.get("/v5/market/time").mock(
-            return_value=bybit.ok({"timeSecond": "1", "timeNano": str(bybit.SERVER_MS * 10**6)})
-        )
-        async with BybitClient("key", "secret") as client:
-            await client.session.sync_clock()
+async def test_a_session_on_the_default_transport_is_mocked_by_plain_respx(
+    make_session: Callable[..., Session], fake_mock: respx.MockRouter
+) -> None:
+    route = fake_mock.get(fake_venue.READ_PATH).mock(return_value=fake_venue.ok({"value": 7}))
+    session = make_session()
+    assert isinstance(session._http._transport, _DefaultTransport)
 
+    reply = await session.call(fake_venue.READ, {})
+
+    assert reply == fake_venue.Echo(value=7)
     assert route.call_count == 1
