@@ -14,9 +14,9 @@ client's CPU time is its own):
 
 Stacks:
 
-* ``asyncexch`` (default httpx transport) and ``asyncexch+aiohttp``
-  (``BybitClient(transport="aiohttp")``: asyncexch's own ``AiohttpTransport``, extra ``fast``),
-  each with ``limits=False``;
+* ``asyncexch`` (the default transport: aiohttp since issue 19), ``asyncexch+aiohttp``
+  (``transport="aiohttp"`` named: the same) and ``asyncexch, httpx transport``
+  (``transport="httpx"``: httpx's own, the default before), each with ``limits=False``;
   ``asyncexch+aiohttp, limiter on`` keeps pacing on with limits far above what is reached, to
   show what the limiter costs;
 * ``bare httpx`` and ``bare httpx+aiohttp``: hand-written HMAC signing, ``json.loads`` and a
@@ -366,6 +366,14 @@ def build_stacks(url: str, order_id: str, names: set[str] | None) -> list[Stack]
             asyncexch_stack(
                 "asyncexch",
                 BybitClient(KEY, SECRET, base_url=url, limits=False),
+                "aiohttp (default)",
+            )
+        )
+    if wanted("asyncexch, httpx transport"):
+        stacks.append(
+            asyncexch_stack(
+                "asyncexch, httpx transport",
+                BybitClient(KEY, SECRET, base_url=url, limits=False, transport="httpx"),
                 "httpx",
             )
         )
@@ -380,14 +388,14 @@ def build_stacks(url: str, order_id: str, names: set[str] | None) -> list[Stack]
     # The send path before issue 19 (AsyncClient.build_request + send), in the same run: only
     # when named (--stack), for a before/after table.
     before: list[tuple[str, TransportChoice]] = [
-        ("asyncexch, via send", None),
+        ("asyncexch, via send", "httpx"),
         ("asyncexch+aiohttp, via send", "aiohttp"),
     ]
     for name, choice in before:
         if names is not None and name in names:
             client = BybitClient(KEY, SECRET, base_url=url, limits=False, transport=choice)
             client.session._direct = None
-            stack = "httpx" if choice is None else "httpx+aiohttp"
+            stack = "httpx" if choice == "httpx" else "httpx+aiohttp"
             stacks.append(asyncexch_stack(name, client, stack))
     if wanted("asyncexch+aiohttp, limiter on"):
         lifted = {
@@ -656,14 +664,15 @@ async def run(
     by_name = {row["stack"]: row for row in rows}
     comparisons = []
     for ours, bare in (
-        ("asyncexch", "bare httpx"),
+        ("asyncexch, httpx transport", "bare httpx"),
+        ("asyncexch", "bare httpx+aiohttp"),
         ("asyncexch+aiohttp", "bare httpx+aiohttp"),
         ("asyncexch+aiohttp, limiter on", "bare httpx+aiohttp"),
         # issue 19's target: asyncexch at or under ccxt's time per call, at or over its rate
         ("asyncexch", "ccxt"),
         ("asyncexch+aiohttp", "ccxt"),
         ("ccxt", "bare aiohttp"),
-        ("asyncexch+aiohttp", "bare aiohttp"),
+        ("asyncexch", "bare aiohttp"),
     ):
         if ours not in by_name or bare not in by_name:
             continue
