@@ -52,13 +52,9 @@ __all__ = [
     "watch_main",
 ]
 
-#: The categories ``watch`` takes, with the attribute of ``bybit.advance_earn`` reading each.
-CATEGORIES = {
-    "SmartLeverage": "smart_leverage",
-    "DualAssets": "dual_assets",
-    "DoubleWin": "double_win",
-    "DiscountBuy": "discount_buy",
-}
+#: The categories ``watch`` and ``demo`` take, in the order shown: each one a key of
+#: ``BybitClient.advance_earn.categories`` (the tests hold the two lists together).
+CATEGORIES = ("SmartLeverage", "DualAssets", "DoubleWin", "DiscountBuy")
 #: The REST hosts ``--host`` names (the stream host follows each).
 HOSTS = {"mainnet": MAINNET, "testnet": TESTNET}
 #: Gaps listed under the table.
@@ -288,7 +284,7 @@ async def run_watch(options: WatchOptions, console: Console) -> Board:
     async with contextlib.AsyncExitStack() as stack:
         base_url = options.host or await stack.enter_async_context(_simulator())
         client = await stack.enter_async_context(BybitClient(base_url=base_url))
-        reader = getattr(client.advance_earn, CATEGORIES[options.category])
+        reader = client.advance_earn.categories[options.category]
         quotes = reader.watch_quotes(options.products)
         stack.push_async_callback(quotes.aclose)
         console.print(f"watching {options.category} offers on {client.advance_earn.stream().url}")

@@ -104,6 +104,7 @@ PUBLIC: dict[str, set[str]] = {
         "AccountType",
         "AdvanceEarn",
         "AdvanceEarnAck",
+        "AdvanceEarnCategory",
         "AdvanceEarnOrder",
         "BybitClient",
         "BybitVenue",

@@ -6,6 +6,7 @@ from ._categories import DiscountBuy, DualAssets, SmartLeverage
 from ._client import (
     AdvanceEarn,
     AdvanceEarnAck,
+    AdvanceEarnCategory,
     AdvanceEarnOrder,
     BybitClient,
     OrderBatchReport,
@@ -127,6 +128,7 @@ __all__ = [
     "AddMargin",
     "AdvanceEarn",
     "AdvanceEarnAck",
+    "AdvanceEarnCategory",
     "AdvanceEarnOrder",
     "ApyShare",
     "BonusEvent",

@@ -6,7 +6,8 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, overload
+from types import MappingProxyType
+from typing import Any, Literal, get_args, overload
 
 import httpx
 
@@ -58,6 +59,7 @@ from ._venue_time import venue_now
 __all__ = [
     "AdvanceEarn",
     "AdvanceEarnAck",
+    "AdvanceEarnCategory",
     "AdvanceEarnOrder",
     "BybitClient",
     "OrderBatchReport",
@@ -74,19 +76,16 @@ AdvanceEarnOrder = (
     | DoubleWinRedeemOrder
     | DiscountBuyOrder
 )
-_ORDER_TYPES = (
-    StakeOrder,
-    RedeemOrder,
-    DualAssetsOrder,
-    DoubleWinOrder,
-    DoubleWinRedeemOrder,
-    DiscountBuyOrder,
-)
+_ORDER_NAMES = [kind.__name__ for kind in get_args(AdvanceEarnOrder)]
+#: What ``place_order`` takes, as its refusal names it.
+_ORDER_KINDS = f"a {', '.join(_ORDER_NAMES[:-1])} or {_ORDER_NAMES[-1]}"
 #: The orders built from a quote: each keeps when its quote expires (``quote_expires_at``).
 _QUOTED_TYPES = (StakeOrder, DualAssetsOrder, DoubleWinOrder, DiscountBuyOrder)
 #: The acknowledgement of an order of any Advance Earn category: what a mixed batch's
 #: ``place_orders`` reports for each order placed (a type alias).
 AdvanceEarnAck = OrderAck | DualAssetsAck | DoubleWinAck | DiscountBuyAck
+#: The object reading one Advance Earn category (``AdvanceEarn.categories``' values).
+AdvanceEarnCategory = SmartLeverage | DualAssets | DoubleWin | DiscountBuy
 #: An order's state, of any Advance Earn category.
 _AdvanceEarnInfo = OrderInfo | DualAssetsOrderInfo | DoubleWinOrderInfo | DiscountBuyOrderInfo
 _ACK_TYPES: dict[str, type[AdvanceEarnAck]] = {
@@ -242,6 +241,18 @@ class AdvanceEarn:
         self.double_win: DoubleWin = DoubleWin(session)
         #: Advance Earn, category DiscountBuy.
         self.discount_buy: DiscountBuy = DiscountBuy(session)
+        #: The objects above by their category's wire name (``"DualAssets"``), read-only.
+        self.categories: Mapping[str, AdvanceEarnCategory] = MappingProxyType(
+            {
+                reader.category: reader
+                for reader in (
+                    self.smart_leverage,
+                    self.dual_assets,
+                    self.double_win,
+                    self.discount_buy,
+                )
+            }
+        )
         #: Exactly-once placement: lookups by orderLinkId settle unknowns and "exists".
         self._placement: Placement[AdvanceEarnOrder, AdvanceEarnAck, _AdvanceEarnInfo] = (
             Placement.per_category(
@@ -494,12 +505,8 @@ class AdvanceEarn:
         self, order: AdvanceEarnOrder, on_sent: Callable[[], None] | None
     ) -> AdvanceEarnAck:
         """Place ``order`` once, however many attempts it takes (:class:`Placement`)."""
-        if not isinstance(order, _ORDER_TYPES):
-            raise InvalidRequest(
-                "order",
-                "must be a StakeOrder, RedeemOrder, DualAssetsOrder, DoubleWinOrder, "
-                f"DoubleWinRedeemOrder or DiscountBuyOrder, got {order!r}",
-            )
+        if not isinstance(order, AdvanceEarnOrder):
+            raise InvalidRequest("order", f"must be {_ORDER_KINDS}, got {order!r}")
         return await self._placement.place(order, on_sent)
 
     def _check_quote_left(self, order: AdvanceEarnOrder) -> None:
@@ -513,12 +520,9 @@ class AdvanceEarn:
         """The order Bybit holds under ``order``'s id in its category, if any."""
         return await self._category_of(order)._find_placed(order.order_link_id)
 
-    def _category_of(
-        self, order: AdvanceEarnOrder
-    ) -> SmartLeverage | DualAssets | DoubleWin | DiscountBuy:
+    def _category_of(self, order: AdvanceEarnOrder) -> AdvanceEarnCategory:
         """The category object ``order`` is placed in."""
-        readers = (self.smart_leverage, self.dual_assets, self.double_win, self.discount_buy)
-        return next(reader for reader in readers if reader.category == order.category)
+        return self.categories[order.category]
 
 
 def _ack_of(order: AdvanceEarnOrder, order_id: str, order_link_id: str) -> AdvanceEarnAck:

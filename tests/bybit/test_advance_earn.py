@@ -27,6 +27,8 @@ from asyncexch import (
     RateLimit,
     VirtualClock,
 )
+from asyncexch._demo import CATEGORIES as demo_categories
+from asyncexch._watch import CATEGORIES as watch_categories
 from asyncexch.bybit import (
     AdvanceEarn,
     BybitClient,
@@ -963,3 +965,34 @@ async def test_public_api_flow_end_to_end(
     }
     assert redeem.order_link_id != order.order_link_id
     assert place_route.call_count == 2
+
+
+@pytest.mark.parametrize("order", ["13016", None, object()])
+async def test_anything_but_an_order_is_refused_naming_every_kind_without_sending(
+    earn: AdvanceEarn, bybit_mock: respx.MockRouter, order: object
+) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        await earn.place_order(order)  # type: ignore[call-overload]
+
+    assert caught.value.field == "order"
+    assert caught.value.message.startswith(
+        "must be a StakeOrder, RedeemOrder, DualAssetsOrder, DoubleWinOrder, "
+        "DoubleWinRedeemOrder or DiscountBuyOrder, got "
+    )
+    assert not bybit_mock.calls
+
+
+def test_categories_names_each_category_object_by_its_wire_name(earn: AdvanceEarn) -> None:
+    assert dict(earn.categories) == {
+        "SmartLeverage": earn.smart_leverage,
+        "DualAssets": earn.dual_assets,
+        "DoubleWin": earn.double_win,
+        "DiscountBuy": earn.discount_buy,
+    }
+    assert all(name == reader.category for name, reader in earn.categories.items())
+    with pytest.raises(TypeError):
+        earn.categories["Other"] = earn.smart_leverage  # type: ignore[index]
+
+
+def test_the_command_line_and_the_demo_take_every_category(earn: AdvanceEarn) -> None:
+    assert tuple(earn.categories) == watch_categories == demo_categories
