@@ -25,6 +25,7 @@ from .._venue import (
     as_secret,
     check_credentials,
     check_text,
+    header_integers,
     key_scope,
     open_envelope,
 )
@@ -180,8 +181,7 @@ class BybitVenue:
 
     def read(self, endpoint: Endpoint[Any], response: httpx.Response) -> Reply:
         status = response.status_code
-        server_ms = _header_int(response, "Timenow")
-        reset_ms = _header_int(response, "X-Bapi-Limit-Reset-Timestamp")
+        server_ms, reset_ms, left, quota = header_integers(response, *_NUMBER_HEADERS)
         data = open_envelope(
             response,
             key="retCode",
@@ -198,8 +198,6 @@ class BybitVenue:
         stamp = data.get("time")
         if isinstance(stamp, int) and not isinstance(stamp, bool) and 0 < stamp < 10**16:
             server_ms = stamp
-        left = _header_int(response, "X-Bapi-Limit-Status")
-        quota = _header_int(response, "X-Bapi-Limit")
         exhausted = left == 0
         code = data["retCode"]
         if not isinstance(code, int) or isinstance(code, bool):
@@ -251,12 +249,10 @@ def _check_short_ascii(field: str, value: object) -> None:
         raise ConfigurationError(f"{field} must be 1-64 printable ASCII characters, got {value!r}")
 
 
+#: The headers read as numbers: the server's time, when the quota resets, what is left of it,
+#: and its size.
+_NUMBER_HEADERS = ("Timenow", "X-Bapi-Limit-Reset-Timestamp", "X-Bapi-Limit-Status", "X-Bapi-Limit")
+
+
 def _mask(api_key: str | None) -> str:
     return "None" if api_key is None else f"{api_key[:4]}…"
-
-
-def _header_int(response: httpx.Response, name: str) -> int | None:
-    value = response.headers.get(name, "").strip()
-    if not (value.isascii() and value.isdigit() and len(value) <= 16):
-        return None
-    return int(value)

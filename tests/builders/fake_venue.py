@@ -46,7 +46,14 @@ import httpx
 from asyncexch import Endpoint, RateLimit, Reply, Secret, VirtualClock, WireRequest
 from asyncexch._convert import make_converter
 from asyncexch._error_table import ErrorTable, StatusRule
-from asyncexch._venue import as_secret, check_credentials, check_text, key_scope, open_envelope
+from asyncexch._venue import (
+    as_secret,
+    check_credentials,
+    check_text,
+    header_integers,
+    key_scope,
+    open_envelope,
+)
 from asyncexch.errors import (
     AuthenticationError,
     BadParameter,
@@ -204,8 +211,9 @@ class FakeVenue:
         )
 
     def read(self, endpoint: Endpoint[Any], response: httpx.Response) -> Reply:
-        server_ms = _header_int(response, TIME_HEADER)
-        reset_ms = _header_int(response, RESET_HEADER)
+        server_ms, reset_ms, left, quota = header_integers(
+            response, TIME_HEADER, RESET_HEADER, LEFT_HEADER, LIMIT_HEADER
+        )
         data = open_envelope(
             response, key="code", errors=ERRORS, title="Fake", path=endpoint.path, host=self._host
         )
@@ -227,8 +235,8 @@ class FakeVenue:
             error=error,
             server_time_ms=server_ms,
             reset_at_ms=reset_ms,
-            quota_left=_header_int(response, LEFT_HEADER),
-            quota=_header_int(response, LIMIT_HEADER),
+            quota_left=left,
+            quota=quota,
         )
 
     def __repr__(self) -> str:
@@ -239,11 +247,6 @@ def signature(secret: bytes, timestamp_ms: int, request: WireRequest) -> str:
     """The fake venue's signature of ``request`` at ``timestamp_ms``."""
     payload = request.body if request.body is not None else request.query.encode()
     return hmac.new(secret, str(timestamp_ms).encode() + payload, hashlib.sha256).hexdigest()
-
-
-def _header_int(response: httpx.Response, name: str) -> int | None:
-    value = response.headers.get(name, "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 16 else None
 
 
 # --- answers ---------------------------------------------------------------------------------
