@@ -33,6 +33,8 @@ MAX_EXPONENT = 40
 _TEXT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{1,4})?")
 #: Longer text than any sized decimal needs (digits, zeros of a small exponent, sign, point).
 _MAX_TEXT = MAX_DIGITS + MAX_EXPONENT + 8
+#: Plain text (no exponent) this long or shorter is always sized (see parse_decimal).
+_SIZED_PLAIN = min(MAX_DIGITS, MAX_EXPONENT)
 
 
 def is_sized(value: Decimal) -> bool:
@@ -88,6 +90,10 @@ def parse_decimal(text: str) -> Decimal:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern admits only what Decimal reads
         raise ValueError(f"expected a decimal number, got {text[:60]!r}") from None
+    # Without an exponent, MAX_DIGITS characters hold at most that many digits, the leading
+    # one within 10**±MAX_DIGITS: sized without counting (the common case, ~0.6 µs less).
+    if len(text) <= _SIZED_PLAIN and "e" not in text and "E" not in text:
+        return value
     if not is_sized(value):
         raise ValueError(f"{text[:60]!r} is out of range for an amount or price")
     return value

@@ -12,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asyncexch._convert import decode, loads_exact, make_converter
-from asyncexch._decimals import MAX_DIGITS, MAX_EXPONENT
+from asyncexch._decimals import (
+    _MAX_TEXT,
+    _TEXT,
+    MAX_DIGITS,
+    MAX_EXPONENT,
+    is_sized,
+    parse_decimal,
+)
 from asyncexch.errors import MalformedResponse
 
 UTC = timezone.utc
@@ -126,3 +133,37 @@ def test_a_decimal_no_amount_needs_is_malformed(value: Decimal, as_string: bool)
     except MalformedResponse:
         return
     raise AssertionError(f"{text[:40]} was accepted")
+
+
+@st.composite
+def decimal_texts(draw: st.DrawFn) -> str:
+    """Decimal text as venues write it, around every bound: 1-60 digits, a point anywhere or
+    none, a sign, an exponent or none."""
+    size = draw(st.one_of(st.integers(1, 60), st.integers(MAX_DIGITS - 2, MAX_DIGITS + 3)))
+    digits = draw(st.text(alphabet="0123456789", min_size=size, max_size=size))
+    if draw(st.booleans()):  # zeros after the first digit: a long tail of places
+        digits = digits[:1] + "0" * (size - 1)
+    point = draw(st.one_of(st.none(), st.integers(0, len(digits))))
+    text = digits if point is None else f"{digits[:point]}.{digits[point:]}"
+    if text == ".":
+        text = "0."
+    sign = draw(st.sampled_from(["", "-"]))
+    exponent = draw(st.one_of(st.just(""), st.integers(-60, 60).map(lambda e: f"e{e:+d}")))
+    return sign + text + exponent
+
+
+@given(
+    st.one_of(
+        decimal_texts(), st.from_regex(_TEXT, fullmatch=True).filter(lambda text: len(text) <= 90)
+    )
+)
+def test_a_decimal_is_read_exactly_when_it_is_sized(text: str) -> None:
+    # The short plain text is taken without counting its digits: the same verdict as counting.
+    sized = is_sized(Decimal(text))
+    try:
+        value = parse_decimal(text)
+    except ValueError:
+        assert not sized or len(text) > _MAX_TEXT
+        return
+    assert sized
+    assert value.as_tuple() == Decimal(text).as_tuple()
