@@ -8,7 +8,17 @@ place-order and adds network jitter before each request arrives. Two parts:
 2. side by side at 10/s, 60 orders, 0-15 ms jitter: what users write by hand (an httpx client
    with hand-written signing, each order a task, 10006 retried) with aiolimiter's
    ``AsyncLimiter(10, 1)``, ``AsyncLimiter(1, 0.1)``, ``AsyncLimiter(1, 1/9.5)``, with no
-   limiter but a sleep to the reset time on 10006 (pybit's way), and asyncexch.
+   limiter but a sleep to the reset time on 10006 (pybit's way), and asyncexch;
+3. side by side at Bybit's own Advance Earn place-order limit, 5/s, 60 orders (``--quick``:
+   30), 0-15 ms jitter: ccxt's async ``bybit`` with its own pacing at its default
+   (``enableRateLimit`` on), and asyncexch with its default limits. ccxt has no method for
+   Advance Earn and does not know its limits: an order goes through its generic signed
+   ``request("v5/earn/advance/place-order", ["private"], "POST", params)``, which its
+   throttler charges the default cost of 1 token of its one bucket (``rateLimit`` 20 ms: 50
+   requests a second). Each order is a task; a ``RateLimitExceeded`` (what ccxt raises on
+   10006) is caught and the order sent again, at once (through ccxt's throttler again, as the
+   aiolimiter loops do) or after a 1 s pause (the window's length), at most ``MAX_ATTEMPTS``
+   times. Skipped, with a note, when ccxt (the ``bench`` group) is not installed.
 
 For each run: rate-limit rejections counted by the simulator (10006, 403), the most requests
 that arrived in any rolling second, and, from the arrival times of the accepted orders as the
@@ -23,7 +33,8 @@ exchange saw them:
 
 and the client's wall time over the theoretical minimum ``(n - limit) / limit`` seconds.
 Prints a table, writes ``benchmarks/results/fidelity.json`` and plots the arrivals per
-rolling second of the side-by-side runs to ``benchmarks/results/fidelity.png``.
+rolling second of the side-by-side runs to ``benchmarks/results/fidelity.png`` (10/s) and
+``benchmarks/results/fidelity_ccxt.png`` (5/s).
 
 ``python benchmarks/fidelity.py [--quick] [--no-plot]``
 """
@@ -58,8 +69,10 @@ SECRET = "fidelity-secret"
 PRODUCT = "13016"  # BTC Long, invests USDT
 PLACE_PATH = "/v5/earn/advance/place-order"
 RECV_WINDOW = "5000"
-#: Attempts per order for the hand-written loops (bounded: the run must end by itself).
+#: Attempts per order for the hand-written loops and ccxt (bounded: the run must end by itself).
 MAX_ATTEMPTS = 20
+#: The ccxt clients of part 3: how long each waits after a RateLimitExceeded before resending.
+CCXT_PAUSES = {"ccxt, resend at once": 0.0, "ccxt, resend after 1 s": 1.0}
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
@@ -173,16 +186,83 @@ async def hand_written(
 
 
 async def with_asyncexch(
-    url: str, batch: list[StakeOrder], limit: int, transport: TimedTransport
+    url: str, batch: list[StakeOrder], limit: int | None, transport: TimedTransport
 ) -> dict[str, int]:
-    async with BybitClient(
-        KEY, SECRET, base_url=url, limits={"place_order": RateLimit(limit)}, transport=transport
-    ) as client:
+    """``place_orders`` at a place-order limit of ``limit`` a second (``None``: the client's
+    default limits, Bybit's documented ones)."""
+    limits = None if limit is None else {"place_order": RateLimit(limit)}
+    async with BybitClient(KEY, SECRET, base_url=url, limits=limits, transport=transport) as client:
         results = await client.advance_earn.place_orders(batch)
     outcome: Counter[str] = Counter(
         "placed" if isinstance(r, OrderAck) else type(r).__name__ for r in results
     )
     return dict(outcome)
+
+
+def ccxt_missing() -> str | None:
+    """Why ccxt cannot run here (it is in the ``bench`` group only), or ``None``."""
+    try:
+        import ccxt.async_support  # type: ignore[import-untyped]  # noqa: F401
+    except ImportError as error:
+        return f"ccxt is not installed ({error}): pip install -e . --group bench"
+    return None
+
+
+async def with_ccxt(
+    url: str, batch: list[StakeOrder], pause: float, round_trips: list[float]
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """Each order a task on one ccxt ``bybit`` with its pacing at its default; a
+    ``RateLimitExceeded`` sent again after ``pause`` seconds (at most ``MAX_ATTEMPTS`` sends).
+
+    What ccxt's throttler did is returned too: its bucket, and the cost it charged a send."""
+    import ccxt.async_support as ccxt_async
+
+    exchange = ccxt_async.bybit({"apiKey": KEY, "secret": SECRET, "timeout": 10_000})
+    # ccxt only builds https://api.bybit.com and its siblings: point every one at the simulator.
+    exchange.urls["api"] = {name: url for name in exchange.urls["api"]}
+    exchange.options["recvWindow"] = int(RECV_WINDOW)
+    path = PLACE_PATH.lstrip("/")
+    fetch = exchange.fetch
+
+    async def timed_fetch(*args: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return await fetch(*args, **kwargs)
+        finally:
+            round_trips.append(time.monotonic() - started)
+
+    exchange.fetch = timed_fetch
+    pacing = {
+        "enableRateLimit": exchange.enableRateLimit,
+        "rateLimit_ms": exchange.rateLimit,
+        "cost_per_place_order": exchange.calculate_rate_limiter_cost(
+            ["private"], "POST", path, {}, {}
+        ),
+    }
+    pacing["paced_per_s"] = 1000 / pacing["rateLimit_ms"] / pacing["cost_per_place_order"]
+    outcome: Counter[str] = Counter()
+
+    async def place(order: StakeOrder) -> None:
+        params = order.to_params()  # one orderLinkId for every send of this order
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                await exchange.request(path, ["private"], "POST", params)
+            except ccxt_async.RateLimitExceeded:
+                outcome["RateLimitExceeded caught"] += 1
+                await asyncio.sleep(pause)
+                continue
+            except ccxt_async.BaseError as error:
+                outcome[f"failed {type(error).__name__}"] += 1
+                return
+            outcome["placed"] += 1
+            return
+        outcome["gave up"] += 1
+
+    try:
+        await asyncio.gather(*(place(order) for order in batch))
+    finally:
+        await exchange.close()
+    return dict(outcome), pacing
 
 
 # --- one run --------------------------------------------------------------------------------
@@ -210,10 +290,16 @@ async def run_one(
     sim.add_account(KEY, SECRET)
     batch = orders_for(sim, count)
     transport = TimedTransport()
+    pacing: dict[str, Any] = {}
     async with SimServer(sim.app) as server:
         started = time.monotonic()
         if client == "asyncexch":
             outcome = await with_asyncexch(server.url, batch, limit, transport)
+        elif client == "asyncexch, default limits":
+            outcome = await with_asyncexch(server.url, batch, None, transport)
+        elif client in CCXT_PAUSES:
+            pause = CCXT_PAUSES[client]
+            outcome, pacing = await with_ccxt(server.url, batch, pause, transport.round_trips)
         elif client == "reset-sleep":
             outcome = await hand_written(server.url, batch, None, transport)
         else:
@@ -249,6 +335,7 @@ async def run_one(
         "placed": len(sim.orders),
         "duplicates": sum(n - 1 for n in links.values()),
         "outcome": outcome,
+        "client_pacing": pacing,
         "requests": sim.stats.requests["place_order"],
         "rejections_10006": sim.stats.rejections[10006],
         "rejections_403": sim.stats.rejections[403],
@@ -292,8 +379,8 @@ def plot(rows: list[dict[str, Any]], path: pathlib.Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 2.1 * len(rows)), sharex=True)
-    for ax, r in zip(axes, rows, strict=True):
+    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 2.1 * len(rows)), sharex=True, squeeze=False)
+    for ax, r in zip(axes[:, 0], rows, strict=True):
         points = r["rolling"]
         ax.step([p[0] for p in points], [p[1] for p in points], where="post", lw=1.2)
         ax.axhline(r["limit_per_s"], color="red", ls="--", lw=1, label="limit")
@@ -306,7 +393,7 @@ def plot(rows: list[dict[str, Any]], path: pathlib.Path) -> None:
             loc="left",
         )
         ax.set_ylim(0, max(max((p[1] for p in points), default=0), r["limit_per_s"]) + 3)
-    axes[-1].set_xlabel("seconds since the first arrival")
+    axes[-1, 0].set_xlabel("seconds since the first arrival")
     fig.suptitle(
         f"Requests arriving at the exchange per rolling second "
         f"({rows[0]['orders']} orders, limit {rows[0]['limit_per_s']}/s, "
@@ -336,6 +423,13 @@ def main() -> None:
         "asyncexch",
     ]
     plan += [("side by side", client, 60, 10, 0.015) for client in side]
+    # Part 3: ccxt's own pacing at Bybit's Advance Earn place-order limit (5/s per UID).
+    missing = ccxt_missing()
+    ccxt_side = [] if missing else list(CCXT_PAUSES)
+    plan += [
+        ("side by side 5/s", client, 30 if args.quick else 60, 5, 0.015)
+        for client in [*ccxt_side, "asyncexch, default limits"]
+    ]
     rows = []
     for name, client, count, limit, jitter in plan:
         row = asyncio.run(run_one(name, client, count, limit, jitter, seed=11))
@@ -354,14 +448,35 @@ def main() -> None:
     summary["target_rejections_met"] = summary["asyncexch_zero_rejections"]
     summary["target_rate_met"] = summary["asyncexch_min_sustained_vs_limit"] >= 0.97
     summary["target_wall_met"] = summary["asyncexch_max_wall_vs_min"] <= 1.05
+    # Part 3, ccxt's own pacing at 5/s, next to asyncexch's default limits.
+    summary["side_by_side_5_per_s"] = {
+        r["client"]: {
+            key: r[key]
+            for key in (
+                "placed",
+                "requests",
+                "rejections_10006",
+                "busiest_rolling_second",
+                "sustained_rate_vs_limit",
+                "wall_vs_min",
+            )
+        }
+        for r in rows
+        if r["run"] == "side by side 5/s"
+    }
+    if missing:
+        summary["ccxt_not_measured"] = missing
     print()
     print(json.dumps(summary, indent=2))
     (RESULTS / "fidelity.json").write_text(
         json.dumps({"quick": args.quick, "summary": summary, "runs": rows}, indent=1) + "\n"
     )
     if not args.no_plot:
-        plot([r for r in rows if r["run"] == "side by side"], RESULTS / "fidelity.png")
-        print(f"plot: {RESULTS / 'fidelity.png'}")
+        for run, name in (("side by side", "fidelity"), ("side by side 5/s", "fidelity_ccxt")):
+            plot([r for r in rows if r["run"] == run], RESULTS / f"{name}.png")
+            print(f"plot: {RESULTS / name}.png")
+    if missing:
+        print(f"\nccxt's pacing (part 3) not measured: {missing}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import sys
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
-SCRIPTS = ("overhead", "fidelity", "scale", "decode", "pipeline_profile")
+SCRIPTS = ("overhead", "fidelity", "accounts", "scale", "decode", "pipeline_profile")
 #: Each script stops by itself well before this; the limit only bounds a hung run.
 TIMEOUT = 900
 
