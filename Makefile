@@ -30,7 +30,7 @@ CATEGORY ?= SmartLeverage
 demo: $(STAMP)
 	$(PY) -m asyncexch demo --category $(CATEGORY)
 
-## bench: the quick benchmark suite (overhead, fidelity, scale, decode, profile), < 3 minutes
+## bench: the quick benchmark suite (overhead, fidelity, accounts, scale, decode, profile), < 3 minutes
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): pyproject.toml
