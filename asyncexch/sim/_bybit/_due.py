@@ -75,9 +75,11 @@ class DueQueue(Generic[T]):
         """The candidates at ``now``, in the order they were added: the items done since the
         last call are forgotten first, then those whose due time has come join."""
         come = self._come
+        waiting = self._waiting
+        if not come and (not waiting or waiting[0][0] > now):
+            return []  # the usual answer, on every request: nothing due
         for rank in [rank for rank, item in come.items() if self._finished(item)]:
             del come[rank]
-        waiting = self._waiting
         while waiting and waiting[0][0] <= now:
             _, rank, item = heapq.heappop(waiting)
             come[rank] = item
