@@ -28,8 +28,8 @@ class SimTransport(httpx.AsyncBaseTransport):
     the body whole), and the answer is read as it reads it (no body for ``HEAD``); the app's
     exceptions reach the caller. A simulator's own endpoints (what its app names in
     ``app.state.in_process_endpoints``: the endpoint of each method and path) are called
-    straight, without the app's router and middleware, which cost a sixth of a simulated
-    request and do nothing for them; any other request goes through the whole app.
+    straight, without the app's router and middleware, which do nothing for them and cost
+    ~16 µs a request; any other request goes through the whole app.
     """
 
     def __init__(self, app: ASGIApp, *, client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
@@ -55,19 +55,19 @@ class SimTransport(httpx.AsyncBaseTransport):
             "client": self._client,
             "root_path": "",
         }
-        exchange = _Exchange(await request.aread(), request.method == "HEAD")
+        messages = _Messages(await request.aread(), request.method == "HEAD")
         endpoint = self._endpoints.get((request.method, url.path))
         try:
             if endpoint is None:
-                await self._app(scope, exchange.receive, exchange.send)
+                await self._app(scope, messages.receive, messages.send)
             else:
                 scope["app"] = self._app
                 scope["path_params"] = {}
-                answer = await endpoint(Request(scope, exchange.receive))
-                await answer(scope, exchange.receive, exchange.send)
+                answer = await endpoint(Request(scope, messages.receive))
+                await answer(scope, messages.receive, messages.send)
         except ConnectionDropped:
             raise httpx.ReadError("the simulator dropped the connection", request=request) from None
-        return exchange.response()
+        return messages.response()
 
 
 #: The attribute of a Starlette app's ``state`` naming the endpoints :class:`SimTransport`
@@ -95,7 +95,7 @@ def simulator_app(routes: Sequence[BaseRoute]) -> Starlette:
     return app
 
 
-class _Exchange:
+class _Messages:
     """One request's ASGI messages: the body, whole, then a disconnect once answered; the
     answer collected as :class:`httpx.ASGITransport` collects it."""
 
