@@ -10,7 +10,8 @@ emulation of the venue's doubles, which is the point of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import json.encoder
+from collections.abc import Callable, Mapping
 from decimal import ROUND_DOWN, Decimal
 
 __all__ = ["decimal_text", "dumps", "java_double"]
@@ -40,12 +41,24 @@ def dumps(value: object, *, ascii_only: bool = False) -> str:
     JSON has no exact form for, is refused.
     """
     parts: list[str] = []
-    _write(value, parts, ascii_only)
+    _write(value, parts, _ASCII_TEXT if ascii_only else _TEXT)
     return "".join(parts)
 
 
-def _write(value: object, parts: list[str], ascii_only: bool) -> None:
-    if value is None:
+#: A string as ``json.dumps`` writes it, with and without escaping non-ASCII characters
+#: (the functions ``json.dumps`` itself ends in, without building an encoder per string).
+_ASCII_TEXT: Callable[[str], str] = json.encoder.encode_basestring_ascii
+_TEXT: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _write(value: object, parts: list[str], text: Callable[[str], str]) -> None:
+    # Strings and dictionaries first: they are nearly every value, and no value of theirs is
+    # one of the other kinds, so each takes the branch it always took.
+    if isinstance(value, str):
+        parts.append(text(value))
+    elif isinstance(value, dict):
+        _write_object(value, parts, text)
+    elif value is None:
         parts.append("null")
     elif isinstance(value, bool):
         parts.append("true" if value else "false")
@@ -55,23 +68,27 @@ def _write(value: object, parts: list[str], ascii_only: bool) -> None:
         if not value.is_finite():
             raise ValueError(f"{value} has no JSON form")
         parts.append(format(value, "f"))
-    elif isinstance(value, str):
-        parts.append(json.dumps(value, ensure_ascii=ascii_only))
     elif isinstance(value, Mapping):
-        parts.append("{")
-        for index, (key, item) in enumerate(value.items()):
-            if index:
-                parts.append(",")
-            parts.append(json.dumps(str(key), ensure_ascii=ascii_only))
-            parts.append(":")
-            _write(item, parts, ascii_only)
-        parts.append("}")
+        _write_object(value, parts, text)
     elif isinstance(value, (list, tuple)):
         parts.append("[")
         for index, item in enumerate(value):
             if index:
                 parts.append(",")
-            _write(item, parts, ascii_only)
+            _write(item, parts, text)
         parts.append("]")
     else:  # floats included: they would lose digits
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _write_object(
+    value: Mapping[object, object], parts: list[str], text: Callable[[str], str]
+) -> None:
+    parts.append("{")
+    for index, (key, item) in enumerate(value.items()):
+        if index:
+            parts.append(",")
+        parts.append(text(str(key)))
+        parts.append(":")
+        _write(item, parts, text)
+    parts.append("}")

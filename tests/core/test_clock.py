@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import socket
 import time
 
 import pytest
 
 from asyncexch import ServerTime, SystemClock, VirtualClock
+from asyncexch._clock import _idle
 
 START = 1_700_000_000.0
 
@@ -98,6 +100,49 @@ async def test_time_does_not_jump_while_another_task_can_run() -> None:
     assert seen == [0.0] * 20
     await sleeping
     assert clock.monotonic() == 10.0
+
+
+async def test_time_does_not_jump_while_a_loop_timer_is_set() -> None:
+    """The clock stops yielding early only when nothing but its driver can run; a timer of
+    the loop's own (here re-armed five times, due at once each time) still runs first."""
+    clock = VirtualClock()
+    loop = asyncio.get_running_loop()
+    seen: list[float] = []
+
+    def tick() -> None:
+        seen.append(clock.monotonic())
+        if len(seen) < 5:
+            loop.call_later(0, tick)
+
+    loop.call_later(0, tick)
+    await clock.sleep(10.0)
+    assert seen == [0.0] * 5
+    assert clock.monotonic() == 10.0
+
+
+async def test_the_loop_is_idle_only_with_nothing_queued_timed_or_watched() -> None:
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(0)
+    assert _idle(loop)
+    handle = loop.call_soon(lambda: None)
+    assert not _idle(loop)
+    handle.cancel()
+    await asyncio.sleep(0)
+    assert _idle(loop)
+    timer = loop.call_later(3600, lambda: None)
+    assert not _idle(loop)
+    timer.cancel()
+    left, right = socket.socketpair()
+    try:
+        await asyncio.sleep(0)
+        assert _idle(loop)
+        loop.add_reader(left.fileno(), lambda: None)
+        assert not _idle(loop)
+        loop.remove_reader(left.fileno())
+        assert _idle(loop)
+    finally:
+        left.close()
+        right.close()
 
 
 async def test_cancelled_sleeper_does_not_drag_time_to_its_deadline() -> None:

@@ -74,6 +74,7 @@ from .._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from .._faults import Fault, Faults
 from .._instant import Instant
 from .._json import dumps
+from .._serve import simulator_app
 from . import _discount_render as discount_render
 from . import _double_win_render as double_win_render
 from . import _dual_render as dual_render
@@ -281,7 +282,7 @@ class BybitSimulator(SimulatedExchange[SimAccount | None]):
         )
         #: ``/v5/public/fp``: the offer topics pushed over WebSocket, and their faults.
         self.offer_stream: OfferStreamHub = OfferStreamHub(self._offer_items, clock=self.clock)
-        self.app: Starlette = Starlette(routes=[*self._routes(), *self._stream_routes()])
+        self.app: Starlette = simulator_app([*self._routes(), *self._stream_routes()])
 
     # --- setup and inspection -----------------------------------------------------------
 

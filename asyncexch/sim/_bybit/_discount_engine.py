@@ -55,6 +55,7 @@ from ._discount_records import (
     SimDiscountBuyPosition,
     SimDiscountBuyProduct,
 )
+from ._due import DueQueue
 from ._params import positive_decimal, product_named, stake_account_type, whole_number
 from ._placed_orders import PlacedOrders
 from ._records import SimAccount, duration_ms
@@ -96,7 +97,15 @@ class DiscountBuyBook:
         self.products: dict[str, SimDiscountBuyProduct] = {p.product_id: p for p in products}
         self.orders: dict[str, SimDiscountBuyOrder] = {}
         self.positions: dict[str, SimDiscountBuyPosition] = {}
-        self._placed = PlacedOrders(self.orders, market.answer_reuse)
+        #: What settling looks at: orders from their due time until confirmed and (when
+        #: they failed) refunded; positions from their settlement time until paid out.
+        self._unsettled: DueQueue[SimDiscountBuyOrder] = DueQueue(
+            lambda order: order.status != "Pending" and order.refund_status != "REFUNDING"
+        )
+        self._maturing: DueQueue[SimDiscountBuyPosition] = DueQueue(
+            lambda position: position.status == "Settled"
+        )
+        self._placed = PlacedOrders(self.orders, market.answer_reuse, self._unsettled)
         #: Every offer quoted and not expired, by product and market maker, then its values.
         self._offers: dict[tuple[str, str], dict[_OfferKey, SimDiscountBuyOffer]] = {}
 
@@ -205,12 +214,12 @@ class DiscountBuyBook:
     def settle(self, at: Instant) -> None:
         """Everything due by ``at``, each at its own time: stakes confirmed (or failed and
         refunded), positions settling at their settlement time and paid out after it."""
-        for order in self.orders.values():
+        for order in self._unsettled.due_by(at.monotonic):
             if order.status == "Pending" and order.due <= at.monotonic:
                 self._confirm(order, at)
             if order.refund_status == "REFUNDING" and (order.refund_due or 0) <= at.monotonic:
                 self._refund(order)
-        for position in self.positions.values():
+        for position in self._maturing.due_by(at.ms):
             if position.status == "Active" and position.settlement_ms <= at.ms:
                 position.status = "Settling"
             if position.status == "Settling" and position.receive_ms <= at.ms:
@@ -229,7 +238,7 @@ class DiscountBuyBook:
         confirmed_ms = at.ms_of(order.due)
         settlement_ms = confirmed_ms + duration_ms(product.duration)
         position_id = str(len(self.positions) + 11959)
-        self.positions[position_id] = SimDiscountBuyPosition(
+        position = SimDiscountBuyPosition(
             position_id,
             order.uid,
             order.product_id,
@@ -244,6 +253,8 @@ class DiscountBuyBook:
             settlement_ms,
             settlement_ms + round(self._market.settlement_delay * 1000),
         )
+        self.positions[position_id] = position
+        self._maturing.add(position, settlement_ms)
         order.status = "Success"
         order.position_id = position_id
         order.settlement_ms = settlement_ms

@@ -39,7 +39,7 @@ from ._double_win_records import (
     SimDoubleWinProduct,
     SimDoubleWinQuote,
 )
-from ._due import matured_positions, pending_due
+from ._due import DueQueue, matured_positions, pending_due
 from ._early_redeem import EarlyRedeems, fell_past_slippage
 from ._params import positive_decimal, product_named, purchase_amount
 from ._placed_orders import PlacedOrders
@@ -66,7 +66,14 @@ class DoubleWinBook:
         self.products: dict[str, SimDoubleWinProduct] = {p.product_id: p for p in products}
         self.orders: dict[str, SimDoubleWinOrder] = {}
         self.positions: dict[str, SimDoubleWinPosition] = {}
-        self._placed = PlacedOrders(self.orders, market.answer_reuse)
+        #: What settling looks at: orders by due time, positions by settlement time.
+        self._pending: DueQueue[SimDoubleWinOrder] = DueQueue(
+            lambda order: order.status != "Pending"
+        )
+        self._maturing: DueQueue[SimDoubleWinPosition] = DueQueue(
+            lambda position: position.status == "Settled"
+        )
+        self._placed = PlacedOrders(self.orders, market.answer_reuse, self._pending)
         self._quotes: list[SimDoubleWinQuote] = []
         self._early_redeems = EarlyRedeems(
             "doubleWinRedeemExtra",
@@ -324,12 +331,12 @@ class DoubleWinBook:
     def settle(self, at: Instant) -> None:
         """Everything due by ``at``: stakes confirmed, redeems paid, positions settled at
         their settlement time's price."""
-        for order in pending_due(self.orders.values(), at):
+        for order in pending_due(self._pending.due_by(at.monotonic), at):
             if order.order_type == "Stake":
                 self._open_position(order, at)
             else:
                 self._close_by_redeem(order)
-        for position in matured_positions(self.positions.values(), at):
+        for position in matured_positions(self._maturing.due_by(at.ms), at):
             stake = self.orders[position.order_id]
             self._pay_out(position, stake, at.monotonic_of(position.settlement_ms))
 
@@ -337,7 +344,7 @@ class DoubleWinBook:
         confirmed_ms = at.ms_of(order.due)
         settles = confirmed_ms + duration_ms(self.products[order.product_id].duration)
         position_id = str(len(self.positions) + 2801)
-        self.positions[position_id] = SimDoubleWinPosition(
+        position = SimDoubleWinPosition(
             position_id,
             order.uid,
             order.product_id,
@@ -351,6 +358,8 @@ class DoubleWinBook:
             confirmed_ms,
             settles,
         )
+        self.positions[position_id] = position
+        self._maturing.add(position, position.settlement_ms)
         order.status = "Success"
         order.position_id = position_id
         order.settlement_ms = settles

@@ -43,7 +43,7 @@ from ._dual_records import (
     SimDualAssetsPosition,
     SimDualAssetsProduct,
 )
-from ._due import matured_positions, pending_due
+from ._due import DueQueue, matured_positions, pending_due
 from ._params import (
     positive_decimal,
     product_named,
@@ -78,7 +78,14 @@ class DualAssetsBook:
         self.products: dict[str, SimDualAssetsProduct] = {p.product_id: p for p in products}
         self.orders: dict[str, SimDualAssetsOrder] = {}
         self.positions: dict[str, SimDualAssetsPosition] = {}
-        self._placed = PlacedOrders(self.orders, market.answer_reuse)
+        #: What settling looks at: orders by due time, positions by settlement time.
+        self._pending: DueQueue[SimDualAssetsOrder] = DueQueue(
+            lambda order: order.status != "Pending"
+        )
+        self._maturing: DueQueue[SimDualAssetsPosition] = DueQueue(
+            lambda position: position.status == "Settled"
+        )
+        self._placed = PlacedOrders(self.orders, market.answer_reuse, self._pending)
         #: Every offer quoted and not yet expired, by product, direction and target price.
         self._offers: dict[tuple[str, str, Decimal], list[SimDualAssetsOffer]] = {}
 
@@ -216,9 +223,9 @@ class DualAssetsBook:
     def settle(self, at: Instant) -> None:
         """Everything due by ``at``: stakes confirmed into positions (at their due time),
         positions paid out at their settlement time's price."""
-        for order in pending_due(self.orders.values(), at):
+        for order in pending_due(self._pending.due_by(at.monotonic), at):
             self._open_position(order, at)
-        for position in matured_positions(self.positions.values(), at):
+        for position in matured_positions(self._maturing.due_by(at.ms), at):
             self._pay_out(position, at.monotonic_of(position.settlement_ms))
 
     def _open_position(self, order: SimDualAssetsOrder, at: Instant) -> None:
@@ -227,7 +234,7 @@ class DualAssetsBook:
         confirmed_ms = at.ms_of(order.due)
         product = self.products[order.product_id]
         position_id = str(len(self.positions) + 19001)
-        self.positions[position_id] = SimDualAssetsPosition(
+        position = SimDualAssetsPosition(
             position_id,
             order.uid,
             order.product_id,
@@ -241,6 +248,8 @@ class DualAssetsBook:
             confirmed_ms,
             confirmed_ms + duration_ms(product.duration),
         )
+        self.positions[position_id] = position
+        self._maturing.add(position, position.settlement_ms)
         order.status = "Success"
         order.position_id = position_id
         order.settlement_ms = confirmed_ms + duration_ms(product.duration)

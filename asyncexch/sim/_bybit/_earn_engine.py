@@ -30,6 +30,7 @@ from typing import Any
 
 from .._instant import Instant
 from .._refused import Refused
+from ._due import DueQueue
 from ._earn_records import FLEXIBLE_SAVING, ON_CHAIN, SimEarnOrder, SimEarnPosition, SimEarnProduct
 from ._engine import AdvanceEarnBook
 from ._params import positive_decimal
@@ -55,6 +56,8 @@ class EarnBook:
         self._market = market
         #: (uid, orderLinkId) -> its latest order.
         self._latest: dict[tuple[str, str], SimEarnOrder] = {}
+        #: The orders settling looks at, by due time, until they are confirmed.
+        self._pending: DueQueue[SimEarnOrder] = DueQueue(lambda order: order.status != "Pending")
 
     # --- placing ------------------------------------------------------------------------
 
@@ -104,6 +107,7 @@ class EarnBook:
         if not position.order_id:
             position.order_id = order.order_id
         self.orders[order.order_id] = order
+        self._pending.add(order, order.due)
         self._latest[(account.uid, link)] = order
         return order
 
@@ -189,7 +193,7 @@ class EarnBook:
     def settle(self, at: Instant) -> None:
         """Confirm every order due by ``at``: a stake's amount joins its position, a redeem's
         is paid to the account."""
-        for order in self.orders.values():
+        for order in self._pending.due_by(at.monotonic):
             if order.status != "Pending" or order.due > at.monotonic:
                 continue
             product = self.products[order.product_id]

@@ -33,7 +33,7 @@ from ._double_win_engine import DoubleWinBook
 from ._double_win_records import SimDoubleWinProduct
 from ._dual_engine import DualAssetsBook
 from ._dual_records import SimDualAssetsProduct
-from ._due import matured_positions, pending_due
+from ._due import DueQueue, matured_positions, pending_due
 from ._early_redeem import EarlyRedeems, fell_past_slippage
 from ._params import positive_decimal, purchase_amount
 from ._placed_orders import PlacedOrders
@@ -108,7 +108,12 @@ class AdvanceEarnBook:
         self.products: dict[str, SimProduct] = {p.product_id: p for p in products}
         self.orders: dict[str, SimOrder] = {}
         self.positions: dict[str, SimPosition] = {}
-        self._placed = PlacedOrders(self.orders, self.answer_reuse)
+        #: What settling looks at: orders by due time, positions by settlement time.
+        self._pending: DueQueue[SimOrder] = DueQueue(lambda order: order.status != "Pending")
+        self._maturing: DueQueue[SimPosition] = DueQueue(
+            lambda position: position.status == "Settled"
+        )
+        self._placed = PlacedOrders(self.orders, self.answer_reuse, self._pending)
         self._early_redeems = EarlyRedeems(
             "smartLeverageRedeemExtra",
             self.positions,
@@ -379,12 +384,12 @@ class AdvanceEarnBook:
         """Everything due by ``at``, each at its own time: orders placed, redeems paid,
         positions matured at their settlement time's price; DualAssets', DoubleWin's and
         DiscountBuy's too."""
-        for order in pending_due(self.orders.values(), at):
+        for order in pending_due(self._pending.due_by(at.monotonic), at):
             if order.order_type == "Stake":
                 self._open_position(order, at)
             else:
                 self._close_position(order)
-        for position in matured_positions(self.positions.values(), at):
+        for position in matured_positions(self._maturing.due_by(at.ms), at):
             stake = self.orders[position.order_id]
             self._pay_out(position, stake, at.monotonic_of(position.settlement_ms))
             position.status = "Settled"
@@ -399,7 +404,7 @@ class AdvanceEarnBook:
         order.position_id = position_id
         assert order.initial_price is not None and order.breakeven_price is not None
         duration = duration_ms(self.products[order.product_id].duration)
-        self.positions[position_id] = SimPosition(
+        position = SimPosition(
             position_id,
             order.uid,
             order.product_id,
@@ -412,6 +417,8 @@ class AdvanceEarnBook:
             at.ms,
             at.ms + duration,
         )
+        self.positions[position_id] = position
+        self._maturing.add(position, position.settlement_ms)
 
     def _close_position(self, order: SimOrder) -> None:
         """Settle a redeem when it is due: pay the position's value then, unless the redeem is

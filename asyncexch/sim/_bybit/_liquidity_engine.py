@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._instant import Instant
 from .._refused import Refused
+from ._due import DueQueue
 from ._liquidity_records import (
     SimLiquidationRecord,
     SimLiquidityOrder,
@@ -82,6 +83,10 @@ class LiquidityMiningBook:
         self.yields: list[SimYieldRecord] = []
         self.liquidations: list[SimLiquidationRecord] = []
         self._by_link: dict[tuple[str, str], SimLiquidityOrder] = {}
+        #: The orders settling looks at, by due time, until they finish.
+        self._processing: DueQueue[SimLiquidityOrder] = DueQueue(
+            lambda order: order.status != "Processing"
+        )
         self._position_ids = itertools.count(1498)
 
     # --- reading --------------------------------------------------------------------
@@ -144,6 +149,7 @@ class LiquidityMiningBook:
             else:
                 self._margin(account, product, body, order)
         self.orders[order.order_id] = order
+        self._processing.add(order, order.due)
         self._by_link[(account.uid, link)] = order
         return order
 
@@ -283,7 +289,7 @@ class LiquidityMiningBook:
             if not position.closed:
                 self._accrue(position, at)
                 self._watch_liquidation(position, at)
-        for order in self.orders.values():
+        for order in self._processing.due_by(at.monotonic):
             if order.status == "Processing" and order.due <= at.monotonic:
                 self._finish(order, at)
 

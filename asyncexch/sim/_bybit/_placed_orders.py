@@ -8,6 +8,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Generic, Protocol, TypeVar
 
 from .._instant import Instant
+from ._due import DueQueue
 from ._records import SimAccount
 
 __all__ = ["PlacedOrders"]
@@ -20,20 +21,27 @@ class _Order(Protocol):
     @property
     def placed_at(self) -> float: ...
 
+    @property
+    def due(self) -> float: ...
+
 
 OrderT = TypeVar("OrderT", bound=_Order)
 
 
 class PlacedOrders(Generic[OrderT]):
     """The orders of one category: ``orders`` by id (the book's own dictionary) and by
-    (UID, ``orderLinkId``). ``answer_reuse`` refuses a reuse, or returns to let the first
-    order answer it."""
+    (UID, ``orderLinkId``), and each new one in ``pending`` by its due time. ``answer_reuse``
+    refuses a reuse, or returns to let the first order answer it."""
 
     def __init__(
-        self, orders: MutableMapping[str, OrderT], answer_reuse: Callable[[float, Instant], None]
+        self,
+        orders: MutableMapping[str, OrderT],
+        answer_reuse: Callable[[float, Instant], None],
+        pending: DueQueue[OrderT],
     ) -> None:
         self._orders = orders
         self._answer_reuse = answer_reuse
+        self._pending = pending
         self._by_link: dict[tuple[str, str], OrderT] = {}
 
     def once(
@@ -48,5 +56,6 @@ class PlacedOrders(Generic[OrderT]):
             return previous
         order = place()
         self._orders[order.order_id] = order
+        self._pending.add(order, order.due)
         self._by_link[(account.uid, link)] = order
         return order

@@ -48,6 +48,7 @@ from .._exchange import Arrival, Refused, RollingWindows, SimulatedExchange
 from .._faults import Fault, Faults
 from .._instant import Instant
 from .._json import dumps, java_double
+from .._serve import simulator_app
 from . import _render as render
 from ._engine import ContractBook
 from ._params import DIGITS, decimal, find_contract, leverage, order_ticket, require
@@ -146,7 +147,7 @@ class ChainupSimulator(SimulatedExchange[Admitted]):
         )
         self._windows = RollingWindows()
         self.set_faults(faults or Faults())
-        self.app: Starlette = Starlette(routes=self._routes())
+        self.app: Starlette = simulator_app(self._routes())
 
     # --- setup and inspection -----------------------------------------------------------
 
