@@ -79,8 +79,8 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> object:
-    """Import the Redis backend (extra ``redis``) or the aiohttp transport (extra ``fast``)
-    when one of their names is first used."""
+    """Import the Redis backend (extra ``redis``) or the aiohttp transport (the default
+    transport, imported by the first client) when one of their names is first used."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'asyncexch' has no attribute {name!r}")

@@ -2,8 +2,8 @@
 which TLS settings.
 
 With no ``transport=`` named, requests go through aiohttp (:class:`~asyncexch.AiohttpTransport`):
-on loopback a call takes 0.39 ms of it against 0.64 ms through httpx's own transport
-(httpcore), and 64 calls in flight get 9x the throughput, where httpcore's pool spends
+on loopback a call takes 0.34 ms of it against 0.52 ms through httpx's own transport
+(httpcore), and 64 calls in flight get 10x the throughput, where httpcore's pool spends
 milliseconds of CPU a request and queues requests past a venue's receive window
 (``benchmarks/README.md`` section 8). httpx's own transport is used instead wherever a
 process relies on it:
@@ -12,9 +12,10 @@ process relies on it:
 * a proxy in the environment (``HTTP(S)_PROXY``, ``ALL_PROXY``, or the system's settings, as
   httpx reads them) and no ``proxy=``: httpx applies it, ``NO_PROXY`` included, as before;
 * an aiohttp that cannot be imported;
-* and, per request, while something has replaced httpcore's connection pool (``respx.mock()``
-  does, by default): the request goes to httpx's transport, so that a test suite mocking
-  asyncexch through respx keeps seeing every request instead of reaching the network.
+* and, per request, while something has replaced httpx's transport or httpcore's connection
+  pool under it (``respx.mock()`` by default, pytest-httpx, ``mock.patch``): the request goes
+  to httpx's transport, so that a test suite mocking asyncexch there keeps seeing every
+  request instead of reaching the network.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def _default(proxy: ProxyURL | None) -> httpx.AsyncBaseTransport | None:
     except ImportError as exc:
         logger.info("asyncexch: sending through httpx's own transport: %s", exc)
         return None
-    return _DefaultTransport(AiohttpTransport(verify=tls_context(), proxy=proxy))
+    return _DefaultTransport(AiohttpTransport(verify=tls_context(), proxy=proxy), proxy)
 
 
 def aiohttp_now(transport: httpx.AsyncBaseTransport) -> AiohttpTransport | None:
@@ -144,26 +145,29 @@ def _environment_proxies() -> bool:
 
 
 class _DefaultTransport(httpx.AsyncBaseTransport):
-    """aiohttp's transport, handing a request to httpx's own while httpcore is mocked."""
+    """aiohttp's transport, handing a request to httpx's own while that is mocked."""
 
-    __slots__ = ("_fast", "_httpcore")
+    __slots__ = ("_fast", "_httpcore", "_proxy")
 
-    def __init__(self, fast: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, fast: httpx.AsyncBaseTransport, proxy: ProxyURL | None = None) -> None:
         self._fast = fast
+        self._proxy = proxy
         self._httpcore: httpx.AsyncHTTPTransport | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await self.now().handle_async_request(request)
 
     def now(self) -> httpx.AsyncBaseTransport:
-        """The transport a request sent now goes through (aiohttp's unless httpcore is
-        mocked: then httpx's own, made on first use)."""
-        if not _httpcore_mocked():
+        """The transport a request sent now goes through (aiohttp's unless httpx's own is
+        mocked: then httpx's own, made on first use, through the same proxy)."""
+        if not _httpx_mocked():
             return self._fast
         if self._httpcore is None:
             self._httpcore = httpx.AsyncHTTPTransport(
                 verify=tls_context(),
                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=_KEEPALIVE),
+                # A request the mock lets through still goes through the proxy given.
+                proxy=self._proxy.url if self._proxy is not None else None,
             )
         return self._httpcore
 
@@ -178,13 +182,21 @@ class _DefaultTransport(httpx.AsyncBaseTransport):
         return f"<default transport: {self._fast!r}>"
 
 
-#: httpcore's own directory: a ``handle_async_request`` on its pool whose code comes from
-#: anywhere else (or that has no code: a ``Mock``) was put there by a mock.
+def _httpx_mocked() -> bool:
+    """Whether httpx's own transport is mocked: its ``handle_async_request`` (pytest-httpx,
+    ``mock.patch``) or the connection pool under it (``respx.mock()``) replaced."""
+    return _replaced(httpx.AsyncHTTPTransport.handle_async_request, _HTTPX_DIR) or _replaced(
+        httpcore.AsyncConnectionPool.handle_async_request, _HTTPCORE_DIR
+    )
+
+
+#: Where httpx's and httpcore's own code lives: a method whose code comes from anywhere else
+#: was put there by a mock.
+_HTTPX_DIR = os.path.dirname(httpx.__file__) + os.sep
 _HTTPCORE_DIR = os.path.dirname(httpcore.__file__) + os.sep
 
 
-def _httpcore_mocked() -> bool:
-    """Whether httpcore's pool has been patched (``respx.mock()`` patches it while active)."""
-    code = getattr(httpcore.AsyncConnectionPool.handle_async_request, "__code__", None)
+def _replaced(method: object, home: str) -> bool:
+    code = getattr(method, "__code__", None)
     # (An AsyncMock has a __code__ too, a Mock posing as one: only a real one has a file.)
-    return type(code) is not types.CodeType or not code.co_filename.startswith(_HTTPCORE_DIR)
+    return type(code) is not types.CodeType or not code.co_filename.startswith(home)

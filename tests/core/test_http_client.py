@@ -17,7 +17,7 @@ import pytest
 import respx
 
 from asyncexch import AiohttpTransport, Session
-from asyncexch._http_client import _DefaultTransport, _httpcore_mocked, _transport
+from asyncexch._http_client import _DefaultTransport, _httpx_mocked, _transport
 from asyncexch._proxy import as_proxy
 from tests.builders import fake_venue
 
@@ -107,13 +107,47 @@ async def test_while_respx_mocks_httpcore_requests_go_where_respx_sees_them(
     assert await _answer(transport) == "aiohttp"
 
 
-async def test_any_mock_of_httpcore_pool_counts_as_mocked() -> None:
-    assert not _httpcore_mocked()
-    with mock.patch.object(httpcore.AsyncConnectionPool, "handle_async_request"):
-        assert _httpcore_mocked()
+@pytest.mark.parametrize(
+    "patched", [httpcore.AsyncConnectionPool, httpx.AsyncHTTPTransport], ids=lambda c: c.__name__
+)
+async def test_any_mock_of_httpx_transport_or_its_pool_counts_as_mocked(patched: type) -> None:
+    assert not _httpx_mocked()
+    with mock.patch.object(patched, "handle_async_request"):
+        assert _httpx_mocked()
+
+    async def guard(self: object, request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no network in tests")
+
+    with mock.patch.object(patched, "handle_async_request", guard):  # a plain function
+        assert _httpx_mocked()
     with respx.mock(using="httpx"):  # patches httpx's client instead: the session asks it
-        assert not _httpcore_mocked()
-    assert not _httpcore_mocked()
+        assert not _httpx_mocked()
+    assert not _httpx_mocked()
+
+
+async def test_a_guard_on_httpx_transport_sees_the_default_transport_requests(
+    switched: tuple[_DefaultTransport, Answering],
+) -> None:
+    transport, _ = switched
+
+    async def guard(self: object, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="guarded")
+
+    with mock.patch.object(httpx.AsyncHTTPTransport, "handle_async_request", guard):
+        assert await _answer(transport) == "guarded"
+    assert await _answer(transport) == "aiohttp"
+
+
+def test_while_mocked_the_default_sends_through_the_proxy_it_was_given() -> None:
+    chosen = _transport(None, as_proxy("http://trader:s3cret@127.0.0.1:3128"))
+    assert isinstance(chosen, _DefaultTransport)
+
+    with mock.patch.object(httpcore.AsyncConnectionPool, "handle_async_request"):
+        fallback = chosen.now()
+
+    assert isinstance(fallback, httpx.AsyncHTTPTransport)
+    assert isinstance(fallback._pool, httpcore.AsyncHTTPProxy)
+    assert fallback._pool._proxy_url.host == b"127.0.0.1"
 
 
 async def test_closing_closes_both_transports(
