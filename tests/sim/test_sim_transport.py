@@ -135,3 +135,25 @@ def test_every_plain_route_of_both_simulators_is_called_straight() -> None:
         endpoints = SimTransport(app)._endpoints
         routes = [route for route in app.routes if hasattr(route, "methods")]
         assert len(endpoints) == len(routes) > 5
+
+
+async def test_middleware_added_to_the_app_sees_every_request() -> None:
+    sim = _sim(Faults())
+    seen: list[str] = []
+
+    class Recording:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            seen.append(scope["path"])
+            await self.app(scope, receive, send)
+
+    sim.app.add_middleware(Recording)
+    async with httpx.AsyncClient(
+        transport=SimTransport(sim.app), base_url="http://bybit.sim"
+    ) as http:
+        answer = await http.get("/v5/market/time")
+
+    assert answer.status_code == 200
+    assert seen == ["/v5/market/time"]
