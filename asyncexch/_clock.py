@@ -131,14 +131,19 @@ class VirtualClock:
 
 def _idle(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether only the running task can run on ``loop`` before an outside event: no
-    callback queued, no timer set and no file watched but the loop's own wake-up pipe.
-    Known only on asyncio's own selector loops (CPython's); any other loop is never idle."""
+    callback queued, no timer set, no file watched but the loop's own wake-up socket, and no
+    thread of its default executor (``to_thread``, ``run_in_executor``, DNS) that could
+    post a result back. Known only on asyncio's own selector loops (CPython's); any other
+    loop is never idle."""
     ready = getattr(loop, "_ready", None)
     scheduled = getattr(loop, "_scheduled", None)
     selector = getattr(loop, "_selector", None)
-    if ready is None or scheduled is None or selector is None:
+    wakeup = getattr(loop, "_ssock", None)
+    if ready is None or scheduled is None or selector is None or wakeup is None:
         return False
-    return not ready and not scheduled and len(selector.get_map()) <= 1
+    if ready or scheduled or getattr(loop, "_default_executor", None) is not None:
+        return False
+    return set(selector.get_map()) <= {wakeup.fileno()}
 
 
 class ServerTime:

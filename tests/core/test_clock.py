@@ -379,3 +379,14 @@ def test_observe_says_whether_it_used_the_stamp() -> None:
     assert server.observe(12, START, 0.0) is False
     assert server.arrived_by(12) is None
     assert server.observe(int(START * 1000), START, 0.0) is True
+
+
+async def test_the_loop_is_not_idle_once_threads_may_post_results_to_it() -> None:
+    """A thread of the default executor (``to_thread``, ``run_in_executor``, DNS) can post a
+    result at any time: with one, the clock keeps yielding its 64 turns before a jump."""
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(0)
+    assert _idle(loop)
+    await asyncio.to_thread(lambda: None)
+    await asyncio.sleep(0)
+    assert not _idle(loop)
