@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from ._body import BodyTooLarge, read_body
 from ._clock import Clock, ServerTime, SystemClock, utc
 from ._convert import decode
 from ._endpoint import Endpoint
@@ -535,7 +536,7 @@ class Session(AsyncResource):
                 Outcome.UNKNOWN,
                 f"no whole answer within {self._attempt_deadline:g} s",
             ) from exc
-        except _TooLarge as exc:
+        except BodyTooLarge as exc:
             state.http_status = exc.status_code
             state.outcomes.append(Outcome.UNKNOWN)
             state.last_error = MalformedResponse(
@@ -634,33 +635,15 @@ class Session(AsyncResource):
             return await self._send_and_read(request)
 
     async def _send_and_read(self, request: httpx.Request | _Outgoing) -> httpx.Response:
-        """The answer with its body read (decompressed, at most ``max_body`` bytes)."""
+        """The answer with its body read (decoded, at most ``max_body`` bytes: ``_body``)."""
         if isinstance(request, _Outgoing):
             assert self._direct is not None
             response = await self._direct.send(request)
         else:
             response = await self._http.send(request, stream=True)
-        stream = response.stream
-        if isinstance(stream, httpx.ByteStream) and "content-encoding" not in response.headers:
-            # Already in memory, not encoded: the bytes are the body (what reading it through
-            # httpx's decoders would give, ~11 µs later).
-            body = b"".join(stream)
-            if len(body) > self._max_body:
-                await response.aclose()
-                raise _TooLarge(response.status_code)
-            response._content = body
-            await response.aclose()
-            return response
         try:
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self._max_body:
-                    raise _TooLarge(response.status_code)
-                chunks.append(chunk)
-            # What Response.aread() does, with the bound: the body is now response.content.
-            response._content = b"".join(chunks)
+            # What Response.aread() does, bounded: the body is now response.content.
+            response._content = await read_body(response, self._max_body)
         finally:
             await response.aclose()
         return response
@@ -871,14 +854,6 @@ class _Outgoing:
 _PLAIN_QUERY = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*")
 #: httpx's parsed URL is a named tuple (0.23 to 0.29): a query can be put into a copy.
 _URL_SPLICE = hasattr(getattr(httpx.URL("http://h/"), "_uri_reference", None), "_replace")
-
-
-class _TooLarge(Exception):
-    """The answer is larger than the session reads."""
-
-    def __init__(self, status_code: int) -> None:
-        super().__init__(status_code)
-        self.status_code = status_code
 
 
 #: ``asyncio.timeout`` (Python 3.11+): a deadline for a block without a task of its own.
