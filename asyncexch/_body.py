@@ -34,24 +34,28 @@ class BodyTooLarge(Exception):
 async def read_body(response: httpx.Response, max_body: int) -> bytes:
     """``response``'s body (read from its stream), decoded; :class:`BodyTooLarge` once it
     passes ``max_body`` bytes, :class:`httpx.DecodingError` if it does not decode."""
-    body = _Body(response.status_code, max_body)
     if response.is_stream_consumed:  # read and decoded already (a mock's answer, in memory)
-        body.take(response.content)
-        return body.whole()
+        return _bounded(response.content, response.status_code, max_body)
     stages = _stages(response.headers)
+    if not stages and stages is not None and isinstance(response.stream, httpx.ByteStream):
+        # Already in memory and not encoded (a transport's small answer): the bytes are the
+        # body, without a trip through httpx's stream and decoders (~11 µs a call).
+        return _bounded(b"".join(response.stream), response.status_code, max_body)
+    body = _Body(response.status_code, max_body)
     if stages is None:
         async for chunk in response.aiter_bytes():
             body.take(chunk)
-        return body.whole()
-    if not stages and isinstance(response.stream, httpx.ByteStream):
-        # Already in memory and not encoded (a transport's small answer): the bytes are the
-        # body, without a trip through httpx's stream and decoders (~11 µs a call).
-        body.take(b"".join(response.stream))
         return body.whole()
     async for chunk in response.aiter_raw():
         _through(stages, chunk, body)
     _flush(stages, body)
     return body.whole()
+
+
+def _bounded(data: bytes, status_code: int, max_body: int) -> bytes:
+    if len(data) > max_body:
+        raise BodyTooLarge(status_code)
+    return data
 
 
 class _Body:
